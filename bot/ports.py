@@ -1,0 +1,74 @@
+"""Small Protocols the core needs from the outside world, and the errors adapters raise."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.types import Attachment, ChatRef, Delivered, IncomingEvent, Outgoing
+
+EventSink = Callable[[IncomingEvent], Awaitable[None]]
+"""Where an adapter hands every inbound event; it returns once the event is durably handled."""
+
+
+class DeliveryError(Exception):
+    """A send failed. Adapters raise a subclass so the outbox knows what to do."""
+
+
+class RetryLater(DeliveryError):
+    """A passing failure (429, 5xx, timeout, reset): send again, after `retry_after` if given.
+
+    `maybe_delivered` is true when the platform may have acted before failing (a timeout after
+    the request was sent): the retry is then at-least-once and counted.
+    """
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, maybe_delivered: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
+
+
+class Unreachable(DeliveryError):
+    """The recipient cannot be reached (blocked the bot, DMs closed, 403): do not retry."""
+
+
+class ThreadGone(DeliveryError):
+    """The ticket's topic or thread no longer exists: open a new one and send again."""
+
+
+class Rejected(DeliveryError):
+    """The platform refused the request as malformed (400): retrying will not help."""
+
+
+class Adapter(Protocol):
+    """A platform: receives events into the sink, sends replies, fetches attachment bytes."""
+
+    platform: str
+
+    async def run(self, sink: EventSink) -> None:
+        """Receive events until cancelled; each goes to `sink` before it is acknowledged."""
+        ...
+
+    async def send(self, out: Outgoing) -> Delivered:
+        """Deliver one reply; raise a DeliveryError subclass on failure."""
+        ...
+
+    async def fetch_attachment(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The bytes of an attachment; raise ValueError when larger than `max_bytes`."""
+        ...
+
+
+class ModerationSurface(Protocol):
+    """An adapter that can page moderators: one topic or thread per ticket."""
+
+    platform: str
+
+    def moderation_chat(self) -> ChatRef | None:
+        """The configured moderator chat on this platform, or None when there is none."""
+        ...
+
+    async def open_thread(self, chat: ChatRef, title: str) -> str:
+        """Create a topic/thread in the moderator chat and return its id."""
+        ...

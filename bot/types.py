@@ -1,0 +1,197 @@
+"""Boundary types: what crosses between the platform adapters and the core.
+
+Frozen, slotted dataclasses; ids are str; no SDK object, callable or raw dict inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    """Where an event happened: a user's private chat or a moderator surface."""
+
+    PRIVATE = "private"
+    MODERATION = "moderation"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A person on one platform. `is_moderator` is set by the adapter from platform rights."""
+
+    platform: str
+    id: str
+    display_name: str = ""
+    locale: str = ""
+    is_moderator: bool = False
+
+    @property
+    def key(self) -> str:
+        """The conversation key, unique across platforms."""
+        return f"{self.platform}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat on one platform; `thread_id` names a forum topic or a Discord thread."""
+
+    platform: str
+    id: str
+    kind: ChatKind = ChatKind.PRIVATE
+    thread_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message the platform already holds, so that it can be edited."""
+
+    chat: ChatRef
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a person sent.
+
+    The adapter fills `ref` (a platform file id, or a local path for the console), the
+    declared `name`, `mime` and `size`. The hub fetches and checks the bytes and fills
+    `sha256` (stored by content hash) or `error` (why it was refused: an i18n key).
+    """
+
+    ref: str
+    name: str = ""
+    mime: str = ""
+    size: int | None = None
+    sha256: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TextReceived:
+    """A message with text and/or attachments."""
+
+    user: UserRef
+    chat: ChatRef
+    event_id: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPressed:
+    """A button press; `data` is a packed action (see bot.actions), untrusted."""
+
+    user: UserRef
+    chat: ChatRef
+    event_id: str
+    data: str
+    message: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReceived:
+    """A slash command such as /human; `name` without the slash, lower case."""
+
+    user: UserRef
+    chat: ChatRef
+    event_id: str
+    name: str
+    args: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FormSubmitted:
+    """Several form answers at once (a Discord modal): (field id, value) pairs."""
+
+    user: UserRef
+    chat: ChatRef
+    event_id: str
+    form_id: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+IncomingEvent = TextReceived | ButtonPressed | CommandReceived | FormSubmitted
+
+
+@dataclass(frozen=True, slots=True)
+class ModalField:
+    """One text input of a modal form (Discord: label at most 45 characters)."""
+
+    id: str
+    label: str
+    long: bool = False
+    required: bool = True
+    max_length: int = 4000
+    placeholder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModalSpec:
+    """A form that fits one modal dialog; platforms without modals ignore it."""
+
+    form_id: str
+    title: str
+    fields: tuple[ModalField, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: its label in the reader's language and a packed action (see bot.actions).
+
+    When `modal` is set, a platform with modal dialogs (Discord) opens it as the first response
+    to the press and sends the answers back as one FormSubmitted; others send `data` as usual.
+    """
+
+    label: str
+    data: str
+    modal: ModalSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutFile:
+    """A stored file to upload: the adapter reads `path` and re-uploads it."""
+
+    path: str
+    name: str
+    mime: str
+    sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says: plain text (adapters escape it), button rows and files.
+
+    `title` is an optional heading (an article title, a ticket card's headline) that a
+    platform may render in bold or as an embed title.
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    files: tuple[OutFile, ...] = ()
+    title: str = ""
+    edit: MessageRef | None = None
+    silent: bool = False
+
+    @property
+    def flat_buttons(self) -> tuple[Button, ...]:
+        """Every button, row by row."""
+        return tuple(b for row in self.buttons for b in row)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply addressed to a chat, with the key that makes its delivery idempotent."""
+
+    to: ChatRef
+    reply: Reply
+    key: str = ""
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What the platform answered to a send: the ids of the messages it created."""
+
+    message_ids: tuple[str, ...] = field(default=())
