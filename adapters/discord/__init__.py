@@ -1,0 +1,13 @@
+"""Discord adapter: users in DMs and a server, moderators in private ticket threads."""
+
+from __future__ import annotations
+
+from adapters.discord.adapter import DiscordAdapter, DiscordStartError
+from bot.config import Config
+
+__all__ = ["DiscordAdapter", "DiscordStartError", "create"]
+
+
+def create(config: Config) -> DiscordAdapter:
+    """The adapter for `kefu run`, built from the [discord] section of the configuration."""
+    return DiscordAdapter(config)

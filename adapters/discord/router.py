@@ -1,0 +1,261 @@
+"""Inbound: messages, button presses, slash commands and modal forms → the core's sink.
+
+Every interaction is acknowledged at once (Discord allows 3 seconds): a modal when the button
+opens one, an ephemeral refusal when a non-moderator presses a moderator button, otherwise a
+deferral; only then does the event go to the sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from adapters.discord import convert
+from adapters.discord.pending import PendingInteractions
+from adapters.discord.render import FORM_PREFIX, PANEL_TEXT, build_modal, panel_view
+from bot.actions import MODERATOR_VERBS, ActionError, Verb, unpack
+from bot.types import ButtonPressed, ChatKind, ChatRef, IncomingEvent, MessageRef, ModalSpec
+
+log = logging.getLogger(__name__)
+
+REFUSED = "只有客服人员可以这样做。 · Only moderators can do this."
+NOT_HERE = "请在工单帖子里使用这个命令。 · Use this command inside a ticket thread."
+PANEL_POSTED = "✅ 已发布客服面板 · Support panel posted."
+PANEL_FAILED = "❌ 无法在这里发布客服面板 · Cannot post the panel here: {error}"
+MODERATOR_COMMANDS = frozenset({"claim", "close", "reopen", "block", "snippet", "note"})
+_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+Sink = Callable[[IncomingEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The ids and limits the adapter works with."""
+
+    guild_id: int | None
+    mod_channel_id: int | None
+    role_id: int | None
+    max_image_bytes: int
+
+
+class Router:
+    """Turns gateway events into the core's events, acknowledging interactions first."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        settings: Settings,
+        pending: PendingInteractions,
+        modals: dict[str, ModalSpec],
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.pending = pending
+        self.modals = modals
+        self.sink: Sink | None = None
+        self._parents: dict[int, int | None] = {}
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- where things happen -------------------------------------------------------------
+
+    async def _parent_of(self, channel_id: int, channel: Any) -> int | None:
+        """The parent channel of a thread (None for a channel), cached after one lookup."""
+        if isinstance(channel, discord.Thread):
+            return channel.parent_id
+        if isinstance(channel, discord.abc.GuildChannel):
+            return None
+        if channel_id not in self._parents:
+            try:
+                fetched = await self.client.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+            self._parents[channel_id] = getattr(fetched, "parent_id", None)
+        return self._parents[channel_id]
+
+    async def _where(self, channel_id: int, guild_id: int | None, channel: Any) -> ChatRef | None:
+        s = self.settings
+        if guild_id is not None and (s.guild_id and guild_id != s.guild_id):
+            return None
+        parent = None
+        if guild_id is not None and channel_id != s.mod_channel_id:
+            parent = await self._parent_of(channel_id, channel)
+        return convert.locate(channel_id, guild_id, s.mod_channel_id, parent)
+
+    async def _dm_chat(self, interaction: discord.Interaction) -> ChatRef:
+        """The user's DM context, opening the DM channel for an interaction in a guild."""
+        if interaction.guild_id is None and interaction.channel_id is not None:
+            return convert.dm_chat(interaction.channel_id)
+        dm = await interaction.user.create_dm()
+        return convert.dm_chat(dm.id)
+
+    def _user(self, interaction: discord.Interaction) -> Any:
+        return convert.user_ref(
+            interaction.user, self.settings.role_id, str(interaction.locale.value)
+        )
+
+    # -- delivery to the core ------------------------------------------------------------
+
+    async def _submit(self, user_id: int, event: IncomingEvent) -> None:
+        """Hand one event to the core, one at a time per user so their order is kept."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        async with lock:
+            if self.sink is None:
+                log.warning("event %s dropped: the adapter is not running", event.event_id)
+                return
+            try:
+                await self.sink(event)
+            except Exception:
+                log.exception("the core failed on event %s", event.event_id)
+
+    # -- messages ------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM to the bot, or a message in the moderator channel or a ticket thread."""
+        if message.author.bot or message.type not in _MESSAGE_TYPES:
+            return
+        guild_id = message.guild.id if message.guild is not None else None
+        chat = await self._where(message.channel.id, guild_id, message.channel)
+        if chat is None:
+            return
+        s = self.settings
+        event = convert.message_event(message, chat, s.role_id, s.max_image_bytes)
+        await self._submit(message.author.id, event)
+
+    # -- buttons -------------------------------------------------------------------------
+
+    async def on_button(self, interaction: discord.Interaction, data: str, modal: bool) -> None:
+        """A KefuButton press: open its modal, refuse, or defer and pass it on."""
+        spec = self.modals.get(data) if modal else None
+        if spec is not None:
+            form = build_modal(spec)
+            form.stop()  # answers are read in on_modal, so discord.py need not keep it
+            await interaction.response.send_modal(form)
+            return
+        user = self._user(interaction)
+        where = await self._where(
+            interaction.channel_id or 0, interaction.guild_id, interaction.channel
+        )
+        verb = _verb(data)
+        moderation = where is not None and where.kind is ChatKind.MODERATION
+        if verb in MODERATOR_VERBS and not user.is_moderator:
+            await interaction.response.send_message(REFUSED, ephemeral=True)
+        elif moderation:
+            await interaction.response.defer()
+        chat = where if moderation and where is not None else await self._private(interaction)
+        message = None
+        if interaction.message is not None and (moderation or interaction.guild_id is None):
+            message = MessageRef(chat, str(interaction.message.id))
+        event = ButtonPressed(user, chat, f"i:{interaction.id}", data, message)
+        if verb is Verb.CLAIM and user.is_moderator and chat.thread_id:
+            await self._join_thread(int(chat.thread_id), interaction.user.id)
+        await self._submit(interaction.user.id, event)
+        self._after(interaction)
+
+    async def _private(self, interaction: discord.Interaction) -> ChatRef:
+        """Defer an interaction answered in the user's DMs and remember it as pending."""
+        in_guild = interaction.guild_id is not None
+        is_command = interaction.type is discord.InteractionType.application_command
+        thinking = in_guild or is_command
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=in_guild, thinking=thinking)
+        else:
+            thinking = False
+        chat = await self._dm_chat(interaction)
+        self.pending.add(interaction, int(chat.id), thinking=thinking)
+        return chat
+
+    def _after(self, interaction: discord.Interaction) -> None:
+        """Once the core has the event: clear a leftover "thinking…" after a grace period."""
+        self.pending.prune()
+        for_user = self.pending.find(interaction.user.id)
+        if for_user is not None and for_user.interaction is interaction:
+            self.pending.settle_later(for_user)
+
+    async def _join_thread(self, thread_id: int, user_id: int) -> None:
+        """Add a claiming moderator to the ticket's private thread."""
+        try:
+            await self.client.http.add_user_to_thread(thread_id, user_id)
+        except discord.HTTPException as exc:
+            log.warning("could not add moderator to thread %s: %s", thread_id, exc.code)
+
+    # -- slash commands ------------------------------------------------------------------
+
+    async def on_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
+        """A slash command: user commands in the DM context, moderator ones in a thread."""
+        user = self._user(interaction)
+        if name not in MODERATOR_COMMANDS:
+            chat = await self._private(interaction)
+            event = convert.command_event(user, chat, interaction.id, name, args)
+            await self._submit(interaction.user.id, event)
+            self._after(interaction)
+            return
+        where = await self._where(
+            interaction.channel_id or 0, interaction.guild_id, interaction.channel
+        )
+        if where is None or where.kind is not ChatKind.MODERATION:
+            await interaction.response.send_message(NOT_HERE, ephemeral=True)
+            return
+        if user.is_moderator:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        else:
+            await interaction.response.send_message(REFUSED, ephemeral=True)
+        if name == "claim" and user.is_moderator and where.thread_id:
+            await self._join_thread(int(where.thread_id), interaction.user.id)
+        event = convert.command_event(user, where, interaction.id, name, args)
+        await self._submit(interaction.user.id, event)
+        if user.is_moderator:
+            await _quietly(interaction.delete_original_response())
+
+    async def on_panel(self, interaction: discord.Interaction) -> None:
+        """/support-panel: a moderator posts the persistent panel in this channel."""
+        if not convert.is_moderator(interaction.user, self.settings.role_id):
+            await interaction.response.send_message(REFUSED, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            await interaction.edit_original_response(content=PANEL_FAILED.format(error="-"))
+            return
+        try:
+            await channel.send(PANEL_TEXT, view=panel_view())
+        except discord.HTTPException as exc:
+            await interaction.edit_original_response(content=PANEL_FAILED.format(error=exc))
+            return
+        await interaction.edit_original_response(content=PANEL_POSTED)
+
+    # -- modal forms ---------------------------------------------------------------------
+
+    async def on_modal(self, interaction: discord.Interaction) -> None:
+        """A submitted modal form → FormSubmitted in the user's DM context."""
+        custom_id = interaction.custom_id or ""
+        if not custom_id.startswith(FORM_PREFIX):
+            return
+        user = self._user(interaction)
+        chat = await self._private(interaction)
+        data: dict[str, Any] = dict(interaction.data or {})
+        form_id = custom_id.removeprefix(FORM_PREFIX)
+        event = convert.form_event(user, chat, interaction.id, form_id, data)
+        await self._submit(interaction.user.id, event)
+        self._after(interaction)
+
+
+def _verb(data: str) -> Verb | None:
+    try:
+        return unpack(data).verb
+    except ActionError:
+        return None
+
+
+async def _quietly(coro: Awaitable[Any]) -> None:
+    try:
+        await coro
+    except discord.HTTPException as exc:
+        log.debug("ignored: %s", exc)

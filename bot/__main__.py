@@ -1,0 +1,10 @@
+"""`kefu` command line: the composition root's entry point."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

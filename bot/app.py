@@ -1,0 +1,139 @@
+"""The composition root: store, help center, engine, outbox and hub for the hosted platforms."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from bot.config import Config, ConfigError
+from bot.engine import Engine
+from bot.flows.turn import Services
+from bot.hours import Hours
+from bot.hub import Hub
+from bot.media import FileStore
+from bot.outbox import Outbox
+from bot.ports import Adapter
+from bot.scheduler import Scheduler
+from bot.storage import SqliteStore, Store
+from bot.texts import Texts
+from bot.types import ChatKind, ChatRef
+from knowledge.loader import default_content_path, load_knowledge
+from knowledge.models import KnowledgeBase
+from knowledge.search import SearchIndex
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "kefu.sqlite3"
+
+
+def load_kb(config: Config) -> KnowledgeBase:
+    """The configured help center, validated (raises knowledge.loader.ContentError)."""
+    return load_knowledge(config.knowledge.path or default_content_path())
+
+
+def build_index(kb: KnowledgeBase) -> SearchIndex:
+    """The search index over every article, with category names as context."""
+    labels = {cid: tuple(c.labels.values()) for cid, c in kb.categories.items()}
+    return SearchIndex.build(kb.articles, kb.synonyms, labels)
+
+
+def surfaces(config: Config) -> tuple[ChatRef, ...]:
+    """The moderator chats to page, from the configuration (not from what runs here)."""
+    chats = []
+    if config.telegram.enabled and config.telegram.moderator_chat_id:
+        chats.append(ChatRef("telegram", config.telegram.moderator_chat_id, ChatKind.MODERATION))
+    if config.discord.enabled and config.discord.moderator_channel_id:
+        chats.append(
+            ChatRef("discord", config.discord.moderator_channel_id, ChatKind.MODERATION)
+        )
+    return tuple(chats)
+
+
+@dataclass
+class Runtime:
+    """Everything one process needs, opened together and closed together."""
+
+    config: Config
+    store: Store
+    files: FileStore
+    services: Services
+    engine: Engine
+    outbox: Outbox
+    hub: Hub
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+
+
+def _hours(config: Config) -> Hours | None:
+    try:
+        return Hours.parse(config.handoff.hours, config.handoff.timezone)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"[handoff] hours/timezone: {exc}") from exc
+
+
+@asynccontextmanager
+async def open_runtime(
+    config: Config,
+    adapters: Sequence[Adapter],
+    *,
+    clock: Callable[[], float] = time.time,
+    kb: KnowledgeBase | None = None,
+    index: SearchIndex | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms)."""
+    data_dir = config.bot.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    kb = kb or load_kb(config)
+    index = index or await asyncio.to_thread(build_index, kb)
+    async with AsyncExitStack() as stack:
+        store = await SqliteStore.open(data_dir / DB_NAME)
+        stack.push_async_callback(store.close)
+        files = FileStore(data_dir)
+        svc = Services(store, kb, index, Texts(), config, clock, surfaces(config), _hours(config),
+                       lambda rel: str(files.path(rel)))
+        engine = Engine(svc, files.delete)
+        hosted = {a.platform: a for a in adapters}
+        outbox = Outbox(store, hosted, clock, engine.card_for, engine.note_unreachable)
+        hub = Hub(engine, store, files, hosted, svc.texts, clock, outbox.wake,
+                  config.bot.max_image_bytes)
+        yield Runtime(config, store, files, svc, engine, outbox, hub, hosted)
+
+
+async def serve(runtime: Runtime, until: asyncio.Future[None] | None = None) -> None:
+    """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
+    scheduler = Scheduler(runtime.services, runtime.outbox.wake)
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(scheduler.run())]
+        tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
+        if until is not None:
+            await until
+            for task in tasks:
+                task.cancel()
+
+
+def platform_adapters(config: Config) -> list[Adapter]:
+    """Import and create the enabled platform adapters by name (their SDKs load lazily)."""
+    found: list[Adapter] = []
+    for name, enabled in (("telegram", config.telegram.enabled),
+                          ("discord", config.discord.enabled)):
+        if enabled:
+            module = importlib.import_module(f"adapters.{name}")
+            found.append(module.create(config))
+    return found
+
+
+async def run_platforms(config: Config) -> None:
+    """`kefu run`: every enabled platform adapter with its resources, until interrupted."""
+    adapters = platform_adapters(config)
+    async with AsyncExitStack() as stack:
+        for adapter in adapters:
+            enter = getattr(adapter, "__aenter__", None)
+            if enter is not None:
+                await stack.enter_async_context(adapter)  # type: ignore[arg-type]
+        runtime = await stack.enter_async_context(open_runtime(config, adapters))
+        log.info("kefu running: %s", ", ".join(a.platform for a in adapters))
+        await serve(runtime)

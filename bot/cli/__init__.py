@@ -1,0 +1,91 @@
+"""The `kefu` command: chat, desk, run, kb, tickets, stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, load_config
+from knowledge.loader import ContentError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML config file (default: $KEFU_CONFIG, else defaults)")
+    p = argparse.ArgumentParser(prog="kefu", description="Kefu (客服): a support bot.",
+                                parents=[common])
+    sub = p.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
+    chat.add_argument("--lang", default="", help="zh-CN or en (default: from $LANG)")
+    chat.add_argument("--name", default="", help="your user name (default: login name)")
+    desk = sub.add_parser("desk", parents=[common], help="answer tickets in this terminal")
+    desk.add_argument("--name", default="", help="moderator name (default: login name)")
+    sub.add_parser("run", parents=[common], help="serve the enabled platforms (Telegram, Discord)")
+    kb = sub.add_parser("kb", parents=[common], help="help-center content")
+    kbsub = kb.add_subparsers(dest="kb_command", required=True)
+    check = kbsub.add_parser("check", parents=[common], help="validate a content folder")
+    check.add_argument("--kb", help="content folder (default: the configured one)")
+    search = kbsub.add_parser("search", parents=[common], help="search articles")
+    search.add_argument("--kb", help="folder with articles/<lang>/*.md (default: configured)")
+    search.add_argument("--json", action="store_true", help="one JSON line per query")
+    search.add_argument("--limit", type=int, default=5, help="results per query (default 5)")
+    search.add_argument("--stdin", action="store_true", help="read one query per input line")
+    search.add_argument("--lang", default="", help="language of the titles shown")
+    search.add_argument("query", nargs="*", help="the query (unless --stdin)")
+    tickets = sub.add_parser("tickets", parents=[common], help="list, show or export tickets")
+    tsub = tickets.add_subparsers(dest="tickets_command", required=True)
+    tlist = tsub.add_parser("list", parents=[common], help="tickets, newest first")
+    tlist.add_argument("--status", choices=["open", "claimed", "closed"], action="append")
+    tlist.add_argument("--limit", type=int, default=50)
+    show = tsub.add_parser("show", parents=[common], help="one ticket with its messages")
+    show.add_argument("id", type=int)
+    tsub.add_parser("export", parents=[common], help="every ticket as JSON on stdout")
+    sub.add_parser("stats", parents=[common], help="queue, response times, content gaps")
+    return p
+
+
+def _logging(command: str) -> None:
+    level = logging.INFO if command == "run" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import admin, terminal
+
+    if args.command == "chat":
+        return asyncio.run(terminal.chat(config, args.lang, args.name))
+    if args.command == "desk":
+        return asyncio.run(terminal.desk(config, args.name))
+    if args.command == "run":
+        return asyncio.run(terminal.run(config))
+    if args.command == "kb":
+        return admin.kb(config, args)
+    if args.command == "tickets":
+        return asyncio.run(admin.tickets(config, args))
+    return asyncio.run(admin.stats(config))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    _logging(args.command)
+    try:
+        config = load_config(args.config)
+        return _dispatch(args, config)
+    except ConfigError as exc:
+        print(f"kefu: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print("kefu: help-center content is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

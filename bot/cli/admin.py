@@ -1,0 +1,111 @@
+"""`kefu kb`, `kefu tickets` and `kefu stats`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bot.app import DB_NAME
+from bot.config import Config
+from bot.storage import SqliteStore
+from bot.storage.base import OutboxStatus, Store, TicketStatus
+from knowledge.loader import check_content, default_content_path, load_articles
+from knowledge.search import SearchIndex, search_jsonl
+
+
+def kb(config: Config, args: argparse.Namespace) -> int:
+    """Validate or search help-center content."""
+    root = Path(args.kb) if args.kb else (config.knowledge.path or default_content_path())
+    if args.kb_command == "check":
+        problems = check_content(root)
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print(f"{root}: ok")
+        return 1 if problems else 0
+    index = SearchIndex.build(load_articles(root))
+    lines = sys.stdin if args.stdin else [" ".join(args.query)]
+    if args.json:
+        for line in search_jsonl(index, (ln.rstrip("\n") for ln in lines), args.limit):
+            print(line, flush=True)
+        return 0
+    for query in lines:
+        result = index.search(query.strip(), lang=args.lang or None, limit=args.limit)
+        flag = "confident" if result.confident else "not confident"
+        print(f"{query.strip()!r}: {flag}")
+        for hit in result.hits:
+            print(f"  {hit.score:.3f}  {hit.id}  {hit.title}")
+    return 0
+
+
+async def _open(config: Config) -> Store:
+    data_dir = config.bot.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return await SqliteStore.open(data_dir / DB_NAME)
+
+
+def _row(t: Any) -> str:
+    opened = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.created_at))
+    return (f"#{t.id:<5} {t.status.value:<8} P{t.priority} {opened}  {t.platform:<9} "
+            f"{t.category or '-':<24} {t.user_name or t.user_key}")
+
+
+async def tickets(config: Config, args: argparse.Namespace) -> int:
+    """List, show or export tickets."""
+    store = await _open(config)
+    try:
+        if args.tickets_command == "list":
+            statuses = [TicketStatus(s) for s in args.status or []]
+            for t in await store.list_tickets(statuses, args.limit):
+                print(_row(t))
+            return 0
+        if args.tickets_command == "show":
+            ticket = await store.get_ticket(args.id)
+            if ticket is None:
+                print(f"no ticket #{args.id}", file=sys.stderr)
+                return 1
+            print(_row(ticket))
+            for label, answer in ticket.answers:
+                print(f"  {label}: {answer}")
+            for m in await store.messages(ticket.id):
+                print(f"  [{m.author.value}] {m.author_name or m.author_id}: {m.text}")
+            return 0
+        out = []
+        for t in await store.list_tickets((), limit=1_000_000):
+            item = asdict(t)
+            item["messages"] = [asdict(m) for m in await store.messages(t.id)]
+            out.append(item)
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        print()
+        return 0
+    finally:
+        await store.close()
+
+
+async def stats(config: Config) -> int:
+    """Queue, response times, the worst articles and the queries that found nothing."""
+    store = await _open(config)
+    try:
+        queue = await store.queue()
+        samples = await store.recent_first_responses(20)
+        print(f"queue: {len(queue)} open ({sum(t.status == TicketStatus.OPEN for t in queue)}"
+              " waiting)")
+        if samples:
+            median = sorted(samples)[len(samples) // 2]
+            print(f"first response: median {median / 60:.1f} min over {len(samples)} tickets")
+        dead = await store.outbox_items([OutboxStatus.DEAD], limit=1000)
+        print(f"dead deliveries: {len(dead)}")
+        print("articles with the worst solve rate (solved / not solved):")
+        for article_id, solved, unsolved in await store.article_stats(10):
+            print(f"  {article_id}: {solved} / {unsolved}")
+        print("most frequent queries that found nothing:")
+        for query, count in await store.top_misses(10):
+            print(f"  {count:>4}  {query}")
+        return 0
+    finally:
+        await store.close()

@@ -1,0 +1,96 @@
+"""`kefu chat`, `kefu desk` and `kefu run`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import importlib
+import os
+import sys
+from typing import Any
+
+from bot.app import open_runtime, run_platforms
+from bot.config import Config
+from bot.desk import DeskFeed
+from bot.texts import normalize_lang
+from bot.types import CommandReceived
+
+CHAT_BANNER = (
+    "Kefu chat · 客服 — type a message; a number presses a button; /attach PATH sends a file;"
+    " /human, /menu, /status, /lang, /cancel, /forget; Ctrl-D quits.\n"
+)
+DESK_BANNER = (
+    "Kefu desk — /queue, /open N, /claim, /unclaim, /close [reason], /reopen, /note TEXT,"
+    " /block, /unblock, /snippet NAME, /snippets, /snippet-add NAME TEXT; plain text replies"
+    " to the open ticket; Ctrl-D quits.\n"
+)
+
+
+def _who(name: str) -> str:
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+async def _session(config: Config, adapter: Any, feed: bool) -> int:
+    async with open_runtime(config, [adapter]) as rt:
+        adapter.set_settle(lambda: rt.outbox.drain(adapter.platform))
+        async with asyncio.TaskGroup() as tg:
+            background = [tg.create_task(rt.outbox.run())]
+            if feed:
+                desk_feed = DeskFeed(rt.store, adapter.show, adapter.user.id)
+                await desk_feed.start()
+                background.append(tg.create_task(desk_feed.run()))
+                await rt.hub.sink(CommandReceived(adapter.user, adapter.chat,
+                                                  f"{adapter.user.id}-start-{id(adapter)}",
+                                                  "queue"))
+                await rt.outbox.drain(adapter.platform)
+            await adapter.run(rt.hub.sink)
+            await rt.outbox.drain(adapter.platform)
+            for task in background:
+                task.cancel()
+    return 0
+
+
+async def chat(config: Config, lang: str, name: str) -> int:
+    """Talk to the bot as a user in this terminal."""
+    console = importlib.import_module("adapters.console")
+    locale = normalize_lang(lang or os.environ.get("LANG", ""))
+    adapter = console.chat_adapter(_who(name), locale)
+    if sys.stdin.isatty():
+        sys.stdout.write(CHAT_BANNER)
+    with contextlib.suppress(KeyboardInterrupt):
+        return await _session(config, adapter, feed=False)
+    return 0
+
+
+async def desk(config: Config, name: str) -> int:
+    """Work the queue as a moderator in this terminal."""
+    console = importlib.import_module("adapters.console")
+    adapter = console.desk_adapter(_who(name))
+    if sys.stdin.isatty():
+        sys.stdout.write(DESK_BANNER)
+    return await _session(config, adapter, feed=True)
+
+
+async def run(config: Config) -> int:
+    """Serve the enabled platforms."""
+    if not (config.telegram.enabled or config.discord.enabled):
+        sys.stderr.write(
+            "kefu run: no platform is enabled. Add to your config file (see "
+            "config.example.toml):\n  [telegram]\n  enabled = true\n  moderator_chat_id = "
+            "-100...\nand set KEFU_TELEGRAM_TOKEN; or [discord] enabled = true with "
+            "moderator_channel_id and KEFU_DISCORD_TOKEN. To try the bot without a platform: "
+            "kefu chat\n"
+        )
+        return 2
+    for section, env in (("telegram", config.telegram), ("discord", config.discord)):
+        if env.enabled and not config.token(env.token_env):
+            sys.stderr.write(f"kefu run: [{section}] is enabled but ${env.token_env} is empty\n")
+            return 2
+    await run_platforms(config)
+    return 0

@@ -1,0 +1,207 @@
+"""Configuration: a TOML file, every key documented in config.example.toml.
+
+`--config FILE` wins over the KEFU_CONFIG environment variable; with neither, defaults apply.
+Tokens never live in the file: it names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """An invalid configuration; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    """[bot]: where data lives and how the bot behaves."""
+
+    data_dir: Path = Path("./kefu-data")
+    default_lang: str = "zh-CN"
+    reopen_days: int = 7
+    user_rate_limit: int = 20  # messages a minute per user before one polite notice
+    max_attachments_per_ticket: int = 30
+    max_image_bytes: int = 8 * 1024 * 1024
+    angry_words_zh: tuple[str, ...] = (
+        "垃圾",
+        "投诉",
+        "骗子",
+        "气死",
+        "什么破",
+        "太差",
+        "无语",
+        "没用",
+        "废物",
+        "坑人",
+        "12315",
+    )
+    angry_words_en: tuple[str, ...] = (
+        "useless",
+        "ridiculous",
+        "scam",
+        "terrible",
+        "worst",
+        "angry",
+        "wtf",
+        "stupid bot",
+        "sue",
+        "complaint",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeConfig:
+    """[knowledge]: the help center folder (None = the bundled one)."""
+
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffConfig:
+    """[handoff]: service levels and staffed hours."""
+
+    sla_minutes: int = 30
+    hours: str = ""  # e.g. "Mon-Fri 09:00-18:00"; empty = always staffed
+    timezone: str = "UTC"
+    moderator_names: bool = False  # show the moderator's name on relayed replies
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """[telegram]: the Telegram adapter."""
+
+    enabled: bool = False
+    token_env: str = "KEFU_TELEGRAM_TOKEN"
+    mode: str = "polling"  # polling | webhook
+    moderator_chat_id: str = ""
+    admins_only: bool = True
+    base_url: str = ""
+    base_file_url: str = ""
+    webhook_url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret_token_env: str = "KEFU_TELEGRAM_SECRET"
+    rate_limit: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    """[discord]: the Discord adapter."""
+
+    enabled: bool = False
+    token_env: str = "KEFU_DISCORD_TOKEN"
+    guild_id: str = ""
+    moderator_channel_id: str = ""
+    moderator_role_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration."""
+
+    bot: BotConfig = field(default_factory=BotConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    handoff: HandoffConfig = field(default_factory=HandoffConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    source: str = ""  # the file it came from, "" for defaults
+
+    def token(self, env_name: str) -> str:
+        """The secret held in environment variable `env_name` ("" when unset)."""
+        return os.environ.get(env_name, "")
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "bot": BotConfig,
+    "knowledge": KnowledgeConfig,
+    "handoff": HandoffConfig,
+    "telegram": TelegramConfig,
+    "discord": DiscordConfig,
+}
+_ID_KEYS = {"moderator_chat_id", "guild_id", "moderator_channel_id", "moderator_role_id"}
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    """Check one value against its default's type; platform ids may be int or str."""
+    where = f"[{section}] {key}"
+    if key in _ID_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(f"{where} must be an integer or a string id")
+        return str(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where} must be a non-negative integer")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, Path) or key == "path":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a path")
+        return Path(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    return value
+
+
+def _section(name: str, raw: Any) -> Any:
+    cls = _SECTIONS[name]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"[{name}] {key}: unknown key (see config.example.toml)")
+        values[key] = _coerce(name, key, value, getattr(defaults, key))
+    return cls(**values)
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.telegram.mode not in ("polling", "webhook"):
+        raise ConfigError('[telegram] mode must be "polling" or "webhook"')
+    if cfg.bot.default_lang not in ("zh-CN", "en"):
+        raise ConfigError('[bot] default_lang must be "zh-CN" or "en"')
+    if cfg.telegram.enabled and not cfg.telegram.moderator_chat_id:
+        raise ConfigError("[telegram] moderator_chat_id is required when enabled")
+    if cfg.discord.enabled and not cfg.discord.moderator_channel_id:
+        raise ConfigError("[discord] moderator_channel_id is required when enabled")
+
+
+def parse_config(text: str, source: str = "") -> Config:
+    """Parse TOML text into a Config; raises ConfigError naming the bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source or 'config'}: invalid TOML: {exc}") from exc
+    unknown = set(raw) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"[{sorted(unknown)[0]}]: unknown section (see config.example.toml)")
+    parts = {name: _section(name, raw[name]) for name in _SECTIONS if name in raw}
+    cfg = Config(**parts, source=source)
+    _validate(cfg)
+    return cfg
+
+
+def load_config(path: str | None = None) -> Config:
+    """Load `path`, else $KEFU_CONFIG, else defaults. Relative paths: the working directory."""
+    chosen = path or os.environ.get("KEFU_CONFIG", "")
+    if not chosen:
+        return Config()
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from exc
+    return parse_config(text, str(file))

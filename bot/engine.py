@@ -1,0 +1,226 @@
+"""The dialog engine: per conversation, lock → load → decide → save, each event once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from bot.actions import MODERATOR_VERBS, ActionError, unpack
+from bot.flows import appeal, buttons, handoff, lifecycle, menu, moderator_events, search
+from bot.flows.intent import clean, guess_lang, wants_human
+from bot.flows.turn import Services, Turn
+from bot.state import Conversation, Step
+from bot.storage.base import Author, OutboxItem, TicketMessage, UserRecord
+from bot.texts import normalize_lang
+from bot.types import (
+    ButtonPressed,
+    ChatKind,
+    CommandReceived,
+    FormSubmitted,
+    IncomingEvent,
+    Reply,
+    TextReceived,
+)
+
+log = logging.getLogger(__name__)
+
+USER_COMMANDS = {"start", "help", "menu", "human", "status", "cancel", "lang", "forget", "close"}
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: defaultdict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of `key`."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                self._locks.pop(key, None)
+
+
+class Engine:
+    """Turns inbound events into state changes and outbox items, atomically."""
+
+    def __init__(self, svc: Services, delete_file: Callable[[str], None] = lambda _p: None):
+        self.svc = svc
+        self._locks = KeyedLocks()
+        self._delete_file = delete_file
+
+    async def handle(self, event: IncomingEvent) -> bool:
+        """Handle one event; False when it was handled before (a redelivery)."""
+        key = event.user.key if event.chat.kind == ChatKind.PRIVATE else (
+            f"mod:{event.chat.platform}:{event.chat.id}:{event.chat.thread_id}"
+        )
+        store = self.svc.store
+        async with self._locks.hold(key):
+            now = self.svc.clock()
+            async with store.transaction():
+                if not await store.mark_seen(event.chat.platform, event.event_id, now):
+                    return False
+                turn = await self._load(event, now)
+                if event.chat.kind == ChatKind.PRIVATE:
+                    await self._user_event(turn)
+                else:
+                    await moderator_events.handle(turn)
+                forgotten = await self._save(turn)
+        for path in forgotten:
+            self._delete_file(path)
+        return True
+
+    async def _load(self, event: IncomingEvent, now: float) -> Turn:
+        store, ref = self.svc.store, event.user
+        user = await store.get_user(ref.key)
+        if user is None:
+            user = UserRecord(ref.key, ref.platform, ref.id, ref.display_name,
+                              normalize_lang(ref.locale), created_at=now)
+        elif ref.display_name:
+            user.display_name = ref.display_name
+        conv = None
+        if event.chat.kind == ChatKind.PRIVATE:
+            conv = await store.load_conversation(ref.key)
+        conv = conv or Conversation(ref.key, lang=user.lang)
+        ticket = await store.open_ticket_for(ref.key)
+        return Turn(self.svc, event, now, user, conv, ticket)
+
+    async def _save(self, turn: Turn) -> list[str]:
+        store = self.svc.store
+        paths = turn.forgotten
+        if turn.event.chat.kind == ChatKind.PRIVATE and paths is None:
+            await store.upsert_user(turn.user)
+            turn.conv.version += 1
+            turn.conv.updated_at = turn.now
+            await store.save_conversation(turn.conv)
+        for item in turn.items:
+            await store.enqueue(item)
+        return paths or []
+
+    async def _user_event(self, turn: Turn) -> None:
+        event = turn.event
+        if not turn.conv.lang:
+            text = event.text if isinstance(event, TextReceived) else ""
+            turn.conv.lang = turn.user.lang or guess_lang(text) or self.svc.config.bot.default_lang
+            turn.user.lang = turn.conv.lang
+        if isinstance(event, ButtonPressed):
+            await self._button(turn, event)
+        elif isinstance(event, CommandReceived):
+            await self._command(turn, event)
+        elif isinstance(event, FormSubmitted):
+            appeal.on_modal(turn, event.form_id, event.values)
+        else:
+            await self._text(turn, event)
+
+    async def _text(self, turn: Turn, event: TextReceived) -> None:
+        text = clean(event.text)
+        first = turn.conv.step == Step.START
+        if wants_human(text):
+            if first:
+                menu.greet(turn)
+            await handoff.request_human(turn)
+        elif turn.ticket is not None:
+            await handoff.relay_from_user(turn, text, event.attachments)
+        elif turn.conv.step == Step.FORM:
+            appeal.on_message(turn, text, event.attachments)
+        elif not text:
+            turn.text("bad_input", turn.human_row())
+        elif first:
+            menu.greet(turn)
+            await search.answer_text(turn, text, quiet=True)
+        elif turn.conv.step == Step.REVIEW:
+            appeal.review(turn)
+        else:
+            await search.answer_text(turn, text)
+
+    async def _command(self, turn: Turn, event: CommandReceived) -> None:
+        name, args = event.name, clean(event.args)
+        if name not in USER_COMMANDS:
+            await self._text(turn, TextReceived(event.user, event.chat, event.event_id,
+                                                f"/{name} {args}".strip(), event.attachments))
+            return
+        if name == "start":
+            menu.greet(turn)
+            if turn.ticket is not None:
+                await handoff.show_status(turn)
+        elif name in ("help", "menu"):
+            menu.show_menu(turn)
+        elif name == "human":
+            await handoff.request_human(turn)
+        elif name == "status":
+            await handoff.show_status(turn)
+        elif name == "cancel":
+            self._cancel(turn)
+        elif name == "lang":
+            lang = normalize_lang(args)
+            menu.set_lang(turn, lang) if lang else menu.ask_lang(turn)
+        elif name == "forget":
+            lifecycle.ask_forget(turn)
+        elif turn.ticket is not None:
+            await lifecycle.close_by_user(turn, str(turn.ticket.id))
+        else:
+            await handoff.show_status(turn)
+
+    def _cancel(self, turn: Turn) -> None:
+        if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER, Step.FORGET):
+            menu.show_menu(turn, str(turn.data.get("category", "")), turn.t("form_cancelled"))
+        else:
+            turn.text("nothing_to_cancel", turn.human_row())
+
+    async def _button(self, turn: Turn, event: ButtonPressed) -> None:
+        try:
+            action = unpack(event.data)
+        except ActionError:
+            turn.text("stale_button", turn.human_row())
+            return
+        if action.verb in MODERATOR_VERBS:
+            turn.text("mod_only", turn.human_row())
+            return
+        if action.owner and action.owner != turn.owner:
+            turn.text("not_your_button", turn.human_row())
+            return
+        await buttons.press(turn, action.verb, action.arg(0), action.arg(1))
+
+    async def card_for(self, ticket_id: int, platform: str) -> Reply | None:
+        """The current card of a ticket (for a new or recreated topic)."""
+        ticket = await self.svc.store.get_ticket(ticket_id)
+        return await handoff.card(self.svc, ticket) if ticket else None
+
+    async def note_unreachable(self, item: OutboxItem, reason: str) -> None:
+        """A delivery to a user failed for good: mark them and tell the moderators."""
+        store = self.svc.store
+        async with store.transaction():
+            if item.chat_kind != ChatKind.PRIVATE.value:
+                return
+            ticket = await store.get_ticket(item.ticket_id) if item.ticket_id else None
+            key = ticket.user_key if ticket else f"{item.platform}:{item.chat_id}"
+            user = await store.get_user(key)
+            if user is not None:
+                user.blocked_bot = True
+                await store.upsert_user(user)
+            if ticket is None:
+                return
+            ticket.user_unreachable = True
+            await store.update_ticket(ticket)
+            await store.add_message(TicketMessage(ticket.id, Author.SYSTEM, "", "",
+                                                  f"delivery failed: {reason}",
+                                                  created_at=self.svc.clock()))
+            text = self.svc.texts(self.svc.mod_lang, "mod_card_unreachable",
+                                  platform=ticket.platform)
+            for n, chat in enumerate(self.svc.surfaces):
+                await store.enqueue(OutboxItem(chat.platform, chat.id,
+                                               {"text": text, "buttons": [], "files": []},
+                                               f"unreachable:{item.id}:{n}",
+                                               f"@ticket:{ticket.id}", "moderation", ticket.id,
+                                               created_at=self.svc.clock()))

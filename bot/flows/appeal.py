@@ -1,0 +1,295 @@
+"""Per-category forms: field by field with validation, then review, edit and submit."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot.actions import Verb
+from bot.flows import handoff, menu
+from bot.flows.intent import clean
+from bot.flows.turn import Turn
+from bot.state import Step
+from bot.types import Attachment, Button, ModalField, ModalSpec, Reply
+from knowledge.models import FieldType, Form, FormField
+
+TEXT_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.DATE, FieldType.CHOICE)
+MODAL_MAX_INPUTS = 5  # Discord: a modal holds at most 5 text inputs, labels <= 45 characters
+
+
+def _state(turn: Turn) -> dict[str, Any]:
+    state: dict[str, Any] = turn.data.setdefault("form", {})
+    return state
+
+
+def _form(turn: Turn) -> Form | None:
+    return turn.svc.kb.forms.get(str(_state(turn).get("id", "")))
+
+
+def modal_for(turn: Turn, form: Form) -> ModalSpec | None:
+    """The form's text questions as one modal, when they fit (Discord)."""
+    fields = [f for f in form.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT)]
+    if not fields or len(fields) > MODAL_MAX_INPUTS or len(fields) != len(
+        [f for f in form.fields if f.type in TEXT_TYPES]
+    ):
+        return None
+    inputs = tuple(
+        ModalField(f.id, f.label_in(turn.lang)[:45], f.type == FieldType.LONG_TEXT, f.required,
+                   f.max_length, f.prompt_in(turn.lang)[:100])
+        for f in fields
+    )
+    return ModalSpec(form.id, form.title_in(turn.lang)[:45], inputs)
+
+
+def start_form(turn: Turn, category_id: str) -> None:
+    """Begin the form of a category."""
+    form = turn.svc.kb.form_for(category_id)
+    if form is None:
+        turn.text("stale_button", turn.human_row())
+        return
+    turn.conv.step = Step.FORM
+    query = turn.data.get("query", "")
+    turn.data.clear()
+    turn.data.update(category=category_id, query=query)
+    turn.data["form"] = {"id": form.id, "field": 0, "answers": {}, "images": {}, "editing": False}
+    turn.say(Reply(turn.t("form_intro", form=form.title_in(turn.lang), count=len(form.fields))))
+    ask_field(turn)
+
+
+def _field_buttons(turn: Turn, field: FormField) -> list[tuple[Button, ...]]:
+    rows: list[tuple[Button, ...]] = []
+    if field.type == FieldType.CHOICE:
+        rows += [
+            (turn.button_text(c.label(turn.lang), Verb.CHOICE, field.id, c.id),)
+            for c in field.choices
+        ]
+    if field.type == FieldType.IMAGES and _state(turn)["images"].get(field.id):
+        rows.append((turn.button("btn_done_images", Verb.DONE_IMAGES, field.id),))
+    if not field.required:
+        rows.append((turn.button("btn_skip", Verb.SKIP, field.id),))
+    rows.append((turn.button("btn_cancel", Verb.CANCEL), turn.button("btn_human", Verb.HUMAN)))
+    return rows
+
+
+def ask_field(turn: Turn) -> None:
+    """Ask the current field, or review when every field is answered."""
+    form, state = _form(turn), _state(turn)
+    index = int(state.get("field", 0))
+    if form is None or index >= len(form.fields):
+        review(turn)
+        return
+    field = form.fields[index]
+    progress = turn.t("form_progress", n=index + 1, count=len(form.fields))
+    optional = "" if field.required else turn.t("field_optional")
+    text = f"{progress}{field.prompt_in(turn.lang)}{optional}"
+    turn.say(Reply(text, buttons=tuple(_field_buttons(turn, field))))
+
+
+def _advance(turn: Turn) -> None:
+    state = _state(turn)
+    if state.get("editing"):
+        state["editing"] = False
+        state["field"] = 10_000
+    else:
+        state["field"] = int(state.get("field", 0)) + 1
+    ask_field(turn)
+
+
+def parse_date(text: str, today: date) -> date | None:
+    """Dates as people type them: 2026-03-14, 2026/3/14, 3月14日, today, 昨天, ..."""
+    low = clean(text).lower()
+    relative = {"today": 0, "今天": 0, "yesterday": 1, "昨天": 1, "前天": 2}
+    if low in relative:
+        return today - timedelta(days=relative[low])
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", low)
+    if m is None:
+        m2 = re.fullmatch(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", low)
+        if m2 is None:
+            return None
+        parts = (today.year, int(m2.group(1)), int(m2.group(2)))
+    else:
+        parts = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    try:
+        return date(*parts)
+    except ValueError:
+        return None
+
+
+def _validate(turn: Turn, field: FormField, text: str) -> str | None:
+    """The answer to store, or None after telling the user what is wrong."""
+    value = clean(text)
+    if field.type == FieldType.CHOICE:
+        for choice in field.choices:
+            if value.lower() in (choice.label(turn.lang).lower(), choice.id.lower()):
+                return choice.label(turn.svc.mod_lang)
+        turn.text("err_choice")
+        return None
+    if field.type == FieldType.DATE:
+        today = datetime.fromtimestamp(turn.now, UTC).date()
+        day = parse_date(value, today)
+        if day is None or day.year < 2000:
+            turn.text("err_date")
+            return None
+        if day > today:
+            turn.text("err_date_future")
+            return None
+        return day.isoformat()
+    if not value:
+        turn.text("err_empty")
+        return None
+    if len(value) > field.max_length:
+        turn.text("err_too_long", length=len(value), max=field.max_length)
+        return None
+    if len(value) < field.min_length:
+        turn.text("err_too_short", min=field.min_length)
+        return None
+    return value
+
+
+def _current(turn: Turn) -> FormField | None:
+    form, state = _form(turn), _state(turn)
+    index = int(state.get("field", 0))
+    return form.fields[index] if form and index < len(form.fields) else None
+
+
+def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
+    """A typed answer or images for the current field."""
+    field = _current(turn)
+    if field is None:
+        review(turn)
+        return
+    if field.type == FieldType.IMAGES:
+        _on_images(turn, field, text, attachments)
+        return
+    if attachments and not text:
+        turn.text("err_choice" if field.type == FieldType.CHOICE else "err_empty")
+        return
+    value = _validate(turn, field, text)
+    if value is not None:
+        _state(turn)["answers"][field.id] = value
+        _advance(turn)
+
+
+def _on_images(
+    turn: Turn, field: FormField, text: str, attachments: tuple[Attachment, ...]
+) -> None:
+    max_mb = turn.svc.config.bot.max_image_bytes // (1024 * 1024)
+    for a in attachments:
+        if a.error:
+            turn.text(a.error, max=max_mb)
+    good = [a.sha256 for a in attachments if a.sha256]
+    images: list[str] = _state(turn)["images"].setdefault(field.id, [])
+    if not good:
+        if not any(a.error for a in attachments):
+            hint = turn.t("btn_done_images" if images else "btn_skip")
+            turn.text("err_need_image", *_field_buttons(turn, field), hint=hint)
+        return
+    for sha in good:
+        if sha not in images:
+            images.append(sha)
+    if len(images) > field.max_images:
+        del images[field.max_images :]
+        turn.text("err_too_many_images", max=field.max_images)
+    if len(images) >= field.max_images:
+        _advance(turn)
+        return
+    turn.say(Reply(turn.t("images_prompt_more", n=len(images)),
+                   buttons=tuple(_field_buttons(turn, field))))
+
+
+def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> None:
+    """Choice, Skip and Done buttons of the current field; stale ones get a short answer."""
+    field = _current(turn)
+    if turn.conv.step != Step.FORM or field is None or field.id != field_id:
+        turn.text("stale_button", turn.human_row())
+        return
+    state = _state(turn)
+    if verb == Verb.CHOICE:
+        choice = next((c for c in field.choices if c.id == choice_id), None)
+        if choice is None:
+            turn.text("err_choice")
+            return
+        state["answers"][field.id] = choice.label(turn.svc.mod_lang)
+    elif verb == Verb.SKIP and field.required:
+        ask_field(turn)
+        return
+    elif verb == Verb.SKIP:
+        state["answers"].pop(field.id, None)
+        state["images"].pop(field.id, None)
+    elif verb == Verb.DONE_IMAGES and not state["images"].get(field.id):
+        ask_field(turn)
+        return
+    _advance(turn)
+
+
+def review(turn: Turn) -> None:
+    """The summary with Edit per field, Submit and Cancel."""
+    form, state = _form(turn), _state(turn)
+    if form is None:
+        menu.show_menu(turn)
+        return
+    turn.conv.step = Step.REVIEW
+    lines = [turn.t("review_title")]
+    for f in form.fields:
+        if f.type == FieldType.IMAGES:
+            value = turn.t("review_images", n=len(state["images"].get(f.id, [])))
+        else:
+            value = state["answers"].get(f.id) or turn.t("review_empty")
+        lines.append(f"• {f.label_in(turn.lang)}: {value}")
+    rows = [(turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)
+            for f in form.fields]
+    rows.append((turn.button("btn_submit", Verb.SUBMIT), turn.button("btn_cancel", Verb.CANCEL)))
+    rows.append((turn.button("btn_human", Verb.HUMAN),))
+    turn.say(Reply("\n".join(lines), buttons=tuple(rows)))
+
+
+def on_edit(turn: Turn, field_id: str) -> None:
+    """Re-ask one field, then come back to the review."""
+    form = _form(turn)
+    ids = [f.id for f in form.fields] if form else []
+    if turn.conv.step != Step.REVIEW or field_id not in ids:
+        turn.text("stale_button", turn.human_row())
+        return
+    state = _state(turn)
+    state.update(field=ids.index(field_id), editing=True)
+    state["images"].pop(field_id, None) if form and form.fields[ids.index(field_id)].type == (
+        FieldType.IMAGES
+    ) else None
+    turn.conv.step = Step.FORM
+    ask_field(turn)
+
+
+async def on_submit(turn: Turn) -> None:
+    """Submit the reviewed form: a ticket with the answers in its card."""
+    if turn.conv.step != Step.REVIEW:
+        turn.text("stale_button", turn.human_row())
+        return
+    await handoff.create_ticket(turn)
+
+
+def on_modal(turn: Turn, form_id: str, values: tuple[tuple[str, str], ...]) -> None:
+    """Answers from a modal dialog: validate each, then ask what is left (screenshots)."""
+    form = turn.svc.kb.forms.get(form_id)
+    if form is None or turn.conv.step not in (Step.FORM, Step.REVIEW, Step.OFFER, Step.MENU,
+                                              Step.ARTICLE, Step.CANDIDATES):
+        turn.text("stale_button", turn.human_row())
+        return
+    if _state(turn).get("id") != form_id:
+        category = str(turn.data.get("category", ""))
+        turn.data["form"] = {"id": form_id, "field": 0, "answers": {}, "images": {},
+                             "editing": False}
+        turn.data["category"] = category
+    state = _state(turn)
+    given = dict(values)
+    for field in form.fields:
+        if field.id in given and field.type != FieldType.IMAGES:
+            value = _validate(turn, field, given[field.id]) if given[field.id].strip() else ""
+            if value:
+                state["answers"][field.id] = value
+    answered = set(state["answers"])
+    pending = [i for i, f in enumerate(form.fields)
+               if f.id not in answered and (f.required or f.type == FieldType.IMAGES)]
+    state["field"] = pending[0] if pending else len(form.fields)
+    turn.conv.step = Step.FORM
+    ask_field(turn)

@@ -1,0 +1,221 @@
+"""Reaching a person: tickets, queue position, wait estimate, relay, close, rate, reopen."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from bot.actions import Verb, act
+from bot.flows.turn import Services, Turn
+from bot.state import Step
+from bot.storage.base import Author, Ticket, TicketMessage, TicketStatus
+from bot.types import Attachment, Button, OutFile, Reply
+
+ESTIMATE_SAMPLES = 20
+MIN_SAMPLES = 5
+ACTIVE_WINDOW = 3600.0
+
+
+def form_row(turn: Turn) -> tuple[Button, ...] | None:
+    """A "Fill in the form" button when the current category has a form."""
+    category = str(turn.data.get("category", ""))
+    if category and turn.svc.kb.form_for(category) is not None:
+        return (turn.button("btn_form", Verb.FORM, category),)
+    return None
+
+
+async def offer_person(turn: Turn, intro_key: str) -> None:
+    """Offer a person at once (frustration, repeats, Not solved twice); the form if there is one."""
+    if turn.ticket is not None:
+        await show_status(turn)
+        return
+    rows: list[tuple[Button, ...]] = []
+    form = form_row(turn)
+    if form is not None and intro_key == "not_solved_form":
+        rows.append(form)
+    elif intro_key == "not_solved_form":
+        intro_key = "not_solved_none"
+    rows.append((turn.button("btn_handoff_now", Verb.HANDOFF_NOW),))
+    rows.append((turn.button("btn_menu", Verb.MENU),))
+    turn.say(Reply(turn.t(intro_key), buttons=tuple(rows)))
+
+
+async def request_human(turn: Turn) -> None:
+    """"Talk to a person" from any state: offer the form as the fast path, never block."""
+    if turn.ticket is not None:
+        await show_status(turn, turn.t("ticket_exists", id=turn.ticket.id))
+        return
+    if turn.user.banned:
+        turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
+        return
+    if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER):
+        await create_ticket(turn)
+        return
+    form = form_row(turn)
+    if form is None:
+        await create_ticket(turn)
+        return
+    turn.conv.step = Step.OFFER
+    rows = (form, (turn.button("btn_handoff_now", Verb.HANDOFF_NOW),))
+    turn.say(Reply(turn.t("offer_form"), buttons=rows))
+
+
+def _answers(turn: Turn) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """The form answers collected so far: (form id, (label, answer) pairs, image hashes)."""
+    state = turn.data.get("form") or {}
+    form = turn.svc.kb.forms.get(str(state.get("id", "")))
+    if form is None:
+        return "", [], []
+    answers: dict[str, str] = state.get("answers", {})
+    images: dict[str, list[str]] = state.get("images", {})
+    pairs = [
+        (f.label_in(turn.svc.mod_lang), answers[f.id]) for f in form.fields if answers.get(f.id)
+    ]
+    shas = [sha for f in form.fields for sha in images.get(f.id, [])]
+    return form.id, pairs, shas
+
+
+async def create_ticket(turn: Turn) -> None:
+    """Open a ticket, page the moderators, tell the user number, position and wait."""
+    if turn.user.banned:
+        turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
+        return
+    form_id, pairs, shas = _answers(turn)
+    category = str(turn.data.get("category", ""))
+    ticket = await turn.svc.store.create_ticket(
+        Ticket(
+            user_key=turn.user.key,
+            platform=turn.event.chat.platform,
+            chat_id=turn.event.chat.id,
+            user_name=turn.user.display_name,
+            category=category,
+            form_id=form_id,
+            answers=pairs,
+            images=shas,
+            priority=turn.svc.kb.priority_of(category),
+            lang=turn.lang,
+            summary=str(turn.data.get("query", ""))[:200],
+            created_at=turn.now,
+            last_paged_at=turn.now,
+        )
+    )
+    turn.ticket = ticket
+    turn.conv.step = Step.MENU
+    turn.data.clear()
+    turn.data["category"] = category
+    turn.to_moderators(ticket, await card(turn.svc, ticket), skip="")
+    mark_card(turn)
+    await show_status(turn, turn.t("ticket_created", id=ticket.id))
+
+
+def mark_card(turn: Turn) -> None:
+    """The pages just queued are cards: the outbox opens the topic with them."""
+    for item in turn.items:
+        if item.thread.startswith("@ticket:"):
+            item.payload["card"] = True
+
+
+async def card(svc: Services, ticket: Ticket) -> Reply:
+    """The moderators' card: who, what, the form answers (once) and the screenshots."""
+    lang = svc.mod_lang
+    cat = svc.kb.categories.get(ticket.category)
+    cat_label = cat.label(lang) if cat else (ticket.category or "—")
+    user = ticket.user_name or ticket.user_key
+    lines = [
+        svc.texts(lang, "mod_card_header", id=ticket.id, user=user, platform=ticket.platform,
+                  lang=ticket.lang, priority=ticket.priority),
+    ]
+    if ticket.summary:
+        lines.append(svc.texts(lang, "mod_card_asked", summary=ticket.summary))
+    lines += [f"• {label}: {answer}" for label, answer in ticket.answers]
+    if ticket.user_unreachable:
+        lines.append(svc.texts(lang, "mod_card_unreachable", platform=ticket.platform))
+    files = []
+    for sha in ticket.images:
+        stored = await svc.store.get_file(sha)
+        if stored is not None:
+            files.append(OutFile(svc.file_path(stored.path), f"{sha[:12]}.{stored.path[-3:]}",
+                                 stored.mime, sha))
+    title = svc.texts(lang, "mod_card_title", id=ticket.id, category=cat_label, user=user)
+    return Reply("\n".join(lines), buttons=mod_buttons(svc, ticket), files=tuple(files),
+                 title=title[:120])
+
+
+def mod_buttons(svc: Services, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+    """Claim / Close, or Unclaim / Close, or Reopen, by the ticket's state."""
+    lang = svc.mod_lang
+    close = Button(svc.texts(lang, "btn_close"), act(Verb.MOD_CLOSE, ticket.id))
+    if ticket.status == TicketStatus.CLOSED:
+        return ((Button(svc.texts(lang, "btn_reopen"), act(Verb.MOD_REOPEN, ticket.id)),),)
+    if ticket.status == TicketStatus.CLAIMED:
+        return ((Button(svc.texts(lang, "btn_unclaim"), act(Verb.UNCLAIM, ticket.id)), close),)
+    return ((Button(svc.texts(lang, "btn_claim"), act(Verb.CLAIM, ticket.id)), close),)
+
+
+async def _position(turn: Turn, ticket: Ticket) -> int:
+    waiting = [t for t in await turn.svc.store.queue() if t.status == TicketStatus.OPEN]
+    ids = [t.id for t in waiting]
+    return ids.index(ticket.id) + 1 if ticket.id in ids else len(ids) + 1
+
+
+async def estimate_line(turn: Turn, position: int) -> str:
+    """An honest wait estimate from the last first-response times."""
+    hours = turn.svc.hours
+    if hours is not None and not hours.is_open(turn.now):
+        when = hours.next_open(turn.now).strftime("%a %H:%M %Z")
+        return turn.t("out_of_hours", when=when)
+    samples = await turn.svc.store.recent_first_responses(ESTIMATE_SAMPLES)
+    if len(samples) < MIN_SAMPLES:
+        return turn.t("estimate_unknown")
+    mods = max(1, await turn.svc.store.active_moderators(turn.now - ACTIVE_WINDOW))
+    minutes = max(1, math.ceil(statistics.median(samples) * position / mods / 60))
+    return turn.t("estimate", minutes=minutes, samples=len(samples), mods=mods)
+
+
+async def show_status(turn: Turn, intro: str = "") -> None:
+    """Ticket number, state, place in the queue and the estimate; or "no open ticket"."""
+    ticket = turn.ticket
+    if ticket is None:
+        turn.say(Reply(turn.t("no_ticket"), buttons=(turn.human_row(),)))
+        return
+    lines = [intro] if intro else []
+    state = turn.t("state_claimed" if ticket.status == TicketStatus.CLAIMED else "state_open")
+    lines.append(turn.t("ticket_status", id=ticket.id, state=state))
+    if ticket.status == TicketStatus.OPEN:
+        position = await _position(turn, ticket)
+        lines.append(turn.t("queue_position", pos=position))
+        lines.append(await estimate_line(turn, position))
+    rows = (
+        (
+            turn.button("btn_status", Verb.STATUS),
+            turn.button("btn_close_ticket", Verb.CLOSE, ticket.id),
+        ),
+    )
+    turn.say(Reply("\n".join(lines), buttons=rows))
+
+
+async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
+    """What the user sends while a ticket is open joins it and reaches the moderators."""
+    ticket = turn.ticket
+    assert ticket is not None
+    shas = [a.sha256 for a in attachments if a.sha256]
+    for a in attachments:
+        if a.error:
+            turn.text(a.error, max=turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    if not text and not shas:
+        return
+    message = await turn.svc.store.add_message(
+        TicketMessage(ticket.id, Author.USER, turn.user.key, turn.user.display_name, text,
+                      shas, turn.now)
+    )
+    files = []
+    for sha in message.attachments:
+        stored = await turn.svc.store.get_file(sha)
+        if stored is not None:
+            files.append(OutFile(turn.svc.file_path(stored.path), stored.path.split("/")[-1],
+                                 stored.mime, sha))
+    body = turn.mt("mod_user_says", text=text) if text else ""
+    turn.to_moderators(ticket, Reply(body or "📎", files=tuple(files)))
+    if turn.data.get("acked") != ticket.id:
+        turn.data["acked"] = ticket.id
+        turn.say(Reply(turn.t("relay_ack", id=ticket.id), silent=True))

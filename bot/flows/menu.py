@@ -1,0 +1,85 @@
+"""The category menu, the greeting, and the language switch."""
+
+from __future__ import annotations
+
+from bot.actions import Verb
+from bot.flows.turn import Turn
+from bot.state import Step
+from bot.types import Button, Reply
+from knowledge.models import Category
+
+MAX_ARTICLE_BUTTONS = 8
+
+
+def _rows(buttons: list[Button], per_row: int) -> list[tuple[Button, ...]]:
+    return [tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
+    """The menu at a category ("" = top): subcategories, its articles, form, Back, a person."""
+    kb = turn.svc.kb
+    cat = kb.categories.get(category_id) if category_id else None
+    if cat is None:
+        children = kb.top_categories()
+        text = turn.t("menu_title")
+    else:
+        children = [kb.categories[c] for c in cat.children if c in kb.categories]
+        text = turn.t("menu_sub", category=cat.label(turn.lang))
+    buttons = [turn_button(turn, c) for c in children]
+    rows = _rows(buttons, 2)
+    if cat is not None:
+        for article in kb.articles_in(cat.id, turn.lang)[:MAX_ARTICLE_BUTTONS]:
+            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
+        if kb.form_for(cat.id) is not None and not cat.children:
+            rows.append((turn.button("btn_form", Verb.FORM, cat.id),))
+        rows.append((turn.button("btn_back", Verb.BACK, cat.id), turn.button("btn_menu", Verb.MENU)))
+    rows.append((turn.button("btn_human", Verb.HUMAN),))
+    body = f"{intro}\n\n{text}" if intro else text
+    return Reply(body, buttons=tuple(rows))
+
+
+def turn_button(turn: Turn, cat: Category) -> Button:
+    """A button opening a category."""
+    return turn.button_text(cat.label(turn.lang), Verb.MENU, cat.id)
+
+
+def show_menu(turn: Turn, category_id: str = "", intro: str = "") -> None:
+    """Move to the menu at a category and show it."""
+    if category_id and category_id not in turn.svc.kb.categories:
+        category_id = ""
+    turn.conv.step = Step.MENU
+    turn.data.clear()
+    turn.data["category"] = category_id
+    turn.say(menu_reply(turn, category_id, intro))
+
+
+def go_back(turn: Turn, category_id: str) -> None:
+    """Back from a category to its parent."""
+    cat = turn.svc.kb.categories.get(category_id)
+    show_menu(turn, cat.parent if cat else "")
+
+
+def greet(turn: Turn) -> None:
+    """The greeting with the top menu."""
+    show_menu(turn, "", turn.t("greeting"))
+
+
+def ask_lang(turn: Turn) -> None:
+    """Offer the languages."""
+    rows = (
+        (
+            turn.button_text("中文", Verb.LANG, "zh-CN"),
+            turn.button_text("English", Verb.LANG, "en"),
+        ),
+    )
+    turn.say(Reply(turn.t("lang_pick"), buttons=rows))
+
+
+def set_lang(turn: Turn, lang: str) -> None:
+    """Switch the user's language and show the menu in it."""
+    if lang not in ("zh-CN", "en"):
+        ask_lang(turn)
+        return
+    turn.conv.lang = lang
+    turn.user.lang = lang
+    show_menu(turn, str(turn.data.get("category", "")), turn.t("lang_set"))

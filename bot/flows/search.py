@@ -1,0 +1,126 @@
+"""Free text against the help center: articles, candidates, "Did this solve it?"."""
+
+from __future__ import annotations
+
+import re
+
+from bot.actions import Verb
+from bot.flows import handoff, menu
+from bot.flows.intent import clean, is_angry, is_repeat
+from bot.flows.turn import Turn
+from bot.state import Step
+from bot.types import Button, Reply
+from knowledge.models import Article
+
+MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
+MAX_QUERY = 500  # characters of a message that are searched
+RECENT = 3  # questions remembered to notice a repeat
+
+
+def plain(body: str) -> str:
+    """Markdown body as plain text: headings kept as lines, emphasis markers dropped."""
+    text = re.sub(r"^#{1,6}\s*(.+)$", r"【\1】", body, flags=re.MULTILINE)
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def article_reply(turn: Turn, article: Article) -> Reply:
+    """An article with Solved / Not solved / a person."""
+    rows = (
+        (
+            turn.button("btn_solved", Verb.SOLVED, article.id),
+            turn.button("btn_unsolved", Verb.UNSOLVED, article.id),
+        ),
+        turn.human_row(),
+    )
+    text = f"{plain(article.body)}\n\n{turn.t('did_it_help')}"
+    return Reply(text, buttons=rows, title=article.title)
+
+
+def show_article(turn: Turn, article_id: str, others: list[str] | None = None) -> None:
+    """Show an article and wait for feedback."""
+    article = turn.svc.kb.article(article_id, turn.lang)
+    if article is None:
+        turn.text("stale_button", turn.human_row())
+        return
+    turn.conv.step = Step.ARTICLE
+    turn.data["article"] = article.id
+    turn.data["category"] = article.category
+    if others is not None:
+        turn.data["candidates"] = [o for o in others if o != article.id]
+    turn.say(article_reply(turn, article))
+
+
+def _candidate_buttons(turn: Turn, ids: list[str]) -> list[tuple[Button, ...]]:
+    rows: list[tuple[Button, ...]] = []
+    for article_id in ids[:3]:
+        article = turn.svc.kb.article(article_id, turn.lang)
+        if article is not None:
+            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
+    return rows
+
+
+def _remember(turn: Turn, query: str) -> bool:
+    """Keep the last questions; True when this one repeats one of them."""
+    recent = [str(q) for q in turn.data.get("recent", [])]
+    repeat = is_repeat(query, recent)
+    turn.data["recent"] = [*recent, query][-RECENT:]
+    return repeat
+
+
+async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
+    """Search the help center for a typed question and answer with what fits.
+
+    `quiet` (a first message, after the greeting) answers only a confident hit.
+    """
+    query = clean(text)[:MAX_QUERY]
+    words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
+    if is_angry(query, words):
+        await handoff.offer_person(turn, "frustrated")
+        return
+    if _remember(turn, query):
+        await handoff.offer_person(turn, "repeated")
+        return
+    result = turn.svc.index.search(query, lang=turn.lang, limit=5)
+    turn.data["query"] = query
+    if quiet and not result.confident:
+        return
+    hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE]
+    if result.confident and result.hits:
+        ids = [h.id for h in result.hits]
+        show_article(turn, ids[0], ids[1:])
+        return
+    await turn.svc.store.add_search_miss(query, turn.now)
+    if hits:
+        turn.conv.step = Step.CANDIDATES
+        turn.data["candidates"] = [h.id for h in hits]
+        rows = _candidate_buttons(turn, [h.id for h in hits])
+        turn.say(Reply(turn.t("candidates"), buttons=(*rows, turn.human_row())))
+        return
+    turn.conv.step = Step.MENU
+    turn.text("no_match", turn.human_row())
+
+
+async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
+    """Solved ends it (the user decides); Not solved offers the next step."""
+    if turn.conv.step != Step.ARTICLE or turn.data.get("article") != article_id:
+        turn.text("stale_button", turn.human_row())
+        return
+    query = str(turn.data.get("query", ""))
+    await turn.svc.store.add_feedback(article_id, query, solved, turn.now)
+    if solved:
+        turn.data["unsolved"] = 0
+        menu.show_menu(turn, "", turn.t("glad"))
+        return
+    streak = int(turn.data.get("unsolved", 0)) + 1
+    turn.data["unsolved"] = streak
+    if streak >= 2:
+        await handoff.offer_person(turn, "not_solved_none")
+        return
+    others = [str(c) for c in turn.data.get("candidates", [])]
+    rows = _candidate_buttons(turn, others)
+    if rows:
+        turn.conv.step = Step.CANDIDATES
+        turn.say(Reply(turn.t("not_solved_next"), buttons=(*rows, turn.human_row())))
+        return
+    await handoff.offer_person(turn, "not_solved_form")

@@ -1,0 +1,105 @@
+"""Wires adapters to the engine: fetches and checks attachments, one error boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+
+from bot.engine import Engine
+from bot.media import FileStore, MediaError, check_image
+from bot.ports import Adapter
+from bot.storage.base import OutboxItem, Store
+from bot.texts import Texts
+from bot.types import Attachment, ChatKind, CommandReceived, IncomingEvent, TextReceived
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    """The sink every adapter hands its events to."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        files: FileStore,
+        adapters: Mapping[str, Adapter],
+        texts: Texts,
+        clock: Callable[[], float],
+        wake: Callable[[], None] = lambda: None,
+        max_image_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._files = files
+        self._adapters = dict(adapters)
+        self._texts = texts
+        self._clock = clock
+        self._wake = wake
+        self._max_bytes = max_image_bytes
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        """Register an adapter whose attachments the hub may fetch."""
+        self._adapters[adapter.platform] = adapter
+
+    async def sink(self, event: IncomingEvent) -> None:
+        """Handle one event durably; never raises for a bad event (it would be redelivered)."""
+        try:
+            event = await self._resolve(event)
+            await self._engine.handle(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The one error boundary: log without message text, apologise, mark it handled.
+            log.exception("event %s from %s failed", event.event_id, event.chat.platform)
+            await self._apologise(event)
+        self._wake()
+
+    async def _apologise(self, event: IncomingEvent) -> None:
+        lang = event.user.locale if event.user.locale in ("zh-CN", "en") else "en"
+        text = self._texts(lang, "internal_error")
+        chat = event.chat
+        try:
+            async with self._store.transaction():
+                await self._store.mark_seen(chat.platform, event.event_id, self._clock())
+                await self._store.enqueue(
+                    OutboxItem(chat.platform, chat.id, {"text": text, "buttons": [], "files": []},
+                               f"{chat.platform}:{event.event_id}:error", chat.thread_id,
+                               chat.kind.value, created_at=self._clock())
+                )
+        except Exception:
+            log.exception("could not record the failure of event %s", event.event_id)
+
+    async def _resolve(self, event: IncomingEvent) -> IncomingEvent:
+        if not isinstance(event, TextReceived | CommandReceived) or not event.attachments:
+            return event
+        if event.chat.kind == ChatKind.PRIVATE or event.user.is_moderator:
+            checked = tuple([await self._fetch(event.chat.platform, a) for a in event.attachments])
+            return dataclasses.replace(event, attachments=checked)
+        return event
+
+    async def _fetch(self, platform: str, attachment: Attachment) -> Attachment:
+        if attachment.error or attachment.sha256:
+            return attachment
+        if attachment.size is not None and attachment.size > self._max_bytes:
+            return dataclasses.replace(attachment, error="err_too_large")
+        adapter = self._adapters.get(platform)
+        if adapter is None:
+            return dataclasses.replace(attachment, error="err_image_fetch")
+        try:
+            data = await adapter.fetch_attachment(attachment, self._max_bytes)
+        except ValueError:
+            return dataclasses.replace(attachment, error="err_too_large")
+        except Exception:
+            log.warning("could not fetch an attachment from %s", platform, exc_info=True)
+            return dataclasses.replace(attachment, error="err_image_fetch")
+        try:
+            info = await asyncio.to_thread(check_image, data, self._max_bytes)
+        except MediaError as exc:
+            return dataclasses.replace(attachment, error=exc.key)
+        stored = self._files.save(data, info, self._clock())
+        await self._store.add_file(stored)
+        return dataclasses.replace(attachment, sha256=stored.sha256, mime=info.mime,
+                                   size=stored.size)

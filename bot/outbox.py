@@ -1,0 +1,201 @@
+"""Durable delivery: every reply, page and relayed message goes out through here.
+
+Items are written in the same transaction as the state change that made them, then a
+dispatcher sends them with retries (exponential backoff with jitter, honouring retry_after),
+one at a time per destination so order holds, and dead-letters what cannot be delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from bot.ports import Adapter, Rejected, RetryLater, ThreadGone, Unreachable
+from bot.storage.base import OutboxItem, Store
+from bot.types import (
+    Button,
+    ChatKind,
+    ChatRef,
+    MessageRef,
+    ModalField,
+    ModalSpec,
+    OutFile,
+    Outgoing,
+    Reply,
+)
+
+log = logging.getLogger(__name__)
+
+TICKET_THREAD = "@ticket:"
+
+
+def reply_to_payload(reply: Reply, *, card: bool = False) -> dict[str, Any]:
+    """Serialise a Reply to JSON-ready data."""
+    data: dict[str, Any] = asdict(reply)
+    data.pop("edit", None)
+    if reply.edit is not None:
+        data["edit"] = {"chat": asdict(reply.edit.chat), "id": reply.edit.id}
+    if card:
+        data["card"] = True
+    return data
+
+
+def _button(raw: dict[str, Any]) -> Button:
+    modal = raw.get("modal")
+    spec = None
+    if modal:
+        fields = tuple(ModalField(**f) for f in modal["fields"])
+        spec = ModalSpec(modal["form_id"], modal["title"], fields)
+    return Button(raw["label"], raw["data"], spec)
+
+
+def payload_to_reply(data: Mapping[str, Any]) -> Reply:
+    """Rebuild a Reply from its serialised form."""
+    edit = None
+    if data.get("edit"):
+        chat = dict(data["edit"]["chat"])
+        chat["kind"] = ChatKind(chat["kind"])
+        edit = MessageRef(ChatRef(**chat), data["edit"]["id"])
+    return Reply(
+        text=data["text"],
+        buttons=tuple(tuple(_button(b) for b in row) for row in data.get("buttons", ())),
+        files=tuple(OutFile(**f) for f in data.get("files", ())),
+        title=data.get("title", ""),
+        edit=edit,
+        silent=bool(data.get("silent", False)),
+    )
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try: retry_after when given, else 1, 2, 4 … 300 with jitter."""
+    if retry_after is not None:
+        return max(0.0, retry_after) + random.uniform(0, 0.25)
+    base: float = min(300.0, 2.0 ** min(attempts, 9))
+    return base / 2 + random.uniform(0, base / 2)
+
+
+CardSource = Callable[[int, str], Awaitable[Reply | None]]
+DeadHandler = Callable[[OutboxItem, str], Awaitable[None]]
+
+
+class Outbox:
+    """Sends due items for the platforms this process hosts."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        clock: Callable[[], float],
+        card_for: CardSource,
+        on_unreachable: DeadHandler,
+        max_attempts: int = 10,
+        poll_seconds: float = 0.25,
+    ) -> None:
+        self._store = store
+        self._adapters = dict(adapters)
+        self._clock = clock
+        self._card_for = card_for
+        self._on_unreachable = on_unreachable
+        self._max_attempts = max_attempts
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self.sent = 0
+        self.maybe_doubled = 0
+
+    def wake(self) -> None:
+        """Something was enqueued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver forever (until cancelled)."""
+        while True:
+            busy = await self.step()
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def step(self) -> bool:
+        """Deliver one batch of due items (one per destination); False when there were none."""
+        items = await self._store.due(list(self._adapters), self._clock(), limit=100)
+        if items:
+            await asyncio.gather(*(self._deliver(i) for i in items))
+        return bool(items)
+
+    async def drain(self, platform: str, timeout: float = 10.0) -> None:
+        """Wait until `platform` has no delivery due now (used by piped terminal sessions)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not await self._store.due([platform], self._clock(), limit=1):
+                return
+            self.wake()
+            await asyncio.sleep(0.01)
+
+    async def _target(self, item: OutboxItem, adapter: Adapter) -> ChatRef:
+        chat = ChatRef(item.platform, item.chat_id, ChatKind(item.chat_kind), item.thread)
+        if not item.thread.startswith(TICKET_THREAD):
+            return chat
+        ticket_id = int(item.thread.removeprefix(TICKET_THREAD))
+        known = await self._store.thread_of(ticket_id, item.platform)
+        if known is not None:
+            return ChatRef(item.platform, known[0], ChatKind.MODERATION, known[1])
+        return await self._open_thread(item, ticket_id, adapter, chat)
+
+    async def _open_thread(
+        self, item: OutboxItem, ticket_id: int, adapter: Adapter, chat: ChatRef
+    ) -> ChatRef:
+        card = self._card_for
+        fresh = await card(ticket_id, item.platform)
+        title = (fresh.title if fresh else "") or f"#{ticket_id}"
+        opener = getattr(adapter, "open_thread", None)
+        if opener is None:
+            raise Rejected(f"{item.platform} cannot open ticket threads")
+        thread = await opener(ChatRef(chat.platform, chat.id, ChatKind.MODERATION), title)
+        target = ChatRef(chat.platform, chat.id, ChatKind.MODERATION, thread)
+        if fresh is not None and not item.payload.get("card"):
+            # A new topic (first page, or the old one was deleted): the card goes first.
+            await adapter.send(Outgoing(target, fresh, f"{item.key}:card", ticket_id))
+        await self._store.set_thread(ticket_id, item.platform, chat.id, thread)
+        return target
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        adapter = self._adapters[item.platform]
+        try:
+            target = await self._target(item, adapter)
+            reply = payload_to_reply(item.payload)
+            await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
+        except ThreadGone:
+            if item.ticket_id is not None:
+                await self._store.clear_thread(item.ticket_id, item.platform)
+            await self._store.mark_retry(item.id, self._clock(), "thread gone")
+        except RetryLater as exc:
+            if exc.maybe_delivered:
+                item.maybe_doubled = True
+            await self._retry(item, str(exc), exc.retry_after)
+        except Unreachable as exc:
+            await self._store.mark_dead(item.id, f"unreachable: {exc}")
+            await self._on_unreachable(item, str(exc))
+        except Rejected as exc:
+            log.warning("delivery %s rejected by %s: %s", item.id, item.platform, exc)
+            await self._store.mark_dead(item.id, f"rejected: {exc}")
+        except Exception as exc:  # an adapter bug must not stop delivery of everything else
+            log.exception("delivery %s to %s failed", item.id, item.platform)
+            await self._retry(item, type(exc).__name__, None)
+        else:
+            await self._store.mark_sent(item.id, self._clock(), item.maybe_doubled)
+            self.sent += 1
+            self.maybe_doubled += int(item.maybe_doubled)
+
+    async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
+        if item.attempts + 1 >= self._max_attempts:
+            log.warning("delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error)
+            await self._store.mark_dead(item.id, error)
+            return
+        delay = backoff(item.attempts, retry_after)
+        await self._store.mark_retry(item.id, self._clock() + delay, error)

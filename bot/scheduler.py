@@ -1,0 +1,61 @@
+"""Timed work that must survive restarts: paging moderators again when a ticket waits too long.
+
+Its state is the tickets' `last_paged_at` column, so a restart resumes where it stood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bot.flows.turn import Services
+from bot.storage.base import OutboxItem, TicketStatus
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Re-pages the moderators for tickets nobody claimed within the SLA."""
+
+    def __init__(self, svc: Services, wake: Callable[[], None], every: float = 30.0) -> None:
+        self._svc = svc
+        self._wake = wake
+        self._every = every
+
+    async def run(self) -> None:
+        """Check forever (until cancelled)."""
+        while True:
+            try:
+                if await self.check():
+                    self._wake()
+            except Exception:
+                log.exception("SLA check failed")
+            await asyncio.sleep(self._every)
+
+    async def check(self) -> int:
+        """Page again for each ticket over the SLA; returns how many were paged."""
+        svc = self._svc
+        sla = svc.config.handoff.sla_minutes * 60
+        if sla <= 0 or not svc.surfaces:
+            return 0
+        now = svc.clock()
+        if svc.hours is not None and not svc.hours.is_open(now):
+            return 0
+        paged = 0
+        async with svc.store.transaction():
+            for ticket in await svc.store.queue():
+                last = ticket.last_paged_at or ticket.created_at
+                if ticket.status != TicketStatus.OPEN or now - last < sla:
+                    continue
+                minutes = int((now - ticket.created_at) // 60)
+                text = svc.texts(svc.mod_lang, "mod_sla", id=ticket.id, minutes=minutes)
+                for chat in svc.surfaces:
+                    await svc.store.enqueue(OutboxItem(
+                        chat.platform, chat.id, {"text": text, "buttons": [], "files": []},
+                        f"sla:{ticket.id}:{int(now)}:{chat.platform}", f"@ticket:{ticket.id}",
+                        "moderation", ticket.id, created_at=now))
+                ticket.last_paged_at = now
+                await svc.store.update_ticket(ticket)
+                paged += 1
+        return paged

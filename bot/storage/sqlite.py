@@ -1,0 +1,412 @@
+"""SqliteStore: the Store in one SQLite file (WAL), shared by `kefu chat` and `kefu desk`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from bot.state import Conversation
+from bot.storage import sqlite_rows as rows
+from bot.storage.base import (
+    OutboxItem,
+    OutboxStatus,
+    StoredFile,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
+
+# The transaction the running task is in (an opaque token, compared with the store's own):
+# nested transaction() calls and writes in the same task, or in tasks it starts, join it
+# instead of waiting for the lock their own transaction holds.
+_CURRENT_TX: ContextVar[object | None] = ContextVar("kefu_sqlite_tx", default=None)
+
+# busy_timeout first: another process may hold the file while we switch to WAL.
+_PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+
+class SqliteStore:
+    """The Store on SQLite: one shared connection, autocommit, writes serialised by a lock."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        """Wrap an open, migrated connection; use `SqliteStore.open` to get one."""
+        self._db = db
+        self._lock = asyncio.Lock()
+        self._tx: object | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        """Open (creating if needed) the database file and bring its schema up to date."""
+        db = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
+        try:
+            db.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                await db.execute(pragma)
+            await _migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def __aenter__(self) -> SqliteStore:
+        """Use the store in `async with`; it closes on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the connection."""
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        await self._db.close()
+
+    # transactions and the write lock
+
+    def _joined(self) -> bool:
+        return self._tx is not None and _CURRENT_TX.get() is self._tx
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raises; nested use joins."""
+        if self._joined():
+            yield
+            return
+        async with self._lock:
+            token = object()
+            self._tx = token
+            reset = _CURRENT_TX.set(token)
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        await self._db.execute("ROLLBACK")
+                    raise
+            finally:
+                _CURRENT_TX.reset(reset)
+                self._tx = None
+
+    async def _write(self, statement: str, params: rows.Args = ()) -> aiosqlite.Cursor:
+        """Run one write statement, waiting for another task's transaction to finish first."""
+        if self._joined():
+            return await self._db.execute(statement, params)
+        async with self._lock:
+            return await self._db.execute(statement, params)
+
+    async def _rows(self, statement: str, params: rows.Args = ()) -> list[rows.Row]:
+        return list(await self._db.execute_fetchall(statement, params))
+
+    async def _row(self, statement: str, params: rows.Args = ()) -> rows.Row | None:
+        found = await self._db.execute_fetchall(statement, params)
+        return next(iter(found), None)
+
+    # inbound events
+
+    async def mark_seen(self, platform: str, event_id: str, now: float) -> bool:
+        """Record an event id; False when it was seen before (handle it only once)."""
+        cursor = await self._write(rows.MARK_SEEN, (platform, event_id, now))
+        return cursor.rowcount == 1
+
+    # users and conversations
+
+    async def get_user(self, key: str) -> UserRecord | None:
+        """The user, if known."""
+        row = await self._row("SELECT * FROM users WHERE key = ?", (key,))
+        return None if row is None else rows.user_from_row(row)
+
+    async def upsert_user(self, user: UserRecord) -> None:
+        """Insert or update a user (`created_at` is kept from the first insert)."""
+        await self._write(rows.UPSERT_USER, rows.params_of(user))
+
+    async def load_conversation(self, user_key: str) -> Conversation | None:
+        """The saved conversation, if any."""
+        row = await self._row("SELECT * FROM conversations WHERE user_key = ?", (user_key,))
+        return None if row is None else rows.conversation_from_row(row)
+
+    async def save_conversation(self, conv: Conversation) -> None:
+        """Save the conversation (the caller bumps `version`)."""
+        await self._write(rows.UPSERT_CONVERSATION, rows.params_of(conv))
+
+    # tickets
+
+    async def create_ticket(self, ticket: Ticket) -> Ticket:
+        """Insert a ticket and return a copy with its new id."""
+        cursor = await self._write(rows.INSERT_TICKET, rows.params_of(ticket))
+        return replace(
+            ticket,
+            id=_new_id(cursor),
+            answers=list(ticket.answers),
+            images=list(ticket.images),
+        )
+
+    async def update_ticket(self, ticket: Ticket) -> None:
+        """Save every field of an existing ticket; KeyError when there is none with its id."""
+        cursor = await self._write(rows.UPDATE_TICKET, rows.params_of(ticket))
+        if cursor.rowcount != 1:
+            raise KeyError(f"no ticket #{ticket.id}")
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket with that id."""
+        row = await self._row("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        return None if row is None else rows.ticket_from_row(row)
+
+    async def open_ticket_for(self, user_key: str) -> Ticket | None:
+        """The user's ticket that is open or claimed, if any (the newest, should there be two)."""
+        row = await self._row(rows.OPEN_TICKET_FOR, (user_key,))
+        return None if row is None else rows.ticket_from_row(row)
+
+    async def latest_ticket_for(self, user_key: str) -> Ticket | None:
+        """The user's most recent ticket in any state."""
+        row = await self._row(rows.LATEST_TICKET_FOR, (user_key,))
+        return None if row is None else rows.ticket_from_row(row)
+
+    async def list_tickets(
+        self, statuses: Sequence[TicketStatus] = (), limit: int = 100
+    ) -> list[Ticket]:
+        """Tickets in those states (all when empty), newest (highest id) first."""
+        if statuses:
+            wanted = rows.dump_json([TicketStatus(s).value for s in statuses])
+            found = await self._rows(rows.LIST_TICKETS_IN, (wanted, limit))
+        else:
+            found = await self._rows(rows.LIST_TICKETS, (limit,))
+        return [rows.ticket_from_row(row) for row in found]
+
+    async def queue(self) -> list[Ticket]:
+        """Open and claimed tickets, by priority (high first), then oldest first."""
+        return [rows.ticket_from_row(row) for row in await self._rows(rows.QUEUE)]
+
+    async def add_message(self, message: TicketMessage) -> TicketMessage:
+        """Append to a ticket's history and return a copy with its id."""
+        params = rows.params_of(message)
+        if not message.attachments:
+            cursor = await self._write(rows.INSERT_MESSAGE, params)
+            return replace(message, id=_new_id(cursor), attachments=[])
+        async with self.transaction():
+            message_id = _new_id(await self._db.execute(rows.INSERT_MESSAGE, params))
+            await self._db.executemany(
+                rows.INSERT_ATTACHMENT,
+                [(message_id, n, sha) for n, sha in enumerate(message.attachments)],
+            )
+        return replace(message, id=message_id, attachments=list(message.attachments))
+
+    async def messages(self, ticket_id: int) -> list[TicketMessage]:
+        """A ticket's history, oldest first."""
+        found = await self._rows(rows.MESSAGES, (ticket_id,))
+        if not found:
+            return []
+        attached = await self._rows(rows.ATTACHMENTS_OF_TICKET, (ticket_id,))
+        return rows.with_attachments(found, attached)
+
+    async def messages_after(self, after_id: int, limit: int = 500) -> list[TicketMessage]:
+        """Every ticket message with id > after_id, oldest first (for the desk's live view)."""
+        found = await self._rows(rows.MESSAGES_AFTER, (after_id, limit))
+        if not found:
+            return []
+        attached = await self._rows(rows.ATTACHMENTS_BETWEEN, (after_id, found[-1]["id"]))
+        return rows.with_attachments(found, attached)
+
+    async def recent_first_responses(self, limit: int = 20) -> list[float]:
+        """Seconds from creation to first response, most recently answered tickets first."""
+        return [float(row[0]) for row in await self._rows(rows.FIRST_RESPONSES, (limit,))]
+
+    async def active_moderators(self, since: float) -> int:
+        """How many distinct moderators wrote, claimed or closed since `since` (inclusive)."""
+        row = await self._row(rows.ACTIVE_MODERATORS, (since, since, since))
+        return 0 if row is None else int(row[0])
+
+    async def set_thread(self, ticket_id: int, platform: str, chat_id: str, thread: str) -> None:
+        """Remember a ticket's topic/thread on a platform."""
+        await self._write(rows.SET_THREAD, (ticket_id, platform, chat_id, thread))
+
+    async def thread_of(self, ticket_id: int, platform: str) -> tuple[str, str] | None:
+        """(chat_id, thread) of a ticket's topic on a platform."""
+        row = await self._row(rows.THREAD_OF, (ticket_id, platform))
+        return None if row is None else (row["chat_id"], row["thread"])
+
+    async def ticket_by_thread(self, platform: str, chat_id: str, thread: str) -> int | None:
+        """The ticket whose topic/thread that is (the newest, should a topic be reused)."""
+        row = await self._row(rows.TICKET_BY_THREAD, (platform, chat_id, thread))
+        return None if row is None else int(row[0])
+
+    async def clear_thread(self, ticket_id: int, platform: str) -> None:
+        """Forget a ticket's topic on a platform (it was deleted)."""
+        await self._write(
+            "DELETE FROM ticket_threads WHERE ticket_id = ? AND platform = ?",
+            (ticket_id, platform),
+        )
+
+    # attachments
+
+    async def add_file(self, file: StoredFile) -> None:
+        """Record a stored file (idempotent by sha256: the first record stays)."""
+        await self._write(rows.INSERT_FILE, rows.params_of(file))
+
+    async def get_file(self, sha256: str) -> StoredFile | None:
+        """A stored file's record."""
+        row = await self._row("SELECT * FROM files WHERE sha256 = ?", (sha256,))
+        return None if row is None else rows.file_from_row(row)
+
+    # outbox
+
+    async def enqueue(self, item: OutboxItem) -> int:
+        """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
+        async with self.transaction():
+            cursor = await self._db.execute(rows.INSERT_OUTBOX, rows.outbox_params(item))
+            if cursor.rowcount == 1:
+                return _new_id(cursor)
+            row = await self._row("SELECT id FROM outbox WHERE key = ?", (item.key,))
+        if row is None:
+            raise RuntimeError(f"outbox key {item.key!r} conflicted but is not there")
+        return int(row[0])
+
+    async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
+        """Pending deliveries whose time has come, oldest first, only each lane's oldest."""
+        if not platforms:
+            return []
+        found = await self._rows(rows.DUE, (rows.dump_json(list(platforms)), now, limit))
+        return [rows.outbox_from_row(row) for row in found]
+
+    async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
+        """The delivery succeeded."""
+        await self._write(rows.MARK_SENT, (now, int(maybe_doubled), item_id))
+
+    async def mark_retry(self, item_id: int, next_at: float, error: str) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`."""
+        await self._write(rows.MARK_RETRY, (next_at, error, item_id))
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        """The delivery will not succeed: dead-letter it."""
+        await self._write(rows.MARK_DEAD, (error, item_id))
+
+    async def retry_dead(self, item_id: int, now: float) -> bool:
+        """Put a dead delivery back to pending, due now; False when there is none with that id."""
+        cursor = await self._write(rows.RETRY_DEAD, (now, item_id))
+        return cursor.rowcount == 1
+
+    async def outbox_items(
+        self, statuses: Sequence[OutboxStatus] = (), limit: int = 100
+    ) -> list[OutboxItem]:
+        """Deliveries in those states (all when empty), oldest first."""
+        if statuses:
+            wanted = rows.dump_json([OutboxStatus(s).value for s in statuses])
+            found = await self._rows(rows.OUTBOX_ITEMS_IN, (wanted, limit))
+        else:
+            found = await self._rows(rows.OUTBOX_ITEMS, (limit,))
+        return [rows.outbox_from_row(row) for row in found]
+
+    # snippets, feedback, stats, privacy
+
+    async def get_snippet(self, name: str) -> str | None:
+        """A canned reply by name."""
+        row = await self._row("SELECT text FROM snippets WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    async def set_snippet(self, name: str, text: str) -> None:
+        """Create or replace a canned reply."""
+        await self._write(rows.SET_SNIPPET, (name, text))
+
+    async def list_snippets(self) -> list[tuple[str, str]]:
+        """Every canned reply, by name."""
+        found = await self._rows("SELECT name, text FROM snippets ORDER BY name")
+        return [(row[0], row[1]) for row in found]
+
+    async def add_feedback(self, article_id: str, query: str, solved: bool, now: float) -> None:
+        """Record a Solved / Not solved click."""
+        await self._write(rows.INSERT_FEEDBACK, (article_id, query, int(solved), now))
+
+    async def add_search_miss(self, query: str, now: float) -> None:
+        """Record a query that found nothing confident."""
+        await self._write(rows.INSERT_MISS, (query, rows.fold_query(query), now))
+
+    async def article_stats(self, limit: int = 10) -> list[tuple[str, int, int]]:
+        """(article id, solved, not solved), worst solve rate first, then most votes."""
+        found = await self._rows(rows.ARTICLE_STATS, (limit,))
+        return [(row[0], int(row[1]), int(row[2])) for row in found]
+
+    async def top_misses(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The most frequent queries that found nothing (folded), with their counts."""
+        found = await self._rows(rows.TOP_MISSES, (limit,))
+        return [(row[0], int(row[1])) for row in found]
+
+    async def forget_user(self, user_key: str) -> list[str]:
+        """Delete a user's data; return the paths of files nothing else uses any more."""
+        async with self.transaction():
+            tickets = await self._rows(
+                "SELECT images FROM tickets WHERE user_key = ?", (user_key,)
+            )
+            candidates = {sha for row in tickets for sha in rows.json_list(row[0])}
+            attached = await self._rows(rows.FORGET_ATTACHMENTS, (user_key,))
+            candidates.update(row[0] for row in attached)
+            for statement in rows.FORGET_STEPS:
+                await self._db.execute(statement, {"key": user_key})
+            return await self._drop_orphans(sorted(candidates))
+
+    async def _drop_orphans(self, candidates: Iterable[str]) -> list[str]:
+        """Delete the file rows no ticket or message refers to any more; return their paths."""
+        paths: list[str] = []
+        for sha in candidates:
+            used = await self._row(rows.FILE_IN_USE, {"sha": sha})
+            if used is not None and used[0]:
+                continue
+            row = await self._row("SELECT path FROM files WHERE sha256 = ?", (sha,))
+            if row is not None:
+                paths.append(str(row[0]))
+                await self._db.execute("DELETE FROM files WHERE sha256 = ?", (sha,))
+        return sorted(paths)
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Apply the numbered schema files the database has not seen, each in one transaction."""
+    scripts = rows.schema_scripts()
+    latest = scripts[-1][0] if scripts else 0
+    current = await _user_version(db)
+    if current > latest:
+        raise RuntimeError(f"database schema {current} is newer than this Kefu ({latest})")
+    for version, script in scripts:
+        if version <= current:
+            continue
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            if await _user_version(db) < version:
+                for statement in rows.split_statements(script):
+                    await db.execute(statement)
+                # PRAGMA takes no parameters; `version` is an int parsed from a file name.
+                await db.execute(f"PRAGMA user_version = {version:d}")
+            await db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    found = await db.execute_fetchall("PRAGMA user_version")
+    return int(next(iter(found))[0])
+
+
+def _new_id(cursor: aiosqlite.Cursor) -> int:
+    if cursor.lastrowid is None:
+        raise RuntimeError("INSERT returned no row id")
+    return cursor.lastrowid

@@ -1,0 +1,398 @@
+"""Row <-> record conversion and schema-file helpers for SqliteStore (no database access)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import fields
+from enum import StrEnum
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from bot.state import Conversation, Step
+from bot.storage.base import (
+    Author,
+    OutboxItem,
+    OutboxStatus,
+    StoredFile,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Row = sqlite3.Row
+Params = tuple[Any, ...]
+Named = dict[str, Any]
+Args = Params | Named
+
+_SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def schema_scripts() -> list[tuple[int, str]]:
+    """The numbered schema files (version, SQL text), in version order."""
+    folder = resources.files("bot.storage").joinpath("schema")
+    scripts: dict[int, str] = {}
+    for entry in folder.iterdir():
+        match = _SCHEMA_NAME.match(entry.name)
+        if match is None:
+            continue
+        version = int(match.group(1))
+        if version in scripts:
+            raise RuntimeError(f"two schema files share version {version}")
+        scripts[version] = entry.read_text(encoding="utf-8")
+    return sorted(scripts.items())
+
+
+def split_statements(script: str) -> list[str]:
+    """Cut an SQL script into complete statements (so they can run inside one transaction)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    leftover = [line for line in pending.splitlines() if not line.strip().startswith("--")]
+    if "".join(leftover).strip():
+        raise ValueError("schema script ends with an incomplete statement")
+    return statements
+
+
+def dump_json(value: object) -> str:
+    """Compact JSON that keeps CJK readable in the file."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def lane_of(thread: str, ticket_id: int | None) -> str:
+    """The delivery lane within a chat: the thread, but "@ticket" is one lane per ticket."""
+    if thread == "@ticket":
+        return f"@ticket:{ticket_id if ticket_id is not None else ''}"
+    return thread
+
+
+def fold_query(query: str) -> str:
+    """How search misses are grouped: lower case, whitespace runs collapsed, trimmed."""
+    return " ".join(query.lower().split())
+
+
+def _encode(value: object) -> object:
+    """A record field as an SQLite value: enums by value, bools as 0/1, lists and dicts as JSON."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return dump_json(value)
+    return value
+
+
+def params_of(record: DataclassInstance) -> Named:
+    """Every field of a record as named SQL parameters (`:field`), encoded for SQLite."""
+    return {item.name: _encode(getattr(record, item.name)) for item in fields(record)}
+
+
+def _columns(row: Row) -> Named:
+    return dict(zip(row.keys(), row, strict=True))
+
+
+def user_from_row(row: Row) -> UserRecord:
+    """A users row as a record."""
+    values = _columns(row)
+    values["blocked_bot"] = bool(values["blocked_bot"])
+    values["banned"] = bool(values["banned"])
+    return UserRecord(**values)
+
+
+def conversation_from_row(row: Row) -> Conversation:
+    """A conversations row as a Conversation."""
+    values = _columns(row)
+    values["step"] = Step(values["step"])
+    values["data"] = json.loads(values["data"])
+    return Conversation(**values)
+
+
+def ticket_from_row(row: Row) -> Ticket:
+    """A tickets row as a Ticket."""
+    values = _columns(row)
+    values["answers"] = [(str(a), str(b)) for a, b in json.loads(values["answers"])]
+    values["images"] = json_list(values["images"])
+    values["status"] = TicketStatus(values["status"])
+    values["user_unreachable"] = bool(values["user_unreachable"])
+    return Ticket(**values)
+
+
+def message_from_row(row: Row, attachments: list[str]) -> TicketMessage:
+    """A ticket_messages row (and its attachments, in order) as a TicketMessage."""
+    values = _columns(row)
+    values["author"] = Author(values["author"])
+    return TicketMessage(**values, attachments=attachments)
+
+
+def file_from_row(row: Row) -> StoredFile:
+    """A files row as a StoredFile."""
+    return StoredFile(**_columns(row))
+
+
+def outbox_params(item: OutboxItem) -> Named:
+    """An outbox item as named parameters, with its lane."""
+    return {**params_of(item), "lane": lane_of(item.thread, item.ticket_id)}
+
+
+def outbox_from_row(row: Row) -> OutboxItem:
+    """An outbox row as an OutboxItem."""
+    values = _columns(row)
+    del values["lane"]
+    values["payload"] = json.loads(values["payload"])
+    values["status"] = OutboxStatus(values["status"])
+    values["maybe_doubled"] = bool(values["maybe_doubled"])
+    return OutboxItem(**values)
+
+
+def json_list(text: str) -> list[str]:
+    """A JSON array column as a list of strings."""
+    return [str(value) for value in json.loads(text)]
+
+
+# SQL used by SqliteStore. Values always go in as parameters; an IN list goes in as one JSON
+# array parameter, read with json_each, so no statement text is ever assembled.
+
+MARK_SEEN = """
+INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)
+ON CONFLICT (platform, event_id) DO NOTHING
+"""
+
+UPSERT_USER = """
+INSERT INTO users (key, platform, platform_id, display_name, lang, blocked_bot, banned, created_at)
+VALUES (:key, :platform, :platform_id, :display_name, :lang, :blocked_bot, :banned, :created_at)
+ON CONFLICT (key) DO UPDATE SET
+    platform = excluded.platform, platform_id = excluded.platform_id,
+    display_name = excluded.display_name, lang = excluded.lang,
+    blocked_bot = excluded.blocked_bot, banned = excluded.banned
+"""
+
+UPSERT_CONVERSATION = """
+INSERT INTO conversations (user_key, step, data, lang, version, updated_at)
+VALUES (:user_key, :step, :data, :lang, :version, :updated_at)
+ON CONFLICT (user_key) DO UPDATE SET
+    step = excluded.step, data = excluded.data, lang = excluded.lang,
+    version = excluded.version, updated_at = excluded.updated_at
+"""
+
+INSERT_TICKET = """
+INSERT INTO tickets (
+    user_key, platform, chat_id, user_name, category, form_id, answers, images, status,
+    priority, lang, summary, created_at, claimed_by, claimed_at, first_response_at, closed_at,
+    closed_by, close_reason, rating, user_unreachable, last_paged_at
+) VALUES (
+    :user_key, :platform, :chat_id, :user_name, :category, :form_id, :answers, :images, :status,
+    :priority, :lang, :summary, :created_at, :claimed_by, :claimed_at, :first_response_at,
+    :closed_at, :closed_by, :close_reason, :rating, :user_unreachable, :last_paged_at
+)
+"""
+
+UPDATE_TICKET = """
+UPDATE tickets SET
+    user_key = :user_key, platform = :platform, chat_id = :chat_id, user_name = :user_name,
+    category = :category, form_id = :form_id, answers = :answers, images = :images,
+    status = :status, priority = :priority, lang = :lang, summary = :summary,
+    created_at = :created_at, claimed_by = :claimed_by, claimed_at = :claimed_at,
+    first_response_at = :first_response_at, closed_at = :closed_at, closed_by = :closed_by,
+    close_reason = :close_reason, rating = :rating, user_unreachable = :user_unreachable,
+    last_paged_at = :last_paged_at
+WHERE id = :id
+"""
+
+OPEN_TICKET_FOR = """
+SELECT * FROM tickets WHERE user_key = ? AND status IN ('open', 'claimed')
+ORDER BY id DESC LIMIT 1
+"""
+
+LATEST_TICKET_FOR = "SELECT * FROM tickets WHERE user_key = ? ORDER BY id DESC LIMIT 1"
+
+LIST_TICKETS = "SELECT * FROM tickets ORDER BY id DESC LIMIT ?"
+
+LIST_TICKETS_IN = """
+SELECT * FROM tickets WHERE status IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?
+"""
+
+QUEUE = """
+SELECT * FROM tickets WHERE status IN ('open', 'claimed')
+ORDER BY priority DESC, created_at, id
+"""
+
+INSERT_MESSAGE = """
+INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, text, created_at)
+VALUES (:ticket_id, :author, :author_id, :author_name, :text, :created_at)
+"""
+
+INSERT_ATTACHMENT = (
+    "INSERT INTO message_attachments (message_id, position, sha256) VALUES (?, ?, ?)"
+)
+
+MESSAGES = "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id"
+
+ATTACHMENTS_OF_TICKET = """
+SELECT a.message_id, a.sha256 FROM message_attachments AS a
+JOIN ticket_messages AS m ON m.id = a.message_id
+WHERE m.ticket_id = ? ORDER BY a.message_id, a.position
+"""
+
+MESSAGES_AFTER = "SELECT * FROM ticket_messages WHERE id > ? ORDER BY id LIMIT ?"
+
+ATTACHMENTS_BETWEEN = """
+SELECT message_id, sha256 FROM message_attachments
+WHERE message_id > ? AND message_id <= ? ORDER BY message_id, position
+"""
+
+FIRST_RESPONSES = """
+SELECT first_response_at - created_at FROM tickets WHERE first_response_at IS NOT NULL
+ORDER BY first_response_at DESC, id DESC LIMIT ?
+"""
+
+# Moderators only: closed_by is "user:<key>" when the user closed the ticket.
+ACTIVE_MODERATORS = """
+SELECT COUNT(*) FROM (
+    SELECT author_id AS who FROM ticket_messages
+    WHERE created_at >= ? AND author IN ('moderator', 'note') AND author_id <> ''
+    UNION
+    SELECT claimed_by FROM tickets WHERE claimed_at >= ? AND claimed_by <> ''
+    UNION
+    SELECT closed_by FROM tickets
+    WHERE closed_at >= ? AND closed_by <> '' AND substr(closed_by, 1, 5) <> 'user:'
+)
+"""
+
+SET_THREAD = """
+INSERT INTO ticket_threads (ticket_id, platform, chat_id, thread) VALUES (?, ?, ?, ?)
+ON CONFLICT (ticket_id, platform) DO UPDATE SET
+    chat_id = excluded.chat_id, thread = excluded.thread
+"""
+
+THREAD_OF = "SELECT chat_id, thread FROM ticket_threads WHERE ticket_id = ? AND platform = ?"
+
+TICKET_BY_THREAD = """
+SELECT ticket_id FROM ticket_threads WHERE platform = ? AND chat_id = ? AND thread = ?
+ORDER BY ticket_id DESC LIMIT 1
+"""
+
+INSERT_FILE = """
+INSERT INTO files (sha256, mime, size, width, height, path, created_at)
+VALUES (:sha256, :mime, :size, :width, :height, :path, :created_at)
+ON CONFLICT (sha256) DO NOTHING
+"""
+
+INSERT_OUTBOX = """
+INSERT INTO outbox (
+    key, platform, chat_id, thread, lane, chat_kind, ticket_id, payload, status, attempts,
+    next_at, last_error, created_at, sent_at, maybe_doubled
+) VALUES (
+    :key, :platform, :chat_id, :thread, :lane, :chat_kind, :ticket_id, :payload, :status,
+    :attempts, :next_at, :last_error, :created_at, :sent_at, :maybe_doubled
+)
+ON CONFLICT (key) DO NOTHING
+"""
+
+# A lane's head blocks the rest of the lane even while it waits for its retry time.
+DUE = """
+SELECT * FROM outbox AS o
+WHERE o.status = 'pending' AND o.platform IN (SELECT value FROM json_each(?))
+  AND o.next_at <= ?
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox AS p
+    WHERE p.status = 'pending' AND p.platform = o.platform AND p.chat_id = o.chat_id
+      AND p.lane = o.lane AND p.id < o.id
+  )
+ORDER BY o.id LIMIT ?
+"""
+
+MARK_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ? WHERE id = ?"
+
+MARK_RETRY = """
+UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?
+"""
+
+MARK_DEAD = "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?"
+
+RETRY_DEAD = "UPDATE outbox SET status = 'pending', next_at = ? WHERE id = ? AND status = 'dead'"
+
+OUTBOX_ITEMS = "SELECT * FROM outbox ORDER BY id LIMIT ?"
+
+OUTBOX_ITEMS_IN = """
+SELECT * FROM outbox WHERE status IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?
+"""
+
+SET_SNIPPET = """
+INSERT INTO snippets (name, text) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET text = excluded.text
+"""
+
+INSERT_FEEDBACK = """
+INSERT INTO article_feedback (article_id, query, solved, created_at) VALUES (?, ?, ?, ?)
+"""
+
+INSERT_MISS = "INSERT INTO search_misses (query, norm, created_at) VALUES (?, ?, ?)"
+
+ARTICLE_STATS = """
+SELECT article_id, SUM(solved), COUNT(*) - SUM(solved) FROM article_feedback
+GROUP BY article_id
+ORDER BY CAST(SUM(solved) AS REAL) / COUNT(*), COUNT(*) DESC, article_id
+LIMIT ?
+"""
+
+TOP_MISSES = """
+SELECT norm, COUNT(*) AS n FROM search_misses GROUP BY norm ORDER BY n DESC, norm LIMIT ?
+"""
+
+FORGET_ATTACHMENTS = """
+SELECT a.sha256 FROM message_attachments AS a
+JOIN ticket_messages AS m ON m.id = a.message_id
+JOIN tickets AS t ON t.id = m.ticket_id
+WHERE t.user_key = ? AND m.author = 'user'
+"""
+
+_USER_MESSAGES = """
+SELECT m.id FROM ticket_messages AS m JOIN tickets AS t ON t.id = m.ticket_id
+WHERE t.user_key = :key AND m.author = 'user'
+"""
+
+# In order: outbox copies of the user's words (delivered or dead) lose their payload, the
+# user's messages lose text, name and attachments, their tickets lose what they wrote; the
+# rows, statuses and times stay so queue statistics stay right.
+FORGET_STEPS = (
+    """
+    UPDATE outbox SET payload = '{}'
+    WHERE status IN ('sent', 'dead') AND (
+        ticket_id IN (SELECT id FROM tickets WHERE user_key = :key)
+        OR (chat_kind = 'private' AND (platform, chat_id) IN (
+            SELECT platform, chat_id FROM tickets WHERE user_key = :key
+            UNION SELECT platform, platform_id FROM users WHERE key = :key
+        ))
+    )
+    """,
+    f"DELETE FROM message_attachments WHERE message_id IN ({_USER_MESSAGES})",
+    f"UPDATE ticket_messages SET text = '', author_name = '' WHERE id IN ({_USER_MESSAGES})",
+    """
+    UPDATE tickets SET user_name = '', answers = '[]', images = '[]', summary = ''
+    WHERE user_key = :key
+    """,
+    "DELETE FROM conversations WHERE user_key = :key",
+    "DELETE FROM users WHERE key = :key",
+)
+
+FILE_IN_USE = """
+SELECT EXISTS (SELECT 1 FROM message_attachments WHERE sha256 = :sha)
+    OR EXISTS (SELECT 1 FROM tickets, json_each(tickets.images) AS j WHERE j.value = :sha)
+"""
+
+
+def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessage]:
+    """Messages from their rows and (message_id, sha256) rows in attachment order."""
+    by_message: dict[int, list[str]] = {}
+    for row in attached:
+        by_message.setdefault(row[0], []).append(row[1])
+    return [message_from_row(row, by_message.get(row["id"], [])) for row in found]

@@ -1,0 +1,315 @@
+"""Help-center search: bilingual, synonym-aware BM25F ranking with a calibrated confidence."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from knowledge.models import LANGS, Article
+from knowledge.text import (
+    EN_STOPWORDS,
+    MAX_QUERY_CHARS,
+    ZH_STOPWORDS,
+    Analysis,
+    Lexicon,
+    Segmenter,
+    analyze,
+    english_terms,
+    normalize,
+    runs,
+)
+
+FIELDS = ("title", "keywords", "body", "category")
+# Above this many postings a term only adds to articles already found (see _accumulate).
+_BROAD_TERM = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Ranking and confidence constants; the defaults are the shipped ones."""
+
+    weights: tuple[float, ...] = (3.0, 3.0, 1.0, 1.0)  # per field, in FIELDS order
+    b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
+    k1: float = 6.0
+    w_term: float = 1.0
+    w_concept: float = 1.0
+    w_bigram: float = 1.0
+    w_weak_bigram: float = 0.3
+    w_word: float = 0.5
+    w_number: float = 0.3
+    w_unigram: float = 0.2
+    w_phrase_part: float = 0.5
+    saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
+    min_score: float = 0.35
+    min_margin: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One article found: its id, a 0..1 score, and its title and category for display."""
+
+    id: str
+    score: float
+    title: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The ranked hits for a query and whether the best one is a confident answer."""
+
+    query: str
+    confident: bool
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    id: str
+    category: str
+    titles: dict[str, str]
+
+
+def load_lexicon() -> list[tuple[str, ...]]:
+    """The built-in bilingual synonym groups from knowledge/lexicon/synonyms.toml."""
+    path = Path(__file__).parent / "lexicon" / "synonyms.toml"
+    return parse_synonyms(path.read_text(encoding="utf-8"))
+
+
+def parse_synonyms(text: str) -> list[tuple[str, ...]]:
+    """Synonym groups from TOML text of `[[group]] terms = [...]` tables."""
+    data = tomllib.loads(text)
+    groups = data.get("group", [])
+    return [
+        tuple(str(t) for t in g.get("terms", ()) if str(t).strip())
+        for g in groups
+        if isinstance(g, dict)
+    ]
+
+
+@dataclass(slots=True)
+class _Builder:
+    """Collects per-field token counts for each article id."""
+
+    lexicon: Lexicon
+    segmenter: Segmenter
+    docs: list[_Doc] = field(default_factory=list)
+    counts: list[list[Counter[str]]] = field(default_factory=list)
+    raw_words: Counter[str] = field(default_factory=Counter)
+
+    def add(self, group: Sequence[Article], labels: Sequence[str]) -> None:
+        """Index every language version of one article id as one document."""
+        first = group[0]
+        titles = {a.lang: a.title for a in group}
+        texts = (
+            "\n".join(a.title for a in group),
+            "\n".join(" | ".join(a.keywords) for a in group),
+            "\n".join(a.body for a in group),
+            " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
+        )
+        fields: list[Counter[str]] = []
+        for name, text in zip(FIELDS, texts, strict=True):
+            norm = normalize(text)
+            seg = self.segmenter if name in ("title", "keywords") else None
+            fields.append(Counter(_doc_tokens(analyze(norm, self.lexicon, seg))))
+            self.raw_words.update(
+                {w.replace("'", "") for w in runs(norm) if w.isascii() and w.isalpha()}
+            )
+        self.docs.append(_Doc(first.id, first.category, titles))
+        self.counts.append(fields)
+
+
+def _doc_tokens(a: Analysis) -> list[str]:
+    words = [w for w in a.words if len(w) >= 3 and w not in ZH_STOPWORDS]
+    return [*a.terms, *a.unigrams, *a.bigrams, *words, *a.concepts]
+
+
+class SearchIndex:
+    """An in-memory index of the help center; build once, search many times (pure, fast)."""
+
+    def __init__(
+        self,
+        docs: list[_Doc],
+        postings: dict[str, dict[int, float]],
+        idf: dict[str, float],
+        vocab: list[str],
+        lexicon: Lexicon,
+        segmenter: Segmenter,
+        tuning: Tuning,
+    ) -> None:
+        self._docs = docs
+        self._postings = postings
+        self._idf = idf
+        self._vocab = vocab
+        self._vocab_set = frozenset(vocab)
+        self._lexicon = lexicon
+        self._segmenter = segmenter
+        self._tuning = tuning
+        self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5)
+
+    @classmethod
+    def build(
+        cls,
+        articles: Sequence[Article],
+        synonyms: Sequence[Sequence[str]] = (),
+        category_labels: Mapping[str, Sequence[str]] | None = None,
+    ) -> SearchIndex:
+        """Index articles (all languages under one id) with the lexicon plus `synonyms`."""
+        return cls.build_tuned(articles, synonyms, category_labels, Tuning())
+
+    @classmethod
+    def build_tuned(
+        cls,
+        articles: Sequence[Article],
+        synonyms: Sequence[Sequence[str]],
+        category_labels: Mapping[str, Sequence[str]] | None,
+        tuning: Tuning,
+    ) -> SearchIndex:
+        """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
+        lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
+        builder = _Builder(lexicon, Segmenter())
+        by_id: dict[str, list[Article]] = {}
+        for art in articles:
+            by_id.setdefault(art.id, []).append(art)
+        labels = category_labels or {}
+        for group in by_id.values():
+            group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
+            builder.add(group, labels.get(group[0].category, ()))
+        postings, idf = _postings(builder.counts, tuning)
+        vocab = sorted(builder.raw_words, key=lambda w: (-builder.raw_words[w], w))
+        return cls(builder.docs, postings, idf, vocab, lexicon, builder.segmenter, tuning)
+
+    def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
+        """Rank articles for a user's words; `lang` picks the title language shown."""
+        weights = self._query_weights(query)
+        if not weights or limit <= 0:
+            return SearchResult(query, confident=False, hits=())
+        scores = self._accumulate(weights)
+        ceiling = sum(w * self._cap(t) for t, w in weights.items())
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._docs[kv[0]].id))
+        hits = tuple(self._hit(d, min(1.0, s / ceiling), lang) for d, s in ranked[:limit])
+        return SearchResult(query, self._confident(hits), hits)
+
+    def _cap(self, token: str) -> float:
+        idf = self._idf.get(token, self._idf_unseen)
+        return idf * (self._tuning.k1 + 1) * self._tuning.saturation
+
+    def _confident(self, hits: tuple[Hit, ...]) -> bool:
+        if not hits:
+            return False
+        top = hits[0].score
+        second = hits[1].score if len(hits) > 1 else 0.0
+        t = self._tuning
+        return top >= t.min_score and (top - second) >= t.min_margin * top
+
+    def _hit(self, doc: int, score: float, lang: str | None) -> Hit:
+        d = self._docs[doc]
+        title = d.titles.get(lang or "") or next(iter(d.titles.values()))
+        return Hit(d.id, round(score, 4), title, d.category)
+
+    def _accumulate(self, weights: dict[str, float]) -> dict[int, float]:
+        """Term-at-a-time scoring; broad terms only add to articles already found."""
+        acc: dict[int, float] = {}
+        order = sorted(weights, key=lambda t: (-weights[t] * self._cap(t), t))
+        for token in order:
+            posting = self._postings.get(token)
+            if not posting:
+                continue
+            w = weights[token]
+            if acc and len(posting) > _BROAD_TERM:
+                for d in acc:
+                    acc[d] += w * posting.get(d, 0.0)
+            else:
+                for d, impact in posting.items():
+                    acc[d] = acc.get(d, 0.0) + w * impact
+        return acc
+
+    def _query_weights(self, query: str) -> dict[str, float]:
+        text = normalize(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
+        a = analyze(text, self._lexicon, self._segmenter, self._fix)
+        t = self._tuning
+        weights: dict[str, float] = {}
+
+        def put(token: str, weight: float) -> None:
+            weights[token] = max(weights.get(token, 0.0), weight)
+
+        for term in a.terms:
+            weight = t.w_number if term.isdigit() else t.w_term
+            put(term, weight * (t.w_phrase_part if term in a.in_phrase else 1.0))
+        for char in a.unigrams:
+            put(char, t.w_unigram)
+        strong = _strong_bigrams(a.words)
+        for bigram in a.bigrams:
+            if len(bigram) == 2:
+                put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
+        for word in a.words:
+            if len(word) >= 3 and word not in ZH_STOPWORDS:
+                put(word, t.w_word)
+        for token in a.concepts:
+            put(token, t.w_concept)
+        return weights
+
+    def _fix(self, word: str) -> str:
+        """The nearest indexed word for an unknown English word of four letters or more."""
+        plain = word.replace("'", "")
+        if len(plain) < 4 or not plain.isalpha() or plain in self._vocab_set:
+            return word
+        if plain in EN_STOPWORDS or english_terms([plain])[0] in self._idf:
+            return word
+        limit = 1 if len(plain) < 8 else 2
+        found = process.extractOne(plain, self._vocab, scorer=OSA.distance, score_cutoff=limit)
+        return str(found[0]) if found else word
+
+
+def _strong_bigrams(words: Sequence[str]) -> set[str]:
+    """Bigrams inside a content word; bigrams across word boundaries count less."""
+    strong: set[str] = set()
+    for w in words:
+        if len(w) >= 2 and w not in ZH_STOPWORDS:
+            strong.update(w[i : i + 2] for i in range(len(w) - 1))
+    return strong
+
+
+def _postings(
+    counts: list[list[Counter[str]]], t: Tuning
+) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
+    """BM25F impacts per token and article, and each token's idf."""
+    n = len(counts)
+    avg = [max(1.0, sum(sum(doc[f].values()) for doc in counts) / max(n, 1)) for f in range(4)]
+    tf: dict[str, dict[int, float]] = {}
+    for d, doc in enumerate(counts):
+        norms = [1 - t.b[f] + t.b[f] * sum(doc[f].values()) / avg[f] for f in range(4)]
+        for f, counter in enumerate(doc):
+            scale = t.weights[f] / norms[f]
+            for token, c in counter.items():
+                slot = tf.setdefault(token, {})
+                slot[d] = slot.get(d, 0.0) + c * scale
+    idf: dict[str, float] = {}
+    for token, per_doc in tf.items():
+        idf[token] = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
+        for d, x in per_doc.items():
+            per_doc[d] = idf[token] * x * (t.k1 + 1) / (t.k1 + x)
+    return tf, idf
+
+
+def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:
+    """One JSON line per input line: the query, the confident flag and the ranked ids."""
+    for line in lines:
+        query = line.rstrip("\r\n")
+        result = index.search(query, limit=limit)
+        yield json.dumps(
+            {
+                "query": query,
+                "confident": result.confident,
+                "results": [{"id": h.id, "score": h.score} for h in result.hits],
+            },
+            ensure_ascii=False,
+        )

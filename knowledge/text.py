@@ -1,0 +1,223 @@
+"""Normalising and tokenising Chinese and English text for the help-center search."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jieba
+
+# Work on a query is capped: a 10,000-character paste must not block the event loop.
+MAX_QUERY_CHARS = 500
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+# Contractions and negations all become "not", so "can't", "cannot" and "unable to" agree.
+_NEGATIONS = frozenset(
+    "not no never cant cannot couldnt wont wouldnt dont doesnt didnt isnt arent wasnt werent "
+    "havent hasnt hadnt shouldnt aint unable nt".split()
+)
+_NEG_STEMS = frozenset("can could wo would do does did is are was were have has had should".split())
+# Words that carry no topic; greetings are here so that "hello" matches nothing.
+EN_STOPWORDS = frozenset(
+    "a an the i me my mine myself we us our you your yours he him his she her it its they them "
+    "their this that these those is am are was were be been being do does did doing have has "
+    "had having to of for from by with about as at into onto than then so too very just also "
+    "and or but if because while what which who whom whose when where why how can could would "
+    "should will shall may might must there here im ive id ill youre its thats whats theres "
+    "hi hello hey hiya yo thanks thank thx ty please pls plz ok okay lol lmao omg bro guys "
+    "sir madam dear anyone someone somebody help any some all every again still already even "
+    "really actually literally seriously basically now today yesterday ago like only other "
+    "one ones out up down over via per etc ya yeah yes".split()
+)
+# Phrase-level particles: kept while matching lexicon phrases ("log in"), not scored alone.
+_PARTICLES = frozenset("in on off".split())
+ZH_STOPWORDS = frozenset(
+    "的 了 吗 呢 啊 吧 呀 嘛 哦 哈 么 我 你 他 她 它 我们 你们 他们 是 在 有 和 就 都 也 还 又 很 太 "
+    "这 那 这个 那个 这样 那样 怎么 怎么办 怎样 如何 为什么 为啥 什么 啥 一下 一直 现在 今天 已经 "
+    "可以 能 能不能 可不可以 请问 请 谢谢 你好 您好 在吗 哈喽 一个 自己 然后 但是 就是 还是 没有 "
+    "不是 到底 真的 咋 咋办 咋回事 求助 求 帮忙 帮 一下子 吧 呗 啦 了吗 么 上去 下来 出来 起来 进去 "
+    "回来 过来 几天 好几 总是 老是 突然 怎么回事 明明 根本 之前 以前 之后 以后 时候 问题 情况 办法 "
+    "知道 觉得 感觉 应该 需要 想要 可能 要 想 会 让 把 被 给 对 从 说 去 来 到 着 过 一 个 上 下 "
+    "不 没 里 中 后 前 多 少 大 小 好 点 些 其 之 与 及 或 等 于 为 以 而 但 所 如 若 则 即".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC-fold, lower-case and unify apostrophes (full-width letters become ASCII)."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return folded.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plurals, -ed, -ing, -ly and a final -e or -y."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "i"), ("ied", "i"), ("sses", "ss")):
+        if word.endswith(suffix):
+            return word[: -len(suffix)] + repl
+    for suffix in ("ingly", "ing", "edly", "ed", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    if len(word) > 3 and word[-1] in "ey":
+        word = word[:-1] + ("i" if word[-1] == "y" else "")
+    return word
+
+
+def english_terms(words: Iterable[str]) -> list[str]:
+    """Stemmed English terms, negations folded to "not", filler words dropped."""
+    terms: list[str] = []
+    for raw in words:
+        word = raw.replace("'", "")
+        if word in _NEGATIONS or (word.endswith("nt") and word[:-2] in _NEG_STEMS):
+            terms.append("not")
+        elif word not in EN_STOPWORDS:
+            terms.append(stem(word))
+    return terms
+
+
+
+def is_cjk(token: str) -> bool:
+    """Whether a run from `runs` is Chinese."""
+    return bool(_CJK_RE.match(token))
+
+
+def runs(text: str) -> list[str]:
+    """Chinese runs and English/number words of a normalised text, in order."""
+    return _RUN_RE.findall(text)
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping character bigrams of a Chinese run (a single character stays alone)."""
+    if len(run) < 2:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+@dataclass(slots=True)
+class Segmenter:
+    """jieba word segmentation, loaded on first use (its dictionary takes about a second)."""
+
+    _jieba: Any = None
+
+    def cut(self, run: str) -> list[str]:
+        """Words of a Chinese run."""
+        if self._jieba is None:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            self._jieba = jieba
+        words: list[str] = self._jieba.lcut(run, HMM=True)
+        return words
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """Synonym groups compiled for matching; each group yields one concept token."""
+
+    _zh: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    _en: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+    size: int = 0
+
+    @classmethod
+    def compile(cls, groups: Iterable[Sequence[str]]) -> Lexicon:
+        """Index each term by its first bigram (Chinese) or first term (English)."""
+        lex = cls()
+        for gid, group in enumerate(groups):
+            lex.size = gid + 1
+            for term in group:
+                lex._add(normalize(term).strip(), gid)
+        for table in (lex._zh, lex._en):
+            for key, entries in table.items():
+                table[key] = sorted(set(entries))  # type: ignore[assignment]
+        return lex
+
+    def _add(self, term: str, gid: int) -> None:
+        if _CJK_RE.search(term) and len(term) >= 2:
+            compact = re.sub(r"\s+", "", term)
+            self._zh.setdefault(compact[:2], []).append((compact, gid))
+            return
+        words = english_terms(w for w in runs(term) if not is_cjk(w))
+        if words and words != ["not"]:
+            self._en.setdefault(words[0], []).append((tuple(words), gid))
+
+    def match_zh(self, run: str) -> list[int]:
+        """Group ids of every Chinese term found in a run (once per occurrence)."""
+        found: list[int] = []
+        for i in range(len(run) - 1):
+            for term, gid in self._zh.get(run[i : i + 2], ()):
+                if run.startswith(term, i):
+                    found.append(gid)
+        return found
+
+    def match_en(self, terms: Sequence[str]) -> list[tuple[int, int, int]]:
+        """(group id, start, length) of every English phrase found in a term sequence."""
+        found: list[tuple[int, int, int]] = []
+        for i, first in enumerate(terms):
+            for phrase, gid in self._en.get(first, ()):
+                if tuple(terms[i : i + len(phrase)]) == phrase:
+                    found.append((gid, i, len(phrase)))
+        return found
+
+
+def concept(gid: int) -> str:
+    """The token that stands for a lexicon group."""
+    return f"~{gid}"
+
+
+def is_particle(term: str) -> bool:
+    """Whether an English term only matters inside a phrase ("log in")."""
+    return term in _PARTICLES
+
+
+@dataclass(slots=True)
+class Analysis:
+    """The tokens of one text: English terms, Chinese bigrams and words, lexicon concepts."""
+
+    terms: list[str] = field(default_factory=list)
+    in_phrase: set[str] = field(default_factory=set)
+    unigrams: list[str] = field(default_factory=list)
+    bigrams: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
+
+
+def analyze(
+    text: str,
+    lexicon: Lexicon,
+    segmenter: Segmenter | None = None,
+    fix: Callable[[str], str] | None = None,
+) -> Analysis:
+    """Tokenise a normalised text; `segmenter` adds jieba words, `fix` corrects English words."""
+    out = Analysis()
+    english: list[str] = []
+    for run in [*runs(text), ""]:
+        if run and not is_cjk(run):
+            english.append(fix(run) if fix else run)
+            continue
+        if english:
+            terms = english_terms(english)
+            for gid, start, length in lexicon.match_en(terms):
+                out.concepts.append(concept(gid))
+                if length > 1:
+                    out.in_phrase.update(terms[start : start + length])
+            out.terms.extend(t for t in terms if not is_particle(t))
+            english = []
+        if run:
+            out.unigrams.extend(c for c in run if c not in ZH_STOPWORDS)
+            out.bigrams.extend(bigrams(run))
+            out.concepts.extend(concept(g) for g in lexicon.match_zh(run))
+            if segmenter is not None:
+                out.words.extend(segmenter.cut(run))
+    return out

@@ -1,0 +1,557 @@
+"""One contract for every Store: each test runs against MemoryStore and SqliteStore."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.state import Conversation, Step
+from bot.storage import open_store
+from bot.storage.base import (
+    Author,
+    OutboxItem,
+    OutboxStatus,
+    Store,
+    StoredFile,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
+from bot.storage.memory import MemoryStore
+from bot.storage.sqlite import SqliteStore
+
+NASTY = "'; DROP TABLE tickets; --"
+sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh store of each kind (the SQLite one in a temporary file)."""
+    made = await open_store(None if request.param == "memory" else tmp_path / "kefu.sqlite3")
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+def ticket(user: str = "telegram:1", **fields: object) -> Ticket:
+    """A ticket for `user` with defaults a test can override."""
+    values: dict[str, object] = {"platform": "telegram", "chat_id": user.rpartition(":")[2]}
+    values.update(fields)
+    return Ticket(user_key=user, **values)  # type: ignore[arg-type]
+
+
+def message(ticket_id: int, text: str, **fields: object) -> TicketMessage:
+    """A user's message in a ticket, with defaults a test can override."""
+    values: dict[str, object] = {
+        "author": Author.USER,
+        "author_id": "telegram:1",
+        "author_name": "Li",
+    }
+    values.update(fields)
+    return TicketMessage(ticket_id=ticket_id, text=text, **values)  # type: ignore[arg-type]
+
+
+def delivery(key: str, chat_id: str = "1", **fields: object) -> OutboxItem:
+    """A pending delivery to a Telegram chat, with defaults a test can override."""
+    values: dict[str, object] = {"platform": "telegram", "payload": {"text": key}}
+    values.update(fields)
+    return OutboxItem(chat_id=chat_id, key=key, **values)  # type: ignore[arg-type]
+
+
+def png(sha: str) -> StoredFile:
+    """A stored screenshot record."""
+    return StoredFile(sha, "image/png", 10, 1, 1, f"files/{sha}.png", created_at=1.0)
+
+
+# inbound events, users, conversations
+
+
+async def test_an_event_is_seen_once(store: Store) -> None:
+    assert await store.mark_seen("telegram", "42", 1.0)
+    assert not await store.mark_seen("telegram", "42", 2.0)
+    assert await store.mark_seen("discord", "42", 3.0)
+
+
+async def test_users_upsert_and_keep_their_first_created_at(store: Store) -> None:
+    assert await store.get_user("telegram:1") is None
+    await store.upsert_user(
+        UserRecord("telegram:1", "telegram", "1", "李雷", "zh-CN", created_at=5)
+    )
+    await store.upsert_user(
+        UserRecord("telegram:1", "telegram", "1", "Li Lei", "en", True, True, created_at=9)
+    )
+    assert await store.get_user("telegram:1") == UserRecord(
+        "telegram:1", "telegram", "1", "Li Lei", "en", True, True, created_at=5
+    )
+
+
+async def test_a_conversation_round_trips_with_unicode_and_nested_data(store: Store) -> None:
+    data = {"form": {"id": "appeal", "answers": {"why": '误判 ✅ "引号"\n第二行'}}, "n": [1, 2.5]}
+    conv = Conversation("telegram:1", Step.FORM, data, "zh-CN", 3, 10.0)
+    assert await store.load_conversation("telegram:1") is None
+    await store.save_conversation(conv)
+    assert await store.load_conversation("telegram:1") == conv
+    await store.save_conversation(Conversation("telegram:1", Step.MENU, {}, "en", 4, 11.0))
+    assert await store.load_conversation("telegram:1") == Conversation(
+        "telegram:1", Step.MENU, {}, "en", 4, 11.0
+    )
+
+
+async def test_callers_cannot_change_stored_records_by_accident(store: Store) -> None:
+    conv = Conversation("telegram:1", Step.MENU, {"path": ["a"]})
+    await store.save_conversation(conv)
+    conv.data["path"].append("b")
+    loaded = await store.load_conversation("telegram:1")
+    assert loaded is not None
+    loaded.data["path"].append("c")
+    assert (await store.load_conversation("telegram:1")) == Conversation(
+        "telegram:1", Step.MENU, {"path": ["a"]}
+    )
+    made = await store.create_ticket(ticket(images=["s1"]))
+    made.images.append("s2")
+    assert (await store.get_ticket(made.id)) == ticket(images=["s1"], id=made.id)
+
+
+# tickets
+
+
+async def test_ticket_ids_increase_and_every_field_round_trips(store: Store) -> None:
+    first = await store.create_ticket(ticket(created_at=1.0))
+    second = await store.create_ticket(ticket("discord:9", created_at=2.0))
+    assert 0 < first.id < second.id
+    full = ticket(
+        id=first.id,
+        user_name="王芳",
+        category="account/banned",
+        form_id="appeal",
+        answers=[("账号", "123"), ("原因", "误判")],
+        images=["aa", "bb"],
+        status=TicketStatus.CLOSED,
+        priority=7,
+        lang="zh-CN",
+        summary="封号了",
+        created_at=1.0,
+        claimed_by="telegram:99",
+        claimed_at=2.0,
+        first_response_at=3.0,
+        closed_at=4.0,
+        closed_by="telegram:99",
+        close_reason="solved",
+        rating=5,
+        user_unreachable=True,
+        last_paged_at=1.5,
+    )
+    await store.update_ticket(full)
+    assert await store.get_ticket(first.id) == full
+    assert await store.get_ticket(second.id + 100) is None
+    with pytest.raises(KeyError):
+        await store.update_ticket(ticket(id=second.id + 100))
+
+
+async def test_only_an_open_or_claimed_ticket_is_the_open_one(store: Store) -> None:
+    assert await store.open_ticket_for("telegram:1") is None
+    closed = await store.create_ticket(ticket(status=TicketStatus.CLOSED))
+    assert await store.open_ticket_for("telegram:1") is None
+    assert await store.latest_ticket_for("telegram:1") == closed
+    claimed = await store.create_ticket(ticket(status=TicketStatus.CLAIMED))
+    await store.create_ticket(ticket("telegram:2"))
+    assert await store.open_ticket_for("telegram:1") == claimed
+    assert await store.latest_ticket_for("telegram:1") == claimed
+    assert await store.latest_ticket_for("telegram:3") is None
+
+
+async def test_list_tickets_filters_by_status_newest_first(store: Store) -> None:
+    a = await store.create_ticket(ticket("telegram:1"))
+    b = await store.create_ticket(ticket("telegram:2", status=TicketStatus.CLOSED))
+    c = await store.create_ticket(ticket("telegram:3", status=TicketStatus.CLAIMED))
+    assert [t.id for t in await store.list_tickets()] == [c.id, b.id, a.id]
+    assert [t.id for t in await store.list_tickets(limit=2)] == [c.id, b.id]
+    active = [TicketStatus.OPEN, TicketStatus.CLAIMED]
+    assert [t.id for t in await store.list_tickets(active)] == [c.id, a.id]
+
+
+async def test_the_queue_is_priority_then_age_then_id(store: Store) -> None:
+    low_old = await store.create_ticket(ticket("telegram:1", priority=1, created_at=1.0))
+    high_new = await store.create_ticket(ticket("telegram:2", priority=5, created_at=9.0))
+    await store.create_ticket(ticket("telegram:3", priority=9, status=TicketStatus.CLOSED))
+    high_old = await store.create_ticket(
+        ticket("telegram:4", priority=5, created_at=2.0, status=TicketStatus.CLAIMED)
+    )
+    tie = await store.create_ticket(ticket("telegram:5", priority=5, created_at=2.0))
+    queue = [t.id for t in await store.queue()]
+    assert queue == [high_old.id, tie.id, high_new.id, low_old.id]
+
+
+async def test_messages_keep_their_attachments_in_order(store: Store) -> None:
+    t = await store.create_ticket(ticket())
+    other = await store.create_ticket(ticket("telegram:2"))
+    first = await store.add_message(message(t.id, "截图如下", attachments=["c", "a", "b"]))
+    await store.add_message(message(other.id, "elsewhere"))
+    second = await store.add_message(
+        message(t.id, "我们看看", author=Author.MODERATOR, author_id="telegram:99")
+    )
+    assert 0 < first.id < second.id
+    history = await store.messages(t.id)
+    assert history == [first, second]
+    assert history[0].attachments == ["c", "a", "b"]
+    assert await store.messages(other.id + 100) == []
+
+
+async def test_messages_after_is_every_ticket_oldest_first(store: Store) -> None:
+    t = await store.create_ticket(ticket())
+    other = await store.create_ticket(ticket("telegram:2"))
+    made = [
+        await store.add_message(message(t.id, "one", attachments=["x"])),
+        await store.add_message(message(other.id, "two")),
+        await store.add_message(message(t.id, "three", attachments=["y", "z"])),
+    ]
+    assert await store.messages_after(0) == made
+    assert await store.messages_after(made[0].id) == made[1:]
+    assert await store.messages_after(made[0].id, limit=1) == made[1:2]
+    assert await store.messages_after(made[-1].id) == []
+
+
+async def test_recent_first_responses_are_the_latest_answered_first(store: Store) -> None:
+    await store.create_ticket(ticket(created_at=0.0, first_response_at=60.0))
+    await store.create_ticket(ticket(created_at=100.0, first_response_at=400.0))
+    await store.create_ticket(ticket(created_at=200.0))
+    await store.create_ticket(ticket(created_at=300.0, first_response_at=330.0))
+    assert await store.recent_first_responses() == [300.0, 30.0, 60.0]
+    assert await store.recent_first_responses(limit=2) == [300.0, 30.0]
+
+
+async def test_active_moderators_counts_writers_claimers_and_closers(store: Store) -> None:
+    t = await store.create_ticket(
+        ticket(claimed_by="mod:a", claimed_at=50.0, closed_by="mod:b", closed_at=60.0)
+    )
+    await store.create_ticket(ticket(claimed_by="mod:old", claimed_at=5.0))
+    await store.create_ticket(ticket(closed_by="user:telegram:1", closed_at=70.0))
+    await store.add_message(message(t.id, "hi", author=Author.MODERATOR, author_id="mod:a"))
+    await store.add_message(message(t.id, "n", author=Author.NOTE, author_id="mod:c"))
+    await store.add_message(message(t.id, "old", author=Author.MODERATOR, author_id="mod:d"))
+    await store.add_message(message(t.id, "me", created_at=80.0))  # a user, not a moderator
+    assert await store.active_moderators(0.0) == 5
+    assert await store.active_moderators(10.0) == 2  # mod:a claimed, mod:b closed
+    assert await store.active_moderators(100.0) == 0
+
+
+async def test_threads_round_trip_look_up_and_clear(store: Store) -> None:
+    t = await store.create_ticket(ticket())
+    assert await store.thread_of(t.id, "telegram") is None
+    await store.set_thread(t.id, "telegram", "-100", "77")
+    await store.set_thread(t.id, "discord", "555", "888")
+    assert await store.thread_of(t.id, "telegram") == ("-100", "77")
+    assert await store.ticket_by_thread("telegram", "-100", "77") == t.id
+    assert await store.ticket_by_thread("discord", "-100", "77") is None
+    await store.set_thread(t.id, "telegram", "-100", "78")  # the topic was recreated
+    assert await store.ticket_by_thread("telegram", "-100", "77") is None
+    await store.clear_thread(t.id, "telegram")
+    assert await store.thread_of(t.id, "telegram") is None
+    assert await store.thread_of(t.id, "discord") == ("555", "888")
+
+
+async def test_files_are_idempotent_by_hash(store: Store) -> None:
+    assert await store.get_file("s1") is None
+    await store.add_file(png("s1"))
+    await store.add_file(StoredFile("s1", "image/jpeg", 99, 9, 9, "other", 2.0))
+    assert await store.get_file("s1") == png("s1")
+
+
+# outbox
+
+
+async def test_enqueue_is_idempotent_by_key(store: Store) -> None:
+    first = await store.enqueue(delivery("k1", payload={"text": "你好", "buttons": [["a"]]}))
+    again = await store.enqueue(delivery("k1", chat_id="2", payload={"text": "changed"}))
+    other = await store.enqueue(delivery("k2"))
+    assert first == again != other
+    items = await store.outbox_items()
+    assert [(i.id, i.chat_id, i.payload) for i in items] == [
+        (first, "1", {"text": "你好", "buttons": [["a"]]}),
+        (other, "1", {"text": "k2"}),
+    ]
+
+
+async def test_due_gives_only_each_destinations_oldest(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    await store.enqueue(delivery("a2", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    t1 = await store.enqueue(delivery("t1", chat_id="A", thread="7"))
+    d1 = await store.enqueue(delivery("d1", platform="discord", chat_id="A"))
+    later = await store.enqueue(delivery("c1", chat_id="C", next_at=100.0))
+    due = await store.due(["telegram"], now=10.0)
+    assert [i.id for i in due] == [a1, b1, t1]
+    assert [i.id for i in await store.due(["telegram"], now=10.0, limit=2)] == [a1, b1]
+    assert [i.id for i in await store.due(["telegram", "discord"], 100.0)] == [
+        a1,
+        b1,
+        t1,
+        d1,
+        later,
+    ]
+    assert await store.due([], now=10.0) == []
+
+
+async def test_a_failing_head_blocks_only_its_own_destination(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    a2 = await store.enqueue(delivery("a2", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    await store.mark_retry(a1, next_at=50.0, error="429")
+    assert [i.id for i in await store.due(["telegram"], now=10.0)] == [b1]
+    [head] = [i for i in await store.outbox_items() if i.id == a1]
+    assert (head.attempts, head.next_at, head.last_error) == (1, 50.0, "429")
+    await store.mark_sent(b1, now=11.0)
+    assert [i.id for i in await store.due(["telegram"], now=50.0)] == [a1]
+    await store.mark_sent(a1, now=51.0, maybe_doubled=True)
+    assert [i.id for i in await store.due(["telegram"], now=51.0)] == [a2]
+    sent = await store.outbox_items([OutboxStatus.SENT])
+    assert [(i.id, i.sent_at, i.maybe_doubled) for i in sent] == [
+        (a1, 51.0, True),
+        (b1, 11.0, False),
+    ]
+
+
+async def test_dead_letters_step_aside_and_can_be_retried(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    a2 = await store.enqueue(delivery("a2", chat_id="A"))
+    await store.mark_dead(a1, "403 blocked")
+    assert [i.id for i in await store.due(["telegram"], now=1.0)] == [a2]
+    [dead] = await store.outbox_items([OutboxStatus.DEAD])
+    assert (dead.id, dead.status, dead.last_error) == (a1, OutboxStatus.DEAD, "403 blocked")
+    assert not await store.retry_dead(a2, now=5.0)  # not dead
+    assert not await store.retry_dead(a2 + 100, now=5.0)  # not there
+    assert await store.retry_dead(a1, now=5.0)
+    assert [i.id for i in await store.due(["telegram"], now=5.0)] == [a1]
+    assert await store.outbox_items([OutboxStatus.DEAD]) == []
+
+
+async def test_each_tickets_topic_is_its_own_destination(store: Store) -> None:
+    mods = {"chat_id": "-100", "thread": "@ticket", "chat_kind": "forum"}
+    one = await store.enqueue(delivery("p1", ticket_id=1, **mods))
+    await store.enqueue(delivery("p1b", ticket_id=1, **mods))
+    two = await store.enqueue(delivery("p2", ticket_id=2, **mods))
+    await store.mark_retry(one, next_at=99.0, error="topic gone")
+    [item] = await store.due(["telegram"], now=1.0)
+    assert (item.id, item.thread, item.ticket_id, item.chat_kind) == (two, "@ticket", 2, "forum")
+
+
+# snippets, feedback, misses
+
+
+async def test_snippets_are_set_replaced_and_listed_by_name(store: Store) -> None:
+    assert await store.get_snippet("hi") is None
+    await store.set_snippet("hi", "您好")
+    await store.set_snippet("bye", "再见")
+    await store.set_snippet("hi", "你好!")
+    assert await store.get_snippet("hi") == "你好!"
+    assert await store.list_snippets() == [("bye", "再见"), ("hi", "你好!")]
+
+
+async def test_article_stats_put_the_worst_solve_rate_first(store: Store) -> None:
+    for article, solved in [("good", 1), ("good", 1), ("bad", 0), ("bad", 0), ("bad", 1)]:
+        await store.add_feedback(article, "q", bool(solved), 1.0)
+    for article, solved in [("half", 1), ("half", 0), ("worst", 0), ("worst", 0), ("rare", 0)]:
+        await store.add_feedback(article, "q", bool(solved), 1.0)
+    assert await store.article_stats() == [
+        ("worst", 0, 2),  # as bad as "rare", but more people hit it
+        ("rare", 0, 1),
+        ("bad", 1, 2),
+        ("half", 1, 1),
+        ("good", 2, 0),
+    ]
+    assert len(await store.article_stats(limit=2)) == 2
+
+
+async def test_top_misses_group_case_and_spacing(store: Store) -> None:
+    for query in ["封号", " 封号 ", "Refund", "refund", "REFUND  ", "other"]:
+        await store.add_search_miss(query, 1.0)
+    assert await store.top_misses() == [("refund", 3), ("封号", 2), ("other", 1)]
+    assert await store.top_misses(limit=1) == [("refund", 3)]
+
+
+# privacy
+
+
+async def _user_with_history(store: Store) -> tuple[Ticket, TicketMessage, TicketMessage]:
+    await store.upsert_user(UserRecord("telegram:1", "telegram", "1", "李雷", "zh-CN"))
+    await store.save_conversation(Conversation("telegram:1", Step.MENU, {"a": 1}))
+    for sha in ("form", "mine", "shared", "mods"):
+        await store.add_file(png(sha))
+    made = await store.create_ticket(
+        ticket(
+            user_name="李雷",
+            answers=[("账号", "123")],
+            images=["form", "shared"],
+            summary="封号",
+            claimed_by="mod:a",
+            claimed_at=5.0,
+        )
+    )
+    said = await store.add_message(message(made.id, "我的手机号 138", attachments=["mine"]))
+    reply = await store.add_message(
+        message(made.id, "收到", author=Author.MODERATOR, author_id="mod:a", attachments=["mods"])
+    )
+    await store.create_ticket(ticket("telegram:2", images=["shared"]))
+    await store.enqueue(delivery("relay", chat_id="-100", ticket_id=made.id, chat_kind="group"))
+    await store.enqueue(delivery("menu", chat_id="1"))
+    await store.enqueue(delivery("pending", chat_id="1"))
+    for key in ("relay", "menu"):
+        [item] = [i for i in await store.outbox_items() if i.key == key]
+        await store.mark_sent(item.id, now=6.0)
+    return made, said, reply
+
+
+async def test_forget_user_removes_personal_data_and_returns_orphans(store: Store) -> None:
+    made, said, reply = await _user_with_history(store)
+    assert await store.forget_user("telegram:1") == ["files/form.png", "files/mine.png"]
+    assert await store.get_user("telegram:1") is None
+    assert await store.load_conversation("telegram:1") is None
+    kept = await store.get_ticket(made.id)
+    assert kept == ticket(id=made.id, claimed_by="mod:a", claimed_at=5.0)
+    assert await store.messages(made.id) == [
+        TicketMessage(made.id, Author.USER, "telegram:1", "", "", [], said.created_at, said.id),
+        reply,
+    ]
+    assert await store.get_file("form") is None
+    assert await store.get_file("mine") is None
+    assert await store.get_file("shared") == png("shared")  # another user's ticket uses it
+    assert await store.get_file("mods") == png("mods")
+    payloads = {i.key: i.payload for i in await store.outbox_items()}
+    assert payloads == {"relay": {}, "menu": {}, "pending": {"text": "pending"}}
+    assert await store.forget_user("telegram:1") == []
+
+
+# transactions, hostile text, persistence
+
+
+@sqlite_only
+async def test_a_transaction_that_raises_rolls_back(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            made = await store.create_ticket(ticket())
+            async with store.transaction():  # nested: joins the outer one
+                await store.mark_seen("telegram", "1", 1.0)
+            raise RuntimeError("boom")
+    assert await store.get_ticket(made.id) is None
+    assert await store.mark_seen("telegram", "1", 2.0)
+
+
+async def test_a_transaction_commits_and_other_writers_wait_for_it(store: Store) -> None:
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def other_writer() -> None:
+        await inside.wait()
+        await store.mark_seen("telegram", "other", 1.0)
+        order.append("other")
+
+    task = asyncio.create_task(other_writer())  # started outside: it must wait
+    async with store.transaction():
+        inside.set()
+        await store.mark_seen("telegram", "mine", 1.0)
+        await asyncio.sleep(0.01)
+        order.append("mine")
+        async with store.transaction():  # nested: joins
+            await store.set_snippet("s", "nested")
+    await task
+    assert order == ["mine", "other"]
+    assert not await store.mark_seen("telegram", "mine", 2.0)
+    assert await store.get_snippet("s") == "nested"
+
+
+async def test_tasks_started_inside_a_transaction_join_it(store: Store) -> None:
+    async def both() -> None:
+        async with store.transaction():
+            await asyncio.gather(store.set_snippet("a", "1"), store.set_snippet("b", "2"))
+
+    await asyncio.wait_for(both(), timeout=5)  # waiting for our own lock would hang
+    assert await store.list_snippets() == [("a", "1"), ("b", "2")]
+
+
+async def test_sql_looking_text_is_stored_verbatim(store: Store) -> None:
+    await store.set_snippet(NASTY, NASTY)
+    made = await store.create_ticket(ticket(NASTY, summary=NASTY, answers=[(NASTY, NASTY)]))
+    await store.add_message(message(made.id, NASTY, author_name=NASTY, attachments=[NASTY]))
+    await store.add_search_miss(NASTY, 1.0)
+    assert await store.get_snippet(NASTY) == NASTY
+    assert await store.open_ticket_for(NASTY) == made
+    [said] = await store.messages(made.id)
+    assert (said.text, said.author_name, said.attachments) == (NASTY, NASTY, [NASTY])
+    assert await store.top_misses() == [(NASTY.lower(), 1)]
+
+
+async def _fill(store: Store) -> int:
+    await store.mark_seen("telegram", "1", 1.0)
+    await store.upsert_user(UserRecord("telegram:1", "telegram", "1", "李雷"))
+    await store.save_conversation(Conversation("telegram:1", Step.REVIEW, {"x": ["封号"]}))
+    made = await store.create_ticket(ticket(images=["s1"], answers=[("a", "b")]))
+    await store.add_message(message(made.id, "hi", attachments=["s1"]))
+    await store.set_thread(made.id, "telegram", "-100", "7")
+    await store.add_file(png("s1"))
+    await store.enqueue(delivery("k1"))
+    await store.set_snippet("hi", "你好")
+    await store.add_feedback("a1", "q", False, 1.0)
+    await store.add_search_miss("q", 1.0)
+    return made.id
+
+
+async def _snapshot(store: Store, ticket_id: int) -> tuple[object, ...]:
+    return (
+        await store.get_user("telegram:1"),
+        await store.load_conversation("telegram:1"),
+        await store.get_ticket(ticket_id),
+        await store.messages(ticket_id),
+        await store.thread_of(ticket_id, "telegram"),
+        await store.get_file("s1"),
+        await store.outbox_items(),
+        await store.list_snippets(),
+        await store.article_stats(),
+        await store.top_misses(),
+    )
+
+
+async def test_reopening_the_file_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "kefu.sqlite3"
+    async with await SqliteStore.open(path) as store:
+        ticket_id = await _fill(store)
+        before = await _snapshot(store, ticket_id)
+    async with await SqliteStore.open(path) as store:
+        assert await _snapshot(store, ticket_id) == before
+        assert not await store.mark_seen("telegram", "1", 2.0)
+        assert (await store.create_ticket(ticket())).id > ticket_id
+    memory = MemoryStore()
+    assert await _snapshot(memory, await _fill(memory)) == before
+
+
+async def test_the_schema_version_is_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "kefu.sqlite3"
+    for _ in range(2):  # the second open finds nothing to migrate
+        async with await SqliteStore.open(path):
+            pass
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert {"tickets", "outbox", "ticket_threads", "message_attachments"} <= names
+
+
+async def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
+    path = tmp_path / "kefu.sqlite3"
+    async with await SqliteStore.open(path) as chat, await SqliteStore.open(path) as desk:
+        made = await chat.create_ticket(ticket())
+        assert await desk.queue() == [made]
+        claimed = ticket(id=made.id, status=TicketStatus.CLAIMED, claimed_by="mod:a")
+        async with desk.transaction():
+            await desk.update_ticket(claimed)
+            await desk.add_message(message(made.id, "在的", author=Author.MODERATOR))
+        assert await chat.open_ticket_for("telegram:1") == claimed
+        assert [m.text for m in await chat.messages_after(0)] == ["在的"]
+        assert await chat.mark_seen("telegram", "5", 1.0)
+        assert not await desk.mark_seen("telegram", "5", 1.0)
