@@ -21,7 +21,7 @@ class Texts:
         if missing:
             raise RuntimeError(f"locale catalogs differ in keys: {sorted(missing)}")
 
-    def __call__(self, lang: str, key: str, **values: Any) -> str:
+    def __call__(self, lang: str, key: str, /, **values: Any) -> str:
         """The string `key` in `lang` (falling back to English), formatted with `values`."""
         catalog = self._catalogs.get(lang) or self._catalogs["en"]
         template = catalog.get(key) or self._catalogs["en"][key]

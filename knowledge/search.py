@@ -38,7 +38,8 @@ class Tuning:
 
     weights: tuple[float, ...] = (3.0, 3.0, 1.0, 1.0)  # per field, in FIELDS order
     b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
-    k1: float = 6.0
+    k1: float = 1.2
+    k1_body: float = 1.2
     w_term: float = 1.0
     w_concept: float = 1.0
     w_bigram: float = 1.0
@@ -46,7 +47,8 @@ class Tuning:
     w_word: float = 0.5
     w_number: float = 0.3
     w_unigram: float = 0.2
-    w_phrase_part: float = 0.5
+    w_covered: float = 0.5
+    w_nested: float = 0.5
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     min_score: float = 0.35
     min_margin: float = 0.1
@@ -242,8 +244,7 @@ class SearchIndex:
             weights[token] = max(weights.get(token, 0.0), weight)
 
         for term in a.terms:
-            weight = t.w_number if term.isdigit() else t.w_term
-            put(term, weight * (t.w_phrase_part if term in a.in_phrase else 1.0))
+            put(term, t.w_number if term.isdigit() else t.w_term)
         for char in a.unigrams:
             put(char, t.w_unigram)
         strong = _strong_bigrams(a.words)
@@ -253,8 +254,10 @@ class SearchIndex:
         for word in a.words:
             if len(word) >= 3 and word not in ZH_STOPWORDS:
                 put(word, t.w_word)
+        for token in a.covered & weights.keys():
+            weights[token] *= t.w_covered
         for token in a.concepts:
-            put(token, t.w_concept)
+            put(token, t.w_concept * (t.w_nested if token in a.nested else 1.0))
         return weights
 
     def _fix(self, word: str) -> str:
@@ -281,23 +284,32 @@ def _strong_bigrams(words: Sequence[str]) -> set[str]:
 def _postings(
     counts: list[list[Counter[str]]], t: Tuning
 ) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
-    """BM25F impacts per token and article, and each token's idf."""
+    """BM25F impacts per token and article, and each token's idf.
+
+    The head (title, keywords, category) and the body are scored apart, each with its own
+    idf: nearly every body says "contact support", yet a title that says it is about support.
+    """
     n = len(counts)
-    avg = [max(1.0, sum(sum(doc[f].values()) for doc in counts) / max(n, 1)) for f in range(4)]
-    tf: dict[str, dict[int, float]] = {}
+    sizes = [[sum(c.values()) for c in doc] for doc in counts]
+    avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
+    parts: tuple[dict[str, dict[int, float]], ...] = ({}, {})
     for d, doc in enumerate(counts):
-        norms = [1 - t.b[f] + t.b[f] * sum(doc[f].values()) / avg[f] for f in range(4)]
         for f, counter in enumerate(doc):
-            scale = t.weights[f] / norms[f]
+            scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
+            part = parts[1] if FIELDS[f] == "body" else parts[0]
             for token, c in counter.items():
-                slot = tf.setdefault(token, {})
+                slot = part.setdefault(token, {})
                 slot[d] = slot.get(d, 0.0) + c * scale
+    impacts: dict[str, dict[int, float]] = {}
     idf: dict[str, float] = {}
-    for token, per_doc in tf.items():
-        idf[token] = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
-        for d, x in per_doc.items():
-            per_doc[d] = idf[token] * x * (t.k1 + 1) / (t.k1 + x)
-    return tf, idf
+    for part, k1 in zip(parts, (t.k1, t.k1_body), strict=True):
+        for token, per_doc in part.items():
+            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
+            idf[token] = max(idf.get(token, 0.0), weight)
+            slot = impacts.setdefault(token, {})
+            for d, x in per_doc.items():
+                slot[d] = slot.get(d, 0.0) + weight * x * (k1 + 1) / (k1 + x)
+    return impacts, idf
 
 
 def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:

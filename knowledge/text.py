@@ -24,20 +24,21 @@ _NEGATIONS = frozenset(
     "havent hasnt hadnt shouldnt aint unable nt".split()
 )
 _NEG_STEMS = frozenset("can could wo would do does did is are was were have has had should".split())
+NOT = "!not"  # not a word a stemmer can produce ("note" stems to "not")
 # Words that carry no topic; greetings are here so that "hello" matches nothing.
 EN_STOPWORDS = frozenset(
     "a an the i me my mine myself we us our you your yours he him his she her it its they them "
     "their this that these those is am are was were be been being do does did doing have has "
     "had having to of for from by with about as at into onto than then so too very just also "
     "and or but if because while what which who whom whose when where why how can could would "
-    "should will shall may might must there here im ive id ill youre its thats whats theres "
+    "should will shall may might must there here im ive youre its thats whats theres "
     "hi hello hey hiya yo thanks thank thx ty please pls plz ok okay lol lmao omg bro guys "
     "sir madam dear anyone someone somebody help any some all every again still already even "
-    "really actually literally seriously basically now today yesterday ago like only other "
-    "one ones out up down over via per etc ya yeah yes".split()
+    "really actually literally seriously basically now today yesterday ago like other "
+    "one ones via per etc ya yeah yes".split()
 )
 # Phrase-level particles: kept while matching lexicon phrases ("log in"), not scored alone.
-_PARTICLES = frozenset("in on off".split())
+_PARTICLES = frozenset("in on off up down out back over".split())
 ZH_STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 呀 嘛 哦 哈 么 我 你 他 她 它 我们 你们 他们 是 在 有 和 就 都 也 还 又 很 太 "
     "这 那 这个 那个 这样 那样 怎么 怎么办 怎样 如何 为什么 为啥 什么 啥 一下 一直 现在 今天 已经 "
@@ -82,7 +83,7 @@ def english_terms(words: Iterable[str]) -> list[str]:
     for raw in words:
         word = raw.replace("'", "")
         if word in _NEGATIONS or (word.endswith("nt") and word[:-2] in _NEG_STEMS):
-            terms.append("not")
+            terms.append(NOT)
         elif word not in EN_STOPWORDS:
             terms.append(stem(word))
     return terms
@@ -149,16 +150,16 @@ class Lexicon:
             self._zh.setdefault(compact[:2], []).append((compact, gid))
             return
         words = english_terms(w for w in runs(term) if not is_cjk(w))
-        if words and words != ["not"]:
+        if words and words != [NOT]:
             self._en.setdefault(words[0], []).append((tuple(words), gid))
 
-    def match_zh(self, run: str) -> list[int]:
-        """Group ids of every Chinese term found in a run (once per occurrence)."""
-        found: list[int] = []
+    def match_zh(self, run: str) -> list[tuple[int, int, int]]:
+        """(group id, start, length) of every Chinese term found in a run."""
+        found: list[tuple[int, int, int]] = []
         for i in range(len(run) - 1):
             for term, gid in self._zh.get(run[i : i + 2], ()):
                 if run.startswith(term, i):
-                    found.append(gid)
+                    found.append((gid, i, len(term)))
         return found
 
     def match_en(self, terms: Sequence[str]) -> list[tuple[int, int, int]]:
@@ -183,14 +184,64 @@ def is_particle(term: str) -> bool:
 
 @dataclass(slots=True)
 class Analysis:
-    """The tokens of one text: English terms, Chinese bigrams and words, lexicon concepts."""
+    """The tokens of one text: English terms, Chinese characters, bigrams and words, concepts.
+
+    `covered` holds the plain tokens that sit inside a lexicon match, and `nested` the concepts
+    whose match sits inside a longer one ("phone number" in "posted my phone number"): a query
+    counts them less, as the longer match already says what they mean.
+    """
 
     terms: list[str] = field(default_factory=list)
-    in_phrase: set[str] = field(default_factory=set)
     unigrams: list[str] = field(default_factory=list)
     bigrams: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     concepts: list[str] = field(default_factory=list)
+    covered: set[str] = field(default_factory=set)
+    nested: set[str] = field(default_factory=set)
+
+
+def _spans(found: list[tuple[int, int, int]], out: Analysis) -> list[tuple[int, int]]:
+    """Record the concepts of a run's matches; return the spans they cover."""
+    spans = [(start, start + length) for _, start, length in found]
+    for gid, start, length in found:
+        token = concept(gid)
+        out.concepts.append(token)
+        if any(a <= start and start + length <= b and b - a > length for a, b in spans):
+            out.nested.add(token)
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in spans)
+
+
+def _english(terms: list[str], lexicon: Lexicon, out: Analysis) -> None:
+    spans = _spans(lexicon.match_en(terms), out)
+    for i, term in enumerate(terms):
+        if not is_particle(term):
+            out.terms.append(term)
+            if _inside(spans, i, i + 1):
+                out.covered.add(term)
+
+
+def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analysis) -> None:
+    spans = _spans(lexicon.match_zh(run), out)
+    for i, char in enumerate(run):
+        if char not in ZH_STOPWORDS:
+            out.unigrams.append(char)
+            if _inside(spans, i, i + 1):
+                out.covered.add(char)
+    for i, pair in enumerate(bigrams(run)):
+        out.bigrams.append(pair)
+        if _inside(spans, i, i + 2):
+            out.covered.add(pair)
+    if segmenter is not None:
+        pos = 0
+        for word in segmenter.cut(run):
+            out.words.append(word)
+            if _inside(spans, pos, pos + len(word)):
+                out.covered.add(word)
+            pos += len(word)
 
 
 def analyze(
@@ -207,17 +258,8 @@ def analyze(
             english.append(fix(run) if fix else run)
             continue
         if english:
-            terms = english_terms(english)
-            for gid, start, length in lexicon.match_en(terms):
-                out.concepts.append(concept(gid))
-                if length > 1:
-                    out.in_phrase.update(terms[start : start + length])
-            out.terms.extend(t for t in terms if not is_particle(t))
+            _english(english_terms(english), lexicon, out)
             english = []
         if run:
-            out.unigrams.extend(c for c in run if c not in ZH_STOPWORDS)
-            out.bigrams.extend(bigrams(run))
-            out.concepts.extend(concept(g) for g in lexicon.match_zh(run))
-            if segmenter is not None:
-                out.words.extend(segmenter.cut(run))
+            _chinese(run, lexicon, segmenter, out)
     return out

@@ -168,6 +168,8 @@ async def reply(turn: Turn, ticket: Ticket, text: str, files: list[str]) -> None
     mirror = turn.mt("mod_reply_named", name=_name(turn), text=text)
     turn.to_moderators(ticket, Reply(mirror, files=tuple(out_files)),
                        skip=turn.event.chat.platform)
+    if turn.event.chat.platform == DESK:
+        _say(turn, "mod_sent", None, id=ticket.id)
 
 
 async def note(turn: Turn, ticket: Ticket, text: str) -> None:

@@ -66,11 +66,11 @@ class Turn:
         """The conversation's step data."""
         return self.conv.data
 
-    def t(self, key: str, **values: Any) -> str:
+    def t(self, key: str, /, **values: Any) -> str:
         """A string in the user's language."""
         return self.svc.texts(self.lang, key, **values)
 
-    def mt(self, key: str, **values: Any) -> str:
+    def mt(self, key: str, /, **values: Any) -> str:
         """A string in the moderators' language."""
         return self.svc.texts(self.svc.mod_lang, key, **values)
 
@@ -119,6 +119,11 @@ class Turn:
 
     def to_moderators(self, ticket: Ticket, reply: Reply, skip: str = "") -> None:
         """Send into the ticket's topic/thread on every moderator surface but `skip`."""
+        origin = self.event.chat
+        if origin.kind == ChatKind.MODERATION and not skip and origin.platform not in {
+            c.platform for c in self.svc.surfaces
+        }:
+            self.say(reply)  # the desk is no paged surface: show it the outcome of its action
         for chat in self.svc.surfaces:
             if chat.platform != skip:
                 self._add(

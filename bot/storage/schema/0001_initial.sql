@@ -56,8 +56,6 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_user ON tickets (user_key, id);
 CREATE INDEX tickets_status ON tickets (status, id);
-CREATE INDEX tickets_queue ON tickets (priority DESC, created_at, id)
-    WHERE status IN ('open', 'claimed');
 CREATE INDEX tickets_first_response ON tickets (first_response_at)
     WHERE first_response_at IS NOT NULL;
 CREATE INDEX tickets_claimed ON tickets (claimed_at) WHERE claimed_at IS NOT NULL;

@@ -1,0 +1,104 @@
+"""Kefu's own getUpdates loop: an update's offset is confirmed only after the sink returned.
+
+python-telegram-bot's Updater confirms the offset as soon as it has queued updates, so a crash
+loses whatever was queued; this loop asks for the next batch with the offset the tracker allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+
+from adapters.telegram.intake import OffsetTracker
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "callback_query")
+Handler = Callable[[Update], Awaitable["asyncio.Future[None] | None"]]
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: 0.5, 1, 2, ... up to 30."""
+    return float(min(30.0, 0.5 * 2 ** max(failures - 1, 0)))
+
+
+class Poller:
+    """Long-polls getUpdates and hands each update to `handle`, advancing the offset safely."""
+
+    def __init__(self, bot: Bot, handle: Handler, *, timeout: int = 30, idle: float = 0.2) -> None:
+        self._bot = bot
+        self._handle = handle
+        self._timeout = timeout
+        self._idle = idle  # pause between short polls while an album is being collected
+        self.tracker = OffsetTracker()
+
+    async def run(self) -> None:
+        """Poll until cancelled; raises only for an invalid token."""
+        failures = 0
+        while True:
+            updates = await self._poll(failures)
+            if updates is None:
+                failures += 1
+                await asyncio.sleep(backoff(failures))
+                continue
+            ok, fresh = await self._process(updates)
+            failures = 0 if ok else failures + 1
+            if not ok:
+                await asyncio.sleep(backoff(failures))
+            elif not fresh and self.tracker.busy:
+                await asyncio.sleep(self._idle)
+
+    async def _poll(self, failures: int) -> tuple[Update, ...] | None:
+        # While an album is open its parts stay unconfirmed and come back at once: short-poll.
+        timeout = 0 if self.tracker.busy else self._timeout
+        try:
+            return await self._bot.get_updates(
+                offset=self.tracker.offset(), timeout=timeout, allowed_updates=ALLOWED_UPDATES
+            )
+        except InvalidToken:
+            raise
+        except TimedOut:
+            return ()
+        except (NetworkError, TelegramError) as exc:
+            log.warning("getUpdates failed (%s); retry #%d", exc.message, failures + 1)
+            return None
+
+    async def _process(self, updates: tuple[Update, ...]) -> tuple[bool, int]:
+        """Hand over a batch in order; stop at the first failure so order is kept."""
+        fresh = 0
+        for update in updates:
+            uid = update.update_id
+            if not self.tracker.claim(uid):
+                continue  # already handled (or collecting): redelivered below a held offset
+            fresh += 1
+            try:
+                pending = await self._handle(update)
+            except Exception:
+                log.exception("update %d not handled; it will be delivered again", uid)
+                self.tracker.failed(uid)
+                return False, fresh
+            if pending is None:
+                self.tracker.done(uid)
+            else:
+                pending.add_done_callback(partial(self._settle, uid))
+        return True, fresh
+
+    def _settle(self, update_id: int, future: asyncio.Future[None]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self.tracker.failed(update_id)
+        else:
+            self.tracker.done(update_id)
+
+    async def confirm(self) -> None:
+        """Confirm what was handled, so a clean restart does not receive it again."""
+        offset = self.tracker.offset()
+        if offset is None:
+            return
+        with contextlib.suppress(TelegramError):
+            await self._bot.get_updates(offset=offset, timeout=0, limit=1)
