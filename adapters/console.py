@@ -7,7 +7,6 @@ in range presses that button of the latest message that has buttons; anything el
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -93,26 +92,29 @@ class ConsoleAdapter:
         if text.startswith("/") and len(text) > 1:
             name, _, args = text[1:].partition(" ")
             if self.platform == "desk" and name.lower() == "open" and args.strip().isdigit():
-                self.chat = ChatRef(self.chat.platform, self.chat.id, self.chat.kind,
-                                    args.strip())
-            return CommandReceived(self.user, self.chat, self._next_id(), name.lower(),
-                                   args.strip())
+                self.chat = ChatRef(self.chat.platform, self.chat.id, self.chat.kind, args.strip())
+            return CommandReceived(
+                self.user, self.chat, self._next_id(), name.lower(), args.strip()
+            )
         return TextReceived(self.user, self.chat, self._next_id(), text)
 
     def _attach(self, raw: str) -> IncomingEvent | None:
-        path = Path(os.path.expanduser(raw.strip().strip("'\"")))
+        path = Path(raw.strip().strip("'\"")).expanduser()
         if not raw or not path.is_file():
             self._write(f"(no such file: {raw or '?'})")
             return None
-        attachment = Attachment(ref=str(path.resolve()), name=path.name,
-                                size=path.stat().st_size)
+        attachment = Attachment(ref=str(path.resolve()), name=path.name, size=path.stat().st_size)
         return TextReceived(self.user, self.chat, self._next_id(), "", (attachment,))
 
     async def send(self, out: Outgoing) -> Delivered:
         """Print a reply: title, text, files and numbered buttons."""
         reply = out.reply
         lines = []
-        if self.platform == "desk" and out.to.thread_id and out.to.thread_id != self.chat.thread_id:
+        if (
+            self.platform == "desk"
+            and out.to.thread_id
+            and out.to.thread_id != self.chat.thread_id
+        ):
             lines.append(f"[#{out.to.thread_id}]")
         if reply.title:
             lines.append(f"== {reply.title} ==")
@@ -132,10 +134,10 @@ class ConsoleAdapter:
 
     async def fetch_attachment(self, attachment: Attachment, max_bytes: int) -> bytes:
         """Read a local file given with /attach."""
-        path = Path(attachment.ref)
-        if path.stat().st_size > max_bytes:
+        data = await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        if len(data) > max_bytes:
             raise ValueError("file too large")
-        return await asyncio.to_thread(path.read_bytes)
+        return data
 
     def _write(self, text: str, *, newline: bool = True) -> None:
         self._out.write(text + ("\n" if newline else ""))
@@ -144,17 +146,20 @@ class ConsoleAdapter:
 
 def console_user(name: str, locale: str, platform: str = "console") -> UserRef:
     """The person at this terminal."""
-    return UserRef(platform, name, display_name=name, locale=locale,
-                   is_moderator=platform == "desk")
+    return UserRef(
+        platform, name, display_name=name, locale=locale, is_moderator=platform == "desk"
+    )
 
 
 def chat_adapter(name: str, locale: str) -> ConsoleAdapter:
     """`kefu chat`: a user talking to the bot."""
-    return ConsoleAdapter("console", console_user(name, locale),
-                          ChatRef("console", name, ChatKind.PRIVATE))
+    return ConsoleAdapter(
+        "console", console_user(name, locale), ChatRef("console", name, ChatKind.PRIVATE)
+    )
 
 
 def desk_adapter(name: str) -> ConsoleAdapter:
     """`kefu desk`: a moderator working the queue."""
-    return ConsoleAdapter("desk", console_user(name, "", "desk"),
-                          ChatRef("desk", "desk", ChatKind.MODERATION))
+    return ConsoleAdapter(
+        "desk", console_user(name, "", "desk"), ChatRef("desk", "desk", ChatKind.MODERATION)
+    )

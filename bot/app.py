@@ -48,9 +48,7 @@ def surfaces(config: Config) -> tuple[ChatRef, ...]:
     if config.telegram.enabled and config.telegram.moderator_chat_id:
         chats.append(ChatRef("telegram", config.telegram.moderator_chat_id, ChatKind.MODERATION))
     if config.discord.enabled and config.discord.moderator_channel_id:
-        chats.append(
-            ChatRef("discord", config.discord.moderator_channel_id, ChatKind.MODERATION)
-        )
+        chats.append(ChatRef("discord", config.discord.moderator_channel_id, ChatKind.MODERATION))
     return tuple(chats)
 
 
@@ -87,19 +85,31 @@ async def open_runtime(
     """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms)."""
     data_dir = config.bot.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    kb = kb or load_kb(config)
-    index = index or await asyncio.to_thread(build_index, kb)
+    if kb is None:
+        kb = load_kb(config)
+    if index is None:
+        index = await asyncio.to_thread(build_index, kb)
     async with AsyncExitStack() as stack:
         store = await SqliteStore.open(data_dir / DB_NAME)
         stack.push_async_callback(store.close)
         files = FileStore(data_dir)
-        svc = Services(store, kb, index, Texts(), config, clock, surfaces(config), _hours(config),
-                       lambda rel: str(files.path(rel)))
+        svc = Services(
+            store,
+            kb,
+            index,
+            Texts(),
+            config,
+            clock,
+            surfaces(config),
+            _hours(config),
+            lambda rel: str(files.path(rel)),
+        )
         engine = Engine(svc, files.delete)
         hosted = {a.platform: a for a in adapters}
         outbox = Outbox(store, hosted, clock, engine.card_for, engine.note_unreachable)
-        hub = Hub(engine, store, files, hosted, svc.texts, clock, outbox.wake,
-                  config.bot.max_image_bytes)
+        hub = Hub(
+            engine, store, files, hosted, svc.texts, clock, outbox.wake, config.bot.max_image_bytes
+        )
         yield Runtime(config, store, files, svc, engine, outbox, hub, hosted)
 
 
@@ -118,8 +128,10 @@ async def serve(runtime: Runtime, until: asyncio.Future[None] | None = None) -> 
 def platform_adapters(config: Config) -> list[Adapter]:
     """Import and create the enabled platform adapters by name (their SDKs load lazily)."""
     found: list[Adapter] = []
-    for name, enabled in (("telegram", config.telegram.enabled),
-                          ("discord", config.discord.enabled)):
+    for name, enabled in (
+        ("telegram", config.telegram.enabled),
+        ("discord", config.discord.enabled),
+    ):
         if enabled:
             module = importlib.import_module(f"adapters.{name}")
             found.append(module.create(config))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -126,31 +127,43 @@ _SECTIONS: dict[str, type[Any]] = {
 _ID_KEYS = {"moderator_chat_id", "guild_id", "moderator_channel_id", "moderator_role_id"}
 
 
+def _is_id(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | str)
+
+
+def _is_count(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and v >= 0
+
+
+def _is_words(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(w, str) for w in v)
+
+
+# (does this rule apply to the key's default?, is the value valid?, convert, what it must be)
+_RULES: list[
+    tuple[Callable[[str, Any], bool], Callable[[Any], bool], Callable[[Any], Any], str]
+] = [
+    (lambda k, _d: k in _ID_KEYS, _is_id, str, "an integer or a string id"),
+    (lambda _k, d: isinstance(d, bool), lambda v: isinstance(v, bool), bool, "true or false"),
+    (lambda _k, d: isinstance(d, int), _is_count, int, "a non-negative integer"),
+    (lambda _k, d: isinstance(d, tuple), _is_words, tuple, "a list of strings"),
+    (
+        lambda k, d: isinstance(d, Path) or k == "path",
+        lambda v: isinstance(v, str) and bool(v),
+        Path,
+        "a path",
+    ),
+    (lambda _k, _d: True, lambda v: isinstance(v, str), str, "a string"),
+]
+
+
 def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
     """Check one value against its default's type; platform ids may be int or str."""
-    where = f"[{section}] {key}"
-    if key in _ID_KEYS:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ConfigError(f"{where} must be an integer or a string id")
-        return str(value)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{where} must be a non-negative integer")
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where} must be a list of strings")
-        return tuple(value)
-    if isinstance(default, Path) or key == "path":
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where} must be a path")
-        return Path(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where} must be a string")
+    for applies, valid, convert, must in _RULES:
+        if applies(key, default):
+            if not valid(value):
+                raise ConfigError(f"[{section}] {key} must be {must}")
+            return convert(value)
     return value
 
 

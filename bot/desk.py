@@ -39,8 +39,10 @@ class DeskFeed:
         tickets = await self._store.list_tickets((), limit=50)
         for t in sorted((x for x in tickets if x.id > self._last_ticket), key=lambda x: x.id):
             who = t.user_name or t.user_key
-            self._show(f"** new ticket #{t.id} [P{t.priority}] {t.category or '-'} from {who}"
-                       f" ({t.platform}): {t.summary[:80]}  (/open {t.id})")
+            self._show(
+                f"** new ticket #{t.id} [P{t.priority}] {t.category or '-'} from {who}"
+                f" ({t.platform}): {t.summary[:80]}  (/open {t.id})"
+            )
             self._last_ticket = t.id
         for m in await self._store.messages_after(self._last_message):
             self._last_message = m.id

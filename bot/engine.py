@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.actions import MODERATOR_VERBS, ActionError, unpack
-from bot.flows import appeal, buttons, handoff, lifecycle, menu, moderator_events, search
+from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
 from bot.flows.intent import clean, guess_lang, wants_human
 from bot.flows.turn import Services, Turn
 from bot.state import Conversation, Step
@@ -26,8 +26,6 @@ from bot.types import (
 )
 
 log = logging.getLogger(__name__)
-
-USER_COMMANDS = {"start", "help", "menu", "human", "status", "cancel", "lang", "forget", "close"}
 
 
 class KeyedLocks:
@@ -62,8 +60,10 @@ class Engine:
 
     async def handle(self, event: IncomingEvent) -> bool:
         """Handle one event; False when it was handled before (a redelivery)."""
-        key = event.user.key if event.chat.kind == ChatKind.PRIVATE else (
-            f"mod:{event.chat.platform}:{event.chat.id}:{event.chat.thread_id}"
+        key = (
+            event.user.key
+            if event.chat.kind == ChatKind.PRIVATE
+            else (f"mod:{event.chat.platform}:{event.chat.id}:{event.chat.thread_id}")
         )
         store = self.svc.store
         async with self._locks.hold(key):
@@ -85,8 +85,14 @@ class Engine:
         store, ref = self.svc.store, event.user
         user = await store.get_user(ref.key)
         if user is None:
-            user = UserRecord(ref.key, ref.platform, ref.id, ref.display_name,
-                              normalize_lang(ref.locale), created_at=now)
+            user = UserRecord(
+                ref.key,
+                ref.platform,
+                ref.id,
+                ref.display_name,
+                normalize_lang(ref.locale),
+                created_at=now,
+            )
         elif ref.display_name:
             user.display_name = ref.display_name
         conv = None
@@ -145,38 +151,12 @@ class Engine:
             await search.answer_text(turn, text)
 
     async def _command(self, turn: Turn, event: CommandReceived) -> None:
-        name, args = event.name, clean(event.args)
-        if name not in USER_COMMANDS:
-            await self._text(turn, TextReceived(event.user, event.chat, event.event_id,
-                                                f"/{name} {args}".strip(), event.attachments))
+        if event.name in commands.HANDLERS:
+            await commands.HANDLERS[event.name](turn, clean(event.args))
             return
-        if name == "start":
-            menu.greet(turn)
-            if turn.ticket is not None:
-                await handoff.show_status(turn)
-        elif name in ("help", "menu"):
-            menu.show_menu(turn)
-        elif name == "human":
-            await handoff.request_human(turn)
-        elif name == "status":
-            await handoff.show_status(turn)
-        elif name == "cancel":
-            self._cancel(turn)
-        elif name == "lang":
-            lang = normalize_lang(args)
-            menu.set_lang(turn, lang) if lang else menu.ask_lang(turn)
-        elif name == "forget":
-            lifecycle.ask_forget(turn)
-        elif turn.ticket is not None:
-            await lifecycle.close_by_user(turn, str(turn.ticket.id))
-        else:
-            await handoff.show_status(turn)
-
-    def _cancel(self, turn: Turn) -> None:
-        if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER, Step.FORGET):
-            menu.show_menu(turn, str(turn.data.get("category", "")), turn.t("form_cancelled"))
-        else:
-            turn.text("nothing_to_cancel", turn.human_row())
+        text = f"/{event.name} {event.args}".strip()
+        fallback = TextReceived(event.user, event.chat, event.event_id, text, event.attachments)
+        await self._text(turn, fallback)
 
     async def _button(self, turn: Turn, event: ButtonPressed) -> None:
         try:
@@ -213,14 +193,29 @@ class Engine:
                 return
             ticket.user_unreachable = True
             await store.update_ticket(ticket)
-            await store.add_message(TicketMessage(ticket.id, Author.SYSTEM, "", "",
-                                                  f"delivery failed: {reason}",
-                                                  created_at=self.svc.clock()))
-            text = self.svc.texts(self.svc.mod_lang, "mod_card_unreachable",
-                                  platform=ticket.platform)
+            await store.add_message(
+                TicketMessage(
+                    ticket.id,
+                    Author.SYSTEM,
+                    "",
+                    "",
+                    f"delivery failed: {reason}",
+                    created_at=self.svc.clock(),
+                )
+            )
+            text = self.svc.texts(
+                self.svc.mod_lang, "mod_card_unreachable", platform=ticket.platform
+            )
             for n, chat in enumerate(self.svc.surfaces):
-                await store.enqueue(OutboxItem(chat.platform, chat.id,
-                                               {"text": text, "buttons": [], "files": []},
-                                               f"unreachable:{item.id}:{n}",
-                                               f"@ticket:{ticket.id}", "moderation", ticket.id,
-                                               created_at=self.svc.clock()))
+                await store.enqueue(
+                    OutboxItem(
+                        chat.platform,
+                        chat.id,
+                        {"text": text, "buttons": [], "files": []},
+                        f"unreachable:{item.id}:{n}",
+                        f"@ticket:{ticket.id}",
+                        "moderation",
+                        ticket.id,
+                        created_at=self.svc.clock(),
+                    )
+                )

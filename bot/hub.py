@@ -65,9 +65,15 @@ class Hub:
             async with self._store.transaction():
                 await self._store.mark_seen(chat.platform, event.event_id, self._clock())
                 await self._store.enqueue(
-                    OutboxItem(chat.platform, chat.id, {"text": text, "buttons": [], "files": []},
-                               f"{chat.platform}:{event.event_id}:error", chat.thread_id,
-                               chat.kind.value, created_at=self._clock())
+                    OutboxItem(
+                        chat.platform,
+                        chat.id,
+                        {"text": text, "buttons": [], "files": []},
+                        f"{chat.platform}:{event.event_id}:error",
+                        chat.thread_id,
+                        chat.kind.value,
+                        created_at=self._clock(),
+                    )
                 )
         except Exception:
             log.exception("could not record the failure of event %s", event.event_id)
@@ -101,5 +107,6 @@ class Hub:
             return dataclasses.replace(attachment, error=exc.key)
         stored = self._files.save(data, info, self._clock())
         await self._store.add_file(stored)
-        return dataclasses.replace(attachment, sha256=stored.sha256, mime=info.mime,
-                                   size=stored.size)
+        return dataclasses.replace(
+            attachment, sha256=stored.sha256, mime=info.mime, size=stored.size
+        )

@@ -45,20 +45,26 @@ def check_image(data: bytes, max_bytes: int) -> ImageInfo:
         # Pillow warns (and later raises) on decompression bombs; we check the size ourselves.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                fmt = im.format or ""
-                width, height = im.size
-                if fmt not in ACCEPTED:
-                    raise MediaError("err_not_image")
-                if width * height > MAX_PIXELS:
-                    raise MediaError("err_too_many_pixels")
-                im.verify()
+            info = _inspect(data)
         except MediaError:
             raise
         except Image.DecompressionBombError as exc:
             raise MediaError("err_too_many_pixels") from exc
         except Exception as exc:  # Pillow raises many types on garbage input
             raise MediaError("err_not_image") from exc
+    return info
+
+
+def _inspect(data: bytes) -> ImageInfo:
+    """Read the header (format, size) and verify the file, without decoding the pixels."""
+    with Image.open(io.BytesIO(data)) as im:
+        fmt = im.format or ""
+        width, height = im.size
+        if fmt not in ACCEPTED:
+            raise MediaError("err_not_image")
+        if width * height > MAX_PIXELS:
+            raise MediaError("err_too_many_pixels")
+        im.verify()
     return ImageInfo(fmt, ACCEPTED[fmt], width, height)
 
 

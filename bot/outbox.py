@@ -127,10 +127,10 @@ class Outbox:
             await asyncio.gather(*(self._deliver(i) for i in items))
         return bool(items)
 
-    async def drain(self, platform: str, timeout: float = 10.0) -> None:
+    async def drain(self, platform: str, seconds: float = 10.0) -> None:
         """Wait until `platform` has no delivery due now (used by piped terminal sessions)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + seconds
         while loop.time() < deadline:
             if not await self._store.due([platform], self._clock(), limit=1):
                 return
@@ -194,7 +194,9 @@ class Outbox:
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
         if item.attempts + 1 >= self._max_attempts:
-            log.warning("delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error)
+            log.warning(
+                "delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error
+            )
             await self._store.mark_dead(item.id, error)
             return
         delay = backoff(item.attempts, retry_after)

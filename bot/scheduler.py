@@ -51,10 +51,18 @@ class Scheduler:
                 minutes = int((now - ticket.created_at) // 60)
                 text = svc.texts(svc.mod_lang, "mod_sla", id=ticket.id, minutes=minutes)
                 for chat in svc.surfaces:
-                    await svc.store.enqueue(OutboxItem(
-                        chat.platform, chat.id, {"text": text, "buttons": [], "files": []},
-                        f"sla:{ticket.id}:{int(now)}:{chat.platform}", f"@ticket:{ticket.id}",
-                        "moderation", ticket.id, created_at=now))
+                    await svc.store.enqueue(
+                        OutboxItem(
+                            chat.platform,
+                            chat.id,
+                            {"text": text, "buttons": [], "files": []},
+                            f"sla:{ticket.id}:{int(now)}:{chat.platform}",
+                            f"@ticket:{ticket.id}",
+                            "moderation",
+                            ticket.id,
+                            created_at=now,
+                        )
+                    )
                 ticket.last_paged_at = now
                 await svc.store.update_ticket(ticket)
                 paged += 1

@@ -20,33 +20,18 @@ _CJK_RE = re.compile(rf"[{_CJK}]")
 
 # Contractions and negations all become "not", so "can't", "cannot" and "unable to" agree.
 _NEGATIONS = frozenset(
-    "not no never cant cannot couldnt wont wouldnt dont doesnt didnt isnt arent wasnt werent "
-    "havent hasnt hadnt shouldnt aint unable nt".split()
+    ["not", "no", "never", "cant", "cannot", "couldnt", "wont", "wouldnt", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt", "shouldnt", "aint", "unable", "nt"]
 )
-_NEG_STEMS = frozenset("can could wo would do does did is are was were have has had should".split())
+_NEG_STEMS = frozenset(["can", "could", "wo", "would", "do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "should"])
 NOT = "!not"  # not a word a stemmer can produce ("note" stems to "not")
 # Words that carry no topic; greetings are here so that "hello" matches nothing.
 EN_STOPWORDS = frozenset(
-    "a an the i me my mine myself we us our you your yours he him his she her it its they them "
-    "their this that these those is am are was were be been being do does did doing have has "
-    "had having to of for from by with about as at into onto than then so too very just also "
-    "and or but if because while what which who whom whose when where why how can could would "
-    "should will shall may might must there here im ive youre its thats whats theres "
-    "hi hello hey hiya yo thanks thank thx ty please pls plz ok okay lol lmao omg bro guys "
-    "sir madam dear anyone someone somebody help any some all every again still already even "
-    "really actually literally seriously basically now today yesterday ago like other "
-    "one ones via per etc ya yeah yes".split()
+    ["a", "an", "the", "i", "me", "my", "mine", "myself", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "it", "its", "they", "them", "their", "this", "that", "these", "those", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did", "doing", "have", "has", "had", "having", "to", "of", "for", "from", "by", "with", "about", "as", "at", "into", "onto", "than", "then", "so", "too", "very", "just", "also", "and", "or", "but", "if", "because", "while", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "there", "here", "im", "ive", "youre", "its", "thats", "whats", "theres", "hi", "hello", "hey", "hiya", "yo", "thanks", "thank", "thx", "ty", "please", "pls", "plz", "ok", "okay", "lol", "lmao", "omg", "bro", "guys", "sir", "madam", "dear", "anyone", "someone", "somebody", "help", "any", "some", "all", "every", "again", "still", "already", "even", "really", "actually", "literally", "seriously", "basically", "now", "today", "yesterday", "ago", "like", "other", "one", "ones", "via", "per", "etc", "ya", "yeah", "yes"]
 )
 # Phrase-level particles: kept while matching lexicon phrases ("log in"), not scored alone.
-_PARTICLES = frozenset("in on off up down out back over".split())
+_PARTICLES = frozenset(["in", "on", "off", "up", "down", "out", "back", "over"])
 ZH_STOPWORDS = frozenset(
-    "的 了 吗 呢 啊 吧 呀 嘛 哦 哈 么 我 你 他 她 它 我们 你们 他们 是 在 有 和 就 都 也 还 又 很 太 "
-    "这 那 这个 那个 这样 那样 怎么 怎么办 怎样 如何 为什么 为啥 什么 啥 一下 一直 现在 今天 已经 "
-    "可以 能 能不能 可不可以 请问 请 谢谢 你好 您好 在吗 哈喽 一个 自己 然后 但是 就是 还是 没有 "
-    "不是 到底 真的 咋 咋办 咋回事 求助 求 帮忙 帮 一下子 吧 呗 啦 了吗 么 上去 下来 出来 起来 进去 "
-    "回来 过来 几天 好几 总是 老是 突然 怎么回事 明明 根本 之前 以前 之后 以后 时候 问题 情况 办法 "
-    "知道 觉得 感觉 应该 需要 想要 可能 要 想 会 让 把 被 给 对 从 说 去 来 到 着 过 一 个 上 下 "
-    "不 没 里 中 后 前 多 少 大 小 好 点 些 其 之 与 及 或 等 于 为 以 而 但 所 如 若 则 即".split()
+    ["的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "哈", "么", "我", "你", "他", "她", "它", "我们", "你们", "他们", "是", "在", "有", "和", "就", "都", "也", "还", "又", "很", "太", "这", "那", "这个", "那个", "这样", "那样", "怎么", "怎么办", "怎样", "如何", "为什么", "为啥", "什么", "啥", "一下", "一直", "现在", "今天", "已经", "可以", "能", "能不能", "可不可以", "请问", "请", "谢谢", "你好", "您好", "在吗", "哈喽", "一个", "自己", "然后", "但是", "就是", "还是", "没有", "不是", "到底", "真的", "咋", "咋办", "咋回事", "求助", "求", "帮忙", "帮", "一下子", "吧", "呗", "啦", "了吗", "么", "上去", "下来", "出来", "起来", "进去", "回来", "过来", "几天", "好几", "总是", "老是", "突然", "怎么回事", "明明", "根本", "之前", "以前", "之后", "以后", "时候", "问题", "情况", "办法", "知道", "觉得", "感觉", "应该", "需要", "想要", "可能", "要", "想", "会", "让", "把", "被", "给", "对", "从", "说", "去", "来", "到", "着", "过", "一", "个", "上", "下", "不", "没", "里", "中", "后", "前", "多", "少", "大", "小", "好", "点", "些", "其", "之", "与", "及", "或", "等", "于", "为", "以", "而", "但", "所", "如", "若", "则", "即"]
 )
 
 

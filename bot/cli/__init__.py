@@ -15,8 +15,9 @@ from knowledge.loader import ContentError
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML config file (default: $KEFU_CONFIG, else defaults)")
-    p = argparse.ArgumentParser(prog="kefu", description="Kefu (客服): a support bot.",
-                                parents=[common])
+    p = argparse.ArgumentParser(
+        prog="kefu", description="Kefu (客服): a support bot.", parents=[common]
+    )
     sub = p.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
     chat.add_argument("--lang", default="", help="zh-CN or en (default: from $LANG)")

@@ -51,8 +51,10 @@ async def _open(config: Config) -> Store:
 
 def _row(t: Any) -> str:
     opened = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.created_at))
-    return (f"#{t.id:<5} {t.status.value:<8} P{t.priority} {opened}  {t.platform:<9} "
-            f"{t.category or '-':<24} {t.user_name or t.user_key}")
+    return (
+        f"#{t.id:<5} {t.status.value:<8} P{t.priority} {opened}  {t.platform:<9} "
+        f"{t.category or '-':<24} {t.user_name or t.user_key}"
+    )
 
 
 async def tickets(config: Config, args: argparse.Namespace) -> int:
@@ -93,8 +95,10 @@ async def stats(config: Config) -> int:
     try:
         queue = await store.queue()
         samples = await store.recent_first_responses(20)
-        print(f"queue: {len(queue)} open ({sum(t.status == TicketStatus.OPEN for t in queue)}"
-              " waiting)")
+        print(
+            f"queue: {len(queue)} open ({sum(t.status == TicketStatus.OPEN for t in queue)}"
+            " waiting)"
+        )
         if samples:
             median = sorted(samples)[len(samples) // 2]
             print(f"first response: median {median / 60:.1f} min over {len(samples)} tickets")

@@ -45,9 +45,14 @@ async def _session(config: Config, adapter: Any, feed: bool) -> int:
                 desk_feed = DeskFeed(rt.store, adapter.show, adapter.user.id)
                 await desk_feed.start()
                 background.append(tg.create_task(desk_feed.run()))
-                await rt.hub.sink(CommandReceived(adapter.user, adapter.chat,
-                                                  f"{adapter.user.id}-start-{id(adapter)}",
-                                                  "queue"))
+                await rt.hub.sink(
+                    CommandReceived(
+                        adapter.user,
+                        adapter.chat,
+                        f"{adapter.user.id}-start-{id(adapter)}",
+                        "queue",
+                    )
+                )
                 await rt.outbox.drain(adapter.platform)
             await adapter.run(rt.hub.sink)
             await rt.outbox.drain(adapter.platform)

@@ -30,13 +30,21 @@ def _form(turn: Turn) -> Form | None:
 def modal_for(turn: Turn, form: Form) -> ModalSpec | None:
     """The form's text questions as one modal, when they fit (Discord)."""
     fields = [f for f in form.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT)]
-    if not fields or len(fields) > MODAL_MAX_INPUTS or len(fields) != len(
-        [f for f in form.fields if f.type in TEXT_TYPES]
+    if (
+        not fields
+        or len(fields) > MODAL_MAX_INPUTS
+        or len(fields) != len([f for f in form.fields if f.type in TEXT_TYPES])
     ):
         return None
     inputs = tuple(
-        ModalField(f.id, f.label_in(turn.lang)[:45], f.type == FieldType.LONG_TEXT, f.required,
-                   f.max_length, f.prompt_in(turn.lang)[:100])
+        ModalField(
+            f.id,
+            f.label_in(turn.lang)[:45],
+            f.type == FieldType.LONG_TEXT,
+            f.required,
+            f.max_length,
+            f.prompt_in(turn.lang)[:100],
+        )
         for f in fields
     )
     return ModalSpec(form.id, form.title_in(turn.lang)[:45], inputs)
@@ -194,8 +202,11 @@ def _on_images(
     if len(images) >= field.max_images:
         _advance(turn)
         return
-    turn.say(Reply(turn.t("images_prompt_more", n=len(images)),
-                   buttons=tuple(_field_buttons(turn, field))))
+    turn.say(
+        Reply(
+            turn.t("images_prompt_more", n=len(images)), buttons=tuple(_field_buttons(turn, field))
+        )
+    )
 
 
 def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> None:
@@ -237,8 +248,10 @@ def review(turn: Turn) -> None:
         else:
             value = state["answers"].get(f.id) or turn.t("review_empty")
         lines.append(f"• {f.label_in(turn.lang)}: {value}")
-    rows = [(turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)
-            for f in form.fields]
+    rows: list[tuple[Button, ...]] = [
+        (turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)
+        for f in form.fields
+    ]
     rows.append((turn.button("btn_submit", Verb.SUBMIT), turn.button("btn_cancel", Verb.CANCEL)))
     rows.append((turn.button("btn_human", Verb.HUMAN),))
     turn.say(Reply("\n".join(lines), buttons=tuple(rows)))
@@ -271,14 +284,25 @@ async def on_submit(turn: Turn) -> None:
 def on_modal(turn: Turn, form_id: str, values: tuple[tuple[str, str], ...]) -> None:
     """Answers from a modal dialog: validate each, then ask what is left (screenshots)."""
     form = turn.svc.kb.forms.get(form_id)
-    if form is None or turn.conv.step not in (Step.FORM, Step.REVIEW, Step.OFFER, Step.MENU,
-                                              Step.ARTICLE, Step.CANDIDATES):
+    if form is None or turn.conv.step not in (
+        Step.FORM,
+        Step.REVIEW,
+        Step.OFFER,
+        Step.MENU,
+        Step.ARTICLE,
+        Step.CANDIDATES,
+    ):
         turn.text("stale_button", turn.human_row())
         return
     if _state(turn).get("id") != form_id:
         category = str(turn.data.get("category", ""))
-        turn.data["form"] = {"id": form_id, "field": 0, "answers": {}, "images": {},
-                             "editing": False}
+        turn.data["form"] = {
+            "id": form_id,
+            "field": 0,
+            "answers": {},
+            "images": {},
+            "editing": False,
+        }
         turn.data["category"] = category
     state = _state(turn)
     given = dict(values)
@@ -288,8 +312,11 @@ def on_modal(turn: Turn, form_id: str, values: tuple[tuple[str, str], ...]) -> N
             if value:
                 state["answers"][field.id] = value
     answered = set(state["answers"])
-    pending = [i for i, f in enumerate(form.fields)
-               if f.id not in answered and (f.required or f.type == FieldType.IMAGES)]
+    pending = [
+        i
+        for i, f in enumerate(form.fields)
+        if f.id not in answered and (f.required or f.type == FieldType.IMAGES)
+    ]
     state["field"] = pending[0] if pending else len(form.fields)
     turn.conv.step = Step.FORM
     ask_field(turn)

@@ -25,7 +25,7 @@ def form_row(turn: Turn) -> tuple[Button, ...] | None:
 
 
 async def offer_person(turn: Turn, intro_key: str) -> None:
-    """Offer a person at once (frustration, repeats, Not solved twice); the form if there is one."""
+    """Offer a person at once (frustration, repeat, two Not solved); the form if there is one."""
     if turn.ticket is not None:
         await show_status(turn)
         return
@@ -41,7 +41,7 @@ async def offer_person(turn: Turn, intro_key: str) -> None:
 
 
 async def request_human(turn: Turn) -> None:
-    """"Talk to a person" from any state: offer the form as the fast path, never block."""
+    """ "Talk to a person" from any state: offer the form as the fast path, never block."""
     if turn.ticket is not None:
         await show_status(turn, turn.t("ticket_exists", id=turn.ticket.id))
         return
@@ -122,8 +122,15 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
     cat_label = cat.label(lang) if cat else (ticket.category or "—")
     user = ticket.user_name or ticket.user_key
     lines = [
-        svc.texts(lang, "mod_card_header", id=ticket.id, user=user, platform=ticket.platform,
-                  lang=ticket.lang, priority=ticket.priority),
+        svc.texts(
+            lang,
+            "mod_card_header",
+            id=ticket.id,
+            user=user,
+            platform=ticket.platform,
+            lang=ticket.lang,
+            priority=ticket.priority,
+        ),
     ]
     if ticket.summary:
         lines.append(svc.texts(lang, "mod_card_asked", summary=ticket.summary))
@@ -134,11 +141,15 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
     for sha in ticket.images:
         stored = await svc.store.get_file(sha)
         if stored is not None:
-            files.append(OutFile(svc.file_path(stored.path), f"{sha[:12]}.{stored.path[-3:]}",
-                                 stored.mime, sha))
+            files.append(
+                OutFile(
+                    svc.file_path(stored.path), f"{sha[:12]}.{stored.path[-3:]}", stored.mime, sha
+                )
+            )
     title = svc.texts(lang, "mod_card_title", id=ticket.id, category=cat_label, user=user)
-    return Reply("\n".join(lines), buttons=mod_buttons(svc, ticket), files=tuple(files),
-                 title=title[:120])
+    return Reply(
+        "\n".join(lines), buttons=mod_buttons(svc, ticket), files=tuple(files), title=title[:120]
+    )
 
 
 def mod_buttons(svc: Services, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
@@ -205,15 +216,19 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
     if not text and not shas:
         return
     message = await turn.svc.store.add_message(
-        TicketMessage(ticket.id, Author.USER, turn.user.key, turn.user.display_name, text,
-                      shas, turn.now)
+        TicketMessage(
+            ticket.id, Author.USER, turn.user.key, turn.user.display_name, text, shas, turn.now
+        )
     )
     files = []
     for sha in message.attachments:
         stored = await turn.svc.store.get_file(sha)
         if stored is not None:
-            files.append(OutFile(turn.svc.file_path(stored.path), stored.path.split("/")[-1],
-                                 stored.mime, sha))
+            files.append(
+                OutFile(
+                    turn.svc.file_path(stored.path), stored.path.split("/")[-1], stored.mime, sha
+                )
+            )
     body = turn.mt("mod_user_says", text=text) if text else ""
     turn.to_moderators(ticket, Reply(body or "📎", files=tuple(files)))
     if turn.data.get("acked") != ticket.id:

@@ -34,12 +34,18 @@ async def close_by_user(turn: Turn, ticket_id: str) -> None:
     ticket.closed_by = f"user:{turn.user.key}"
     await turn.svc.store.update_ticket(ticket)
     await turn.svc.store.add_message(
-        TicketMessage(ticket.id, Author.SYSTEM, turn.user.key, "", "closed by user",
-                      created_at=turn.now)
+        TicketMessage(
+            ticket.id, Author.SYSTEM, turn.user.key, "", "closed by user", created_at=turn.now
+        )
     )
     turn.ticket = None
-    turn.to_moderators(ticket, Reply(turn.mt("mod_closed_by_user", id=ticket.id),
-                                     buttons=handoff.mod_buttons(turn.svc, ticket)))
+    turn.to_moderators(
+        ticket,
+        Reply(
+            turn.mt("mod_closed_by_user", id=ticket.id),
+            buttons=handoff.mod_buttons(turn.svc, ticket),
+        ),
+    )
     days = turn.svc.config.bot.reopen_days
     rows = (
         (turn.button("btn_reopen", Verb.REOPEN, ticket.id),),
@@ -71,8 +77,13 @@ async def reopen_by_user(turn: Turn, ticket_id: str) -> None:
     ticket.last_paged_at = turn.now
     await turn.svc.store.update_ticket(ticket)
     turn.ticket = ticket
-    turn.to_moderators(ticket, Reply(turn.mt("mod_reopened_by_user", id=ticket.id),
-                                     buttons=handoff.mod_buttons(turn.svc, ticket)))
+    turn.to_moderators(
+        ticket,
+        Reply(
+            turn.mt("mod_reopened_by_user", id=ticket.id),
+            buttons=handoff.mod_buttons(turn.svc, ticket),
+        ),
+    )
     await handoff.show_status(turn, turn.t("reopened", id=ticket.id))
 
 
@@ -93,8 +104,12 @@ async def rate(turn: Turn, ticket_id: str, stars: str) -> None:
 def ask_forget(turn: Turn) -> None:
     """/forget asks for a confirmation first."""
     turn.conv.step = Step.FORGET
-    rows = ((turn.button("btn_forget_yes", Verb.FORGET_YES),
-             turn.button("btn_forget_no", Verb.FORGET_NO)),)
+    rows = (
+        (
+            turn.button("btn_forget_yes", Verb.FORGET_YES),
+            turn.button("btn_forget_no", Verb.FORGET_NO),
+        ),
+    )
     turn.say(Reply(turn.t("forget_confirm"), buttons=rows))
 
 

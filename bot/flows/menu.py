@@ -32,7 +32,9 @@ def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
             rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
         if kb.form_for(cat.id) is not None and not cat.children:
             rows.append((turn.button("btn_form", Verb.FORM, cat.id),))
-        rows.append((turn.button("btn_back", Verb.BACK, cat.id), turn.button("btn_menu", Verb.MENU)))
+        rows.append(
+            (turn.button("btn_back", Verb.BACK, cat.id), turn.button("btn_menu", Verb.MENU))
+        )
     rows.append((turn.button("btn_human", Verb.HUMAN),))
     body = f"{intro}\n\n{text}" if intro else text
     return Reply(body, buttons=tuple(rows))

@@ -45,8 +45,9 @@ def _say(turn: Turn, key: str, ticket: Ticket | None = None, **values: object) -
     turn.say(Reply(turn.mt(key, **values), buttons=buttons))
 
 
-async def _log(turn: Turn, ticket: Ticket, author: Author, text: str,
-               files: list[str] | None = None) -> None:
+async def _log(
+    turn: Turn, ticket: Ticket, author: Author, text: str, files: list[str] | None = None
+) -> None:
     await turn.svc.store.add_message(
         TicketMessage(ticket.id, author, _mod_key(turn), _name(turn), text, files or [], turn.now)
     )
@@ -68,8 +69,10 @@ async def claim(turn: Turn, ticket: Ticket) -> None:
     _first_response(turn, ticket)
     await turn.svc.store.update_ticket(ticket)
     await _log(turn, ticket, Author.SYSTEM, "claimed")
-    note = Reply(turn.mt("mod_claimed", id=ticket.id, name=_name(turn)),
-                 buttons=handoff.mod_buttons(turn.svc, ticket))
+    note = Reply(
+        turn.mt("mod_claimed", id=ticket.id, name=_name(turn)),
+        buttons=handoff.mod_buttons(turn.svc, ticket),
+    )
     turn.to_moderators(ticket, note)
     turn.to_user(ticket, Reply(turn.svc.texts(ticket.lang, "ticket_claimed", id=ticket.id)))
 
@@ -83,8 +86,10 @@ async def unclaim(turn: Turn, ticket: Ticket) -> None:
     ticket.claimed_by = ""
     await turn.svc.store.update_ticket(ticket)
     await _log(turn, ticket, Author.SYSTEM, "unclaimed")
-    note = Reply(turn.mt("mod_unclaimed", id=ticket.id, name=_name(turn)),
-                 buttons=handoff.mod_buttons(turn.svc, ticket))
+    note = Reply(
+        turn.mt("mod_unclaimed", id=ticket.id, name=_name(turn)),
+        buttons=handoff.mod_buttons(turn.svc, ticket),
+    )
     turn.to_moderators(ticket, note)
     turn.to_user(ticket, Reply(turn.svc.texts(ticket.lang, "ticket_unclaimed", id=ticket.id)))
 
@@ -112,8 +117,13 @@ async def close(turn: Turn, ticket: Ticket, reason: str) -> None:
     _first_response(turn, ticket)
     await turn.svc.store.update_ticket(ticket)
     await _log(turn, ticket, Author.SYSTEM, f"closed: {reason}" if reason else "closed")
-    turn.to_moderators(ticket, Reply(turn.mt("mod_closed", id=ticket.id, name=_name(turn)),
-                                     buttons=handoff.mod_buttons(turn.svc, ticket)))
+    turn.to_moderators(
+        ticket,
+        Reply(
+            turn.mt("mod_closed", id=ticket.id, name=_name(turn)),
+            buttons=handoff.mod_buttons(turn.svc, ticket),
+        ),
+    )
     lang = ticket.lang
     lines = [turn.svc.texts(lang, "ticket_closed_by_mod", id=ticket.id)]
     if reason:
@@ -136,8 +146,13 @@ async def reopen(turn: Turn, ticket: Ticket) -> None:
     ticket.closed_by = ""
     await turn.svc.store.update_ticket(ticket)
     await _log(turn, ticket, Author.SYSTEM, "reopened")
-    turn.to_moderators(ticket, Reply(turn.mt("mod_reopened", id=ticket.id, name=_name(turn)),
-                                     buttons=handoff.mod_buttons(turn.svc, ticket)))
+    turn.to_moderators(
+        ticket,
+        Reply(
+            turn.mt("mod_reopened", id=ticket.id, name=_name(turn)),
+            buttons=handoff.mod_buttons(turn.svc, ticket),
+        ),
+    )
     turn.to_user(ticket, Reply(turn.svc.texts(ticket.lang, "reopened", id=ticket.id)))
 
 
@@ -157,8 +172,11 @@ async def reply(turn: Turn, ticket: Ticket, text: str, files: list[str]) -> None
     for sha in files:
         stored = await turn.svc.store.get_file(sha)
         if stored is not None:
-            out_files.append(OutFile(turn.svc.file_path(stored.path), stored.path.split("/")[-1],
-                                     stored.mime, sha))
+            out_files.append(
+                OutFile(
+                    turn.svc.file_path(stored.path), stored.path.split("/")[-1], stored.mime, sha
+                )
+            )
     lang = ticket.lang
     if turn.svc.config.handoff.moderator_names:
         body = turn.svc.texts(lang, "mod_reply_named", name=_name(turn), text=text)
@@ -166,8 +184,9 @@ async def reply(turn: Turn, ticket: Ticket, text: str, files: list[str]) -> None
         body = turn.svc.texts(lang, "mod_reply", text=text)
     turn.to_user(ticket, Reply(body if text else "📎", files=tuple(out_files)))
     mirror = turn.mt("mod_reply_named", name=_name(turn), text=text)
-    turn.to_moderators(ticket, Reply(mirror, files=tuple(out_files)),
-                       skip=turn.event.chat.platform)
+    turn.to_moderators(
+        ticket, Reply(mirror, files=tuple(out_files)), skip=turn.event.chat.platform
+    )
     if turn.event.chat.platform == DESK:
         _say(turn, "mod_sent", None, id=ticket.id)
 
@@ -201,8 +220,10 @@ async def show_queue(turn: Turn) -> None:
     now = turn.now or time.time()
     for t in tickets[:20]:
         waited = int((now - t.created_at) // 60)
-        lines.append(f"#{t.id} [{t.status.value}] P{t.priority} {waited} min · "
-                     f"{t.category or '-'} · {t.user_name or t.user_key} · {t.summary[:40]}")
+        lines.append(
+            f"#{t.id} [{t.status.value}] P{t.priority} {waited} min · "
+            f"{t.category or '-'} · {t.user_name or t.user_key} · {t.summary[:40]}"
+        )
         rows.append((Button(turn.mt("btn_open", id=t.id), act(Verb.CLAIM, t.id)),))
     turn.say(Reply("\n".join(lines)))
 

@@ -8,10 +8,23 @@ from bot.flows.turn import Turn
 from bot.storage.base import Ticket
 from bot.types import ButtonPressed, CommandReceived, Reply, TextReceived
 
-NEEDS_TICKET = {"claim", "unclaim", "close", "reopen", "note", "block", "unblock", "snippet",
-                "open"}
-VERB_COMMAND = {Verb.CLAIM: "claim", Verb.UNCLAIM: "unclaim", Verb.MOD_CLOSE: "close",
-                Verb.MOD_REOPEN: "reopen"}
+NEEDS_TICKET = {
+    "claim",
+    "unclaim",
+    "close",
+    "reopen",
+    "note",
+    "block",
+    "unblock",
+    "snippet",
+    "open",
+}
+VERB_COMMAND = {
+    Verb.CLAIM: "claim",
+    Verb.UNCLAIM: "unclaim",
+    Verb.MOD_CLOSE: "close",
+    Verb.MOD_REOPEN: "reopen",
+}
 
 
 async def handle(turn: Turn) -> None:

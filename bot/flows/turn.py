@@ -89,8 +89,15 @@ class Turn:
     def _key(self) -> str:
         return f"{self.event.user.platform}:{self.event.event_id}:{len(self.items)}"
 
-    def _add(self, platform: str, chat_id: str, thread: str, kind: str, reply: Reply,
-             ticket_id: int | None) -> None:
+    def _add(
+        self,
+        platform: str,
+        chat_id: str,
+        thread: str,
+        kind: str,
+        reply: Reply,
+        ticket_id: int | None,
+    ) -> None:
         self.items.append(
             OutboxItem(
                 platform=platform,
@@ -120,9 +127,11 @@ class Turn:
     def to_moderators(self, ticket: Ticket, reply: Reply, skip: str = "") -> None:
         """Send into the ticket's topic/thread on every moderator surface but `skip`."""
         origin = self.event.chat
-        if origin.kind == ChatKind.MODERATION and not skip and origin.platform not in {
-            c.platform for c in self.svc.surfaces
-        }:
+        if (
+            origin.kind == ChatKind.MODERATION
+            and not skip
+            and origin.platform not in {c.platform for c in self.svc.surfaces}
+        ):
             self.say(reply)  # the desk is no paged surface: show it the outcome of its action
         for chat in self.svc.surfaces:
             if chat.platform != skip:

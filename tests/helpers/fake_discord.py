@@ -293,6 +293,221 @@ class FakeDiscord:
             ("DELETE", rf"/webhooks/{n % 'app'}/{tok}/messages/@original", self._del_original),
         ]
 
+    # -- REST handlers (params: path groups and "_body") ---------------------------------
+
+    async def _me(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        return json_response(self.bot)
+
+    async def _application(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        owner = user_payload(self.snowflake(), "owner")
+        return json_response({"id": str(self.app_id), "name": "Kefu", "description": "",
+                              "icon": None, "bot_public": False, "bot_require_code_grant": False,
+                              "owner": owner, "verify_key": "0" * 64, "flags": 0})  # fmt: skip
+
+    async def _cmds(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        key = p.get("guild") or "global"
+        if request.method == "PUT":
+            commands = p["_body"].get("_list", [])
+            for c in commands:
+                c.update(id=str(self.snowflake()), application_id=str(self.app_id), version="1")
+                if key != "global":
+                    c["guild_id"] = key
+            self.commands[key] = commands
+        return json_response(self.commands.get(key, []))
+
+    async def _get_channel(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        channel = self.channels.get(int(p["channel"]))
+        return json_response(channel) if channel else error(404, 10003, "Unknown Channel")
+
+    async def _create_message(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        cid = int(p["channel"])
+        channel = self.channels.get(cid)
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        recipients = channel.get("recipients", [])
+        if recipients and int(recipients[0]["id"]) in self.dms_closed:
+            return error(403, 50007, "Cannot send messages to this user")
+        return json_response(self.post_message(cid, self.bot, p["_body"]))
+
+    async def _edit(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        for message in self.sent(p["channel"]):
+            if message["id"] == p["message"]:
+                _apply_edit(message, p["_body"])
+                return json_response(message)
+        return error(404, 10008, "Unknown Message")
+
+    async def _create_thread(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        body = p["_body"]
+        thread = self.new_thread(int(p["channel"]), body["name"], body.get("type", 11))
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return json_response(thread, 201)
+
+    async def _join(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        tid = int(p["channel"])
+        if tid not in self.channels:
+            return error(404, 10003, "Unknown Channel")
+        self.thread_members.setdefault(tid, set()).add(int(p["user"]))
+        return web.Response(status=204)
+
+    async def _open_dm(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        uid = int(p["_body"]["recipient_id"])
+        if uid not in self.users:
+            return error(400, 50033, "Invalid Recipient(s)")
+        channel = self.channels[self.dm_channel(uid)]
+        return json_response({**channel, "last_message_id": None})
+
+    async def _callback(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        record = self.interactions.get(int(p["interaction"]))
+        if record is None or record.token != p["token"]:
+            return error(404, 10062, "Unknown interaction")
+        if record.callbacks:
+            return error(400, 40060, "Interaction has already been acknowledged.")
+        body = p["_body"]
+        record.callbacks.append(body)
+        kind, data = body["type"], body.get("data") or {}
+        resource: dict[str, Any] = {"type": kind}
+        if kind in (4, 5):
+            extra = {"_files": body.get("_files", []), **data}
+            record.original = self._webhook_message(record, extra, loading=kind == 5)
+            resource["message"] = record.original
+        info = {"id": str(record.id), "type": 3, "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(data.get("flags", 0) & 64)}  # fmt: skip
+        if record.original:
+            info["response_message_id"] = record.original["id"]
+        return json_response({"interaction": info, "resource": resource})
+
+    def _by_token(self, token: str) -> Interaction | None:
+        return next((i for i in self.interactions.values() if i.token == token), None)
+
+    def _webhook_message(
+        self, record: Interaction, body: dict[str, Any], *, loading: bool = False
+    ) -> dict[str, Any]:
+        flags = int(body.get("flags", 0)) | (128 if loading else 0)
+        self_msg = self.post_message(record.channel_id, self.bot, body, flags=flags,
+                                     webhook_id=str(self.app_id))  # fmt: skip
+        self.messages[record.channel_id].remove(self_msg)  # interaction replies are not posts
+        return self_msg
+
+    async def _followup(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        record = self._by_token(p["token"])
+        if record is None:
+            return error(404, 10015, "Unknown Webhook")
+        message = self._webhook_message(record, p["_body"])
+        record.followups.append(message)
+        return json_response(message)
+
+    async def _edit_original(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        record = self._by_token(p["token"])
+        if record is None or record.original is None or record.original_deleted:
+            return error(404, 10008, "Unknown Message")
+        _apply_edit(record.original, p["_body"], self)
+        record.original["flags"] = int(record.original["flags"]) & ~128
+        return json_response(record.original)
+
+    async def _del_original(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        record = self._by_token(p["token"])
+        if record is None or record.original is None:
+            return error(404, 10008, "Unknown Message")
+        record.original_deleted = True
+        return web.Response(status=204)
+
+    # -- what tests inject -----------------------------------------------------------------
+
+    async def user_says(
+        self, user: dict[str, Any], content: str, files: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """A user's DM to the bot."""
+        cid = self.dm_channel(int(user["id"]))
+        message = message_payload(self.snowflake(), cid, user, content, attachments=files or [])
+        self.messages.setdefault(cid, []).append(message)
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
+    async def member_says(
+        self, user: dict[str, Any], channel_id: int, content: str,
+        files: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A member's message in a guild channel or thread."""
+        member = self.member(int(user["id"]))
+        member = {k: v for k, v in member.items() if k != "user"}
+        message = message_payload(self.snowflake(), channel_id, user, content,
+                                  guild_id=self.guild_id, member=member,
+                                  attachments=files or [])  # fmt: skip
+        self.messages.setdefault(channel_id, []).append(message)
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
+    def _interaction(
+        self, user: dict[str, Any], kind: int, data: dict[str, Any], channel_id: int,
+        message: dict[str, Any] | None = None,
+    ) -> tuple[Interaction, dict[str, Any]]:  # fmt: skip
+        iid = self.snowflake()
+        record = Interaction(iid, f"tok-{iid}", channel_id)
+        self.interactions[iid] = record
+        channel = self.channels[channel_id]
+        payload: dict[str, Any] = {
+            "id": str(iid), "application_id": str(self.app_id), "type": kind, "data": data,
+            "channel_id": str(channel_id), "channel": channel, "token": record.token,
+            "version": 1, "locale": "zh-CN", "app_permissions": "2251799813685247",
+            "entitlements": [], "attachment_size_limit": 10485760,
+        }  # fmt: skip
+        if channel["type"] == 1:
+            payload.update(user=user, context=1)
+            payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
+        else:
+            payload.update(guild_id=str(self.guild_id), member=self.member(int(user["id"])))
+            payload.update(guild_locale="en-US", context=0)
+            payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
+        if message is not None:
+            payload["message"] = message
+        return record, payload
+
+    async def press(
+        self, user: dict[str, Any], message: dict[str, Any], label: str
+    ) -> Interaction:
+        """Press the button labelled `label` (a prefix is enough) on a message."""
+        button = find_button(message, label)
+        data = {"custom_id": button["custom_id"], "component_type": 2}
+        record, payload = self._interaction(user, 3, data, int(message["channel_id"]), message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
+    async def slash(
+        self, user: dict[str, Any], name: str, channel_id: int, **options: str
+    ) -> Interaction:
+        """Run a synced slash command in a channel."""
+        key, command = self._command(name)
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1,
+                                "options": [{"name": k, "type": 3, "value": v}
+                                            for k, v in options.items()]}  # fmt: skip
+        if key != "global":
+            data["guild_id"] = key
+        record, payload = self._interaction(user, 2, data, channel_id)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
+    def _command(self, name: str) -> tuple[str, dict[str, Any]]:
+        for key, commands in self.commands.items():
+            for command in commands:
+                if command["name"] == name:
+                    return key, command
+        raise AssertionError(f"/{name} was never synced")
+
+    async def submit_modal(
+        self, user: dict[str, Any], record: Interaction, values: dict[str, str],
+        message: dict[str, Any],
+    ) -> Interaction:  # fmt: skip
+        """Fill in and submit the modal that the bot opened in answer to `record`."""
+        modal = record.callbacks[0]["data"]
+        rows = [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 10,
+                 "custom_id": c["component"]["custom_id"],
+                 "value": values.get(c["component"]["custom_id"], "")}}
+                for i, c in enumerate(modal["components"])]  # fmt: skip
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        new, payload = self._interaction(user, 5, data, int(message["channel_id"]), message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return new
+
     # -- messages ------------------------------------------------------------------------
 
     def post_message(
@@ -429,7 +644,8 @@ def thread_payload(
 def role_payload(rid: int, name: str, position: int, permissions: str) -> dict[str, Any]:
     """A role."""
     return {"id": str(rid), "name": name, "color": 0, "hoist": False, "position": position,
-            "permissions": permissions, "managed": False, "mentionable": True, "flags": 0}  # fmt: skip
+            "permissions": permissions, "managed": False, "mentionable": True,
+            "flags": 0}  # fmt: skip
 
 
 def guild_payload(
@@ -443,8 +659,9 @@ def guild_payload(
     """A GUILD_CREATE payload with all members and member_count."""
     roles = [role_payload(gid, "@everyone", 0, "1071698660929"),
              role_payload(mod_role_id, "moderators", 1, "1071698660929")]  # fmt: skip
-    return {"id": str(gid), "name": "Kefu Test", "icon": None, "owner_id": members[0]["user"]["id"],
-            "roles": roles, "emojis": [], "stickers": [], "features": [],
+    return {"id": str(gid), "name": "Kefu Test", "icon": None,
+            "owner_id": members[0]["user"]["id"], "roles": roles, "emojis": [], "stickers": [],
+            "features": [],
             "member_count": len(members), "members": members, "channels": channels,
             "threads": threads, "premium_tier": premium_tier, "large": False,
             "unavailable": False, "joined_at": NOW, "voice_states": [], "presences": [],
@@ -474,3 +691,26 @@ def message_payload(
         if value is not None:
             message[key] = str(value) if key == "guild_id" else value
     return message
+
+
+def find_button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The first button of a message whose label starts with `label`."""
+    for row in message.get("components", []):
+        for button in row.get("components", []):
+            if (button.get("label") or "").startswith(label):
+                return dict(button)
+    raise AssertionError(f"no button {label!r} in message {message.get('content')!r}")
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    """Every button label of a message, row by row."""
+    return [b.get("label") or "" for r in message.get("components", []) for b in r["components"]]
+
+
+def _apply_edit(message: dict[str, Any], body: dict[str, Any], fake: Any = None) -> None:
+    for key in ("content", "embeds", "components"):
+        if key in body:
+            message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+    if fake is not None and body.get("_files"):
+        message["attachments"] = [fake.add_file(n, d, t) for n, d, t in body["_files"]]
+    message["edited_timestamp"] = NOW

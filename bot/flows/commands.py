@@ -1,0 +1,69 @@
+"""The user's slash commands: /start /help /menu /human /status /cancel /lang /forget /close."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.flows import handoff, lifecycle, menu
+from bot.flows.turn import Turn
+from bot.state import Step
+from bot.texts import normalize_lang
+
+Command = Callable[[Turn, str], Awaitable[None]]
+
+
+async def _start(turn: Turn, _args: str) -> None:
+    menu.greet(turn)
+    if turn.ticket is not None:
+        await handoff.show_status(turn)
+
+
+async def _menu(turn: Turn, _args: str) -> None:
+    menu.show_menu(turn)
+
+
+async def _human(turn: Turn, _args: str) -> None:
+    await handoff.request_human(turn)
+
+
+async def _status(turn: Turn, _args: str) -> None:
+    await handoff.show_status(turn)
+
+
+async def _cancel(turn: Turn, _args: str) -> None:
+    if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER, Step.FORGET):
+        menu.show_menu(turn, str(turn.data.get("category", "")), turn.t("form_cancelled"))
+    else:
+        turn.text("nothing_to_cancel", turn.human_row())
+
+
+async def _lang(turn: Turn, args: str) -> None:
+    lang = normalize_lang(args)
+    if lang:
+        menu.set_lang(turn, lang)
+    else:
+        menu.ask_lang(turn)
+
+
+async def _forget(turn: Turn, _args: str) -> None:
+    lifecycle.ask_forget(turn)
+
+
+async def _close(turn: Turn, _args: str) -> None:
+    if turn.ticket is not None:
+        await lifecycle.close_by_user(turn, str(turn.ticket.id))
+    else:
+        await handoff.show_status(turn)
+
+
+HANDLERS: dict[str, Command] = {
+    "start": _start,
+    "help": _menu,
+    "menu": _menu,
+    "human": _human,
+    "status": _status,
+    "cancel": _cancel,
+    "lang": _lang,
+    "forget": _forget,
+    "close": _close,
+}
