@@ -161,5 +161,5 @@ def chat_adapter(name: str, locale: str) -> ConsoleAdapter:
 def desk_adapter(name: str) -> ConsoleAdapter:
     """`kefu desk`: a moderator working the queue."""
     return ConsoleAdapter(
-        "desk", console_user(name, "", "desk"), ChatRef("desk", "desk", ChatKind.MODERATION)
+        "desk", console_user(name, "", "desk"), ChatRef("desk", name, ChatKind.MODERATION)
     )

@@ -20,6 +20,7 @@ from bot.outbox import Outbox
 from bot.ports import Adapter
 from bot.scheduler import Scheduler
 from bot.storage import SqliteStore, Store
+from bot.storage.base import OutboxItem
 from bot.texts import Texts
 from bot.types import ChatKind, ChatRef
 from knowledge.loader import default_content_path, load_knowledge
@@ -81,6 +82,7 @@ async def open_runtime(
     clock: Callable[[], float] = time.time,
     kb: KnowledgeBase | None = None,
     index: SearchIndex | None = None,
+    accept: Callable[[OutboxItem], bool] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms)."""
     data_dir = config.bot.data_dir.resolve()
@@ -106,7 +108,9 @@ async def open_runtime(
         )
         engine = Engine(svc, files.delete)
         hosted = {a.platform: a for a in adapters}
-        outbox = Outbox(store, hosted, clock, engine.card_for, engine.note_unreachable)
+        outbox = Outbox(
+            store, hosted, clock, engine.card_for, engine.note_unreachable, accept=accept
+        )
         hub = Hub(
             engine, store, files, hosted, svc.texts, clock, outbox.wake, config.bot.max_image_bytes
         )

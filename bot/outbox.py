@@ -95,6 +95,7 @@ class Outbox:
         on_unreachable: DeadHandler,
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
+        accept: Callable[[OutboxItem], bool] | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
@@ -103,6 +104,8 @@ class Outbox:
         self._on_unreachable = on_unreachable
         self._max_attempts = max_attempts
         self._poll = poll_seconds
+        # A terminal session serves one person: it must leave other people's deliveries alone.
+        self._accept = accept or (lambda _item: True)
         self._wake = asyncio.Event()
         self.sent = 0
         self.maybe_doubled = 0
@@ -122,7 +125,8 @@ class Outbox:
 
     async def step(self) -> bool:
         """Deliver one batch of due items (one per destination); False when there were none."""
-        items = await self._store.due(list(self._adapters), self._clock(), limit=100)
+        due = await self._store.due(list(self._adapters), self._clock(), limit=100)
+        items = [i for i in due if self._accept(i)]
         if items:
             await asyncio.gather(*(self._deliver(i) for i in items))
         return bool(items)
@@ -132,7 +136,8 @@ class Outbox:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
-            if not await self._store.due([platform], self._clock(), limit=1):
+            due = await self._store.due([platform], self._clock(), limit=100)
+            if not any(self._accept(i) for i in due):
                 return
             self.wake()
             await asyncio.sleep(0.01)

@@ -48,7 +48,7 @@ class Tuning:
     w_number: float = 0.3
     w_unigram: float = 0.2
     w_covered: float = 0.5
-    w_nested: float = 0.5
+    w_nested: float = 1.0
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     min_score: float = 0.35
     min_margin: float = 0.1

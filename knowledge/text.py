@@ -17,6 +17,7 @@ MAX_QUERY_CHARS = 500
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
 _CJK_RE = re.compile(rf"[{_CJK}]")
+_CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
 
 # Contractions and negations all become "not", so "can't", "cannot" and "unable to" agree.
 _NEGATIONS = frozenset(
@@ -48,8 +49,8 @@ def stem(word: str) -> str:
     for suffix, repl in (("ies", "i"), ("ied", "i"), ("sses", "ss")):
         if word.endswith(suffix):
             return word[: -len(suffix)] + repl
-    for suffix in ("ingly", "ing", "edly", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+    for suffix, keep in (("ingly", 3), ("ing", 3), ("edly", 3), ("ed", 3), ("ly", 4)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
             if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]
@@ -130,9 +131,11 @@ class Lexicon:
         return lex
 
     def _add(self, term: str, gid: int) -> None:
-        if _CJK_RE.search(term) and len(term) >= 2:
-            compact = re.sub(r"\s+", "", term)
-            self._zh.setdefault(compact[:2], []).append((compact, gid))
+        compact = re.sub(r"\s+", "", term)
+        if _CJK_RE.search(compact):
+            # Chinese runs hold no Latin letters or digits: only all-Chinese terms can match.
+            if len(compact) >= 2 and _CJK_RUN_RE.fullmatch(compact):
+                self._zh.setdefault(compact[:2], []).append((compact, gid))
             return
         words = english_terms(w for w in runs(term) if not is_cjk(w))
         if words and words != [NOT]:

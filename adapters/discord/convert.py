@@ -75,9 +75,9 @@ def attachment(item: discord.Attachment, max_bytes: int) -> Attachment:
     mime = (item.content_type or "").split(";")[0].strip().lower()
     error = ""
     if not mime.startswith("image/"):
-        error = "not_image"
+        error = "err_not_image"
     elif item.size > max_bytes:
-        error = "too_large"
+        error = "err_too_large"
     return Attachment(ref=item.url, name=item.filename, mime=mime, size=item.size, error=error)
 
 

@@ -1,0 +1,13 @@
+"""The Telegram adapter: users in private chats, moderators in a forum supergroup."""
+
+from __future__ import annotations
+
+from adapters.telegram.adapter import TelegramAdapter
+from bot.config import Config
+
+__all__ = ["TelegramAdapter", "create"]
+
+
+def create(config: Config) -> TelegramAdapter:
+    """The adapter for `kefu run` (enter it with `async with`, then `await adapter.run(sink)`)."""
+    return TelegramAdapter(config)

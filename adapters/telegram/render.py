@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
@@ -127,16 +128,31 @@ def message_kwargs(reply: Reply) -> list[dict[str, Any]]:
     return out
 
 
+def single_html(reply: Reply, limit: int) -> str:
+    """The reply as exactly one HTML text of at most `limit` (cut when longer)."""
+    title = _title(reply)
+    room = limit - (utf16_len(title) + 1 if title else 0)
+    body = escape(truncate(reply.text.strip("\n"), room))
+    if title:
+        body = f"<b>{escape(title)}</b>\n{body}" if body.strip() else f"<b>{escape(title)}</b>"
+    return body if body.strip() else EMPTY_TEXT
+
+
 def edit_kwargs(reply: Reply) -> dict[str, Any]:
     """editMessageText arguments: one message, so the text is cut to fit."""
-    title = _title(reply)
-    room = TEXT_LIMIT - (utf16_len(title) + 1 if title else 0)
-    body = escape(truncate(reply.text.strip("\n"), room))
-    text = f"<b>{escape(title)}</b>\n{body}" if title else body
     return {
-        "text": text if text.strip() else EMPTY_TEXT,
+        "text": single_html(reply, TEXT_LIMIT),
         "parse_mode": ParseMode.HTML,
         "link_preview_options": _NO_PREVIEW,
+        "reply_markup": keyboard(reply.buttons),
+    }
+
+
+def edit_caption_kwargs(reply: Reply) -> dict[str, Any]:
+    """editMessageCaption arguments, for an edit that targets a photo with a caption."""
+    return {
+        "caption": single_html(reply, CAPTION_LIMIT),
+        "parse_mode": ParseMode.HTML,
         "reply_markup": keyboard(reply.buttons),
     }
 
@@ -169,3 +185,36 @@ def topic_name(title: str) -> str:
     """A forum topic name: one line, 1-128 characters."""
     name = " ".join(title.split())
     return truncate(name, TOPIC_NAME_LIMIT) if name else "Ticket"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One Bot API call of a reply: text, photo, group (sendMediaGroup) or document."""
+
+    kind: str
+    files: tuple[OutFile, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def plan(reply: Reply) -> list[Step]:
+    """The calls that deliver a (non-edit) reply: photos, documents, then the text.
+
+    One photo whose text fits in a caption goes out as a single captioned photo with the
+    buttons; otherwise files come first and the text (with the buttons) follows, so the
+    message with buttons stays editable with editMessageText.
+    """
+    batches, docs = photo_batches(reply.files), documents(reply.files)
+    quiet = {"disable_notification": reply.silent}
+    if len(batches) == 1 and len(batches[0]) == 1 and not docs:
+        caption = caption_html(reply)
+        if caption is not None:
+            markup = keyboard(reply.buttons)
+            kwargs = {**quiet, "caption": caption, "parse_mode": ParseMode.HTML}
+            return [
+                Step("photo", batches[0], kwargs | ({"reply_markup": markup} if markup else {}))
+            ]
+    steps = [Step("group" if len(b) > 1 else "photo", b, quiet) for b in batches]
+    steps += [Step("document", (d,), quiet) for d in docs]
+    if reply.text.strip() or reply.title or reply.buttons:
+        steps += [Step("text", (), kwargs) for kwargs in message_kwargs(reply)]
+    return steps

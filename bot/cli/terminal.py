@@ -13,6 +13,7 @@ from typing import Any
 from bot.app import open_runtime, run_platforms
 from bot.config import Config
 from bot.desk import DeskFeed
+from bot.storage.base import OutboxItem
 from bot.texts import normalize_lang
 from bot.types import CommandReceived
 
@@ -37,7 +38,10 @@ def _who(name: str) -> str:
 
 
 async def _session(config: Config, adapter: Any, feed: bool) -> int:
-    async with open_runtime(config, [adapter]) as rt:
+    def mine(item: OutboxItem) -> bool:
+        return bool(item.platform != adapter.platform or item.chat_id == adapter.chat.id)
+
+    async with open_runtime(config, [adapter], accept=mine) as rt:
         adapter.set_settle(lambda: rt.outbox.drain(adapter.platform))
         async with asyncio.TaskGroup() as tg:
             background = [tg.create_task(rt.outbox.run())]

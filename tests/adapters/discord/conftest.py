@@ -1,0 +1,109 @@
+"""Fixtures: the fake Discord on loopback, the real discord.py pointed at it, a recording sink."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.discord import DiscordAdapter
+from bot.config import BotConfig, Config, DiscordConfig
+from bot.types import IncomingEvent
+from tests.helpers.fake_discord import FakeDiscord, point_discord_py_at, restore_discord_py
+
+TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until `check()` is truthy; return its value or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+class RecordingSink:
+    """The core's stand-in: records events; an optional reaction runs for each one."""
+
+    def __init__(self) -> None:
+        self.events: list[IncomingEvent] = []
+        self.react: Callable[[IncomingEvent], Awaitable[None]] | None = None
+
+    async def __call__(self, event: IncomingEvent) -> None:
+        self.events.append(event)
+        if self.react is not None:
+            await self.react(event)
+
+    async def next(self, count: int = 1) -> IncomingEvent:
+        """Wait until at least `count` events arrived; the latest one."""
+        await eventually(lambda: len(self.events) >= count)
+        return self.events[count - 1]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with a user (alice), a moderator (mona) and a non-moderator (bob)."""
+    server = FakeDiscord()
+    server.alice = server.add_user("alice")  # type: ignore[attr-defined]
+    server.mona = server.add_user("mona", moderator=True)  # type: ignore[attr-defined]
+    server.bob = server.add_user("bob")  # type: ignore[attr-defined]
+    await server.start()
+    old = point_discord_py_at(server)
+    try:
+        yield server
+    finally:
+        restore_discord_py(old)
+        await server.stop()
+    assert not server.unknown, f"the adapter called endpoints the fake lacks: {server.unknown}"
+
+
+@pytest.fixture
+def config(fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """A config with [discord] enabled, pointing at the fake's guild, channel and role."""
+    monkeypatch.setenv(TOKEN_ENV, "fake-token")
+    discord_cfg = DiscordConfig(
+        enabled=True,
+        token_env=TOKEN_ENV,
+        guild_id=str(fake.guild_id),
+        moderator_channel_id=str(fake.mod_channel_id),
+        moderator_role_id=str(fake.mod_role_id),
+    )
+    return Config(bot=BotConfig(data_dir=tmp_path / "data"), discord=discord_cfg)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    """A recording sink."""
+    return RecordingSink()
+
+
+@contextlib.asynccontextmanager
+async def running(adapter: DiscordAdapter, sink: Any) -> AsyncIterator[DiscordAdapter]:
+    """Run the adapter (as `kefu run` does) until the block ends."""
+    async with adapter:
+        task = asyncio.create_task(adapter.run(sink))
+        try:
+            await eventually(lambda: adapter.client.kefu_ready.is_set() or task.done())
+            if task.done():
+                task.result()
+            yield adapter
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@pytest.fixture
+async def adapter(config: Config, sink: RecordingSink) -> AsyncIterator[DiscordAdapter]:
+    """A running adapter connected to the fake."""
+    async with running(DiscordAdapter(config, guild_ready_timeout=0.05), sink) as running_one:
+        yield running_one
