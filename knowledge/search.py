@@ -6,7 +6,7 @@ import json
 import math
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from knowledge.text import (
     Analysis,
     Lexicon,
     Segmenter,
+    Unit,
     analyze,
     english_terms,
     normalize,
@@ -40,6 +41,7 @@ class Tuning:
     b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
     k1: float = 1.2
     k1_body: float = 1.2
+    idf_power: float = 1.0
     w_term: float = 1.0
     w_concept: float = 1.0
     w_bigram: float = 1.0
@@ -48,7 +50,6 @@ class Tuning:
     w_number: float = 0.3
     w_unigram: float = 0.2
     w_covered: float = 0.5
-    w_nested: float = 1.0
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     min_score: float = 0.35
     min_margin: float = 0.1
@@ -140,22 +141,22 @@ class SearchIndex:
     def __init__(
         self,
         docs: list[_Doc],
-        postings: dict[str, dict[int, float]],
-        idf: dict[str, float],
+        tables: _Tables,
         vocab: list[str],
         lexicon: Lexicon,
         segmenter: Segmenter,
         tuning: Tuning,
     ) -> None:
         self._docs = docs
-        self._postings = postings
-        self._idf = idf
+        self._postings = tables.postings
+        self._head = tables.head
+        self._idf = tables.idf
         self._vocab = vocab
         self._vocab_set = frozenset(vocab)
         self._lexicon = lexicon
         self._segmenter = segmenter
         self._tuning = tuning
-        self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5)
+        self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5) ** tuning.idf_power
 
     @classmethod
     def build(
@@ -185,9 +186,9 @@ class SearchIndex:
         for group in by_id.values():
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
             builder.add(group, labels.get(group[0].category, ()))
-        postings, idf = _postings(builder.counts, tuning)
+        tables = _postings(builder.counts, tuning)
         vocab = sorted(builder.raw_words, key=lambda w: (-builder.raw_words[w], w))
-        return cls(builder.docs, postings, idf, vocab, lexicon, builder.segmenter, tuning)
+        return cls(builder.docs, tables, vocab, lexicon, builder.segmenter, tuning)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
         """Rank articles for a user's words; `lang` picks the title language shown."""
@@ -199,6 +200,19 @@ class SearchIndex:
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._docs[kv[0]].id))
         hits = tuple(self._hit(d, min(1.0, s / ceiling), lang) for d, s in ranked[:limit])
         return SearchResult(query, self._confident(hits), hits)
+
+    def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
+        """The idf-weighted share of a query's content words that an article (head) explains."""
+        post: Mapping[str, Container[int]] = self._head if head else self._postings
+        total = explained = 0.0
+        for unit in units:
+            weight = self._idf.get(unit.token, self._idf_unseen)
+            for c in unit.concepts:
+                weight = max(weight, self._idf.get(c, 0.0))
+            total += weight
+            if _explains(post, doc, unit):
+                explained += weight
+        return explained / total if total else 0.0
 
     def _cap(self, token: str) -> float:
         idf = self._idf.get(token, self._idf_unseen)
@@ -257,7 +271,7 @@ class SearchIndex:
         for token in a.covered & weights.keys():
             weights[token] *= t.w_covered
         for token in a.concepts:
-            put(token, t.w_concept * (t.w_nested if token in a.nested else 1.0))
+            put(token, t.w_concept)
         return weights
 
     def _fix(self, word: str) -> str:
@@ -272,6 +286,12 @@ class SearchIndex:
         return str(found[0]) if found else word
 
 
+def _explains(post: Mapping[str, Container[int]], doc: int, unit: Unit) -> bool:
+    if doc in post.get(unit.token, ()) or any(doc in post.get(c, ()) for c in unit.concepts):
+        return True
+    return bool(unit.parts) and all(doc in post.get(p, ()) for p in unit.parts)
+
+
 def _strong_bigrams(words: Sequence[str]) -> set[str]:
     """Bigrams inside a content word; bigrams across word boundaries count less."""
     strong: set[str] = set()
@@ -281,9 +301,16 @@ def _strong_bigrams(words: Sequence[str]) -> set[str]:
     return strong
 
 
-def _postings(
-    counts: list[list[Counter[str]]], t: Tuning
-) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Token → article → impact; token → articles whose head holds it; token → idf."""
+
+    postings: dict[str, dict[int, float]]
+    head: dict[str, frozenset[int]]
+    idf: dict[str, float]
+
+
+def _postings(counts: list[list[Counter[str]]], t: Tuning) -> _Tables:
     """BM25F impacts per token and article, and each token's idf.
 
     The head (title, keywords, category) and the body are scored apart, each with its own
@@ -304,12 +331,13 @@ def _postings(
     idf: dict[str, float] = {}
     for part, k1 in zip(parts, (t.k1, t.k1_body), strict=True):
         for token, per_doc in part.items():
-            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
+            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5)) ** t.idf_power
             idf[token] = max(idf.get(token, 0.0), weight)
             slot = impacts.setdefault(token, {})
             for d, x in per_doc.items():
                 slot[d] = slot.get(d, 0.0) + weight * x * (k1 + 1) / (k1 + x)
-    return impacts, idf
+    head = {token: frozenset(per_doc) for token, per_doc in parts[0].items()}
+    return _Tables(impacts, head, idf)
 
 
 def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:

@@ -18,6 +18,8 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
+# Particles, pronouns and adverbs that users put inside set phrases ("退了钱", "不想再看到").
+_FILLER_RE = re.compile("一直|总是|老是|[了的都也再又着啊呢吧呀还我你他她]")
 
 # Contractions and negations all become "not", so "can't", "cannot" and "unable to" agree.
 _NEGATIONS = frozenset(
@@ -63,17 +65,21 @@ def stem(word: str) -> str:
     return word
 
 
-def english_terms(words: Iterable[str]) -> list[str]:
-    """Stemmed English terms, negations folded to "not", filler words dropped."""
-    terms: list[str] = []
+def english_tokens(words: Iterable[str]) -> list[tuple[str, bool]]:
+    """Each word stemmed (negations folded to NOT), with whether it is a filler word."""
+    tokens: list[tuple[str, bool]] = []
     for raw in words:
         word = raw.replace("'", "")
         if word in _NEGATIONS or (word.endswith("nt") and word[:-2] in _NEG_STEMS):
-            terms.append(NOT)
-        elif word not in EN_STOPWORDS:
-            terms.append(stem(word))
-    return terms
+            tokens.append((NOT, False))
+        else:
+            tokens.append((stem(word), word in EN_STOPWORDS))
+    return tokens
 
+
+def english_terms(words: Iterable[str]) -> list[str]:
+    """Stemmed English terms, negations folded to NOT, filler words dropped."""
+    return [t for t, stop in english_tokens(words) if not stop]
 
 
 def is_cjk(token: str) -> bool:
@@ -115,6 +121,7 @@ class Lexicon:
 
     _zh: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     _en: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+    _en_full: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
     size: int = 0
 
     @classmethod
@@ -125,7 +132,7 @@ class Lexicon:
             lex.size = gid + 1
             for term in group:
                 lex._add(normalize(term).strip(), gid)
-        for table in (lex._zh, lex._en):
+        for table in (lex._zh, lex._en, lex._en_full):
             for key, entries in table.items():
                 table[key] = sorted(set(entries))  # type: ignore[assignment]
         return lex
@@ -137,12 +144,35 @@ class Lexicon:
             if len(compact) >= 2 and _CJK_RUN_RE.fullmatch(compact):
                 self._zh.setdefault(compact[:2], []).append((compact, gid))
             return
-        words = english_terms(w for w in runs(term) if not is_cjk(w))
-        if words and words != [NOT]:
-            self._en.setdefault(words[0], []).append((tuple(words), gid))
+        tokens = english_tokens(w for w in runs(term) if not is_cjk(w))
+        full = tuple(t for t, _ in tokens)
+        kept = tuple(t for t, stop in tokens if not stop)
+        if len(kept) == len(full) or len(kept) >= 2:
+            if kept and kept != (NOT,):
+                self._en.setdefault(kept[0], []).append((kept, gid))
+        if len(kept) < len(full) and len(full) >= 2:
+            # "for you page" says something its content words alone ("page") do not.
+            self._en_full.setdefault(full[0], []).append((full, gid))
 
     def match_zh(self, run: str) -> list[tuple[int, int, int]]:
-        """(group id, start, length) of every Chinese term found in a run."""
+        """(group id, start, length) of every Chinese term in a run, also across filler words.
+
+        "退了钱" says "退钱" and "不想再看到" says "不想看到": a second pass reads the run with
+        particles and adverbs such as 了, 的, 再, 一直 taken out, and maps matches back.
+        """
+        found = self._scan(run)
+        stripped, pos = _without_fillers(run)
+        if len(stripped) < len(run):
+            seen = set(found)
+            for gid, start, length in self._scan(stripped):
+                begin = pos[start]
+                match = (gid, begin, pos[start + length - 1] + 1 - begin)
+                if match not in seen:
+                    seen.add(match)
+                    found.append(match)
+        return found
+
+    def _scan(self, run: str) -> list[tuple[int, int, int]]:
         found: list[tuple[int, int, int]] = []
         for i in range(len(run) - 1):
             for term, gid in self._zh.get(run[i : i + 2], ()):
@@ -150,14 +180,54 @@ class Lexicon:
                     found.append((gid, i, len(term)))
         return found
 
-    def match_en(self, terms: Sequence[str]) -> list[tuple[int, int, int]]:
-        """(group id, start, length) of every English phrase found in a term sequence."""
-        found: list[tuple[int, int, int]] = []
-        for i, first in enumerate(terms):
-            for phrase, gid in self._en.get(first, ()):
-                if tuple(terms[i : i + len(phrase)]) == phrase:
-                    found.append((gid, i, len(phrase)))
+    def match_en(self, tokens: Sequence[tuple[str, bool]]) -> list[tuple[int, int, int]]:
+        """(group id, start, length) of every English phrase, in positions of `tokens`.
+
+        Content-word phrases match across fillers and one extra word ("can't leave comments"
+        says "can't comment"); phrases that need their fillers match word for word.
+        """
+        pos = [i for i, (_, stop) in enumerate(tokens) if not stop]
+        kept = [tokens[i][0] for i in pos]
+        found = []
+        for gid, start, length in _find(kept, self._en, gaps=1):
+            found.append((gid, pos[start], pos[start + length - 1] + 1 - pos[start]))
+        found.extend(_find([t for t, _ in tokens], self._en_full, gaps=0))
         return found
+
+
+def _find(
+    seq: Sequence[str], table: dict[str, list[tuple[tuple[str, ...], int]]], gaps: int
+) -> list[tuple[int, int, int]]:
+    found: list[tuple[int, int, int]] = []
+    for i, first in enumerate(seq):
+        for phrase, gid in table.get(first, ()):
+            end = _follow(seq, i, phrase, gaps)
+            if end:
+                found.append((gid, i, end - i))
+    return found
+
+
+def _follow(seq: Sequence[str], start: int, phrase: tuple[str, ...], gaps: int) -> int:
+    """Where `phrase` ends if it starts at `start`, skipping at most `gaps` words; else 0."""
+    j = start + 1
+    for want in phrase[1:]:
+        if j < len(seq) and seq[j] == want:
+            j += 1
+        elif gaps and j + 1 < len(seq) and seq[j + 1] == want:
+            gaps -= 1
+            j += 2
+        else:
+            return 0
+    return j
+
+
+def _without_fillers(run: str) -> tuple[str, list[int]]:
+    """The run with filler words taken out, and where each kept character was."""
+    keep = [True] * len(run)
+    for m in _FILLER_RE.finditer(run):
+        keep[m.start() : m.end()] = [False] * (m.end() - m.start())
+    pos = [i for i, k in enumerate(keep) if k]
+    return "".join(run[i] for i in pos), pos
 
 
 def concept(gid: int) -> str:
@@ -170,13 +240,25 @@ def is_particle(term: str) -> bool:
     return term in _PARTICLES
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A content word of a text, for judging how much of a query an article explains.
+
+    An article explains it when it holds `token`, every one of `parts` (the bigrams of a long
+    Chinese word; article bodies are indexed by bigrams only), or one of `concepts`.
+    """
+
+    token: str
+    parts: tuple[str, ...] = ()
+    concepts: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Analysis:
     """The tokens of one text: English terms, Chinese characters, bigrams and words, concepts.
 
-    `covered` holds the plain tokens that sit inside a lexicon match, and `nested` the concepts
-    whose match sits inside a longer one ("phone number" in "posted my phone number"): a query
-    counts them less, as the longer match already says what they mean.
+    `covered` holds the plain tokens inside a lexicon match: a query counts them less, as the
+    concept already says what they mean.
     """
 
     terms: list[str] = field(default_factory=list)
@@ -185,29 +267,35 @@ class Analysis:
     words: list[str] = field(default_factory=list)
     concepts: list[str] = field(default_factory=list)
     covered: set[str] = field(default_factory=set)
-    nested: set[str] = field(default_factory=set)
+    units: list[Unit] = field(default_factory=list)
 
 
-def _spans(found: list[tuple[int, int, int]], out: Analysis) -> list[tuple[int, int]]:
-    """Record the concepts of a run's matches; return the spans they cover."""
-    spans = [(start, start + length) for _, start, length in found]
-    for gid, start, length in found:
-        token = concept(gid)
-        out.concepts.append(token)
-        if any(a <= start and start + length <= b and b - a > length for a, b in spans):
-            out.nested.add(token)
+Span = tuple[int, int, str]
+
+
+def _spans(found: list[tuple[int, int, int]], out: Analysis) -> list[Span]:
+    """Record the concepts of a run's matches; return (start, end, concept) for each."""
+    spans = [(start, start + length, concept(gid)) for gid, start, length in found]
+    out.concepts.extend(c for _, _, c in spans)
     return spans
 
 
-def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(a <= start and end <= b for a, b in spans)
+def _over(spans: list[Span], start: int, end: int) -> tuple[str, ...]:
+    """The concepts whose match overlaps [start, end)."""
+    return tuple(sorted({c for a, b, c in spans if a < end and start < b}))
 
 
-def _english(terms: list[str], lexicon: Lexicon, out: Analysis) -> None:
-    spans = _spans(lexicon.match_en(terms), out)
-    for i, term in enumerate(terms):
-        if not is_particle(term):
+def _inside(spans: list[Span], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b, _ in spans)
+
+
+def _english(words: list[str], lexicon: Lexicon, out: Analysis) -> None:
+    tokens = english_tokens(words)
+    spans = _spans(lexicon.match_en(tokens), out)
+    for i, (term, stop) in enumerate(tokens):
+        if not stop and not is_particle(term):
             out.terms.append(term)
+            out.units.append(Unit(term, (), _over(spans, i, i + 1)))
             if _inside(spans, i, i + 1):
                 out.covered.add(term)
 
@@ -223,13 +311,18 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
         out.bigrams.append(pair)
         if _inside(spans, i, i + 2):
             out.covered.add(pair)
-    if segmenter is not None:
-        pos = 0
-        for word in segmenter.cut(run):
-            out.words.append(word)
-            if _inside(spans, pos, pos + len(word)):
-                out.covered.add(word)
-            pos += len(word)
+    if segmenter is None:
+        return
+    pos = 0
+    for word in segmenter.cut(run):
+        out.words.append(word)
+        end = pos + len(word)
+        if _inside(spans, pos, end):
+            out.covered.add(word)
+        if word not in ZH_STOPWORDS:
+            parts = tuple(bigrams(word)) if len(word) > 2 else ()
+            out.units.append(Unit(word, parts, _over(spans, pos, end)))
+        pos = end
 
 
 def analyze(
@@ -246,7 +339,7 @@ def analyze(
             english.append(fix(run) if fix else run)
             continue
         if english:
-            _english(english_terms(english), lexicon, out)
+            _english(english, lexicon, out)
             english = []
         if run:
             _chinese(run, lexicon, segmenter, out)

@@ -14,7 +14,7 @@ import discord
 
 from adapters.discord.commands import build_tree, sync_if_changed
 from adapters.discord.delivery import SEND_ERRORS, Delivery, translate
-from adapters.discord.pending import PendingInteractions
+from adapters.discord.pending import SETTLE_AFTER, PendingInteractions
 from adapters.discord.router import Router, Settings
 from adapters.discord.views import KefuButton
 from bot.config import Config
@@ -120,7 +120,13 @@ class DiscordAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, config: Config, *, guild_ready_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT,
+        settle_after: float = SETTLE_AFTER,
+    ) -> None:
         d = config.discord
         self.config = config
         self.settings = Settings(
@@ -129,9 +135,8 @@ class DiscordAdapter:
             role_id=_id(d.moderator_role_id, "moderator_role_id"),
             max_image_bytes=config.bot.max_image_bytes,
         )
-        timeout = GUILD_READY_TIMEOUT if guild_ready_timeout is None else guild_ready_timeout
-        self.client = KefuClient(guild_ready_timeout=timeout)
-        self.pending = PendingInteractions()
+        self.client = KefuClient(guild_ready_timeout=guild_ready_timeout)
+        self.pending = PendingInteractions(settle_after)
         self.modals: dict[str, ModalSpec] = {}
         self.router = Router(self.client, self.settings, self.pending, self.modals)
         self.client.kefu_buttons = self.router

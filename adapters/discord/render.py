@@ -105,13 +105,22 @@ def _label(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _chunks(buttons: list[Button]) -> list[list[Button]]:
+    return [buttons[i : i + ROW_MAX] for i in range(0, len(buttons), ROW_MAX)]
+
+
 def _button_rows(reply: Reply) -> list[list[Button]]:
-    """The reply's rows, with rows longer than Discord allows wrapped."""
-    rows: list[list[Button]] = []
-    for row in reply.buttons:
-        for i in range(0, len(row), ROW_MAX):
-            rows.append(list(row[i : i + ROW_MAX]))
-    return [r for r in rows if r]
+    """The reply's rows, wrapped at 5 buttons; more than 5 rows are packed tighter.
+
+    The last row (usually "Talk to a person") stays on its own row when the rest fits in 4.
+    """
+    rows = [chunk for row in reply.buttons for chunk in _chunks(list(row))]
+    if len(rows) <= ROWS_MAX:
+        return rows
+    body = _chunks([b for row in rows[:-1] for b in row])
+    if len(body) < ROWS_MAX:
+        return [*body, rows[-1]]
+    return _chunks([b for row in rows for b in row])
 
 
 def build_view(rows: list[list[Button]]) -> tuple[discord.ui.View, dict[str, ModalSpec]]:

@@ -21,7 +21,7 @@ from bot.types import (
 )
 
 PLATFORM = "telegram"
-NOT_IMAGE = "not_image"  # Attachment.error for files that are not images (an i18n key)
+NOT_IMAGE = "err_not_image"  # Attachment.error for a file that is no image (an i18n key)
 # Telegram: a command is "/" + 1-32 letters, digits or underscores, optionally "@botname".
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 _OTHER_FILES = ("sticker", "voice", "audio", "video", "video_note", "animation")
@@ -76,7 +76,7 @@ def parse_command(text: str, bot_username: str) -> tuple[str, str] | None:
 
 
 def attachments(message: Message) -> tuple[Attachment, ...]:
-    """Photos (the largest size) and image documents; other files marked not_image."""
+    """Photos (the largest size) and image documents; other files marked err_not_image."""
     if message.photo:
         best = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         name = f"photo_{best.file_unique_id}.jpg"

@@ -49,7 +49,7 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 def maybe_sent(exc: TelegramError) -> bool:
     """Whether Telegram may have acted on a request that failed in transport."""
     cause = exc.__cause__
-    if cause is None:
+    if cause is None or isinstance(cause, TelegramError):
         return False  # an HTTP error status came back: Telegram answered, it did not act
     # A read timeout, a reset or "server disconnected" came after the request went out.
     return type(cause).__name__ not in _NOT_SENT and "was *not* sent" not in exc.message

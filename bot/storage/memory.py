@@ -24,8 +24,8 @@ from bot.storage.base import (
     UserRecord,
 )
 
-# See bot.storage.sqlite: which transaction the running task is in, so nested use joins it.
-_CURRENT_TX: ContextVar[object | None] = ContextVar("kefu_memory_tx", default=None)
+# See bot.storage.sqlite: the transactions the running task is in, so nested use joins.
+_CURRENT_TX: ContextVar[tuple[object, ...]] = ContextVar("kefu_memory_tx", default=())
 
 _ACTIVE = (TicketStatus.OPEN, TicketStatus.CLAIMED)
 _R = TypeVar("_R")
@@ -77,8 +77,8 @@ class _Tables:
 class MemoryStore:
     """The Store in memory. Records are copied in and out, so callers never share them.
 
-    `transaction()` serialises writers exactly like SqliteStore's, but rolls nothing back: a
-    block that raises keeps the writes it made before raising.
+    `transaction()` serialises writers like SqliteStore's (each write runs in one, so it waits
+    for another task's), but rolls nothing back: a block that raises keeps its earlier writes.
     """
 
     def __init__(self) -> None:
@@ -104,7 +104,7 @@ class MemoryStore:
         """Nothing to release."""
 
     def _joined(self) -> bool:
-        return self._tx is not None and _CURRENT_TX.get() is self._tx
+        return self._tx is not None and self._tx in _CURRENT_TX.get()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -115,27 +115,18 @@ class MemoryStore:
         async with self._lock:
             token = object()
             self._tx = token
-            reset = _CURRENT_TX.set(token)
+            reset = _CURRENT_TX.set((*_CURRENT_TX.get(), token))
             try:
                 yield
             finally:
                 _CURRENT_TX.reset(reset)
                 self._tx = None
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        """Wait for another task's transaction before writing (as SqliteStore does)."""
-        if self._joined():
-            yield
-        else:
-            async with self._lock:
-                yield
-
     # inbound events
 
     async def mark_seen(self, platform: str, event_id: str, now: float) -> bool:
         """Record an event id; False when it was seen before (handle it only once)."""
-        async with self._writing():
+        async with self.transaction():
             if (platform, event_id) in self._t.seen:
                 return False
             self._t.seen.add((platform, event_id))
@@ -149,7 +140,7 @@ class MemoryStore:
 
     async def upsert_user(self, user: UserRecord) -> None:
         """Insert or update a user (`created_at` is kept from the first insert)."""
-        async with self._writing():
+        async with self.transaction():
             old = self._t.users.get(user.key)
             created_at = user.created_at if old is None else old.created_at
             self._t.users[user.key] = replace(user, created_at=created_at)
@@ -161,14 +152,14 @@ class MemoryStore:
 
     async def save_conversation(self, conv: Conversation) -> None:
         """Save the conversation (the caller bumps `version`)."""
-        async with self._writing():
+        async with self.transaction():
             self._t.conversations[conv.user_key] = replace(conv, data=_json_copy(conv.data))
 
     # tickets
 
     async def create_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a ticket and return a copy with its new id."""
-        async with self._writing():
+        async with self.transaction():
             stored = replace(_copy(ticket), id=self._t.next_ticket)
             self._t.next_ticket += 1
             self._t.tickets[stored.id] = stored
@@ -176,7 +167,7 @@ class MemoryStore:
 
     async def update_ticket(self, ticket: Ticket) -> None:
         """Save every field of an existing ticket; KeyError when there is none with its id."""
-        async with self._writing():
+        async with self.transaction():
             if ticket.id not in self._t.tickets:
                 raise KeyError(f"no ticket #{ticket.id}")
             self._t.tickets[ticket.id] = _copy(ticket)
@@ -211,7 +202,7 @@ class MemoryStore:
 
     async def add_message(self, message: TicketMessage) -> TicketMessage:
         """Append to a ticket's history and return a copy with its id."""
-        async with self._writing():
+        async with self.transaction():
             if message.ticket_id not in self._t.tickets:
                 raise KeyError(f"no ticket #{message.ticket_id}")
             stored = replace(_copy(message), id=self._t.next_message)
@@ -252,7 +243,7 @@ class MemoryStore:
 
     async def set_thread(self, ticket_id: int, platform: str, chat_id: str, thread: str) -> None:
         """Remember a ticket's topic/thread on a platform."""
-        async with self._writing():
+        async with self.transaction():
             self._t.threads[ticket_id, platform] = (chat_id, thread)
 
     async def thread_of(self, ticket_id: int, platform: str) -> tuple[str, str] | None:
@@ -270,14 +261,14 @@ class MemoryStore:
 
     async def clear_thread(self, ticket_id: int, platform: str) -> None:
         """Forget a ticket's topic on a platform (it was deleted)."""
-        async with self._writing():
+        async with self.transaction():
             self._t.threads.pop((ticket_id, platform), None)
 
     # attachments
 
     async def add_file(self, file: StoredFile) -> None:
         """Record a stored file (idempotent by sha256: the first record stays)."""
-        async with self._writing():
+        async with self.transaction():
             self._t.files.setdefault(file.sha256, _copy(file))
 
     async def get_file(self, sha256: str) -> StoredFile | None:
@@ -288,7 +279,7 @@ class MemoryStore:
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
-        async with self._writing():
+        async with self.transaction():
             if item.key in self._t.outbox_keys:
                 return self._t.outbox_keys[item.key]
             stored = replace(item, id=self._t.next_outbox, payload=_json_copy(item.payload))
@@ -313,26 +304,26 @@ class MemoryStore:
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded."""
-        async with self._writing():
+        async with self.transaction():
             self._change(
                 item_id, status=OutboxStatus.SENT, sent_at=now, maybe_doubled=maybe_doubled
             )
 
     async def mark_retry(self, item_id: int, next_at: float, error: str) -> None:
         """The delivery failed for now; count the attempt and try again at `next_at`."""
-        async with self._writing():
+        async with self.transaction():
             item = self._t.outbox.get(item_id)
             attempts = 0 if item is None else item.attempts + 1
             self._change(item_id, attempts=attempts, next_at=next_at, last_error=error)
 
     async def mark_dead(self, item_id: int, error: str) -> None:
         """The delivery will not succeed: dead-letter it."""
-        async with self._writing():
+        async with self.transaction():
             self._change(item_id, status=OutboxStatus.DEAD, last_error=error)
 
     async def retry_dead(self, item_id: int, now: float) -> bool:
         """Put a dead delivery back to pending, due now; False when there is none with that id."""
-        async with self._writing():
+        async with self.transaction():
             item = self._t.outbox.get(item_id)
             if item is None or item.status != OutboxStatus.DEAD:
                 return False
@@ -360,7 +351,7 @@ class MemoryStore:
 
     async def set_snippet(self, name: str, text: str) -> None:
         """Create or replace a canned reply."""
-        async with self._writing():
+        async with self.transaction():
             self._t.snippets[name] = text
 
     async def list_snippets(self) -> list[tuple[str, str]]:
@@ -369,12 +360,12 @@ class MemoryStore:
 
     async def add_feedback(self, article_id: str, query: str, solved: bool, now: float) -> None:
         """Record a Solved / Not solved click."""
-        async with self._writing():
+        async with self.transaction():
             self._t.feedback.append((article_id, query, solved, now))
 
     async def add_search_miss(self, query: str, now: float) -> None:
         """Record a query that found nothing confident."""
-        async with self._writing():
+        async with self.transaction():
             self._t.misses.append((query, now))
 
     async def article_stats(self, limit: int = 10) -> list[tuple[str, int, int]]:
@@ -396,7 +387,7 @@ class MemoryStore:
 
     async def forget_user(self, user_key: str) -> list[str]:
         """Delete a user's data; return the paths of files nothing else uses any more."""
-        async with self._writing():
+        async with self.transaction():
             candidates = self._blank_user_data(user_key)
             used = {sha for t in self._t.tickets.values() for sha in t.images}
             used.update(sha for m in self._t.messages.values() for sha in m.attachments)

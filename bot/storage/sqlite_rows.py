@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,10 @@ Row = sqlite3.Row
 Params = tuple[Any, ...]
 Named = dict[str, Any]
 Args = Params | Named
+Op = tuple[str, Args]
+
+BEGIN: Op = ("BEGIN IMMEDIATE", ())
+COMMIT: Op = ("COMMIT", ())
 
 _SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -61,6 +66,40 @@ def split_statements(script: str) -> list[str]:
     if "".join(leftover).strip():
         raise ValueError("schema script ends with an incomplete statement")
     return statements
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one statement did: rows changed, the new row id, the rows it returned."""
+
+    rowcount: int
+    lastrowid: int | None
+    rows: list[Row]
+
+
+def run_ops(conn: sqlite3.Connection, ops: Sequence[Op], atomic: bool) -> list[Outcome]:
+    """Run statements in order on the connection's own thread (atomic: in one transaction)."""
+    if atomic:
+        conn.execute(BEGIN[0])
+    try:
+        outcomes: list[Outcome] = []
+        for statement, params in ops:
+            cursor = conn.execute(statement, params)
+            found = cursor.fetchall() if cursor.description is not None else []
+            outcomes.append(Outcome(cursor.rowcount, cursor.lastrowid, found))
+        if atomic:
+            conn.execute(COMMIT[0])
+    except BaseException:
+        if atomic:
+            rollback_if_open(conn)
+        raise
+    return outcomes
+
+
+def rollback_if_open(conn: sqlite3.Connection) -> None:
+    """ROLLBACK when a transaction is open (it runs after whatever was queued before it)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def dump_json(value: object) -> str:
@@ -230,9 +269,12 @@ INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, text, cr
 VALUES (:ticket_id, :author, :author_id, :author_name, :text, :created_at)
 """
 
-INSERT_ATTACHMENT = (
-    "INSERT INTO message_attachments (message_id, position, sha256) VALUES (?, ?, ?)"
-)
+# Runs right after INSERT_MESSAGE: last_insert_rowid() is that message's id, and inserts into
+# a WITHOUT ROWID table (this one) leave it unchanged. `key` is the position in the JSON array.
+INSERT_ATTACHMENTS = """
+INSERT INTO message_attachments (message_id, position, sha256)
+SELECT last_insert_rowid(), key, value FROM json_each(?)
+"""
 
 MESSAGES = "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id"
 
@@ -244,9 +286,10 @@ WHERE m.ticket_id = ? ORDER BY a.message_id, a.position
 
 MESSAGES_AFTER = "SELECT * FROM ticket_messages WHERE id > ? ORDER BY id LIMIT ?"
 
-ATTACHMENTS_BETWEEN = """
+ATTACHMENTS_AFTER = """
 SELECT message_id, sha256 FROM message_attachments
-WHERE message_id > ? AND message_id <= ? ORDER BY message_id, position
+WHERE message_id IN (SELECT id FROM ticket_messages WHERE id > ? ORDER BY id LIMIT ?)
+ORDER BY message_id, position
 """
 
 FIRST_RESPONSES = """
@@ -297,6 +340,8 @@ INSERT INTO outbox (
 ON CONFLICT (key) DO NOTHING
 """
 
+OUTBOX_ID = "SELECT id FROM outbox WHERE key = ?"
+
 # A lane's head blocks the rest of the lane even while it waits for its retry time.
 DUE = """
 SELECT * FROM outbox AS o
@@ -312,9 +357,7 @@ ORDER BY o.id LIMIT ?
 
 MARK_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ? WHERE id = ?"
 
-MARK_RETRY = """
-UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?
-"""
+MARK_RETRY = "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?"
 
 MARK_DEAD = "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?"
 
@@ -384,10 +427,18 @@ FORGET_STEPS = (
     "DELETE FROM users WHERE key = :key",
 )
 
-FILE_IN_USE = """
-SELECT EXISTS (SELECT 1 FROM message_attachments WHERE sha256 = :sha)
-    OR EXISTS (SELECT 1 FROM tickets, json_each(tickets.images) AS j WHERE j.value = :sha)
+# Files among the candidates (a JSON array) that no ticket or message refers to any more.
+ORPHAN_FILES = """
+SELECT sha256, path FROM files
+WHERE sha256 IN (SELECT value FROM json_each(?))
+  AND NOT EXISTS (SELECT 1 FROM message_attachments AS a WHERE a.sha256 = files.sha256)
+  AND NOT EXISTS (
+    SELECT 1 FROM tickets AS t, json_each(t.images) AS j WHERE j.value = files.sha256
+  )
+ORDER BY path
 """
+
+DELETE_FILES = "DELETE FROM files WHERE sha256 IN (SELECT value FROM json_each(?))"
 
 
 def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessage]:

@@ -437,9 +437,34 @@ async def test_a_transaction_that_raises_rolls_back(store: Store) -> None:
             made = await store.create_ticket(ticket())
             async with store.transaction():  # nested: joins the outer one
                 await store.mark_seen("telegram", "1", 1.0)
+                await store.set_snippet("hi", "held back until the next statement")
             raise RuntimeError("boom")
     assert await store.get_ticket(made.id) is None
+    assert await store.get_snippet("hi") is None
     assert await store.mark_seen("telegram", "1", 2.0)
+
+
+@sqlite_only
+async def test_a_failing_write_rolls_the_transaction_back(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.transaction():
+            made = await store.create_ticket(ticket())
+            await store.set_thread(made.id + 100, "telegram", "-100", "7")  # no such ticket
+    assert await store.get_ticket(made.id) is None
+    assert await store.ticket_by_thread("telegram", "-100", "7") is None
+
+
+async def test_a_transaction_reads_its_own_writes(store: Store) -> None:
+    async with store.transaction():
+        await store.save_conversation(Conversation("telegram:1", Step.MENU, {"a": 1}))
+        await store.set_snippet("hi", "你好")
+        assert await store.load_conversation("telegram:1") == Conversation(
+            "telegram:1", Step.MENU, {"a": 1}
+        )
+        assert await store.list_snippets() == [("hi", "你好")]
+    async with store.transaction():
+        pass  # an empty transaction is fine
+    assert await store.get_snippet("hi") == "你好"
 
 
 async def test_a_transaction_commits_and_other_writers_wait_for_it(store: Store) -> None:
@@ -555,3 +580,20 @@ async def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) ->
         assert [m.text for m in await chat.messages_after(0)] == ["在的"]
         assert await chat.mark_seen("telegram", "5", 1.0)
         assert not await desk.mark_seen("telegram", "5", 1.0)
+
+
+async def test_nested_transactions_of_two_stores_do_not_wait_for_themselves(
+    tmp_path: Path,
+) -> None:
+    async def nested() -> None:
+        a = await SqliteStore.open(tmp_path / "a.sqlite3")
+        async with a, await SqliteStore.open(tmp_path / "b.sqlite3") as b:
+            async with a.transaction(), b.transaction():
+                await a.set_snippet("a", "1")
+                await b.set_snippet("b", "2")
+                async with a.transaction():
+                    await a.set_snippet("a2", "3")
+            assert await a.list_snippets() == [("a", "1"), ("a2", "3")]
+            assert await b.list_snippets() == [("b", "2")]
+
+    await asyncio.wait_for(nested(), timeout=5)

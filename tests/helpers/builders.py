@@ -69,8 +69,8 @@ def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
     row = bytes(1 + (width + 7) // 8)  # filter byte + packed bits
     packer = zlib.compressobj(9)
     idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     )
 
 

@@ -224,10 +224,13 @@ class Call:
 
 @dataclass
 class Fault:
-    """An injected failure: 429, 500, 502, drop (before acting) or drop_after (after)."""
+    """An injected failure: "429", "500", "502", "400", "403", "drop" (the connection closes
+    before the method acts) or "drop_after" (the method acts, then the connection closes)."""
 
     kind: str
     retry_after: int = 1
+    description: str = ""
+    after: int = 0  # calls that still succeed before this fault strikes
 
 
 class FakeTelegram:
@@ -382,10 +385,20 @@ class FakeTelegram:
         group.topics[thread_id] = name
         return thread_id
 
-    def fail(self, method: str, kind: str = "429", times: int = 1, retry_after: int = 1) -> None:
-        """The next `times` calls of `method` fail: 429, 500, 502, drop or drop_after."""
+    def fail(
+        self,
+        method: str,
+        kind: str = "429",
+        times: int = 1,
+        retry_after: int = 1,
+        description: str = "",
+        after: int = 0,
+    ) -> None:
+        """The `times` calls of `method` after the next `after` ones fail (see Fault)."""
         queue = self.faults.setdefault(method.lower(), deque())
-        queue.extend(Fault(kind, retry_after) for _ in range(times))
+        queue.extend(Fault(kind, retry_after, description) for _ in range(times))
+        if times and after:
+            queue[-times].after = after
 
     # ---------------------------------------------------------------- test API: updates
 
@@ -607,8 +620,7 @@ class FakeTelegram:
             return _answer(ApiError(404, "Not Found"))
         params, files = await _read_params(request)
         self.calls.append(Call(method, params, time.monotonic()))
-        queue = self.faults.get(method.lower())
-        fault = queue.popleft() if queue else None
+        fault = self._take_fault(method)
         if fault and fault.kind != "drop_after":
             return self._fault(request, fault)
         try:
@@ -622,6 +634,15 @@ class FakeTelegram:
             return self._fault(request, fault)
         return response
 
+    def _take_fault(self, method: str) -> Fault | None:
+        queue = self.faults.get(method.lower())
+        if not queue:
+            return None
+        if queue[0].after > 0:
+            queue[0].after -= 1
+            return None
+        return queue.popleft()
+
     def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         self._notify()
         if fault.kind.startswith("drop"):
@@ -634,7 +655,11 @@ class FakeTelegram:
         if fault.kind == "502":
             page = "<html><head><title>502 Bad Gateway</title></head></html>"
             return web.Response(status=502, text=page, content_type="text/html")
-        return _answer(ApiError(int(fault.kind), "Internal Server Error"))
+        code = int(fault.kind)
+        default = {400: "Bad Request: injected", 403: "Forbidden: injected"}
+        return _answer(
+            ApiError(code, fault.description or default.get(code, "Internal Server Error"))
+        )
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

@@ -19,9 +19,9 @@ from tests.helpers.fake_discord import FakeDiscord, point_discord_py_at, restore
 TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until `check()` is truthy; return its value or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
+    """Poll until `check()` is truthy; return its value or fail after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         value = check()
         if value:
@@ -105,5 +105,6 @@ async def running(adapter: DiscordAdapter, sink: Any) -> AsyncIterator[DiscordAd
 @pytest.fixture
 async def adapter(config: Config, sink: RecordingSink) -> AsyncIterator[DiscordAdapter]:
     """A running adapter connected to the fake."""
-    async with running(DiscordAdapter(config, guild_ready_timeout=0.05), sink) as running_one:
+    fast = DiscordAdapter(config, guild_ready_timeout=0.05, settle_after=0.2)
+    async with running(fast, sink) as running_one:
         yield running_one
