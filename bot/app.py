@@ -19,8 +19,8 @@ from bot.media import FileStore
 from bot.outbox import Outbox
 from bot.ports import Adapter
 from bot.scheduler import Scheduler
-from bot.storage import SqliteStore, Store
-from bot.storage.base import OutboxItem
+from bot.storage.base import OutboxItem, Store
+from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
 from bot.types import ChatKind, ChatRef
 from knowledge.loader import default_content_path, load_knowledge
@@ -109,7 +109,7 @@ async def open_runtime(
         engine = Engine(svc, files.delete)
         hosted = {a.platform: a for a in adapters}
         outbox = Outbox(
-            store, hosted, clock, engine.card_for, engine.note_unreachable, accept=accept
+            store, hosted, clock, engine.card_for, engine.note_delivery_problem, accept=accept
         )
         hub = Hub(
             engine, store, files, hosted, svc.texts, clock, outbox.wake, config.bot.max_image_bytes

@@ -12,6 +12,7 @@ from bot.actions import MODERATOR_VERBS, ActionError, unpack
 from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
 from bot.flows.intent import clean, guess_lang, wants_human
 from bot.flows.turn import Services, Turn
+from bot.ratelimit import RateLimiter
 from bot.state import Conversation, Step
 from bot.storage.base import Author, OutboxItem, TicketMessage, UserRecord
 from bot.texts import normalize_lang
@@ -56,6 +57,7 @@ class Engine:
     def __init__(self, svc: Services, delete_file: Callable[[str], None] = lambda _p: None):
         self.svc = svc
         self._locks = KeyedLocks()
+        self._rate = RateLimiter(svc.config.bot.user_rate_limit)
         self._delete_file = delete_file
 
     async def handle(self, event: IncomingEvent) -> bool:
@@ -116,6 +118,8 @@ class Engine:
 
     async def _user_event(self, turn: Turn) -> None:
         event = turn.event
+        if self._rate.hit(turn.user.key, turn.now):
+            turn.text("rate_limited")
         if not turn.conv.lang:
             text = event.text if isinstance(event, TextReceived) else ""
             turn.conv.lang = turn.user.lang or guess_lang(text) or self.svc.config.bot.default_lang
@@ -177,45 +181,49 @@ class Engine:
         ticket = await self.svc.store.get_ticket(ticket_id)
         return await handoff.card(self.svc, ticket) if ticket else None
 
-    async def note_unreachable(self, item: OutboxItem, reason: str) -> None:
-        """A delivery to a user failed for good: mark them and tell the moderators."""
+    async def note_delivery_problem(
+        self, item: OutboxItem, reason: str, unreachable: bool
+    ) -> None:
+        """A delivery failed for good or arrived degraded: note it on the ticket, page mods."""
         store = self.svc.store
         async with store.transaction():
-            if item.chat_kind != ChatKind.PRIVATE.value:
-                return
             ticket = await store.get_ticket(item.ticket_id) if item.ticket_id else None
-            key = ticket.user_key if ticket else f"{item.platform}:{item.chat_id}"
-            user = await store.get_user(key)
-            if user is not None:
-                user.blocked_bot = True
-                await store.upsert_user(user)
+            to_user = item.chat_kind == ChatKind.PRIVATE.value
+            if unreachable and to_user:
+                key = ticket.user_key if ticket else f"{item.platform}:{item.chat_id}"
+                user = await store.get_user(key)
+                if user is not None:
+                    user.blocked_bot = True
+                    await store.upsert_user(user)
             if ticket is None:
                 return
-            ticket.user_unreachable = True
-            await store.update_ticket(ticket)
+            if unreachable and to_user:
+                ticket.user_unreachable = True
+                await store.update_ticket(ticket)
+            now = self.svc.clock()
             await store.add_message(
                 TicketMessage(
-                    ticket.id,
-                    Author.SYSTEM,
-                    "",
-                    "",
-                    f"delivery failed: {reason}",
-                    created_at=self.svc.clock(),
+                    ticket.id, Author.SYSTEM, "", "", f"delivery problem: {reason}", created_at=now
                 )
             )
-            text = self.svc.texts(
-                self.svc.mod_lang, "mod_card_unreachable", platform=ticket.platform
+            lang = self.svc.mod_lang
+            text = (
+                self.svc.texts(lang, "mod_card_unreachable", platform=ticket.platform)
+                if unreachable and to_user
+                else self.svc.texts(lang, "mod_delivery_failed", reason=reason[:200])
             )
-            for n, chat in enumerate(self.svc.surfaces):
+            for chat in self.svc.surfaces:
+                if chat.platform == item.platform and not to_user:
+                    continue  # that surface is the one failing: tell the others
                 await store.enqueue(
                     OutboxItem(
                         chat.platform,
                         chat.id,
                         {"text": text, "buttons": [], "files": []},
-                        f"unreachable:{item.id}:{n}",
+                        f"problem:{item.id}:{chat.platform}",
                         f"@ticket:{ticket.id}",
                         "moderation",
                         ticket.id,
-                        created_at=self.svc.clock(),
+                        created_at=now,
                     )
                 )

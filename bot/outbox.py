@@ -80,7 +80,8 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 
 
 CardSource = Callable[[int, str], Awaitable[Reply | None]]
-DeadHandler = Callable[[OutboxItem, str], Awaitable[None]]
+ProblemHandler = Callable[[OutboxItem, str, bool], Awaitable[None]]
+"""Told of a delivery problem: (item, reason, whether the recipient is unreachable)."""
 
 
 class Outbox:
@@ -92,7 +93,7 @@ class Outbox:
         adapters: Mapping[str, Adapter],
         clock: Callable[[], float],
         card_for: CardSource,
-        on_unreachable: DeadHandler,
+        on_problem: ProblemHandler,
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
@@ -101,7 +102,7 @@ class Outbox:
         self._adapters = dict(adapters)
         self._clock = clock
         self._card_for = card_for
-        self._on_unreachable = on_unreachable
+        self._on_problem = on_problem
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -174,7 +175,7 @@ class Outbox:
         try:
             target = await self._target(item, adapter)
             reply = payload_to_reply(item.payload)
-            await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
+            delivered = await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
         except ThreadGone:
             if item.ticket_id is not None:
                 await self._store.clear_thread(item.ticket_id, item.platform)
@@ -185,16 +186,19 @@ class Outbox:
             await self._retry(item, str(exc), exc.retry_after)
         except Unreachable as exc:
             await self._store.mark_dead(item.id, f"unreachable: {exc}")
-            await self._on_unreachable(item, str(exc))
+            await self._on_problem(item, str(exc), True)
         except Rejected as exc:
             log.warning("delivery %s rejected by %s: %s", item.id, item.platform, exc)
             await self._store.mark_dead(item.id, f"rejected: {exc}")
+            await self._on_problem(item, str(exc), False)
         except Exception as exc:  # an adapter bug must not stop delivery of everything else
             log.exception("delivery %s to %s failed", item.id, item.platform)
             await self._retry(item, type(exc).__name__, None)
         else:
             await self._store.mark_sent(item.id, self._clock(), item.maybe_doubled)
             self.sent += 1
+            if delivered.note:
+                await self._on_problem(item, delivered.note, True)
             self.maybe_doubled += int(item.maybe_doubled)
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:

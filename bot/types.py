@@ -192,6 +192,11 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """What the platform answered to a send: the ids of the messages it created."""
+    """What the platform answered to a send: the ids of the messages it created.
+
+    `note` says the delivery was degraded though it arrived, e.g. "dms_closed" when a Discord
+    user's DMs are closed and the reply went out as an ephemeral interaction message instead.
+    """
 
     message_ids: tuple[str, ...] = field(default=())
+    note: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import tomllib
@@ -23,14 +24,19 @@ from knowledge.text import (
     Segmenter,
     Unit,
     analyze,
+    doc_tokens,
     english_terms,
     normalize,
     runs,
 )
 
 FIELDS = ("title", "keywords", "body", "category")
-# Above this many postings a term only adds to articles already found (see _accumulate).
-_BROAD_TERM = 2000
+# Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
+# in more than max(_BROAD_MIN, a tenth) of the articles only add to the best _CANDIDATES.
+_MAX_TOKENS = 96
+_MAX_UNITS = 64
+_BROAD_MIN = 1000
+_CANDIDATES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +52,14 @@ class Tuning:
     w_concept: float = 1.0
     w_bigram: float = 1.0
     w_weak_bigram: float = 0.3
-    w_word: float = 0.5
     w_number: float = 0.3
     w_unigram: float = 0.2
     w_covered: float = 0.5
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
-    min_score: float = 0.35
-    min_margin: float = 0.1
+    w_norm: float = 0.5  # the hit score blends the BM25 share and the coverage
+    rerank: int = 0
+    min_score: float = 0.25
+    min_head: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +128,7 @@ class _Builder:
         fields: list[Counter[str]] = []
         for name, text in zip(FIELDS, texts, strict=True):
             norm = normalize(text)
-            seg = self.segmenter if name in ("title", "keywords") else None
-            fields.append(Counter(_doc_tokens(analyze(norm, self.lexicon, seg))))
+            fields.append(Counter(doc_tokens(norm, self.lexicon, name != "body" or _UNI_BODY)))
             self.raw_words.update(
                 {w.replace("'", "") for w in runs(norm) if w.isascii() and w.isalpha()}
             )
@@ -130,9 +136,7 @@ class _Builder:
         self.counts.append(fields)
 
 
-def _doc_tokens(a: Analysis) -> list[str]:
-    words = [w for w in a.words if len(w) >= 3 and w not in ZH_STOPWORDS]
-    return [*a.terms, *a.unigrams, *a.bigrams, *words, *a.concepts]
+_UNI_BODY = False
 
 
 class SearchIndex:
@@ -156,7 +160,7 @@ class SearchIndex:
         self._lexicon = lexicon
         self._segmenter = segmenter
         self._tuning = tuning
-        self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5) ** tuning.idf_power
+        self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5)
 
     @classmethod
     def build(
@@ -192,20 +196,33 @@ class SearchIndex:
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
         """Rank articles for a user's words; `lang` picks the title language shown."""
-        weights = self._query_weights(query)
-        if not weights or limit <= 0:
+        analysis = self._analyze(query)
+        weights = self._query_weights(analysis)
+        scores = self._accumulate(weights) if weights and limit > 0 else {}
+        if not scores:
             return SearchResult(query, confident=False, hits=())
-        scores = self._accumulate(weights)
-        ceiling = sum(w * self._cap(t) for t, w in weights.items())
+        t = self._tuning
+        ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._docs[kv[0]].id))
-        hits = tuple(self._hit(d, min(1.0, s / ceiling), lang) for d, s in ranked[:limit])
-        return SearchResult(query, self._confident(hits), hits)
+        pool = [
+            (d, t.w_norm * min(1.0, s / ceiling) + (1 - t.w_norm) * self.coverage(d, analysis.units))
+            for d, s in ranked[: max(limit, t.rerank)]
+        ]
+        if t.rerank:
+            pool.sort(key=lambda ds: (-ds[1], self._docs[ds[0]].id))
+        hits = tuple(self._hit(d, score, lang) for d, score in pool[:limit])
+        top = pool[0][0]
+        confident = (
+            hits[0].score >= t.min_score
+            and self.coverage(top, analysis.units, head=True) >= t.min_head
+        )
+        return SearchResult(query, confident, _monotone(hits))
 
     def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
         """The idf-weighted share of a query's content words that an article (head) explains."""
         post: Mapping[str, Container[int]] = self._head if head else self._postings
         total = explained = 0.0
-        for unit in units:
+        for unit in units[:_MAX_UNITS]:
             weight = self._idf.get(unit.token, self._idf_unseen)
             for c in unit.concepts:
                 weight = max(weight, self._idf.get(c, 0.0))
@@ -218,39 +235,46 @@ class SearchIndex:
         idf = self._idf.get(token, self._idf_unseen)
         return idf * (self._tuning.k1 + 1) * self._tuning.saturation
 
-    def _confident(self, hits: tuple[Hit, ...]) -> bool:
-        if not hits:
-            return False
-        top = hits[0].score
-        second = hits[1].score if len(hits) > 1 else 0.0
-        t = self._tuning
-        return top >= t.min_score and (top - second) >= t.min_margin * top
-
     def _hit(self, doc: int, score: float, lang: str | None) -> Hit:
         d = self._docs[doc]
         title = d.titles.get(lang or "") or next(iter(d.titles.values()))
         return Hit(d.id, round(score, 4), title, d.category)
 
     def _accumulate(self, weights: dict[str, float]) -> dict[int, float]:
-        """Term-at-a-time scoring; broad terms only add to articles already found."""
+        """Term-at-a-time scoring over the query's most telling tokens.
+
+        Tokens found in a tenth of a large help center weigh little (low idf) and would cost a
+        pass over most articles each: they only add to the best candidates the rarer tokens
+        found, which bounds the work per query whatever the size of the help center.
+        """
+        order = sorted(weights, key=lambda t: (-weights[t] * self._cap(t), t))[:_MAX_TOKENS]
+        broad_size = max(_BROAD_MIN, len(self._docs) // 10)
         acc: dict[int, float] = {}
-        order = sorted(weights, key=lambda t: (-weights[t] * self._cap(t), t))
+        broad: list[str] = []
         for token in order:
             posting = self._postings.get(token)
-            if not posting:
-                continue
-            w = weights[token]
-            if acc and len(posting) > _BROAD_TERM:
-                for d in acc:
-                    acc[d] += w * posting.get(d, 0.0)
-            else:
-                for d, impact in posting.items():
-                    acc[d] = acc.get(d, 0.0) + w * impact
+            if posting and len(posting) > broad_size:
+                broad.append(token)
+            elif posting:
+                _add(acc, posting, weights[token])
+        if not broad:
+            return acc
+        if not acc:
+            _add(acc, self._postings[broad[0]], weights[broad[0]])
+            broad = broad[1:]
+        best = heapq.nlargest(_CANDIDATES, acc.items(), key=lambda kv: (kv[1], -kv[0]))
+        acc = dict(best)
+        for token in broad:
+            posting, w = self._postings[token], weights[token]
+            for d in acc:
+                acc[d] += w * posting.get(d, 0.0)
         return acc
 
-    def _query_weights(self, query: str) -> dict[str, float]:
+    def _analyze(self, query: str) -> Analysis:
         text = normalize(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
-        a = analyze(text, self._lexicon, self._segmenter, self._fix)
+        return analyze(text, self._lexicon, self._segmenter, self._fix)
+
+    def _query_weights(self, a: Analysis) -> dict[str, float]:
         t = self._tuning
         weights: dict[str, float] = {}
 
@@ -265,9 +289,6 @@ class SearchIndex:
         for bigram in a.bigrams:
             if len(bigram) == 2:
                 put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
-        for word in a.words:
-            if len(word) >= 3 and word not in ZH_STOPWORDS:
-                put(word, t.w_word)
         for token in a.covered & weights.keys():
             weights[token] *= t.w_covered
         for token in a.concepts:
@@ -284,6 +305,21 @@ class SearchIndex:
         limit = 1 if len(plain) < 8 else 2
         found = process.extractOne(plain, self._vocab, scorer=OSA.distance, score_cutoff=limit)
         return str(found[0]) if found else word
+
+
+def _add(acc: dict[int, float], posting: dict[int, float], weight: float) -> None:
+    for d, impact in posting.items():
+        acc[d] = acc.get(d, 0.0) + weight * impact
+
+
+def _monotone(hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+    """Hits whose scores never rise down the list (a lower hit shows at most its better's)."""
+    out: list[Hit] = []
+    for hit in hits:
+        if out and hit.score > out[-1].score:
+            hit = Hit(hit.id, out[-1].score, hit.title, hit.category)
+        out.append(hit)
+    return tuple(out)
 
 
 def _explains(post: Mapping[str, Container[int]], doc: int, unit: Unit) -> bool:
@@ -329,9 +365,9 @@ def _postings(counts: list[list[Counter[str]]], t: Tuning) -> _Tables:
                 slot[d] = slot.get(d, 0.0) + c * scale
     impacts: dict[str, dict[int, float]] = {}
     idf: dict[str, float] = {}
-    for part, k1 in zip(parts, (t.k1, t.k1_body), strict=True):
+    for part, k1, power in zip(parts, (t.k1, t.k1_body), (t.idf_power, 1.0), strict=True):
         for token, per_doc in part.items():
-            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5)) ** t.idf_power
+            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5)) ** power
             idf[token] = max(idf.get(token, 0.0), weight)
             slot = impacts.setdefault(token, {})
             for d, x in per_doc.items():

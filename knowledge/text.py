@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -18,23 +19,50 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
+_NOISE_CHARS = frozenset("的了是我你他她它们在和就都也还又很吗呢吧啊")
 # Particles, pronouns and adverbs that users put inside set phrases ("退了钱", "不想再看到").
 _FILLER_RE = re.compile("一直|总是|老是|[了的都也再又着啊呢吧呀还我你他她]")
 
+
+
+def _words(text: str) -> frozenset[str]:
+    """A set of words written one after another (keeps long word lists readable)."""
+    return frozenset(text.split())
+
+
 # Contractions and negations all become "not", so "can't", "cannot" and "unable to" agree.
-_NEGATIONS = frozenset(
-    ["not", "no", "never", "cant", "cannot", "couldnt", "wont", "wouldnt", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt", "shouldnt", "aint", "unable", "nt"]
+_NEGATIONS = _words(
+    "not no never cant cannot couldnt wont wouldnt dont doesnt didnt isnt arent wasnt werent havent hasnt hadnt shouldnt aint unable nt"
 )
-_NEG_STEMS = frozenset(["can", "could", "wo", "would", "do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "should"])
+_NEG_STEMS = _words("can could wo would do does did is are was were have has had should")
 NOT = "!not"  # not a word a stemmer can produce ("note" stems to "not")
 # Words that carry no topic; greetings are here so that "hello" matches nothing.
-EN_STOPWORDS = frozenset(
-    ["a", "an", "the", "i", "me", "my", "mine", "myself", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "it", "its", "they", "them", "their", "this", "that", "these", "those", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did", "doing", "have", "has", "had", "having", "to", "of", "for", "from", "by", "with", "about", "as", "at", "into", "onto", "than", "then", "so", "too", "very", "just", "also", "and", "or", "but", "if", "because", "while", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "there", "here", "im", "ive", "youre", "its", "thats", "whats", "theres", "hi", "hello", "hey", "hiya", "yo", "thanks", "thank", "thx", "ty", "please", "pls", "plz", "ok", "okay", "lol", "lmao", "omg", "bro", "guys", "sir", "madam", "dear", "anyone", "someone", "somebody", "help", "any", "some", "all", "every", "again", "still", "already", "even", "really", "actually", "literally", "seriously", "basically", "now", "today", "yesterday", "ago", "like", "other", "one", "ones", "via", "per", "etc", "ya", "yeah", "yes"]
+EN_STOPWORDS = _words(
+    """
+a an the i me my mine myself we us our you your yours he him his she her it its they them
+their this that these those is am are was were be been being do does did doing have has
+had having to of for from by with about as at into onto than then so too very just also
+and or but if because while what which who whom whose when where why how can could would
+should will shall may might must there here im ive youre thats whats theres hi hello hey
+hiya yo thanks thank thx ty please pls plz ok okay lol lmao omg bro guys sir madam dear
+anyone someone somebody help any some all every again still already even really actually
+literally seriously basically now today yesterday ago like other one ones via per etc ya
+yeah yes get got gets getting keep keeps kept want wants wanted need needs needed know
+tell told say says said try tried trying thing things stuff lot lots take takes took good
+morning evening afternoon night bye goodbye cya gonna wanna
+"""
 )
 # Phrase-level particles: kept while matching lexicon phrases ("log in"), not scored alone.
 _PARTICLES = frozenset(["in", "on", "off", "up", "down", "out", "back", "over"])
-ZH_STOPWORDS = frozenset(
-    ["的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "哈", "么", "我", "你", "他", "她", "它", "我们", "你们", "他们", "是", "在", "有", "和", "就", "都", "也", "还", "又", "很", "太", "这", "那", "这个", "那个", "这样", "那样", "怎么", "怎么办", "怎样", "如何", "为什么", "为啥", "什么", "啥", "一下", "一直", "现在", "今天", "已经", "可以", "能", "能不能", "可不可以", "请问", "请", "谢谢", "你好", "您好", "在吗", "哈喽", "一个", "自己", "然后", "但是", "就是", "还是", "没有", "不是", "到底", "真的", "咋", "咋办", "咋回事", "求助", "求", "帮忙", "帮", "一下子", "吧", "呗", "啦", "了吗", "么", "上去", "下来", "出来", "起来", "进去", "回来", "过来", "几天", "好几", "总是", "老是", "突然", "怎么回事", "明明", "根本", "之前", "以前", "之后", "以后", "时候", "问题", "情况", "办法", "知道", "觉得", "感觉", "应该", "需要", "想要", "可能", "要", "想", "会", "让", "把", "被", "给", "对", "从", "说", "去", "来", "到", "着", "过", "一", "个", "上", "下", "不", "没", "里", "中", "后", "前", "多", "少", "大", "小", "好", "点", "些", "其", "之", "与", "及", "或", "等", "于", "为", "以", "而", "但", "所", "如", "若", "则", "即"]
+ZH_STOPWORDS = _words(
+    """
+的 了 吗 呢 啊 吧 呀 嘛 哦 哈 么 我 你 他 她 它 我们 你们 他们 是 在 有 和 就 都 也 还 又 很 太 这 那 这个 那个 这样 那样 怎么 怎么办 怎样
+如何 为什么 为啥 什么 啥 一下 一直 现在 今天 已经 可以 能 能不能 可不可以 请问 请 谢谢 你好 您好 在吗 哈喽 一个 自己 然后 但是 就是 还是 没有 不是
+到底 真的 咋 咋办 咋回事 求助 求 帮忙 帮 一下子 呗 啦 了吗 上去 下来 出来 起来 进去 回来 过来 几天 好几 总是 老是 突然 怎么回事 明明 根本 之前 以前
+之后 以后 时候 问题 情况 办法 知道 觉得 感觉 应该 需要 想要 可能 要 想 会 让 把 被 给 对 从 说 去 来 到 着 过 一 个 上 下 不 没 里 中 后 前
+多 少 大 小 好 点 些 其 之 与 及 或 等 于 为 以 而 但 所 如 若 则 即 哪里 哪儿 哪个 哪 多少 几 谁 怎么样 怎么弄 怎么整 咋整 弄 搞 东西 有没有
+越来越 早上好 晚上好 晚安 好的 知道了 哈哈 哈哈哈 嗯 嗯嗯 拜拜 再见 好吧 谢了 多谢 感谢 收到了
+"""
 )
 
 
@@ -67,14 +95,16 @@ def stem(word: str) -> str:
 
 def english_tokens(words: Iterable[str]) -> list[tuple[str, bool]]:
     """Each word stemmed (negations folded to NOT), with whether it is a filler word."""
-    tokens: list[tuple[str, bool]] = []
-    for raw in words:
-        word = raw.replace("'", "")
-        if word in _NEGATIONS or (word.endswith("nt") and word[:-2] in _NEG_STEMS):
-            tokens.append((NOT, False))
-        else:
-            tokens.append((stem(word), word in EN_STOPWORDS))
-    return tokens
+    return [english_token(w) for w in words]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def english_token(raw: str) -> tuple[str, bool]:
+    """One word stemmed (a negation becomes NOT), and whether it is a filler word."""
+    word = raw.replace("'", "")
+    if word in _NEGATIONS or (word.endswith("nt") and word[:-2] in _NEG_STEMS):
+        return NOT, False
+    return stem(word), word in EN_STOPWORDS
 
 
 def english_terms(words: Iterable[str]) -> list[str]:
@@ -120,8 +150,8 @@ class Lexicon:
     """Synonym groups compiled for matching; each group yields one concept token."""
 
     _zh: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    _en: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
-    _en_full: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+    _en: _Phrases = field(default_factory=lambda: _Phrases())
+    _en_full: _Phrases = field(default_factory=lambda: _Phrases())
     size: int = 0
 
     @classmethod
@@ -132,9 +162,8 @@ class Lexicon:
             lex.size = gid + 1
             for term in group:
                 lex._add(normalize(term).strip(), gid)
-        for table in (lex._zh, lex._en, lex._en_full):
-            for key, entries in table.items():
-                table[key] = sorted(set(entries))  # type: ignore[assignment]
+        for key, entries in lex._zh.items():
+            lex._zh[key] = sorted(set(entries))
         return lex
 
     def _add(self, term: str, gid: int) -> None:
@@ -149,18 +178,20 @@ class Lexicon:
         kept = tuple(t for t, stop in tokens if not stop)
         if len(kept) == len(full) or len(kept) >= 2:
             if kept and kept != (NOT,):
-                self._en.setdefault(kept[0], []).append((kept, gid))
+                self._en.add(kept, gid)
         if len(kept) < len(full) and len(full) >= 2:
             # "for you page" says something its content words alone ("page") do not.
-            self._en_full.setdefault(full[0], []).append((full, gid))
+            self._en_full.add(full, gid)
 
-    def match_zh(self, run: str) -> list[tuple[int, int, int]]:
+    def match_zh(self, run: str, loose: bool = True) -> list[tuple[int, int, int]]:
         """(group id, start, length) of every Chinese term in a run, also across filler words.
 
         "退了钱" says "退钱" and "不想再看到" says "不想看到": a second pass reads the run with
         particles and adverbs such as 了, 的, 再, 一直 taken out, and maps matches back.
         """
         found = self._scan(run)
+        if not loose:
+            return found
         stripped, pos = _without_fillers(run)
         if len(stripped) < len(run):
             seen = set(found)
@@ -189,28 +220,46 @@ class Lexicon:
         pos = [i for i, (_, stop) in enumerate(tokens) if not stop]
         kept = [tokens[i][0] for i in pos]
         found = []
-        for gid, start, length in _find(kept, self._en, gaps=1):
+        for gid, start, length in self._en.find(kept, gaps=1):
             found.append((gid, pos[start], pos[start + length - 1] + 1 - pos[start]))
-        found.extend(_find([t for t, _ in tokens], self._en_full, gaps=0))
+        found.extend(self._en_full.find([t for t, _ in tokens], gaps=0))
         return found
 
 
-def _find(
-    seq: Sequence[str], table: dict[str, list[tuple[tuple[str, ...], int]]], gaps: int
-) -> list[tuple[int, int, int]]:
-    found: list[tuple[int, int, int]] = []
-    for i, first in enumerate(seq):
-        for phrase, gid in table.get(first, ()):
-            end = _follow(seq, i, phrase, gaps)
-            if end:
-                found.append((gid, i, end - i))
-    return found
+@dataclass(slots=True)
+class _Phrases:
+    """English phrases by their first word (one-word ones) or first two words (longer ones)."""
+
+    singles: dict[str, set[int]] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], set[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+
+    def add(self, phrase: tuple[str, ...], gid: int) -> None:
+        """Register a phrase (a tuple of terms) for a group."""
+        if len(phrase) == 1:
+            self.singles.setdefault(phrase[0], set()).add(gid)
+        else:
+            self.pairs.setdefault((phrase[0], phrase[1]), set()).add((phrase, gid))
+
+    def find(self, seq: Sequence[str], gaps: int) -> list[tuple[int, int, int]]:
+        """(group id, start, length) of each phrase in `seq`, skipping up to `gaps` words."""
+        found: set[tuple[int, int, int]] = set()
+        n = len(seq)
+        for i, first in enumerate(seq):
+            found.update((gid, i, 1) for gid in self.singles.get(first, ()))
+            for skip in range(gaps + 1):
+                j = i + 1 + skip
+                if j >= n:
+                    break
+                for phrase, gid in self.pairs.get((first, seq[j]), ()):
+                    end = _follow(seq, j + 1, phrase[2:], gaps - skip)
+                    if end:
+                        found.add((gid, i, end - i))
+        return sorted(found)
 
 
-def _follow(seq: Sequence[str], start: int, phrase: tuple[str, ...], gaps: int) -> int:
-    """Where `phrase` ends if it starts at `start`, skipping at most `gaps` words; else 0."""
-    j = start + 1
-    for want in phrase[1:]:
+def _follow(seq: Sequence[str], j: int, rest: tuple[str, ...], gaps: int) -> int:
+    """Where `rest` ends if it starts at `j`, skipping at most `gaps` words; else 0."""
+    for want in rest:
         if j < len(seq) and seq[j] == want:
             j += 1
         elif gaps and j + 1 < len(seq) and seq[j + 1] == want:
@@ -308,6 +357,8 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
             if _inside(spans, i, i + 1):
                 out.covered.add(char)
     for i, pair in enumerate(bigrams(run)):
+        if _NOISE_CHARS & set(pair):
+            continue
         out.bigrams.append(pair)
         if _inside(spans, i, i + 2):
             out.covered.add(pair)
@@ -323,6 +374,27 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
             parts = tuple(bigrams(word)) if len(word) > 2 else ()
             out.units.append(Unit(word, parts, _over(spans, pos, end)))
         pos = end
+
+
+def doc_tokens(text: str, lexicon: Lexicon, unigrams: bool = True) -> list[str]:
+    """The tokens an article field is indexed under (a fast path of `analyze`, no jieba)."""
+    tokens: list[str] = []
+    english: list[str] = []
+    for run in [*runs(text), ""]:
+        if run and not is_cjk(run):
+            english.append(run)
+            continue
+        if english:
+            terms = english_tokens(english)
+            tokens.extend(concept(g) for g, _, _ in lexicon.match_en(terms))
+            tokens.extend(t for t, stop in terms if not stop and t not in _PARTICLES)
+            english = []
+        if run:
+            tokens.extend(concept(g) for g, _, _ in lexicon.match_zh(run, loose=False))
+            tokens.extend(b for b in bigrams(run) if not (_NOISE_CHARS & set(b)))
+            if unigrams:
+                tokens.extend(c for c in run if c not in ZH_STOPWORDS)
+    return tokens
 
 
 def analyze(

@@ -81,9 +81,13 @@ class KefuClient(discord.Client):
         if router is None or self.kefu_stamp is None:
             return
         self.tree = build_tree(self, router, router.settings.guild_id)
-        await sync_if_changed(
-            self.tree, self.application_id, router.settings.guild_id, self.kefu_stamp
-        )
+        try:
+            await sync_if_changed(
+                self.tree, self.application_id, router.settings.guild_id, self.kefu_stamp
+            )
+        except discord.HTTPException as exc:
+            # the commands Discord already has keep working; the next start tries again
+            log.warning("could not sync slash commands (%s %s)", exc.status, exc.code)
 
     async def on_ready(self) -> None:
         """The gateway session is up and the guild is cached."""

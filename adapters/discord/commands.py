@@ -75,6 +75,7 @@ class _Callbacks:
 
 def _simple(name: str, description: str, handler: CommandHandler) -> app_commands.Command:
     async def callback(interaction: discord.Interaction) -> None:
+        """Run the command."""
         await handler.on_command(interaction, name, "")
 
     return app_commands.Command(name=name, description=description, callback=callback)

@@ -107,17 +107,19 @@ class Delivery:
         parts, limit = await self._prepare(out, target, thread=thread)
         if out.reply.edit is not None and await self._edit(out, parts[0]):
             return Delivered((out.reply.edit.id,))
+        note = ""
         try:
             ids = await self._send_parts(target, parts, out.key, limit, thread=thread)
         except discord.Forbidden as exc:
             if exc.code != CANNOT_DM or thread:
                 raise translate(exc, thread=thread) from exc
             ids = await self._to_interaction(target, parts, limit, exc)
+            note = "dms_closed"  # shown ephemerally; the core notes it on the ticket
         except SEND_ERRORS as exc:
             raise translate(exc, thread=thread) from exc
         if thread:
             self.announce.discard(target)
-        return Delivered(tuple(ids))
+        return Delivered(tuple(ids), note)
 
     async def _prepare(
         self, out: Outgoing, target: int, *, thread: bool
@@ -161,16 +163,16 @@ class Delivery:
         self, channel: discord.PartialMessageable, parts: list[Part], key: str, limit: int
     ) -> list[str]:
         ids: list[str] = []
-        mentions = discord.AllowedMentions(everyone=False, users=False, roles=False)
         for index, part in enumerate(parts):
             kwargs = part.kwargs()
-            if part.content and part.content.startswith("<@&") and self.role_id:
-                mentions = discord.AllowedMentions(roles=[discord.Object(self.role_id)])
+            mentions = discord.AllowedMentions.none()
+            if part.ping and self.role_id:
+                # only the moderator role may ping, and only from the ticket card
+                mentions.roles = [discord.Object(self.role_id)]
             files = await load_files(part.files, limit) if part.files else None
             message = await channel.send(
                 **kwargs, files=files, nonce=nonce(key, index), allowed_mentions=mentions
             )
-            mentions = discord.AllowedMentions.none()
             ids.append(str(message.id))
         return ids
 

@@ -49,6 +49,7 @@ class Part:
     view: discord.ui.View | None = None
     files: tuple[OutFile, ...] = ()
     modals: dict[str, ModalSpec] = field(default_factory=dict)
+    ping: bool = False  # the content starts with a role mention that should notify
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `Messageable.send` (files are added by the sender)."""
@@ -77,8 +78,8 @@ def split(text: str, limit: int) -> list[str]:
         if cut < limit // 2:
             cut = limit
         cut = _keep_escape(text, cut)
-        chunks.append(text[:cut].rstrip("\n"))
-        text = text[cut:].lstrip("\n")
+        chunks.append(text[:cut])
+        text = text[cut + 1 :] if text[cut] in " \n" else text[cut:]
     if text or not chunks:
         chunks.append(text)
     return chunks
@@ -154,12 +155,12 @@ def _text_parts(reply: Reply, mention: str) -> list[Part]:
         if first is not None:
             first.title = _label(reply.title, EMBED_TITLE_MAX)
         if mention:
-            parts[0].content = mention
+            parts[0].content, parts[0].ping = mention, True
         return parts
     head = f"{mention}\n" if mention else ""
     chunks = split(text, CONTENT_MAX - len(head))
     parts = [Part(content=c) for c in chunks]
-    parts[0].content = head + chunks[0]
+    parts[0].content, parts[0].ping = head + chunks[0], bool(mention)
     return parts
 
 

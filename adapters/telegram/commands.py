@@ -24,8 +24,11 @@ USER_COMMANDS = (
     ("cancel", "Cancel what I am doing", "取消当前操作"),
     ("lang", "Language: 中文 / English", "切换语言 / Language"),
     ("forget", "Delete my data", "删除我的数据"),
+    ("close", "Close my ticket", "关闭我的工单"),
 )
 MODERATOR_COMMANDS = (
+    ("queue", "The queue of open tickets", "待处理工单队列"),
+    ("open", "Show a ticket: /open N", "查看工单：/open 编号"),
     ("claim", "Claim this ticket", "认领此工单"),
     ("unclaim", "Release this ticket", "取消认领"),
     ("note", "Internal note, not sent to the user", "内部备注（不发给用户）"),
@@ -34,6 +37,7 @@ MODERATOR_COMMANDS = (
     ("block", "Block this user", "屏蔽此用户"),
     ("unblock", "Unblock this user", "解除屏蔽"),
     ("snippet", "Send a saved reply: /snippet NAME", "发送常用回复：/snippet 名称"),
+    ("snippets", "List the saved replies", "常用回复列表"),
 )
 LANGUAGES = ((None, 1), ("zh", 2))  # language_code (None = the default, English) → column
 

@@ -23,7 +23,8 @@ from bot.types import (
 PLATFORM = "telegram"
 NOT_IMAGE = "err_not_image"  # Attachment.error for a file that is no image (an i18n key)
 # Telegram: a command is "/" + 1-32 letters, digits or underscores, optionally "@botname".
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+# Hyphens are accepted too: Kefu's desk has /snippet-add (clients just do not highlight it).
+_COMMAND = re.compile(r"^/([A-Za-z0-9_-]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 _OTHER_FILES = ("sticker", "voice", "audio", "video", "video_note", "animation")
 
 

@@ -84,7 +84,7 @@ class Sender:
             message = await self._bot.send_photo(photo=data, filename=step.files[0].name, **kwargs)
         elif step.kind == "document":
             data = await read_file(step.files[0])
-            doc = {"document": data, "filename": step.files[0].name}
+            doc: dict[str, Any] = {"document": data, "filename": step.files[0].name}
             message = await self._bot.send_document(**doc, **kwargs)
         else:
             media = [InputMediaPhoto(await read_file(f), filename=f.name) for f in step.files]
@@ -93,7 +93,7 @@ class Sender:
         return (str(message.message_id),)
 
     async def _edit(self, out: Outgoing, ref: MessageRef) -> Delivered:
-        where = {"chat_id": int(ref.chat.id), "message_id": int(ref.id)}
+        where: dict[str, Any] = {"chat_id": int(ref.chat.id), "message_id": int(ref.id)}
         try:
             await self._bot.edit_message_text(**where, **edit_kwargs(out.reply))
         except BadRequest as exc:

@@ -55,6 +55,9 @@ def _logging(command: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    # discord.py logs interaction webhook URLs (short-lived tokens) and message bodies at DEBUG.
+    logging.getLogger("discord").setLevel(logging.INFO)
+    logging.getLogger("telegram").setLevel(logging.INFO)
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:

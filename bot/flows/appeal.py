@@ -11,11 +11,8 @@ from bot.flows import handoff, menu
 from bot.flows.intent import clean
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.types import Attachment, Button, ModalField, ModalSpec, Reply
+from bot.types import Attachment, Button, Reply
 from knowledge.models import FieldType, Form, FormField
-
-TEXT_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.DATE, FieldType.CHOICE)
-MODAL_MAX_INPUTS = 5  # Discord: a modal holds at most 5 text inputs, labels <= 45 characters
 
 
 def _state(turn: Turn) -> dict[str, Any]:
@@ -25,29 +22,6 @@ def _state(turn: Turn) -> dict[str, Any]:
 
 def _form(turn: Turn) -> Form | None:
     return turn.svc.kb.forms.get(str(_state(turn).get("id", "")))
-
-
-def modal_for(turn: Turn, form: Form) -> ModalSpec | None:
-    """The form's text questions as one modal, when they fit (Discord)."""
-    fields = [f for f in form.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT)]
-    if (
-        not fields
-        or len(fields) > MODAL_MAX_INPUTS
-        or len(fields) != len([f for f in form.fields if f.type in TEXT_TYPES])
-    ):
-        return None
-    inputs = tuple(
-        ModalField(
-            f.id,
-            f.label_in(turn.lang)[:45],
-            f.type == FieldType.LONG_TEXT,
-            f.required,
-            f.max_length,
-            f.prompt_in(turn.lang)[:100],
-        )
-        for f in fields
-    )
-    return ModalSpec(form.id, form.title_in(turn.lang)[:45], inputs)
 
 
 def start_form(turn: Turn, category_id: str) -> None:

@@ -6,6 +6,7 @@ import math
 import statistics
 
 from bot.actions import Verb, act
+from bot.flows.formbutton import form_button
 from bot.flows.turn import Services, Turn
 from bot.state import Step
 from bot.storage.base import Author, Ticket, TicketMessage, TicketStatus
@@ -19,9 +20,8 @@ ACTIVE_WINDOW = 3600.0
 def form_row(turn: Turn) -> tuple[Button, ...] | None:
     """A "Fill in the form" button when the current category has a form."""
     category = str(turn.data.get("category", ""))
-    if category and turn.svc.kb.form_for(category) is not None:
-        return (turn.button("btn_form", Verb.FORM, category),)
-    return None
+    button = form_button(turn, category) if category else None
+    return (button,) if button is not None else None
 
 
 async def offer_person(turn: Turn, intro_key: str) -> None:

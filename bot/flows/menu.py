@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.actions import Verb
+from bot.flows.formbutton import form_button
 from bot.flows.turn import Turn
 from bot.state import Step
 from bot.types import Button, Reply
@@ -30,8 +31,9 @@ def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
     if cat is not None:
         for article in kb.articles_in(cat.id, turn.lang)[:MAX_ARTICLE_BUTTONS]:
             rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
-        if kb.form_for(cat.id) is not None and not cat.children:
-            rows.append((turn.button("btn_form", Verb.FORM, cat.id),))
+        form = form_button(turn, cat.id) if not cat.children else None
+        if form is not None:
+            rows.append((form,))
         rows.append(
             (turn.button("btn_back", Verb.BACK, cat.id), turn.button("btn_menu", Verb.MENU))
         )

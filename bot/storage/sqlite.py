@@ -33,14 +33,6 @@ _T = TypeVar("_T")
 # store's transaction instead of waiting for the lock that transaction holds.
 _CURRENT_TX: ContextVar[tuple[object, ...]] = ContextVar("kefu_sqlite_tx", default=())
 
-# busy_timeout first: another process may hold the file while we switch to WAL.
-_PRAGMAS = (
-    "PRAGMA busy_timeout = 5000",
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-)
-
 
 class SqliteStore:
     """The Store on SQLite: one shared connection, autocommit, writes serialised by a lock.
@@ -61,15 +53,14 @@ class SqliteStore:
     async def open(cls, path: Path) -> SqliteStore:
         """Open (creating if needed) the database file and bring its schema up to date."""
         db = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
+        db.row_factory = sqlite3.Row
+        store = cls(db)
         try:
-            db.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                await db.execute(pragma)
-            await _migrate(db)
+            await store._run_on_thread(rows.prepare)
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return store
 
     async def __aenter__(self) -> SqliteStore:
         """Use the store in `async with`; it closes on exit."""
@@ -390,36 +381,6 @@ class SqliteStore:
             orphans = await self._rows(rows.ORPHAN_FILES, (rows.dump_json(sorted(candidates)),))
             await self._defer(rows.DELETE_FILES, (rows.dump_json([row[0] for row in orphans]),))
             return [str(row[1]) for row in orphans]
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    """Apply the numbered schema files the database has not seen, each in one transaction."""
-    scripts = rows.schema_scripts()
-    latest = scripts[-1][0] if scripts else 0
-    current = await _user_version(db)
-    if current > latest:
-        raise RuntimeError(f"database schema {current} is newer than this Kefu ({latest})")
-    for version, script in scripts:
-        if version <= current:
-            continue
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have migrated while we waited for the write lock.
-            if await _user_version(db) < version:
-                for statement in rows.split_statements(script):
-                    await db.execute(statement)
-                # PRAGMA takes no parameters; `version` is an int parsed from a file name.
-                await db.execute(f"PRAGMA user_version = {version:d}")
-            await db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
-            raise
-
-
-async def _user_version(db: aiosqlite.Connection) -> int:
-    found = await db.execute_fetchall("PRAGMA user_version")
-    return int(next(iter(found))[0])
 
 
 def _new_id(outcome: rows.Outcome) -> int:

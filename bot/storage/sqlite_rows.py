@@ -1,4 +1,4 @@
-"""Row <-> record conversion and schema-file helpers for SqliteStore (no database access)."""
+"""SqliteStore's helpers: schema, statement batches on its database thread, rows, SQL."""
 
 from __future__ import annotations
 
@@ -66,6 +66,44 @@ def split_statements(script: str) -> list[str]:
     if "".join(leftover).strip():
         raise ValueError("schema script ends with an incomplete statement")
     return statements
+
+
+# busy_timeout first: another process may hold the file while we switch to WAL.
+_PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+
+def prepare(conn: sqlite3.Connection) -> None:
+    """Set the connection's PRAGMAs; apply the schema files the database has not seen."""
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    scripts = schema_scripts()
+    latest = scripts[-1][0] if scripts else 0
+    current = _user_version(conn)
+    if current > latest:
+        raise RuntimeError(f"database schema {current} is newer than this Kefu ({latest})")
+    for version, script in scripts:
+        if version <= current:
+            continue
+        conn.execute(BEGIN[0])
+        try:
+            if _user_version(conn) < version:  # else another process migrated meanwhile
+                for statement in split_statements(script):
+                    conn.execute(statement)
+                # PRAGMA takes no parameters; `version` is an int parsed from a file name.
+                conn.execute(f"PRAGMA user_version = {version:d}")
+            conn.execute(COMMIT[0])
+        except BaseException:
+            rollback_if_open(conn)
+            raise
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,29 +40,29 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await made.close()
 
 
-def ticket(user: str = "telegram:1", **fields: object) -> Ticket:
+def ticket(user: str = "telegram:1", **fields: Any) -> Ticket:
     """A ticket for `user` with defaults a test can override."""
-    values: dict[str, object] = {"platform": "telegram", "chat_id": user.rpartition(":")[2]}
+    values: dict[str, Any] = {"platform": "telegram", "chat_id": user.rpartition(":")[2]}
     values.update(fields)
-    return Ticket(user_key=user, **values)  # type: ignore[arg-type]
+    return Ticket(user_key=user, **values)
 
 
-def message(ticket_id: int, text: str, **fields: object) -> TicketMessage:
+def message(ticket_id: int, text: str, **fields: Any) -> TicketMessage:
     """A user's message in a ticket, with defaults a test can override."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "author": Author.USER,
         "author_id": "telegram:1",
         "author_name": "Li",
     }
     values.update(fields)
-    return TicketMessage(ticket_id=ticket_id, text=text, **values)  # type: ignore[arg-type]
+    return TicketMessage(ticket_id=ticket_id, text=text, **values)
 
 
-def delivery(key: str, chat_id: str = "1", **fields: object) -> OutboxItem:
+def delivery(key: str, chat_id: str = "1", **fields: Any) -> OutboxItem:
     """A pending delivery to a Telegram chat, with defaults a test can override."""
-    values: dict[str, object] = {"platform": "telegram", "payload": {"text": key}}
+    values: dict[str, Any] = {"platform": "telegram", "payload": {"text": key}}
     values.update(fields)
-    return OutboxItem(chat_id=chat_id, key=key, **values)  # type: ignore[arg-type]
+    return OutboxItem(chat_id=chat_id, key=key, **values)
 
 
 def png(sha: str) -> StoredFile:

@@ -97,8 +97,10 @@ class FakeDiscord:
         self.unknown: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
         self.identify_close_code: int | None = None
+        self.locale = "en-US"  # the Discord client language of every user
         self.identified: list[dict[str, Any]] = []
         self._nonces: dict[tuple[int, str], dict[str, Any]] = {}
+        self.mentions_allowed: dict[str, Any] = {}  # message id → its allowed_mentions
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
         self.connected = asyncio.Event()
@@ -448,7 +450,7 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(self.app_id), "type": kind, "data": data,
             "channel_id": str(channel_id), "channel": channel, "token": record.token,
-            "version": 1, "locale": "zh-CN", "app_permissions": "2251799813685247",
+            "version": 1, "locale": self.locale, "app_permissions": "2251799813685247",
             "entitlements": [], "attachment_size_limit": 10485760,
         }  # fmt: skip
         if channel["type"] == 1:
@@ -494,16 +496,15 @@ class FakeDiscord:
         raise AssertionError(f"/{name} was never synced")
 
     async def submit_modal(
-        self, user: dict[str, Any], record: Interaction, values: dict[str, str],
-        message: dict[str, Any],
-    ) -> Interaction:  # fmt: skip
-        """Fill in and submit the modal that the bot opened in answer to `record`."""
-        modal = record.callbacks[0]["data"]
-        rows = [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 10,
-                 "custom_id": c["component"]["custom_id"],
-                 "value": values.get(c["component"]["custom_id"], "")}}
-                for i, c in enumerate(modal["components"])]  # fmt: skip
-        data = {"custom_id": modal["custom_id"], "components": rows}
+        self, user: dict[str, Any], custom_id: str, values: dict[str, str], message: dict[str, Any]
+    ) -> Interaction:
+        """A modal submission (text inputs wrapped in labels), as Discord sends it."""
+        rows = [
+            {"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 10, "custom_id": k,
+                                                    "value": v}}
+            for i, (k, v) in enumerate(values.items())
+        ]  # fmt: skip
+        data = {"custom_id": custom_id, "components": rows}
         new, payload = self._interaction(user, 5, data, int(message["channel_id"]), message)
         await self.dispatch("INTERACTION_CREATE", payload)
         return new
@@ -532,6 +533,7 @@ class FakeDiscord:
             **extra,
         )
         self.messages.setdefault(channel_id, []).append(message)
+        self.mentions_allowed[message["id"]] = body.get("allowed_mentions")
         if nonce:
             self._nonces[(channel_id, nonce)] = message
         return message

@@ -231,6 +231,7 @@ class Fault:
     retry_after: int = 1
     description: str = ""
     after: int = 0  # calls that still succeed before this fault strikes
+    chat_id: int | None = None  # strike only calls to this chat
 
 
 class FakeTelegram:
@@ -268,6 +269,10 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self._hold_acts: dict[str, bool] = {}
+        self.held: list[Call] = []  # requests waiting at a hold() gate
+        self.polls_waiting = 0  # getUpdates calls currently long-polling
         group = Chat(moderator_chat_id, "supergroup", "Kefu moderators", forum=True)
         group.members[self.bot_id] = "administrator"
         self.chats[moderator_chat_id] = group
@@ -393,12 +398,25 @@ class FakeTelegram:
         retry_after: int = 1,
         description: str = "",
         after: int = 0,
+        chat_id: int | None = None,
     ) -> None:
-        """The `times` calls of `method` after the next `after` ones fail (see Fault)."""
+        """The `times` calls of `method` (to `chat_id`, if given) after the next `after` ones
+        fail (see Fault for the kinds)."""
         queue = self.faults.setdefault(method.lower(), deque())
-        queue.extend(Fault(kind, retry_after, description) for _ in range(times))
+        queue.extend(Fault(kind, retry_after, description, 0, chat_id) for _ in range(times))
         if times and after:
             queue[-times].after = after
+
+    def hold(self, method: str) -> None:
+        """Requests to `method` from now on wait (unanswered, not acted on) until release()."""
+        self._holds[method.lower()] = asyncio.Event()
+
+    def release(self, method: str, *, act: bool = True) -> None:
+        """Let held requests go on (act=True), or drop their connections unanswered (False)."""
+        gate = self._holds.pop(method.lower(), None)
+        self._hold_acts[method.lower()] = act
+        if gate is not None:
+            gate.set()
 
     # ---------------------------------------------------------------- test API: updates
 
@@ -619,8 +637,17 @@ class FakeTelegram:
             self.unknown.append(method)
             return _answer(ApiError(404, "Not Found"))
         params, files = await _read_params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
-        fault = self._take_fault(method)
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        gate = self._holds.get(method.lower())
+        if gate is not None:
+            self.held.append(call)
+            self._notify()
+            await gate.wait()
+            self.held.remove(call)
+            if not self._hold_acts.get(method.lower(), True):
+                return self._fault(request, Fault("drop"))
+        fault = self._take_fault(method, params)
         if fault and fault.kind != "drop_after":
             return self._fault(request, fault)
         try:
@@ -634,14 +661,17 @@ class FakeTelegram:
             return self._fault(request, fault)
         return response
 
-    def _take_fault(self, method: str) -> Fault | None:
-        queue = self.faults.get(method.lower())
-        if not queue:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        queue = self.faults.get(method.lower(), deque())
+        chat = str(params.get("chat_id", ""))
+        fault = next((f for f in queue if f.chat_id is None or str(f.chat_id) == chat), None)
+        if fault is None:
             return None
-        if queue[0].after > 0:
-            queue[0].after -= 1
+        if fault.after > 0:
+            fault.after -= 1
             return None
-        return queue.popleft()
+        queue.remove(fault)
+        return fault
 
     def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         self._notify()
@@ -774,15 +804,19 @@ class FakeTelegram:
         generation = self._poll_generation
         self._notify()
         deadline = time.monotonic() + float(p.get("timeout") or 0)
-        while True:
-            batch = [u for u in self.updates if u["update_id"] >= offset][:limit]
-            if batch:
-                return batch
-            if generation != self._poll_generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request")
-            if time.monotonic() >= deadline:
-                return []
-            await self._wait(deadline - time.monotonic())
+        self.polls_waiting += 1
+        try:
+            while True:
+                batch = [u for u in self.updates if u["update_id"] >= offset][:limit]
+                if batch:
+                    return batch
+                if generation != self._poll_generation:
+                    raise ApiError(409, "Conflict: terminated by other getUpdates request")
+                if time.monotonic() >= deadline:
+                    return []
+                await self._wait(deadline - time.monotonic())
+        finally:
+            self.polls_waiting -= 1
 
     async def _m_deleteWebhook(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
         self.webhook = None

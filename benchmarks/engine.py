@@ -1,0 +1,432 @@
+"""Throughput and latency of the dialog engine under simulated users, against SQLite's ceiling.
+
+Usage: python benchmarks/engine.py [--users N] [--seconds S] [--rate R] [--quick] [--profile]
+
+Simulated users (benchmarks/_sim.py) do the full mix through the real Hub and Engine on a
+SqliteStore (WAL) in a temporary directory: the menu, free-text search, a form with a screenshot,
+a handoff, relayed messages, a moderator who claims, replies and closes, and a rating. Each
+presses only buttons it received (delivered by the real Outbox, running as a task as in
+production, to an in-process fake platform). Three measurements:
+
+(a) saturation: every conversation sends its next message as soon as the previous one was
+    handled and its replies delivered; messages handled per second over `2/3 S` seconds.
+(b) open loop: R messages/s in all (Poisson arrivals, each conversation sequential) for S
+    seconds; latency = handled - scheduled arrival, so time spent queueing counts.
+(c) the ceiling of one-row SQLite commits (WAL, synchronous=NORMAL) on the same file system.
+
+The last line: `engine: <n> messages/s, p50 <x> ms, p99 <y> ms, sqlite ceiling <c> commits/s,
+ratio <r>` with n from (a), the latencies from (b) and r = n / c.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import logging
+import math
+import os
+import pstats
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiosqlite  # noqa: E402
+from _sim import Dialog, FakePlatform, Tracker, World, load_queries, make_images  # noqa: E402
+
+from bot.app import Runtime, build_index, load_kb, open_runtime  # noqa: E402
+from bot.config import BotConfig, Config, TelegramConfig  # noqa: E402
+from bot.storage.base import OutboxItem  # noqa: E402
+from knowledge.models import KnowledgeBase  # noqa: E402
+from knowledge.search import SearchIndex  # noqa: E402
+
+SETTLE_TIMEOUT = 10.0  # seconds to wait for an event's replies before counting it lost
+CEILING_SECONDS = 3.0
+
+
+@dataclass(slots=True)
+class Record:
+    """Per message: its kind, when it arrived, when it was handled, when its replies landed."""
+
+    label: list[str] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)
+    handled: list[float] = field(default_factory=list)
+    settled: list[float] = field(default_factory=list)
+
+    def add(self, label: str, arrived: float, handled: float, settled: float | None) -> None:
+        """One message."""
+        self.label.append(label)
+        self.arrived.append(arrived)
+        self.handled.append(handled)
+        self.settled.append(math.nan if settled is None else settled)
+
+
+@dataclass(slots=True)
+class Setup:
+    """What every phase shares: content, index, screenshots, queries and the options."""
+
+    kb: KnowledgeBase
+    index: SearchIndex
+    images: dict[str, bytes]
+    queries: dict[str, list[str]]
+    users: int
+    seed: int
+    root: Path
+
+
+@dataclass(slots=True)
+class Phase:
+    """A runtime on a fresh database, the fake platform and the dialogs that talk to it."""
+
+    runtime: Runtime
+    platform: FakePlatform
+    tracker: Tracker
+    dialogs: list[Dialog]
+
+
+class ErrorCount(logging.Handler):
+    """Counts ERROR records (the hub logs every event that failed)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count one."""
+        self.count += 1
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of values, in the values' unit."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def ms(values: list[float], p: float) -> str:
+    """A percentile of seconds, as milliseconds."""
+    return f"{pct(values, p) * 1000:.1f}"
+
+
+# (c) the SQLite ceiling
+
+
+def sqlite_ceiling(path: Path, seconds: float) -> float:
+    """Single-row commits per second with sqlite3: BEGIN IMMEDIATE, one INSERT, COMMIT."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, at REAL)")
+        n, start = 0, time.perf_counter()
+        while (now := time.perf_counter()) - start < seconds:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("INSERT INTO t (body, at) VALUES (?, ?)", ("x" * 200, now))
+            con.execute("COMMIT")
+            n += 1
+        return n / (time.perf_counter() - start)
+    finally:
+        con.close()
+
+
+async def aiosqlite_ceiling(path: Path, seconds: float) -> float:
+    """The same through aiosqlite, as the store runs it (three awaited statements a commit)."""
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, at REAL)")
+        n, start = 0, time.perf_counter()
+        while (now := time.perf_counter()) - start < seconds:
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("INSERT INTO t (body, at) VALUES (?, ?)", ("x" * 200, now))
+            await db.execute("COMMIT")
+            n += 1
+        return n / (time.perf_counter() - start)
+
+
+# the runtime under test
+
+
+def track_outbox(runtime: Runtime, tracker: Tracker) -> None:
+    """Tell the tracker about every outbox item, so a dialog knows when its replies are in."""
+    store = runtime.store
+    enqueue = store.enqueue
+
+    async def enqueue_tracked(item: OutboxItem) -> int:
+        ident = await enqueue(item)
+        tracker.enqueued(item)
+        return ident
+
+    store.enqueue = enqueue_tracked  # type: ignore[method-assign]
+
+
+@asynccontextmanager
+async def phase(setup: Setup, name: str) -> AsyncIterator[Phase]:
+    """A fresh data directory and runtime, the outbox delivering, and the dialogs."""
+    data_dir = setup.root / name
+    config = Config(
+        bot=BotConfig(data_dir=data_dir),
+        telegram=TelegramConfig(enabled=True, moderator_chat_id="-1001"),
+    )
+    tracker = Tracker(time.perf_counter)
+    platform = FakePlatform(setup.images, tracker)
+    async with open_runtime(config, [platform], kb=setup.kb, index=setup.index) as runtime:
+        track_outbox(runtime, tracker)
+        world = World(setup.kb, platform, setup.queries)
+        dialogs = [
+            Dialog(n, ("zh-CN", "en")[n % 2], world, setup.seed) for n in range(setup.users)
+        ]
+        outbox = asyncio.create_task(runtime.outbox.run())
+        try:
+            yield Phase(runtime, platform, tracker, dialogs)
+        finally:
+            outbox.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbox
+
+
+Send = Callable[[str, object, float], Awaitable[None]]
+
+
+def sender(ph: Phase, record: Record) -> Callable[..., Awaitable[None]]:
+    """Hand one event to the hub, wait for its replies, record the times."""
+    hub, tracker = ph.runtime.hub, ph.tracker
+
+    async def send(label: str, event: object, arrived: float) -> None:
+        await hub.sink(event)  # type: ignore[arg-type]
+        handled = time.perf_counter()
+        settled = await tracker.settled(event.event_id, SETTLE_TIMEOUT)  # type: ignore[attr-defined]
+        record.add(label, arrived, handled, settled)
+
+    return send
+
+
+async def saturate(ph: Phase, seconds: float) -> Record:
+    """(a) Every conversation sends again as soon as its last message was answered."""
+    record = Record()
+    send = sender(ph, record)
+    stop = time.perf_counter() + seconds
+
+    async def converse(dialog: Dialog) -> None:
+        for label, event in dialog.script():
+            start = time.perf_counter()
+            if start >= stop:
+                return
+            await send(label, event, start)
+
+    await asyncio.gather(*(converse(d) for d in ph.dialogs))
+    return record
+
+
+async def open_loop(ph: Phase, rate: float, seconds: float, seed: int) -> tuple[Record, int]:
+    """(b) Poisson arrivals at `rate` in all, spread over the conversations; queueing counts."""
+    record = Record()
+    send = sender(ph, record)
+    per_conversation = rate / len(ph.dialogs)
+    start = time.perf_counter()
+    end = start + seconds
+
+    async def converse(dialog: Dialog, rng: random.Random) -> None:
+        steps = dialog.script()
+        at = start + rng.expovariate(per_conversation)
+        while at < end:
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            label, event = next(steps)
+            await send(label, event, at)
+            at += rng.expovariate(per_conversation)
+
+    tasks = [
+        asyncio.create_task(converse(d, random.Random(seed * 7919 + d.n))) for d in ph.dialogs
+    ]
+    _done, late = await asyncio.wait(tasks, timeout=seconds + max(10.0, seconds))
+    for task in late:
+        task.cancel()
+    return record, len(late)
+
+
+# reporting
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def mix(record: Record) -> str:
+    """The share of each kind of message."""
+    counts = Counter(record.label)
+    total = sum(counts.values()) or 1
+    return ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in counts.most_common())
+
+
+def flows(ph: Phase, errors: int, record: Record) -> str:
+    """What the dialogs got done, and what went wrong."""
+    stats: Counter[str] = Counter()
+    for d in ph.dialogs:
+        stats.update(d.stats)
+    lost = sum(v for k, v in stats.items() if k.startswith("lost:"))
+    unsettled = sum(1 for s in record.settled if math.isnan(s))
+    done = ", ".join(f"{k} {stats[k]}" for k in ("browse", "search", "form", "human"))
+    return (
+        f"cycles: {done}; tickets {stats['tickets']}, rated {stats['rated']}; "
+        f"lost {lost}, errors {errors}, replies not delivered {unsettled}, "
+        f"deliveries {ph.platform.sent}"
+    )
+
+
+def by_kind(record: Record) -> list[str]:
+    """Handled latency per kind of message."""
+    groups: dict[str, list[float]] = {}
+    for label, a, h in zip(record.label, record.arrived, record.handled, strict=True):
+        groups.setdefault(label, []).append(h - a)
+    return [
+        f"    {label:<14}{len(v):>7}  p50 {ms(v, 50):>7} ms  p99 {ms(v, 99):>7} ms"
+        for label, v in sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    ]
+
+
+def machine() -> str:
+    """Cores and load, so figures can be read against what else ran."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+# the run
+
+
+async def run_saturation(setup: Setup, seconds: float, errors: ErrorCount) -> float:
+    """(a), printed; returns messages handled per second after the warm-up."""
+    warm = min(2.0, seconds / 5)
+    async with phase(setup, "saturation") as ph:
+        before, cpu0, t0 = errors.count, cpu_seconds(), time.perf_counter()
+        record = await saturate(ph, seconds)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    counted = [h for h in record.handled if h >= t0 + warm and h <= t0 + seconds]
+    rate = len(counted) / (seconds - warm)
+    lat = [h - a for a, h in zip(record.arrived, record.handled, strict=True)]
+    print(
+        f"(a) saturation: {setup.users} conversations, {seconds:.0f} s: "
+        f"{len(record.label)} messages, {rate:.0f} messages/s (after a {warm:.1f} s warm-up); "
+        f"handled p50 {ms(lat, 50)} ms, p99 {ms(lat, 99)} ms; CPU {cpu / wall:.2f} cores"
+    )
+    print(f"    mix: {mix(record)}")
+    print(f"    {flows(ph, errors.count - before, record)}")
+    return rate
+
+
+async def run_open_loop(
+    setup: Setup, rate: float, seconds: float, errors: ErrorCount
+) -> tuple[float, float]:
+    """(b), printed; returns the handled p50 and p99 in milliseconds."""
+    async with phase(setup, "open-loop") as ph:
+        before, cpu0, t0 = errors.count, cpu_seconds(), time.perf_counter()
+        record, late = await open_loop(ph, rate, seconds, setup.seed)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    lat = [h - a for a, h in zip(record.arrived, record.handled, strict=True)]
+    replies = [
+        s - a for a, s in zip(record.arrived, record.settled, strict=True) if not math.isnan(s)
+    ]
+    print(
+        f"(b) open loop: {rate:.0f} messages/s over {setup.users} conversations for "
+        f"{seconds:.0f} s: {len(record.label)} messages ({len(record.label) / seconds:.0f}/s); "
+        f"handled p50 {ms(lat, 50)} ms, p90 {ms(lat, 90)} ms, p99 {ms(lat, 99)} ms, "
+        f"max {ms(lat, 100)} ms; CPU {cpu / wall:.2f} cores"
+    )
+    print(
+        f"    replies delivered: p50 {ms(replies, 50)} ms, p99 {ms(replies, 99)} ms after "
+        f"arrival; conversations not finished in time: {late}"
+    )
+    print(f"    {flows(ph, errors.count - before, record)}")
+    print("\n".join(by_kind(record)))
+    return pct(lat, 50) * 1000, pct(lat, 99) * 1000
+
+
+def options() -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    p.add_argument("--users", type=int, default=1000, help="conversations (default 1000)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="open-loop duration; saturation runs 2/3 of it (default 30)",
+    )
+    p.add_argument(
+        "--rate", type=float, default=1000.0, help="open-loop messages/s in all (default 1000)"
+    )
+    p.add_argument("--quick", action="store_true", help="a 5-second smoke run")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the saturation phase and print the top functions",
+    )
+    args = p.parse_args()
+    if args.quick:
+        args.seconds, args.users, args.rate = 2.0, min(args.users, 200), min(args.rate, 200.0)
+    return args
+
+
+async def main() -> int:
+    """Run (c), (a) and (b) and print the figures; the summary line last."""
+    args = options()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    print(f"machine: {machine()}; other sessions' test runs may be sharing these cores")
+    kb = load_kb(Config())
+    index = await asyncio.to_thread(build_index, kb)
+    index.search("预热 warm up", lang="zh-CN", limit=5)  # load jieba's dictionary now
+    with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
+        root = Path(tmp)
+        setup = Setup(
+            kb,
+            index,
+            make_images(64 if args.quick else 256),
+            load_queries(),
+            args.users,
+            args.seed,
+            root,
+        )
+        seconds = 1.0 if args.quick else CEILING_SECONDS
+        ceiling = sqlite_ceiling(root / "ceiling.sqlite3", seconds)
+        via = await aiosqlite_ceiling(root / "ceiling-aio.sqlite3", seconds)
+        print(
+            f"(c) sqlite ceiling in {root.parent}: {ceiling:.0f} commits/s with sqlite3, "
+            f"{via:.0f} commits/s through aiosqlite (one-row INSERT a transaction, WAL, "
+            f"synchronous=NORMAL)"
+        )
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        rate = await run_saturation(setup, args.seconds * 2 / 3, errors)
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        p50, p99 = await run_open_loop(setup, args.rate, args.seconds, errors)
+    print(f"machine after: {machine()}")
+    print(
+        f"engine: {rate:.0f} messages/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"sqlite ceiling {ceiling:.0f} commits/s, ratio {rate / ceiling:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,158 @@
+"""Golden gateway payloads → discord.py's own parsers → convert → Kefu events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord import convert
+from bot.types import ChatKind, CommandReceived, FormSubmitted, TextReceived, UserRef
+
+PAYLOADS = Path(__file__).parent / "payloads"
+GUILD, ROLE, MOD_CHANNEL = 900000000000000001, 900000000000000002, 900000000000000003
+DM, THREAD = 920000000000000001, 920000000000000002
+MAX = 8 * 1024 * 1024
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A stored gateway payload."""
+    return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+
+
+class Recorder(discord.Client):
+    """A client that is never connected: payloads go straight to its parsers."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents(guilds=True, messages=True))
+        self.seen: list[Any] = []
+
+    async def on_message(self, message: discord.Message) -> None:
+        self.seen.append(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.seen.append(interaction)
+
+    async def feed(self, event: str, name: str) -> Any:
+        """Parse one DISPATCH the way the gateway does; the object discord.py made of it."""
+        self._connection.parsers[event](payload(name))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return self.seen[-1]
+
+
+@pytest.fixture
+async def sdk() -> Recorder:
+    client = Recorder()
+    await client._async_setup_hook()
+    bot = payload("guild_create.json")["members"][0]["user"]
+    client._connection.user = discord.ClientUser(state=client._connection, data=bot)  # type: ignore[arg-type]
+    client._connection.parsers["GUILD_CREATE"](payload("guild_create.json"))
+    return client
+
+
+async def test_dm_message_with_attachments_is_checked_by_type_and_size(sdk: Recorder) -> None:
+    message = await sdk.feed("MESSAGE_CREATE", "message_dm.json")
+    chat = convert.locate(message.channel.id, None, MOD_CHANNEL, None)
+    assert chat is not None
+    event = convert.message_event(message, chat, ROLE, MAX)
+    assert isinstance(event, TextReceived)
+    assert event.text == "我的账号被封了 *不知道为什么*"
+    assert event.chat.kind is ChatKind.PRIVATE and event.chat.id == str(DM)
+    assert event.user.id == "910000000000000001" and not event.user.is_moderator
+    assert event.event_id == "m:940000000000000001"
+    shot, pdf, huge = event.attachments
+    assert (shot.name, shot.mime, shot.size, shot.error) == ("shot.png", "image/png", 34567, "")
+    assert shot.ref.startswith("https://cdn.discordapp.com/attachments/")
+    assert pdf.error == "err_not_image"
+    assert huge.error == "err_too_large"
+
+
+async def test_dm_command_becomes_command_received(sdk: Recorder) -> None:
+    message = await sdk.feed("MESSAGE_CREATE", "message_dm_command.json")
+    event = convert.message_event(message, convert.dm_chat(DM), ROLE, MAX)
+    assert isinstance(event, CommandReceived)
+    assert (event.name, event.args) == ("human", "快点")
+
+
+async def test_moderator_message_in_ticket_thread(sdk: Recorder) -> None:
+    message = await sdk.feed("MESSAGE_CREATE", "message_thread_moderator.json")
+    assert isinstance(message.channel, discord.Thread)
+    chat = convert.locate(message.channel.id, GUILD, MOD_CHANNEL, message.channel.parent_id)
+    assert chat == convert.mod_chat(MOD_CHANNEL, THREAD)
+    assert chat is not None and chat.kind is ChatKind.MODERATION
+    event = convert.message_event(message, chat, ROLE, MAX)
+    assert isinstance(event, TextReceived)
+    assert event.user.is_moderator
+    assert event.text == "您好，已经帮您解封。"
+    assert [a.name for a in event.attachments] == ["shot.png"]
+
+
+async def test_non_moderator_in_ticket_thread_is_passed_without_rights(sdk: Recorder) -> None:
+    message = await sdk.feed("MESSAGE_CREATE", "message_thread_other.json")
+    chat = convert.locate(message.channel.id, GUILD, MOD_CHANNEL, message.channel.parent_id)
+    assert chat is not None
+    event = convert.message_event(message, chat, ROLE, MAX)
+    assert not event.user.is_moderator
+
+
+async def test_unrelated_guild_channel_is_ignored(sdk: Recorder) -> None:
+    message = await sdk.feed("MESSAGE_CREATE", "message_general.json")
+    assert convert.locate(message.channel.id, GUILD, MOD_CHANNEL, None) is None
+
+
+async def test_modal_submission_becomes_form_submitted(sdk: Recorder) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_modal_submit.json")
+    user = convert.user_ref(interaction.user, ROLE, interaction.locale.value)
+    event = convert.form_event(
+        user, convert.dm_chat(DM), interaction.id, "ban-appeal", interaction.data
+    )
+    assert isinstance(event, FormSubmitted)
+    assert event.values == (("account_id", "lumen_42"), ("why", "I did nothing wrong"))
+    assert event.user.locale == "zh-CN"
+    assert event.event_id == "i:950000000000000004"
+
+
+async def test_button_in_thread_by_non_moderator_has_no_rights(sdk: Recorder) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_claim_by_bob.json")
+    assert interaction.data["custom_id"] == "kefu:mc::12"
+    assert not convert.is_moderator(interaction.user, ROLE)
+
+
+async def test_slash_command_by_moderator(sdk: Recorder) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_slash_close.json")
+    user = convert.user_ref(interaction.user, ROLE)
+    assert user.is_moderator
+    event = convert.command_event(user, convert.mod_chat(MOD_CHANNEL, THREAD), 7, "close", "x")
+    assert (event.name, event.args, event.chat.thread_id) == ("close", "x", str(THREAD))
+
+
+async def test_dm_user_is_never_a_moderator(sdk: Recorder) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_dm_press.json")
+    assert isinstance(interaction.user, discord.User)
+    assert not convert.is_moderator(interaction.user, ROLE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/help", ("menu", "")),
+        ("/Human  now please", ("human", "now please")),
+        ("/note@kefu internal", ("note", "internal")),
+        ("/ not a command", None),
+        ("/", None),
+        ("hello /human", None),
+        ("/路径", None),
+    ],
+)
+def test_parse_command(text: str, expected: tuple[str, str] | None) -> None:
+    assert convert.parse_command(text) == expected
+
+
+def test_help_slash_command_is_the_menu() -> None:
+    user = UserRef("discord", "1")
+    assert convert.command_event(user, convert.dm_chat(DM), 1, "help").name == "menu"

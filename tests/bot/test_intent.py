@@ -1,0 +1,116 @@
+"""Typed intent: asking for a person (DESIGN principle 1), anger, repeats, cleaning, language."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import BotConfig
+from bot.flows.intent import clean, guess_lang, is_angry, is_repeat, wants_human
+
+ANGRY = (*BotConfig().angry_words_zh, *BotConfig().angry_words_en)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "转人工",
+        "我要人工",
+        "人工客服",
+        "找人工",
+        "真人",
+        "请帮我转人工，谢谢",
+        "账号被封了，我理解规则，但这是误判，请转人工",
+        "客服",
+        "人工",
+        "客服！",
+        "客服？？",
+        "我要客服",
+        "人工客服 ",
+        "talk to a human",
+        "Talk To A Human please",
+        "I want a real person",
+        "agent",
+        "Agent!",
+        "can I speak to someone",
+        "human",
+        "I need a human",
+        "support",
+        "转\u200b人工",  # zero-width space inside
+        "\u202e转人工\u202c",  # right-to-left override around it
+        "ｔａｌｋ ｔｏ ａ ｈｕｍａｎ",  # full-width letters
+    ],
+)
+def test_requests_for_a_person(text: str) -> None:
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "客服态度太差",
+        "客服回复太慢了",
+        "人工智能推荐不准",
+        "我的账号被封了",
+        "忘记密码",
+        "how do I reset my password",
+        "humanity",
+        "the support article was wrong about refunds",
+        "",
+        "   ",
+        "\u200b\u200f",
+    ],
+)
+def test_not_requests_for_a_person(text: str) -> None:
+    assert not wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "什么垃圾客服",
+        "骗子平台",
+        "我要投诉",
+        "气死我了",
+        "this is useless",
+        "Ridiculous.",
+        "WHY IS MY ACCOUNT STILL LOCKED",
+        "where is my refund!!!",
+        "退款呢！！！",
+    ],
+)
+def test_angry_words_and_shouting(text: str) -> None:
+    assert is_angry(text, ANGRY)
+
+
+@pytest.mark.parametrize("text", ["忘记密码了怎么办", "How do I change my phone number?", "OK"])
+def test_calm_messages(text: str) -> None:
+    assert not is_angry(text, ANGRY)
+
+
+def test_angry_words_come_from_the_configuration() -> None:
+    assert not is_angry("meh", ANGRY)
+    assert is_angry("meh", ["MEH"])
+    assert not is_angry("anything", ["", ""])
+
+
+def test_the_same_question_again_is_a_repeat() -> None:
+    recent = ["我的账号被封了怎么办", "refund"]
+    assert is_repeat("我的账号被封了怎么办？", recent)
+    assert is_repeat("My account was banned", ["my account was banned"])
+    assert not is_repeat("怎么修改手机号", recent)
+    assert not is_repeat("a", ["a"])  # too short to mean anything
+    assert not is_repeat("anything", [])
+
+
+def test_clean_drops_invisible_and_bidi_characters_and_folds_width() -> None:
+    assert clean("  \u200b忘记\u200d密码\u202e\u2066 ") == "忘记密码"
+    assert clean("ＡＢＣ１２３") == "ABC123"
+    assert clean("\ufeff") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("封号了", "zh-CN"), ("my account", "en"), ("123", ""), ("", ""), ("ok 好的", "zh-CN")],
+)
+def test_guess_lang(text: str, lang: str) -> None:
+    assert guess_lang(text) == lang

@@ -1,0 +1,521 @@
+"""Fakes, not mocks (STYLE rule 11): a FakeAdapter that records every Outgoing, and a Harness
+that runs the real engine, hub and outbox on a MemoryStore or a SqliteStore, with a
+conversational API (STYLE rule 13):
+
+    user = h.user("alice", lang="en")
+    await user.says("my account was banned")
+    await user.presses("Talk to a person")
+    mod = h.moderator("bob")
+    await mod.presses("Claim", 1)
+    assert user.received("#1")
+
+Users live on platform "fake"; moderators work on the surface "fakemod" (chat "modchat"), one
+thread per ticket ("t1", "t2", … in the order the outbox opens them). After every event the
+harness runs the outbox until nothing is due, so what a test reads is what was delivered.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bot.app import build_index, load_kb
+from bot.config import Config
+from bot.engine import Engine
+from bot.flows.turn import Services
+from bot.hours import Hours
+from bot.hub import Hub
+from bot.media import FileStore
+from bot.outbox import Outbox
+from bot.ports import DeliveryError
+from bot.scheduler import Scheduler
+from bot.storage import MemoryStore, SqliteStore, Store
+from bot.storage.base import Ticket
+from bot.texts import Texts
+from bot.types import (
+    Attachment,
+    Button,
+    ButtonPressed,
+    ChatKind,
+    ChatRef,
+    CommandReceived,
+    Delivered,
+    IncomingEvent,
+    MessageRef,
+    Outgoing,
+    Reply,
+    TextReceived,
+    UserRef,
+)
+from knowledge.models import KnowledgeBase
+from knowledge.search import Hit, SearchIndex, SearchResult
+from tests.helpers.builders import T0, config
+
+USERS = "fake"
+MODS = "fakemod"
+MOD_CHAT = ChatRef(MODS, "modchat", ChatKind.MODERATION)
+StoreKind = Literal["memory", "sqlite"]
+
+
+class FakeAdapter:
+    """A platform that records what it is sent; it can open threads and serve attachments."""
+
+    def __init__(self, platform: str, moderation: ChatRef | None = None) -> None:
+        self.platform = platform
+        self.sent: list[Outgoing] = []
+        self.threads: dict[str, str] = {}  # thread id -> title
+        self.files: dict[str, bytes] = {}  # attachment ref -> bytes
+        self.failures: list[DeliveryError] = []  # raised by the next sends, in order
+        self.fetches = 0
+        self._moderation = moderation
+        self._thread_ids = itertools.count(1)
+
+    async def run(self, sink: object) -> None:
+        """Events are injected by the harness, not read from anywhere."""
+
+    async def send(self, out: Outgoing) -> Delivered:
+        """Record the reply (or raise the next planned failure)."""
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(out)
+        return Delivered((str(len(self.sent)),))
+
+    async def fetch_attachment(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The bytes registered for `attachment.ref`."""
+        self.fetches += 1
+        data = self.files[attachment.ref]
+        if len(data) > max_bytes:
+            raise ValueError("larger than allowed")
+        return data
+
+    def moderation_chat(self) -> ChatRef | None:
+        """The moderator chat, when this fake is a moderator surface."""
+        return self._moderation
+
+    async def open_thread(self, chat: ChatRef, title: str) -> str:
+        """A new thread: "t1", "t2", …"""
+        thread = f"t{next(self._thread_ids)}"
+        self.threads[thread] = title
+        return thread
+
+
+class PinnedIndex:
+    """The real search index, except for queries a test pins to a fixed result.
+
+    Search quality is tuned elsewhere; a scenario about what the bot does with a weak match
+    pins one, so it does not depend on today's ranking.
+    """
+
+    def __init__(self, index: SearchIndex, kb: KnowledgeBase) -> None:
+        self.index = index
+        self.kb = kb
+        self.pins: dict[str, tuple[tuple[str, float], ...]] = {}
+        self.confident: dict[str, bool] = {}
+
+    def pin(self, query: str, hits: Iterable[tuple[str, float]], *, confident: bool) -> None:
+        """From now on `query` finds `hits` ((article id, score) pairs)."""
+        self.pins[query] = tuple(hits)
+        self.confident[query] = confident
+
+    def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
+        """The pinned result for a pinned query, else the real index's."""
+        if query not in self.pins:
+            return self.index.search(query, lang=lang, limit=limit)
+        hits = []
+        for article_id, score in self.pins[query][:limit]:
+            article = self.kb.article(article_id, lang or "en")
+            assert article is not None, f"no article {article_id}"
+            hits.append(Hit(article_id, score, article.title, article.category))
+        return SearchResult(query, self.confident[query], tuple(hits))
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: float = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _texts(replies: Iterable[Reply]) -> str:
+    return "\n\n".join(f"{r.title}\n{r.text}" if r.title else r.text for r in replies)
+
+
+@dataclass
+class Replies:
+    """What one event made the bot send to someone."""
+
+    items: list[Reply] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """Every reply's title and text, joined."""
+        return _texts(self.items)
+
+    @property
+    def labels(self) -> list[str]:
+        """Every button label, in order."""
+        return [b.label for r in self.items for b in r.flat_buttons]
+
+    def has(self, fragment: str) -> bool:
+        """True when some reply's text or title contains `fragment`."""
+        return fragment in self.text
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Reply]:
+        return iter(self.items)
+
+
+class Harness:
+    """The real runtime (store, engine, hub, outbox) wired to two FakeAdapters."""
+
+    def __init__(
+        self,
+        config: Config,
+        kb: KnowledgeBase,
+        index: SearchIndex,
+        store_kind: StoreKind = "sqlite",
+    ) -> None:
+        self.config = config
+        self.kb = kb
+        self.index = PinnedIndex(index, kb)
+        self.store_kind = store_kind
+        self.clock = Clock()
+        self.users_adapter = FakeAdapter(USERS)
+        self.mods_adapter = FakeAdapter(MODS, MOD_CHAT)
+        self.texts = Texts()
+        self.moderators = ModeratorView(self)
+        self._ids = itertools.count(1)
+        self.store: Store
+        self.engine: Engine
+        self.outbox: Outbox
+        self.hub: Hub
+        self.files: FileStore
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the SQLite file and the stored attachments live."""
+        return self.config.bot.data_dir
+
+    async def open(self) -> Harness:
+        """Open the store and wire everything, like bot.app.open_runtime does."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.store_kind == "sqlite":
+            self.store = await SqliteStore.open(self.data_dir / "kefu.sqlite3")
+        else:
+            self.store = MemoryStore()
+        self.files = FileStore(self.data_dir)
+        hours = Hours.parse(self.config.handoff.hours, self.config.handoff.timezone)
+        svc = Services(
+            self.store,
+            self.kb,
+            self.index,  # type: ignore[arg-type]  # a PinnedIndex wraps the real one
+            self.texts,
+            self.config,
+            self.clock,
+            (MOD_CHAT,),
+            hours,
+            lambda rel: str(self.files.path(rel)),
+        )
+        self.services = svc
+        self.engine = Engine(svc, self.files.delete)
+        adapters = {USERS: self.users_adapter, MODS: self.mods_adapter}
+        self.outbox = Outbox(
+            self.store, adapters, self.clock, self.engine.card_for, self.engine.note_unreachable
+        )
+        self.hub = Hub(
+            self.engine,
+            self.store,
+            self.files,
+            adapters,
+            self.texts,
+            self.clock,
+            self.outbox.wake,
+            self.config.bot.max_image_bytes,
+        )
+        self.scheduler = Scheduler(svc, self.outbox.wake)
+        return self
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+    async def restart(self) -> None:
+        """Close everything and open it again on the same data (a process restart)."""
+        assert self.store_kind == "sqlite", "only the SQLite store survives a restart"
+        await self.close()
+        await self.open()
+
+    def next_id(self) -> str:
+        """A fresh event id."""
+        return f"e{next(self._ids)}"
+
+    async def deliver(self, event: IncomingEvent) -> None:
+        """Hand an event to the hub, as an adapter would, then deliver what it caused."""
+        await self.hub.sink(event)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Run the outbox until nothing is due now."""
+        for _ in range(1000):
+            if not await self.outbox.step():
+                return
+        raise AssertionError("the outbox never settled")
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on and deliver whatever became due."""
+        self.clock.now += seconds
+        await self.settle()
+
+    async def tick(self) -> int:
+        """Run the SLA scheduler once (as its loop would) and deliver what it queued."""
+        paged = await self.scheduler.check()
+        await self.settle()
+        return paged
+
+    def user(self, name: str, lang: str = "en") -> FakeUser:
+        """A person chatting with the bot on the "fake" platform."""
+        return FakeUser(self, name, lang)
+
+    def moderator(self, name: str, *, is_moderator: bool = True) -> FakeModerator:
+        """A moderator working on the "fakemod" surface (or someone there without the rights)."""
+        return FakeModerator(self, name, is_moderator=is_moderator)
+
+    def t(self, lang: str, key: str, **values: object) -> str:
+        """A catalog string, for assertions that should follow the wording."""
+        return self.texts(lang, key, **values)
+
+    async def ticket(self, ticket_id: int) -> Ticket:
+        """A ticket as stored."""
+        ticket = await self.store.get_ticket(ticket_id)
+        assert ticket is not None, f"no ticket #{ticket_id}"
+        return ticket
+
+    async def thread_of(self, ticket_id: int) -> ChatRef:
+        """The moderators' thread of a ticket on the fakemod surface."""
+        found = await self.store.thread_of(ticket_id, MODS)
+        assert found is not None, f"ticket #{ticket_id} has no thread on {MODS}"
+        return ChatRef(MODS, found[0], ChatKind.MODERATION, found[1])
+
+
+class FakeUser:
+    """One person in a private chat with the bot."""
+
+    def __init__(self, h: Harness, name: str, lang: str) -> None:
+        self.h = h
+        self.lang = lang
+        self.ref = UserRef(USERS, name, display_name=name, locale=lang)
+        self.chat = ChatRef(USERS, name)
+
+    @property
+    def key(self) -> str:
+        """The conversation key ("fake:<name>")."""
+        return self.ref.key
+
+    # what the user receives
+
+    @property
+    def inbox(self) -> list[Outgoing]:
+        """Everything delivered to this user, oldest first."""
+        return [o for o in self.h.users_adapter.sent if o.to.id == self.chat.id]
+
+    @property
+    def last(self) -> Reply:
+        """The latest reply delivered to this user."""
+        assert self.inbox, f"{self.ref.id} has received nothing"
+        return self.inbox[-1].reply
+
+    def last_text(self) -> str:
+        """The text of the latest reply."""
+        return self.last.text
+
+    def received(self, fragment: str) -> bool:
+        """True when any reply so far contains `fragment`."""
+        return fragment in _texts(o.reply for o in self.inbox)
+
+    def labels(self) -> list[str]:
+        """The labels of the latest message that has buttons."""
+        return [b.label for b in self._latest_with_buttons().reply.flat_buttons]
+
+    def t(self, key: str, **values: object) -> str:
+        """A catalog string in this user's language."""
+        return self.h.t(self.lang, key, **values)
+
+    def _latest_with_buttons(self) -> Outgoing:
+        for out in reversed(self.inbox):
+            if out.reply.buttons:
+                return out
+        raise AssertionError(f"{self.ref.id} has no message with buttons")
+
+    def button(self, label: str) -> Button:
+        """The button labelled `label` in the latest message that has buttons."""
+        out = self._latest_with_buttons()
+        for b in out.reply.flat_buttons:
+            if b.label == label:
+                return b
+        labels = [b.label for b in out.reply.flat_buttons]
+        raise AssertionError(
+            f"no button {label!r} in the latest message with buttons "
+            f"({out.reply.text[:80]!r}); buttons: {labels}"
+        )
+
+    def has_button(self, label: str) -> bool:
+        """True when the latest message with buttons has one labelled `label`."""
+        return label in self.labels()
+
+    # what the user does
+
+    async def _send(self, event: IncomingEvent) -> Replies:
+        before = len(self.inbox)
+        await self.h.deliver(event)
+        return Replies([o.reply for o in self.inbox[before:]])
+
+    async def says(self, text: str, event_id: str = "") -> Replies:
+        """Type a message."""
+        return await self._send(
+            TextReceived(self.ref, self.chat, event_id or self.h.next_id(), text)
+        )
+
+    async def presses(self, label: str) -> Replies:
+        """Press a button of the latest message that has buttons, by its label."""
+        return await self.presses_data(self.button(label).data)
+
+    async def presses_data(self, data: str, event_id: str = "") -> Replies:
+        """Press a button with any payload at all (an old one, a forged one)."""
+        return await self._send(
+            ButtonPressed(
+                self.ref, self.chat, event_id or self.h.next_id(), data, MessageRef(self.chat, "1")
+            )
+        )
+
+    async def command(self, name: str, args: str = "") -> Replies:
+        """Send /name args."""
+        return await self._send(CommandReceived(self.ref, self.chat, self.h.next_id(), name, args))
+
+    async def sends_file(
+        self, data: bytes, name: str = "screenshot.png", text: str = "", mime: str = ""
+    ) -> Replies:
+        """Send a file (the platform's declared name and size, the bytes behind a ref)."""
+        ref = f"file-{self.h.next_id()}"
+        self.h.users_adapter.files[ref] = data
+        attachment = Attachment(ref, name, mime, len(data))
+        return await self._send(
+            TextReceived(self.ref, self.chat, self.h.next_id(), text, (attachment,))
+        )
+
+    async def sends_image(self, data: bytes, name: str = "screenshot.png") -> Replies:
+        """Send a picture."""
+        return await self.sends_file(data, name, mime="image/png")
+
+    async def sends_images(self, images: Iterable[bytes]) -> Replies:
+        """Send an album: several pictures in one message."""
+        attachments = []
+        for n, data in enumerate(images):
+            ref = f"file-{self.h.next_id()}"
+            self.h.users_adapter.files[ref] = data
+            attachments.append(Attachment(ref, f"img{n}.png", "image/png", len(data)))
+        return await self._send(
+            TextReceived(self.ref, self.chat, self.h.next_id(), "", tuple(attachments))
+        )
+
+    async def open_ticket(self) -> Ticket | None:
+        """The user's open or claimed ticket, as stored."""
+        return await self.h.store.open_ticket_for(self.key)
+
+
+class FakeModerator:
+    """A moderator on the fakemod surface (`is_moderator` from the platform's rights)."""
+
+    def __init__(self, h: Harness, name: str, *, is_moderator: bool = True) -> None:
+        self.h = h
+        self.ref = UserRef(MODS, name, display_name=name, is_moderator=is_moderator)
+
+    async def _where(self, ticket_id: int | None) -> ChatRef:
+        return MOD_CHAT if ticket_id is None else await self.h.thread_of(ticket_id)
+
+    async def says_in(self, ticket_id: int, text: str) -> None:
+        """Write in a ticket's thread (relayed to the user)."""
+        chat = await self._where(ticket_id)
+        await self.h.deliver(TextReceived(self.ref, chat, self.h.next_id(), text))
+
+    async def command(self, ticket_id: int | None, name: str, args: str = "") -> None:
+        """A command in a ticket's thread (or in the moderator chat when `ticket_id` is None)."""
+        chat = await self._where(ticket_id)
+        await self.h.deliver(CommandReceived(self.ref, chat, self.h.next_id(), name, args))
+
+    async def presses(self, label: str, ticket_id: int) -> None:
+        """Press a button of the latest message in the ticket's thread that has it."""
+        chat = await self.h.thread_of(ticket_id)
+        for out in reversed(self.h.moderators.in_thread(chat)):
+            for b in out.reply.flat_buttons:
+                if b.label == label:
+                    await self.presses_data(b.data, chat)
+                    return
+        raise AssertionError(f"no {label!r} button in the thread of #{ticket_id}")
+
+    async def presses_data(self, data: str, chat: ChatRef = MOD_CHAT) -> None:
+        """Press a button with any payload."""
+        await self.h.deliver(ButtonPressed(self.ref, chat, self.h.next_id(), data))
+
+
+class ModeratorView:
+    """What the moderator surface received."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+
+    @property
+    def inbox(self) -> list[Outgoing]:
+        """Everything delivered to the moderator surface, oldest first."""
+        return self.h.mods_adapter.sent
+
+    def in_thread(self, chat: ChatRef) -> list[Outgoing]:
+        """What was delivered into one thread."""
+        return [o for o in self.inbox if o.to.thread_id == chat.thread_id]
+
+    async def in_ticket(self, ticket_id: int) -> Replies:
+        """What was delivered into a ticket's thread."""
+        chat = await self.h.thread_of(ticket_id)
+        return Replies([o.reply for o in self.in_thread(chat)])
+
+    def received(self, fragment: str) -> bool:
+        """True when anything delivered to the moderators contains `fragment`."""
+        return fragment in _texts(o.reply for o in self.inbox)
+
+    def count(self, fragment: str) -> int:
+        """How many deliveries to the moderators contain `fragment`."""
+        return sum(fragment in _texts([o.reply]) for o in self.inbox)
+
+    def last_text(self) -> str:
+        """The latest text delivered to the moderators."""
+        assert self.inbox, "the moderators have received nothing"
+        return self.inbox[-1].reply.text
+
+
+@functools.cache
+def shared_knowledge() -> tuple[KnowledgeBase, SearchIndex]:
+    """The bundled help center and its index, built once per test session (jieba: ~1-2 s)."""
+    kb = load_kb(Config())
+    return kb, build_index(kb)
+
+
+@asynccontextmanager
+async def harness(
+    data_dir: Path, store_kind: StoreKind = "sqlite", **bot: object
+) -> AsyncIterator[Harness]:
+    """An open Harness on the bundled help center, data in `data_dir`, [bot] overrides."""
+    kb, index = shared_knowledge()
+    h = await Harness(config(data_dir, **bot), kb, index, store_kind).open()
+    try:
+        yield h
+    finally:
+        await h.close()

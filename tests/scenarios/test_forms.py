@@ -1,0 +1,314 @@
+"""Issue 2, point 3: forms field by field with validation, review, Edit, Submit, /cancel;
+images checked by content and stored by hash; a restart in the middle of a form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from bot.state import Step
+from tests.helpers.builders import exe, jpeg, png, png_bomb
+from tests.helpers.fakes import Harness
+from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
+from tests.scenarios.words import WORDS
+
+BANNED = "account/banned"
+ORDERS = "commerce/orders"
+
+
+async def test_a_form_asks_field_by_field_then_reviews(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    assert user.last_text().endswith(form.fields[0].prompt_in(lang))
+    assert {w.cancel, w.human} <= set(user.labels())
+    for n, field in enumerate(form.fields[:-1]):
+        said = await answer(h, user, form, field.id, images=1)
+        assert said.items[-1].text.endswith(
+            form.fields[n + 1].prompt_in(lang)
+            + ("" if form.fields[n + 1].required else user.t("field_optional"))
+        )
+    said = await answer(h, user, form, form.fields[-1].id, images=1)
+    assert said.has(w.review)
+    for field in form.fields:
+        assert field.label_in(lang) in said.text
+    assert ANSWERS["account_id"] in said.text and "2025-03-14" in said.text
+    assert {w.submit, w.cancel, w.human} <= set(user.labels())
+    assert sum(label.startswith(user.t("btn_edit", field="")) for label in user.labels()) == len(
+        form.fields
+    )
+
+
+async def test_submit_creates_one_ticket_with_the_answers(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await fill_form(h, user, BANNED)
+    assert said.has("#1") and said.has(w.created)
+    ticket = await h.ticket(1)
+    assert ticket.form_id == "ban-appeal"
+    assert ticket.category == BANNED
+    assert ("L12345678" in answer for _label, answer in ticket.answers)
+    assert len(ticket.images) == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("2025-03-14", "2025-03-14"),
+        ("2025/3/14", "2025-03-14"),
+        ("2025.03.14", "2025-03-14"),
+        ("2025年3月14日", "2025-03-14"),
+        ("3月14日", "2025-03-14"),  # no year, in January: last March, not a future date
+        ("yesterday", "2026-01-14"),
+        ("昨天", "2026-01-14"),
+        ("today", "2026-01-15"),
+        ("前天", "2026-01-13"),
+        ("２０２５－０３－１４", "2025-03-14"),
+    ],
+)
+async def test_dates_as_people_type_them(h: Harness, typed: str, stored: str) -> None:
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    await user.says(typed)
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None
+    assert conv.data["form"]["answers"]["happened_on"] == stored
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("2027-01-01", "err_date_future"),
+        ("2026-01-16", "err_date_future"),
+        ("tomorrow", "err_date"),
+        ("明天", "err_date"),
+        ("last week sometime", "err_date"),
+        ("2025-02-30", "err_date"),
+        ("1999-12-31", "err_date"),
+        ("'; DROP TABLE tickets; --", "err_date"),
+    ],
+)
+async def test_bad_dates_are_refused_clearly(h: Harness, typed: str, problem: str) -> None:
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    said = await user.says(typed)
+    assert said.text == user.t(problem)
+    said = await user.says("2025-03-14")  # still at the same question
+    assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
+
+
+async def test_a_date_in_the_future_in_both_languages(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    assert (await user.says("2027-01-01")).has(w.err_date_future)
+    assert (await user.says("next week")).has(w.err_date)
+
+
+async def test_text_over_the_limit_is_refused_with_the_limit(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    field = form.fields[0]
+    said = await user.says("L" * (field.max_length + 1))
+    assert said.has(w.err_too_long) and said.has(str(field.max_length))
+    said = await user.says("L12345678")
+    assert said.items[-1].text.endswith(form.fields[1].prompt_in(lang))
+
+
+async def test_ten_thousand_characters_in_a_long_answer(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field_id in ("account_id", "happened_on", "notice"):
+        await answer(h, user, form, field_id, 0)
+    said = await user.says("很长" * 5000)
+    assert said.has(w.err_too_long) and said.has("10000")
+
+
+async def test_empty_and_invisible_answers_are_refused(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for text in ("", "   ", "\u200b\u200d\ufeff", "\u202e\u202c"):
+        said = await user.says(text)
+        assert said.text == user.t("err_empty"), repr(text)
+    said = await user.says("\u200bL12345678\u202c")
+    assert said.items[-1].text.endswith(form.fields[1].prompt_in(lang))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.data["form"]["answers"]["account_id"] == "L12345678"
+
+
+async def test_a_choice_by_button(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, ORDERS)
+    await answer(h, user, form, "order_no", 0)
+    field = form.field("problem")
+    assert field is not None
+    labels = [c.label(lang) for c in field.choices]
+    assert labels == user.labels()[: len(labels)]
+    said = await user.presses(labels[1])
+    assert said.items[-1].text.endswith(form.fields[2].prompt_in(lang))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None
+    assert conv.data["form"]["answers"]["problem"] == field.choices[1].label(h.services.mod_lang)
+
+
+async def test_a_choice_typed_by_its_label_or_refused(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, ORDERS)
+    await answer(h, user, form, "order_no", 0)
+    field = form.field("problem")
+    assert field is not None
+    said = await user.says("something odd")
+    assert said.text == user.t("err_choice")
+    said = await user.says(field.choices[0].label(lang).upper())
+    assert said.items[-1].text.endswith(form.fields[2].prompt_in(lang))
+
+
+async def test_images_are_checked_by_content_and_stored_by_hash(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    picture = jpeg()
+    said = await user.sends_file(picture, name="../../../etc/passwd.png")
+    assert said.has(user.t("images_prompt_more", n=1))
+    sha = hashlib.sha256(picture).hexdigest()
+    stored = h.data_dir / "files" / sha[:2] / f"{sha}.jpg"
+    assert stored.read_bytes() == picture
+    assert not list(h.data_dir.rglob("passwd*"))
+    record = await h.store.get_file(sha)
+    assert record is not None and record.mime == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "problem"),
+    [
+        (exe(), "screenshot.png", "err_not_image"),
+        (b"just text", "photo.jpg", "err_not_image"),
+        (png_bomb(), "huge.png", "err_too_many_pixels"),
+    ],
+    ids=["exe-renamed-png", "text-renamed-jpg", "20000x20000-png"],
+)
+async def test_what_is_not_an_acceptable_image_is_refused(
+    h: Harness, lang: str, data: bytes, name: str, problem: str
+) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.sends_file(data, name=name)
+    assert user.t(problem, max=8) in said.text
+    assert not (h.data_dir / "files").exists() or not list((h.data_dir / "files").rglob("*.*"))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.step == Step.FORM
+    assert conv.data["form"]["images"].get("screenshots", []) == []
+    said = await user.sends_image(png())  # a real one still works
+    assert said.has(user.t("images_prompt_more", n=1))
+
+
+async def test_an_image_over_the_byte_limit_is_refused(make_harness: object) -> None:
+    async with make_harness(max_image_bytes=1024) as h:  # type: ignore[operator]
+        user = h.user("alice", "en")
+        form = await open_form(h, user, BANNED)
+        for field in form.fields[:-1]:
+            await answer(h, user, form, field.id, 0)
+        said = await user.sends_image(png() + bytes(2048))
+        assert said.has("too large") and said.has("limit")
+        assert h.users_adapter.fetches == 0  # refused from the declared size, not downloaded
+
+
+async def test_more_images_than_allowed_keeps_the_first_ones(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    field = form.fields[-1]
+    said = await user.sends_images(png(color=(n, 1, 1)) for n in range(field.max_images + 2))
+    assert said.has(w.err_too_many_images) and said.has(str(field.max_images))
+    assert said.has(w.review)
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None
+    assert len(conv.data["form"]["images"][field.id]) == field.max_images
+
+
+async def test_text_where_an_image_is_expected_asks_for_an_image(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.says("I have no screenshot")
+    assert said.has(user.t("err_need_image", hint=WORDS[lang].skip))
+    assert WORDS[lang].skip in said.labels
+
+
+async def test_edit_at_review(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await fill_form(h, user, BANNED, submit=False)
+    assert form.has(ANSWERS["account_id"])
+    label = h.kb.forms["ban-appeal"].fields[0].label_in(lang)
+    said = await user.presses(user.t("btn_edit", field=label))
+    assert said.items[-1].text.endswith(h.kb.forms["ban-appeal"].fields[0].prompt_in(lang))
+    said = await user.says("L87654321")
+    assert said.has(w.review) and said.has("L87654321") and not said.has(ANSWERS["account_id"])
+    said = await user.presses(w.submit)
+    assert said.has("#1")
+    ticket = await h.ticket(1)
+    assert any(answer == "L87654321" for _label, answer in ticket.answers)
+    assert not any(answer == ANSWERS["account_id"] for _label, answer in ticket.answers)
+
+
+async def test_edit_the_screenshots_at_review(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await fill_form(h, user, BANNED, images=2, submit=False)
+    label = h.kb.forms["ban-appeal"].fields[-1].label_in(lang)
+    await user.presses(user.t("btn_edit", field=label))
+    await user.sends_image(png(color=(99, 99, 99)))
+    said = await user.presses(w.done)
+    assert said.has(w.review) and said.has(user.t("review_images", n=1))
+
+
+async def test_cancel_leaves_the_form_and_sends_nothing(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    said = await user.command("cancel")
+    assert said.has(w.cancelled)
+    assert w.human in user.labels()
+    assert await user.open_ticket() is None
+    assert not h.moderators.inbox
+    said = await user.says("L12345678")  # no longer a form answer: searched instead
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.step != Step.FORM
+
+
+async def test_the_cancel_button_at_review(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await fill_form(h, user, BANNED, submit=False)
+    said = await user.presses(w.cancel)
+    assert said.has(w.cancelled)
+    assert await user.open_ticket() is None
+    said = await user.presses_data(
+        next(b.data for o in reversed(user.inbox) for b in o.reply.flat_buttons
+             if b.label == w.submit)
+    )  # fmt: skip
+    assert said.has(w.stale)
+    assert await user.open_ticket() is None
+
+
+async def test_a_restart_in_the_middle_of_a_form_continues_at_the_same_question(
+    h: Harness, lang: str
+) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    await answer(h, user, form, "happened_on", 0)
+    await h.restart()
+    said = await user.says(ANSWERS["notice"])
+    assert said.items[-1].text.endswith(form.fields[3].prompt_in(lang))
+    for field in form.fields[3:]:
+        said = await answer(h, user, form, field.id, 1)
+    assert said.has(ANSWERS["account_id"]) and said.has("2025-03-14")
+    await h.restart()
+    said = await user.presses(WORDS[lang].submit)  # a button from before the restart
+    assert said.has("#1")

@@ -1,0 +1,282 @@
+"""Issue 2, points 4 and 5 (DESIGN principles 1 and 4): a person one tap away from any state,
+typed requests, one open ticket, queue position and an honest estimate, the card, the relay.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.builders import MINUTE, png
+from tests.helpers.fakes import FakeUser, Harness
+from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
+from tests.scenarios.words import WORDS
+
+BANNED = "account/banned"
+
+
+def person_offered(user: FakeUser) -> bool:
+    """The latest message with buttons offers a person, or a ticket is already open."""
+    w = WORDS[user.lang]
+    labels = user.labels()
+    return w.human in labels or w.human_now in labels or w.status in labels
+
+
+async def test_every_step_ends_with_a_person_one_tap_away(h: Harness, lang: str) -> None:
+    """Through menu, article, feedback, candidates, form, review: a person is always offered."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    steps = [
+        user.command("start"),
+        user.presses(w.account),
+        user.presses(w.banned),
+        user.command("menu"),
+        user.says(w.question),
+        user.presses(w.not_solved),
+        user.says(w.nonsense),
+        user.says(w.angry),
+        user.command("cancel"),
+        user.command("status"),
+    ]
+    for n, step in enumerate(steps):
+        await step
+        assert person_offered(user), (n, user.labels())
+    form = await open_form(h, user, BANNED)
+    for field in form.fields:
+        assert person_offered(user), field.id
+        await answer(h, user, form, field.id, 1)
+    assert person_offered(user)  # the review
+
+
+async def test_the_language_picker_offers_a_person_too(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    await user.command("start")
+    await user.command("lang")
+    assert person_offered(user), user.labels()
+
+
+@pytest.mark.parametrize("where", ["menu", "top", "article", "offer", "form", "review"])
+async def test_human_works_in_every_state(h: Harness, lang: str, where: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    if where == "menu":
+        await user.presses(w.account)
+    elif where == "article":
+        await user.says(w.question)
+    elif where == "offer":
+        await user.presses(w.account)
+        await user.presses(w.banned)
+        await user.presses(w.human)
+        assert w.form in user.labels() and w.human_now in user.labels()
+    elif where == "form":
+        form = await open_form(h, user, BANNED)
+        await answer(h, user, form, "account_id", 0)
+    elif where == "review":
+        await fill_form(h, user, BANNED, submit=False)
+    said = await user.command("human")
+    if where == "article":  # account/password has a form: offered as the fast path, no wall
+        assert w.form in said.labels and w.human_now in said.labels
+        said = await user.presses(w.human_now)
+    assert said.has("#1"), said.text
+    assert await user.open_ticket() is not None
+
+
+async def test_talk_to_a_person_from_a_category_with_a_form(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    said = await user.presses(w.human)
+    assert said.labels == [w.form, w.human_now]
+    said = await user.presses(w.human_now)
+    assert said.has("#1")
+    ticket = await h.ticket(1)
+    assert ticket.category == BANNED
+    assert ticket.priority == h.kb.priority_of(BANNED)
+
+
+@pytest.mark.parametrize(
+    "text", ["转人工", "我要人工", "人工客服", "客服", "人工", "talk to a human", "real person",
+             "agent", "请帮我转人工", "I want to talk to a person"],
+)  # fmt: skip
+async def test_typed_requests_start_the_handoff(h: Harness, text: str) -> None:
+    user = h.user("alice", "zh-CN")
+    await user.command("start")
+    said = await user.says(text)
+    assert said.has("#1"), said.text
+    assert await user.open_ticket() is not None
+
+
+@pytest.mark.parametrize("text", ["客服态度太差", "客服回复很慢", "人工智能推荐不准"])
+async def test_a_complaint_about_support_is_not_a_handoff(h: Harness, text: str) -> None:
+    user = h.user("alice", "zh-CN")
+    await user.command("start")
+    said = await user.says(text)
+    assert not said.has("#"), said.text
+    assert await user.open_ticket() is None
+    assert not h.moderators.inbox
+
+
+async def test_a_first_message_asking_for_a_person_gets_greeting_and_handoff(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.says("转人工" if lang == "zh-CN" else "talk to a human")
+    assert said.has(w.greeting)
+    assert said.has("#1") and said.has(w.queue)
+    assert h.moderators.received("#1")
+
+
+async def test_the_user_gets_number_position_and_an_honest_estimate(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.command("human")
+    assert said.has("#1") and said.has(w.created) and said.has(w.queue)
+    assert said.has(w.estimate_unknown)  # no first responses yet: no made-up figure
+    assert w.status in said.labels and w.close_ticket in said.labels
+
+
+async def test_with_five_answered_tickets_the_estimate_is_in_minutes(h: Harness) -> None:
+    mod = h.moderator("bob")
+    for n in range(4):
+        await h.user(f"u{n}", "en").command("human")
+    await h.advance(10 * MINUTE)
+    for n in range(1, 5):
+        await mod.says_in(n, "hello")
+    said = await h.user("early", "en").command("human")
+    assert said.has(WORDS["en"].estimate_unknown)  # 4 samples are not enough
+    await h.advance(10 * MINUTE)
+    await mod.says_in(5, "hello")
+    first = await h.user("carol", "en").command("human")
+    assert first.has("about 10 min") and first.has("last 5 replies")
+    second = await h.user("dave", "zh-CN").command("human")
+    assert second.has("第 2 位") and second.has("约 20 分钟")
+
+
+async def test_the_estimate_divides_by_the_moderators_active_in_the_last_hour(
+    h: Harness,
+) -> None:
+    for n in range(6):
+        await h.user(f"u{n}", "en").command("human")
+    await h.advance(12 * MINUTE)
+    for n in range(1, 6):
+        await h.moderator(f"mod{n % 2}").says_in(n, "hello")
+    said = await h.user("carol", "en").command("human")  # position 2 behind #6, 2 moderators
+    assert said.has("number 2") and said.has("about 12 min") and said.has("2 moderator")
+    await h.advance(2 * 60 * MINUTE)
+    said = await h.user("dave", "en").command("status")
+    assert said.has("no open ticket")
+
+
+async def test_at_most_one_open_ticket_asking_again_shows_its_status(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    for again in (user.command("human"), user.says("转人工"), user.presses(w.status)):
+        said = await again
+        assert said.has("#1") and said.has(w.queue)
+    await user.command("menu")
+    said = await user.presses(w.human)
+    assert said.has(w.exists)
+    assert [t.id for t in await h.store.queue()] == [1]
+    assert h.moderators.count("#1") == 1  # paged once
+
+
+async def test_status_at_any_time(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.command("status")
+    assert said.has(w.no_ticket)
+    await h.user("bob", lang).command("human")
+    await user.command("human")
+    said = await user.command("status")
+    assert said.has("#2") and said.has("2")
+    await h.moderator("mod").presses("认领", 2)
+    said = await user.command("status")
+    assert said.has(user.t("state_claimed"))
+
+
+async def test_form_answers_appear_once_in_the_card_and_never_as_chat(
+    h: Harness, lang: str
+) -> None:
+    user = h.user("alice", lang)
+    await fill_form(h, user, BANNED, images=2)
+    thread = await h.moderators.in_ticket(1)
+    assert thread.text.count(ANSWERS["account_id"]) == 1
+    assert thread.text.count(ANSWERS["reason"]) == 1
+    card = thread.items[0]
+    assert ANSWERS["account_id"] in card.text
+    assert len(card.files) == 2
+    assert card.flat_buttons and card.title.startswith("#1")
+    for message in await h.store.messages(1):
+        assert ANSWERS["account_id"] not in message.text
+
+
+async def test_while_a_ticket_is_open_text_and_images_join_it(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    said = await user.says(w.question)  # not searched: it goes to the person
+    assert said.has(w.relay_ack) and not said.has(w.did_it_help)
+    said = await user.says("still there?")
+    assert not said.has(w.relay_ack)  # acknowledged once, not on every line
+    await user.sends_image(png(color=(5, 5, 5)))
+    thread = await h.moderators.in_ticket(1)
+    assert any(w.question in r.text for r in thread)
+    assert any("still there?" in r.text for r in thread)
+    assert any(r.files for r in thread)
+    history = await h.store.messages(1)
+    assert [m.text for m in history if m.author.value == "user"] == [
+        w.question,
+        "still there?",
+        "",
+    ]
+    assert len(history[-1].attachments) == 1
+    assert await h.store.top_misses(5) == []
+
+
+async def test_a_refused_file_during_a_ticket_is_explained_not_relayed(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("human")
+    said = await user.sends_file(b"MZ\x90\x00 not an image", name="invoice.png")
+    assert said.has(WORDS["en"].err_not_image)
+    thread = await h.moderators.in_ticket(1)
+    assert not any(r.files for r in thread)
+
+
+async def test_the_user_closes_the_ticket(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    said = await user.presses(w.close_ticket)
+    assert said.has("#1") and w.reopen in said.labels and w.human in said.labels
+    assert (await h.ticket(1)).status == "closed"
+    assert h.moderators.received(h.t(h.services.mod_lang, "mod_closed_by_user", id=1))
+    said = await user.says(w.question)  # searched again: the ticket is closed
+    assert said.has(w.did_it_help)
+
+
+async def test_the_close_command(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.command("close")
+    assert said.has(w.no_ticket)
+    await user.command("human")
+    await user.command("close")
+    assert (await h.ticket(1)).status == "closed"
+
+
+async def test_nothing_is_closed_by_silence(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("human")
+    await h.moderator("bob").says_in(1, "Can you send a screenshot?")
+    for _ in range(10):
+        await h.advance(3 * 24 * 60 * MINUTE)
+        await h.tick()
+    assert (await h.ticket(1)).status == "claimed"
+
+
+async def test_an_unclaimed_ticket_pages_the_moderators_again_after_the_sla(h: Harness) -> None:
+    await h.user("alice", "en").command("human")
+    await h.advance(29 * MINUTE)
+    assert await h.tick() == 0
+    await h.advance(2 * MINUTE)
+    assert await h.tick() == 1
+    sla = h.t(h.services.mod_lang, "mod_sla", id=1, minutes=31)
+    assert (await h.moderators.in_ticket(1)).has(sla)
+    assert await h.tick() == 0  # not again at once

@@ -1,0 +1,197 @@
+"""Issue 2, points 7 and 8: closed by a moderator → told, rated, reopened within the window;
+/forget with confirmation, /cancel, /menu, /lang and the language from the platform.
+"""
+
+from __future__ import annotations
+
+from bot.state import Step
+from bot.types import ChatRef, CommandReceived, TextReceived, UserRef
+from tests.helpers.builders import DAY
+from tests.helpers.fakes import USERS, FakeUser, Harness
+from tests.scenarios.steps import fill_form
+from tests.scenarios.words import WORDS
+
+BANNED = "account/banned"
+
+
+async def closed_ticket(h: Harness, user: FakeUser, reason: str = "fixed it") -> None:
+    """The user asks for a person, a moderator answers and closes with a reason."""
+    await user.command("human")
+    mod = h.moderator("bob")
+    await mod.says_in(1, "Done, please check")
+    await mod.command(1, "close", reason)
+
+
+async def test_a_moderator_closes_the_user_is_told_and_asked_to_rate(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await closed_ticket(h, user, "your account is restored")
+    assert user.received(w.mod_prefix + "Done, please check")
+    closing = user.last
+    assert "#1" in closing.text and w.closed_by_mod in closing.text
+    assert "your account is restored" in closing.text
+    assert w.rate in closing.text
+    assert [b.label for b in closing.flat_buttons] == ["1", "2", "3", "4", "5", w.reopen,
+                                                       w.human]  # fmt: skip
+    said = await user.presses("4")
+    assert said.has(user.t("rated"))
+    assert (await h.ticket(1)).rating == 4
+    assert h.moderators.received(h.t(h.services.mod_lang, "mod_rated", id=1, rating=4))
+
+
+async def test_a_rating_outside_one_to_five_changes_nothing(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await closed_ticket(h, user)
+    tag = user.button("5").data.split(":")[2]
+    said = await user.presses_data(f"kefu:r:{tag}:1:9")
+    assert said.has(WORDS["en"].stale)
+    assert (await h.ticket(1)).rating is None
+
+
+async def test_reopen_within_the_window(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await closed_ticket(h, user)
+    await h.advance(6 * DAY)
+    said = await user.presses(w.reopen)
+    assert said.has(w.reopened) and said.has("#1")
+    ticket = await h.ticket(1)
+    assert ticket.status == "open" and ticket.closed_at is None
+    assert h.moderators.received(h.t(h.services.mod_lang, "mod_reopened_by_user", id=1))
+    said = await user.says("it happened again")
+    assert (await h.moderators.in_ticket(1)).has("it happened again")
+
+
+async def test_no_reopen_after_the_window(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await closed_ticket(h, user)
+    await h.advance(8 * DAY)
+    said = await user.presses(w.reopen)
+    assert said.has(w.reopen_expired)
+    assert w.human in said.labels  # a new ticket is one tap away
+    assert (await h.ticket(1)).status == "closed"
+    said = await user.presses(w.human)
+    assert said.has("#2")
+
+
+async def test_the_reopen_window_is_configurable(make_harness: object) -> None:
+    async with make_harness(reopen_days=1) as h:  # type: ignore[operator]
+        user = h.user("alice", "en")
+        await closed_ticket(h, user)
+        await h.advance(1.5 * DAY)
+        said = await user.presses("Reopen")
+        assert said.has("closed too long ago")
+
+
+async def test_reopen_after_the_user_closed_it(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    await user.presses(w.close_ticket)
+    said = await user.presses(w.reopen)
+    assert said.has(w.reopened)
+
+
+async def test_a_closed_ticket_stays_closed_without_anyone_acting(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await closed_ticket(h, user)
+    await h.advance(60 * DAY)
+    await h.tick()
+    ticket = await h.ticket(1)
+    assert ticket.status == "closed" and ticket.rating is None
+
+
+async def test_forget_asks_first_then_deletes_the_data(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await fill_form(h, user, BANNED, images=1)
+    await user.says("my phone is 13800138000")
+    files = [p for p in (h.data_dir / "files").rglob("*") if p.is_file()]
+    assert len(files) == 1
+    said = await user.command("forget")
+    assert w.forget_yes in said.labels and w.forget_no in said.labels
+    said = await user.presses(w.forget_yes)
+    assert said.has(w.forget_done)
+    assert await h.store.get_user(user.key) is None
+    assert await h.store.load_conversation(user.key) is None
+    ticket = await h.ticket(1)
+    assert ticket.status == "closed"
+    assert ticket.answers == [] and ticket.images == [] and ticket.user_name == ""
+    assert all("13800138000" not in m.text for m in await h.store.messages(1))
+    assert not files[0].exists()
+    assert h.moderators.received(h.t(h.services.mod_lang, "mod_forgot", id=1))
+
+
+async def test_forget_can_be_declined(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    await user.command("forget")
+    said = await user.presses(w.forget_no)
+    assert said.has(user.t("forget_kept"))
+    assert await h.store.get_user(user.key) is not None
+    assert (await h.ticket(1)).status == "open"
+
+
+async def test_an_old_forget_button_deletes_nothing(h: Harness) -> None:
+    w, user = WORDS["en"], h.user("alice", "en")
+    await user.command("forget")
+    yes = user.button(w.forget_yes).data
+    await user.command("menu")
+    said = await user.presses_data(yes)
+    assert said.has(w.stale)
+    assert await h.store.get_user(user.key) is not None
+
+
+async def test_after_forget_the_user_starts_afresh(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    await user.command("forget")
+    await user.presses(w.forget_yes)
+    said = await user.command("human")
+    assert said.has("#2")
+
+
+async def test_menu_returns_to_the_menu_from_anywhere(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await fill_form(h, user, BANNED, submit=False)
+    said = await user.command("menu")
+    assert said.has(w.menu_title)
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.step == Step.MENU
+
+
+async def test_cancel_with_nothing_to_cancel(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.command("cancel")
+    assert said.has(user.t("nothing_to_cancel")) and w.human in said.labels
+
+
+async def test_lang_switches_the_language(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("start")
+    said = await user.command("lang")
+    assert said.labels == ["中文", "English"]
+    said = await user.presses("中文")
+    assert said.has("已切换为中文") and said.has(WORDS["zh-CN"].menu_title)
+    said = await user.says("忘记密码")
+    assert said.has(WORDS["zh-CN"].did_it_help)
+    said = await user.command("lang", "en")
+    assert said.has("Language set to English")
+    assert (await h.store.get_user(user.key)).lang == "en"  # type: ignore[union-attr]
+
+
+async def test_the_language_comes_from_the_platform_locale(h: Harness) -> None:
+    for name, locale, expect in (("a", "zh-hans", "zh-CN"), ("b", "en-US", "en"),
+                                 ("c", "zh_CN.UTF-8", "zh-CN")):  # fmt: skip
+        ref = UserRef(USERS, name, name, locale)
+        await h.deliver(CommandReceived(ref, ChatRef(USERS, name), h.next_id(), "start"))
+        greeting = h.users_adapter.sent[-1].reply.text
+        assert WORDS[expect].menu_title in greeting, (locale, greeting)
+
+
+async def test_without_a_locale_the_text_decides_then_the_default(h: Harness) -> None:
+    for name, text, expect in (("a", "忘记密码", "zh-CN"), ("b", "forgot password", "en"),
+                               ("c", "123", "zh-CN")):  # fmt: skip
+        ref = UserRef(USERS, name, name, "")
+        await h.deliver(TextReceived(ref, ChatRef(USERS, name), h.next_id(), text))
+        replies = [o.reply.text for o in h.users_adapter.sent if o.to.id == name]
+        assert WORDS[expect].menu_title in replies[0], (text, replies)

@@ -1,0 +1,243 @@
+"""Issue 2, points 1, 2 and 6: greeting and menu, the help center, "Did this solve it?",
+frustration noticed. Every scenario runs in zh-CN and en.
+"""
+
+from __future__ import annotations
+
+from bot.state import Step
+from tests.helpers.builders import DAY
+from tests.helpers.fakes import FakeUser, Harness
+from tests.scenarios.words import WORDS, Words
+
+
+def offers_a_person(user: FakeUser, w: Words) -> bool:
+    """The latest message with buttons has a way to a person."""
+    return w.human in user.labels() or w.human_now in user.labels()
+
+
+async def test_start_greets_and_shows_the_top_menu(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.command("start")
+    assert said.has(w.greeting) and said.has(w.menu_title)
+    tops = [c.label(lang) for c in h.kb.top_categories()]
+    assert len(tops) >= 8
+    assert user.labels() == [*tops, w.human]
+    assert all(h.kb.categories[c.id].children for c in h.kb.top_categories()[:8])
+
+
+async def test_every_menu_screen_has_back_menu_and_a_person(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    seen = 0
+
+    async def visit(category_id: str) -> None:
+        nonlocal seen
+        cat = h.kb.categories[category_id]
+        said = await user.presses(cat.label(lang))
+        seen += 1
+        assert said.has(cat.label(lang)), category_id
+        labels = user.labels()
+        assert {w.back, w.menu, w.human} <= set(labels), (category_id, labels)
+        for child in cat.children:
+            await visit(child)
+            await user.presses(w.back)
+            assert user.labels() == labels, f"Back from {child} did not return to {category_id}"
+
+    for top in h.kb.top_categories():
+        await visit(top.id)
+        said = await user.presses(w.back)
+        assert said.has(w.menu_title)
+    assert seen == len(h.kb.categories)
+
+
+async def test_a_leaf_with_a_form_offers_it_and_its_articles(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    article = h.kb.article("account-banned", lang)
+    assert article is not None
+    assert {article.title, w.form, w.back, w.menu, w.human} <= set(user.labels())
+    said = await user.presses(article.title)
+    assert said.items[-1].title == article.title
+
+
+async def test_any_first_message_gets_the_greeting_and_the_menu(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.says(w.nonsense)
+    assert said.has(w.greeting) and said.has(w.menu_title)
+    assert w.human in user.labels()
+
+
+async def test_a_first_question_gets_the_greeting_and_the_article(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.says(w.question)
+    assert said.has(w.greeting)
+    assert said.items[-1].title == w.article_title
+
+
+async def test_a_confident_hit_shows_the_article_with_feedback_buttons(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(w.question)
+    article = said.items[-1]
+    assert article.title == w.article_title
+    body = h.kb.article("forgot-password", lang)
+    assert body is not None
+    assert body.body.splitlines()[-1].strip("*# ") in article.text
+    assert article.text.endswith(w.did_it_help)
+    assert [w.solved, w.not_solved, w.human, w.menu] == user.labels()
+
+
+async def test_a_weak_match_offers_up_to_three_titles(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    hits = [("refund-not-received", 0.6), ("refund-return", 0.5), ("coupon-problems", 0.4),
+            ("payment-failed", 0.3)]  # fmt: skip
+    h.index.pin("refund?", hits, confident=False)
+    await user.command("start")
+    said = await user.says("refund?")
+    assert said.has(w.candidates)
+    titles = [h.kb.article(i, lang).title for i, _ in hits[:3]]  # type: ignore[union-attr]
+    labels = user.labels()
+    assert len(labels) == 5 and labels[3:] == [w.human, w.menu]
+    for label, title in zip(labels, titles, strict=False):
+        assert title.startswith(label.rstrip("…")), (label, title)  # long titles are cut
+    said = await user.presses(labels[1])
+    assert said.items[-1].title == titles[1]
+
+
+async def test_noise_below_the_candidate_threshold_is_no_match(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("hm", [("refund-return", 0.05)], confident=False)
+    await user.command("start")
+    said = await user.says("hm")
+    assert said.has(w.no_match)
+    assert user.labels() == [w.human, w.menu]
+
+
+async def test_no_match_says_so_and_offers_the_menu_and_a_person(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(w.nonsense)
+    assert said.has(w.no_match)
+    assert set(user.labels()) == {w.human, w.menu}
+    assert await h.store.top_misses(5)  # kept for the content team
+
+
+async def test_solved_ends_it_and_is_recorded(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.says(w.question)
+    said = await user.presses(w.solved)
+    assert said.has(w.glad) and said.has(w.menu_title)
+    assert ("forgot-password", 1, 0) in await h.store.article_stats(10)
+    assert await user.open_ticket() is None
+
+
+async def test_silence_closes_nothing_and_marks_nothing_solved(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.says(w.question)
+    before = len(user.inbox)
+    await h.advance(30 * DAY)
+    await h.tick()
+    assert len(user.inbox) == before
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.step == Step.ARTICLE
+    assert await h.store.article_stats(10) == [] or all(
+        solved == 0 for _id, solved, _not in await h.store.article_stats(10)
+    )
+    said = await user.presses(w.solved)  # a month later the question still stands
+    assert said.has(w.glad)
+
+
+async def test_not_solved_offers_the_next_candidates(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
+                confident=True)  # fmt: skip
+    await user.command("start")
+    await user.says("pw")
+    said = await user.presses(w.not_solved)
+    other = h.kb.article("login-verification-code", lang)
+    assert other is not None
+    assert other.title in said.labels and w.human in said.labels
+    assert ("forgot-password", 0, 1) in await h.store.article_stats(10)
+
+
+async def test_not_solved_without_candidates_offers_the_form_and_a_person(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    article = h.kb.article("account-banned", lang)
+    assert article is not None
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    await user.presses(article.title)
+    said = await user.presses(w.not_solved)
+    assert said.labels[:2] == [w.form, w.human_now]
+    await user.presses(w.form)
+    form = h.kb.form_for("account/banned")
+    assert form is not None
+    assert user.last_text().endswith(form.fields[0].prompt_in(lang))
+
+
+async def test_two_not_solved_in_a_row_offer_a_person_and_the_form(h: Harness, lang: str) -> None:
+    """Principle 6 (a person at once) and point 2 (then the category's form) together."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
+                confident=True)  # fmt: skip
+    await user.command("start")
+    await user.says("pw")
+    await user.presses(w.not_solved)
+    other = h.kb.article("login-verification-code", lang)
+    assert other is not None
+    await user.presses(other.title)
+    said = await user.presses(w.not_solved)
+    assert w.human_now in said.labels
+    assert w.form in said.labels  # account/login has a form: the fast path is offered too
+    said = await user.presses(w.human_now)
+    assert said.has("#1")
+
+
+async def test_the_same_question_again_offers_a_person(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.says(w.question)
+    said = await user.says(w.question + "?")
+    assert said.has(w.repeated)
+    assert w.human_now in said.labels
+    said = await user.presses(w.human_now)
+    assert said.has("#1")
+
+
+async def test_a_repeat_of_one_of_the_last_three_questions_is_noticed(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.says(w.question)
+    await user.says(w.nonsense)
+    said = await user.says(w.question)
+    assert said.has(w.repeated)
+
+
+async def test_angry_words_offer_a_person_at_once(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(w.angry)
+    assert said.has(w.frustrated)
+    assert w.human_now in said.labels
+    assert await user.open_ticket() is None  # offered, not forced
+
+
+async def test_angry_words_are_configurable(make_harness: object) -> None:
+    async with make_harness(angry_words_en=("bananas",)) as h:  # type: ignore[operator]
+        user = h.user("alice", "en")
+        await user.command("start")
+        said = await user.says("bananas again")
+        assert said.has("frustrating")
+        said = await user.says("this is useless")  # no longer on the list
+        assert not said.has("frustrating")
