@@ -36,25 +36,32 @@ from bot.types import (
 )
 from knowledge.models import FieldType, FormField, KnowledgeBase
 
+Test = Callable[[Action], bool]
+Step = tuple[str, IncomingEvent]  # (what the message is for, the event)
+Pressable = tuple[Action, str]  # a received button: its decoded action and its exact data
+Seen = list[tuple[Reply, list[Pressable]]]
+
 PLATFORM = "telegram"
 MOD_CHAT = "-1001"  # the moderators' forum group
 QUERIES = Path(__file__).resolve().parents[2] / "shared" / "kb-fixture" / "queries-dev.jsonl"
-FALLBACK_QUERIES = {
-    "en": ["my account was suspended", "refund not received", "how do I delete my account"],
-    "zh-CN": ["账号被封了怎么办", "退款一直没到账", "怎么注销账号"],
+WORDS = {  # what people type, by language
+    "en": {
+        "person": "I want to talk to a person",
+        "relay": "It happened again this morning, here is what I see.",
+        "thanks": "Thank you, that helped!",
+        "short": "Your content violates community rules",
+        "long": "I posted a photo of my own cooking and a few minutes later it was hidden. "
+        "I did not copy anyone; I have the original photos on my phone.",
+    },
+    "zh-CN": {
+        "person": "转人工",
+        "relay": "今天早上又出现了，截图如下。",
+        "thanks": "谢谢，解决了！",
+        "short": "你的内容违反了社区规范",
+        "long": "我发了一篇自己做饭的笔记，几分钟后就被隐藏了。"
+        "我没有抄袭任何人，原图都在我手机里。",
+    },
 }
-ASK_PERSON = {"en": "I want to talk to a person", "zh-CN": "转人工"}
-RELAY = {
-    "en": ["It happened again this morning, here is what I see.", "Any news? I still can't"],
-    "zh-CN": ["今天早上又出现了，截图如下。", "请问有进展吗？还是不行"],
-}
-THANKS = {"en": "Thank you, that helped!", "zh-CN": "谢谢，解决了！"}
-LONG = {
-    "en": "I posted a photo of my own cooking and a few minutes later it was hidden. "
-    "I did not copy anyone; I have the original photos on my phone.",
-    "zh-CN": "我发了一篇自己做饭的笔记，几分钟后就被隐藏了。我没有抄袭任何人，原图都在我手机里。",
-}
-SHORT = {"en": "Your content violates community rules", "zh-CN": "你的内容违反了社区规范"}
 # A cycle is one thing a user came to do; weights are the share of cycles.
 GOALS = {"browse": 35, "search": 35, "form": 15, "human": 15}
 
@@ -80,12 +87,11 @@ def make_images(n: int, seed: int = 7) -> dict[str, bytes]:
 def load_queries() -> dict[str, list[str]]:
     """Help-center questions people type, by language (the shared fixture's query set)."""
     found: dict[str, list[str]] = {"en": [], "zh-CN": []}
-    if QUERIES.is_file():
-        for line in QUERIES.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                found.setdefault(row["lang"], []).append(row["q"])
-    return {lang: qs or FALLBACK_QUERIES[lang] for lang, qs in found.items()}
+    for line in QUERIES.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            found.setdefault(row["lang"], []).append(row["q"])
+    return found
 
 
 class Tracker:
@@ -96,6 +102,7 @@ class Tracker:
         self._pending: Counter[str] = Counter()
         self._waiters: dict[str, asyncio.Future[None]] = {}
         self._done: dict[str, float] = {}
+        self.tracked = 0  # items seen enqueued: 0 with deliveries means the hook missed them
 
     @staticmethod
     def _event(key: str) -> str | None:
@@ -107,6 +114,7 @@ class Tracker:
         event = self._event(item.key)
         if event is not None:
             self._pending[event] += 1
+            self.tracked += 1
 
     def delivered(self, key: str) -> None:
         """The fake platform received an item."""
@@ -137,7 +145,7 @@ class Inbox:
     """The last replies a chat received (with their decoded buttons), and how many in all."""
 
     def __init__(self) -> None:
-        self.items: deque[tuple[Reply, list[Action]]] = deque(maxlen=24)
+        self.items: deque[tuple[Reply, list[Pressable]]] = deque(maxlen=24)
         self.total = 0
 
     def add(self, reply: Reply) -> None:
@@ -145,7 +153,7 @@ class Inbox:
         self.items.append((reply, decode(reply)))
         self.total += 1
 
-    def since(self, mark: int) -> list[tuple[Reply, list[Action]]]:
+    def since(self, mark: int) -> Seen:
         """The replies received after `mark` (a former `total`)."""
         n = min(self.total - mark, len(self.items))
         return list(self.items)[-n:] if n > 0 else []
@@ -202,12 +210,12 @@ class FakePlatform:
         return str(self._next_topic)
 
 
-def decode(reply: Reply) -> list[Action]:
+def decode(reply: Reply) -> list[Pressable]:
     """Every button of a reply that decodes as a Kefu action, in order."""
     found = []
     for button in reply.flat_buttons:
         try:
-            found.append(unpack(button.data))
+            found.append((unpack(button.data), button.data))
         except ActionError:
             continue
     return found
@@ -237,9 +245,6 @@ class World:
         return path
 
 
-Step = tuple[str, IncomingEvent]  # (what the message is for, the event)
-
-
 class Dialog:
     """One user and the moderator who answers their tickets, taking turns like people do."""
 
@@ -258,7 +263,7 @@ class Dialog:
 
     # what the user sees and does
 
-    def screen(self) -> list[tuple[Reply, list[Action]]]:
+    def screen(self) -> Seen:
         """What arrived since the user's last message (else the last message with buttons)."""
         inbox = self.platform.inbox(self.chat.id)
         new = inbox.since(self._mark)
@@ -276,24 +281,26 @@ class Dialog:
         return self._id("u")
 
     def find(
-        self,
-        verb: Verb,
-        test: Callable[[Action], bool] = lambda _a: True,
-        seen: list[tuple[Reply, list[Action]]] | None = None,
-    ) -> list[Action]:
-        """The actions with this verb on the user's screen (or in `seen`)."""
+        self, verb: Verb, test: Test = lambda _a: True, seen: Seen | None = None
+    ) -> list[Pressable]:
+        """The received buttons with this verb on the user's screen (or in `seen`)."""
         seen = self.screen() if seen is None else seen
-        return [a for _, found in seen for a in found if a.verb == verb and test(a)]
+        return [p for _, found in seen for p in found if p[0].verb == verb and test(p[0])]
 
-    def press(self, verb: Verb, test: Callable[[Action], bool] = lambda _a: True) -> Step | None:
-        """Press a random received button with this verb, if there is one."""
+    def press(self, verb: Verb, test: Test = lambda _a: True) -> Step | None:
+        """Press a random received button with this verb (its data as received), if any."""
         found = self.find(verb, test)
         if not found:
             return None
-        action = self.rng.choice(found)
-        return verb.name.lower(), ButtonPressed(
-            self.user, self.chat, self._user_event(), action.pack()
-        )
+        data = self.rng.choice(found)[1]
+        return verb.name.lower(), ButtonPressed(self.user, self.chat, self._user_event(), data)
+
+    def either(self, step: Step | None, why: str) -> Step:
+        """`step`, or /menu when the button was not there (counted: the flow went astray)."""
+        if step is not None:
+            return step
+        self.stats[f"lost:{why}"] += 1
+        return self.command("menu")
 
     def say(self, label: str, text: str, image: str = "") -> Step:
         """Type a message, perhaps with a screenshot."""
@@ -324,7 +331,7 @@ class Dialog:
         found = self.find(verb, seen=list(inbox.items)) if inbox else []
         if not found:
             return None
-        event = ButtonPressed(self.mod, topic, self._id("m"), found[-1].pack())
+        event = ButtonPressed(self.mod, topic, self._id("m"), found[-1][1])
         return f"mod_{verb.name.lower().removeprefix('mod_')}", event
 
     def mod_say(self, ticket_id: int, text: str) -> Step:
@@ -379,14 +386,14 @@ class Dialog:
     def _feedback(self) -> Iterator[Step]:
         for _ in range(2):
             if self.rng.random() < 0.7:
-                yield self.press(Verb.SOLVED) or self.command("menu")
+                yield self.either(self.press(Verb.SOLVED), "solved")
                 return
-            yield self.press(Verb.UNSOLVED) or self.command("menu")
+            yield self.either(self.press(Verb.UNSOLVED), "unsolved")
             step = self.press(Verb.ARTICLE)  # the next candidate
             if step is None:
                 break
             yield step
-        yield self.press(Verb.MENU, lambda a: not a.arg(0)) or self.command("menu")
+        yield self.either(self.press(Verb.MENU, lambda a: not a.arg(0)), "menu")
 
     def _search(self) -> Iterator[Step]:
         yield self.say("search", self.rng.choice(self.queries))
@@ -416,7 +423,7 @@ class Dialog:
         yield step
         for _ in range(20):
             if self.find(Verb.SUBMIT):
-                yield self.press(Verb.SUBMIT) or self.command("menu")
+                yield self.either(self.press(Verb.SUBMIT), "submit")
                 break
             step = self._answer(path[-1])
             if step is None:
@@ -448,19 +455,19 @@ class Dialog:
         if field.type == FieldType.DATE:
             return self.say("form", self.rng.choice(["2025-03-14", "yesterday", "昨天"]))
         if field.type == FieldType.LONG_TEXT:
-            return self.say("form", LONG[lang][: field.max_length])
+            return self.say("form", WORDS[lang]["long"][: field.max_length])
         if "id" in field.id or "order" in field.id:
             return self.say("form", f"L{self.rng.randrange(10**7, 10**8)}")
-        return self.say("form", SHORT[lang][: field.max_length])
+        return self.say("form", WORDS[lang]["short"][: field.max_length])
 
     def _human(self) -> Iterator[Step]:
         if self.rng.random() < 0.5:  # from inside a category: the form is offered first
             yield from self._open(self.rng.choice(self.form_paths))
         how = self.rng.random()
         if how < 0.5:
-            yield self.press(Verb.HUMAN) or self.command("human")
+            yield self.either(self.press(Verb.HUMAN), "human")
         elif how < 0.8:
-            yield self.say("handoff", ASK_PERSON[self.lang])
+            yield self.say("handoff", WORDS[self.lang]["person"])
         else:
             yield self.command("human")
         if step := self.press(Verb.HANDOFF_NOW):
@@ -473,15 +480,15 @@ class Dialog:
         if not found:
             self.stats["lost:ticket"] += 1
             return
-        ticket = int(found[0].arg(0))
+        ticket = int(found[0][0].arg(0))
         self.stats["tickets"] += 1
         yield self.mod_press(ticket, Verb.CLAIM) or self.mod_say(ticket, "On it.")
         image = self.screenshot() if self.rng.random() < 0.4 else ""
-        yield self.say("relay", self.rng.choice(RELAY[self.lang]), image)
+        yield self.say("relay", WORDS[self.lang]["relay"], image)
         yield self.mod_say(ticket, "We restored it, please check again.")
         if self.rng.random() < 0.3:
             yield self.command("status")
-        yield self.say("relay", THANKS[self.lang])
+        yield self.say("relay", WORDS[self.lang]["thanks"])
         yield self.mod_press(ticket, Verb.MOD_CLOSE) or self.mod_command(ticket, "close")
         step = self.press(Verb.RATE, lambda a: a.arg(1) in {"3", "4", "5"})
         if step is None:

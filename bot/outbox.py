@@ -108,6 +108,7 @@ class Outbox:
         # A terminal session serves one person: it must leave other people's deliveries alone.
         self._accept = accept or (lambda _item: True)
         self._wake = asyncio.Event()
+        self._card_owed: set[tuple[int, str]] = set()
         self.sent = 0
         self.maybe_doubled = 0
 
@@ -149,25 +150,40 @@ class Outbox:
             return chat
         ticket_id = int(item.thread.removeprefix(TICKET_THREAD))
         known = await self._store.thread_of(ticket_id, item.platform)
-        if known is not None:
-            return ChatRef(item.platform, known[0], ChatKind.MODERATION, known[1])
-        return await self._open_thread(item, ticket_id, adapter, chat)
+        if known is None:
+            return await self._open_thread(item, ticket_id, adapter, chat)
+        target = ChatRef(item.platform, known[0], ChatKind.MODERATION, known[1])
+        if (ticket_id, item.platform) in self._card_owed:
+            await self._send_card(item, ticket_id, adapter, target)
+        return target
+
+    async def _send_card(
+        self, item: OutboxItem, ticket_id: int, adapter: Adapter, target: ChatRef
+    ) -> None:
+        """Post the ticket's card into a new topic; if that fails, it is owed on the retry."""
+        owed = (ticket_id, item.platform)
+        self._card_owed.add(owed)
+        fresh = await self._card_for(ticket_id, item.platform)
+        if fresh is not None:
+            await adapter.send(Outgoing(target, fresh, f"{item.key}:card", ticket_id))
+        self._card_owed.discard(owed)
 
     async def _open_thread(
         self, item: OutboxItem, ticket_id: int, adapter: Adapter, chat: ChatRef
     ) -> ChatRef:
-        card = self._card_for
-        fresh = await card(ticket_id, item.platform)
+        fresh = await self._card_for(ticket_id, item.platform)
         title = (fresh.title if fresh else "") or f"#{ticket_id}"
         opener = getattr(adapter, "open_thread", None)
         if opener is None:
             raise Rejected(f"{item.platform} cannot open ticket threads")
         thread = await opener(ChatRef(chat.platform, chat.id, ChatKind.MODERATION), title)
         target = ChatRef(chat.platform, chat.id, ChatKind.MODERATION, thread)
-        if fresh is not None and not item.payload.get("card"):
-            # A new topic (first page, or the old one was deleted): the card goes first.
-            await adapter.send(Outgoing(target, fresh, f"{item.key}:card", ticket_id))
+        # Remember the topic first: if the card send below fails, the retry reuses this topic
+        # instead of opening a second, empty one.
         await self._store.set_thread(ticket_id, item.platform, chat.id, thread)
+        if not item.payload.get("card"):
+            # A new topic for a later message (the old one was deleted): the card goes first.
+            await self._send_card(item, ticket_id, adapter, target)
         return target
 
     async def _deliver(self, item: OutboxItem) -> None:

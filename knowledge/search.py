@@ -110,33 +110,29 @@ class _Builder:
     """Collects per-field token counts for each article id."""
 
     lexicon: Lexicon
-    segmenter: Segmenter
     docs: list[_Doc] = field(default_factory=list)
-    counts: list[list[Counter[str]]] = field(default_factory=list)
-    raw_words: Counter[str] = field(default_factory=Counter)
+    counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
+    words: Counter[str] = field(default_factory=Counter)
 
     def add(self, group: Sequence[Article], labels: Sequence[str]) -> None:
         """Index every language version of one article id as one document."""
         first = group[0]
-        titles = {a.lang: a.title for a in group}
         texts = (
             "\n".join(a.title for a in group),
             "\n".join(" | ".join(a.keywords) for a in group),
             "\n".join(a.body for a in group),
             " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
         )
-        fields: list[Counter[str]] = []
-        for name, text in zip(FIELDS, texts, strict=True):
-            norm = normalize(text)
-            fields.append(Counter(doc_tokens(norm, self.lexicon, name != "body" or _UNI_BODY)))
-            self.raw_words.update(
-                {w.replace("'", "") for w in runs(norm) if w.isascii() and w.isalpha()}
+        seen: set[str] = set()
+        self.counts.append(
+            tuple(
+                # Body text is long: bigrams carry it; single characters only in short fields.
+                Counter(doc_tokens(normalize(text), self.lexicon, name != "body", seen))
+                for name, text in zip(FIELDS, texts, strict=True)
             )
-        self.docs.append(_Doc(first.id, first.category, titles))
-        self.counts.append(fields)
-
-
-_UNI_BODY = False
+        )
+        self.words.update(seen)
+        self.docs.append(_Doc(first.id, first.category, {a.lang: a.title for a in group}))
 
 
 class SearchIndex:
@@ -182,7 +178,7 @@ class SearchIndex:
     ) -> SearchIndex:
         """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
         lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
-        builder = _Builder(lexicon, Segmenter())
+        builder = _Builder(lexicon)
         by_id: dict[str, list[Article]] = {}
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
@@ -191,8 +187,10 @@ class SearchIndex:
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
             builder.add(group, labels.get(group[0].category, ()))
         tables = _postings(builder.counts, tuning)
-        vocab = sorted(builder.raw_words, key=lambda w: (-builder.raw_words[w], w))
-        return cls(builder.docs, tables, vocab, lexicon, builder.segmenter, tuning)
+        vocab = sorted(builder.words, key=lambda w: (-builder.words[w], w))
+        segmenter = Segmenter()
+        segmenter.cut("预热")  # load jieba's dictionary now, not on the first query
+        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
         """Rank articles for a user's words; `lang` picks the title language shown."""
@@ -342,38 +340,53 @@ class _Tables:
     """Token → article → impact; token → articles whose head holds it; token → idf."""
 
     postings: dict[str, dict[int, float]]
-    head: dict[str, frozenset[int]]
+    head: Mapping[str, Container[int]]
     idf: dict[str, float]
 
 
-def _postings(counts: list[list[Counter[str]]], t: Tuning) -> _Tables:
+def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
     """BM25F impacts per token and article, and each token's idf.
 
     The head (title, keywords, category) and the body are scored apart, each with its own
     idf: nearly every body says "contact support", yet a title that says it is about support.
     """
     n = len(counts)
-    sizes = [[sum(c.values()) for c in doc] for doc in counts]
+    sizes = [[c.total() for c in doc] for doc in counts]
     avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
-    parts: tuple[dict[str, dict[int, float]], ...] = ({}, {})
+    head_tf: dict[str, dict[int, float]] = {}
+    body_tf: dict[str, dict[int, float]] = {}
     for d, doc in enumerate(counts):
+        head: Counter[str] = Counter()
         for f, counter in enumerate(doc):
             scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
-            part = parts[1] if FIELDS[f] == "body" else parts[0]
-            for token, c in counter.items():
-                slot = part.setdefault(token, {})
-                slot[d] = slot.get(d, 0.0) + c * scale
+            if FIELDS[f] == "body":
+                _transpose(body_tf, d, {tok: c * scale for tok, c in counter.items()})
+            else:
+                head.update({tok: c * scale for tok, c in counter.items()})
+        _transpose(head_tf, d, head)
     impacts: dict[str, dict[int, float]] = {}
     idf: dict[str, float] = {}
-    for part, k1, power in zip(parts, (t.k1, t.k1_body), (t.idf_power, 1.0), strict=True):
+    for part, k1, power in ((body_tf, t.k1_body, 1.0), (head_tf, t.k1, t.idf_power)):
         for token, per_doc in part.items():
             weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5)) ** power
             idf[token] = max(idf.get(token, 0.0), weight)
-            slot = impacts.setdefault(token, {})
-            for d, x in per_doc.items():
-                slot[d] = slot.get(d, 0.0) + weight * x * (k1 + 1) / (k1 + x)
-    head = {token: frozenset(per_doc) for token, per_doc in parts[0].items()}
-    return _Tables(impacts, head, idf)
+            scores = {d: weight * x * (k1 + 1) / (k1 + x) for d, x in per_doc.items()}
+            slot = impacts.get(token)
+            if slot is None:
+                impacts[token] = scores
+            else:
+                for d, v in scores.items():
+                    slot[d] = slot.get(d, 0.0) + v
+    return _Tables(impacts, head_tf, idf)
+
+
+def _transpose(table: dict[str, dict[int, float]], doc: int, values: Mapping[str, float]) -> None:
+    for token, x in values.items():
+        slot = table.get(token)
+        if slot is None:
+            table[token] = {doc: x}
+        else:
+            slot[doc] = x
 
 
 def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:

@@ -17,9 +17,10 @@ MAX_QUERY_CHARS = 500
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
+_PAIR_RE = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:'[a-z]+)*)")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
-_NOISE_CHARS = frozenset("的了是我你他她它们在和就都也还又很吗呢吧啊")
+_NOISE = frozenset("的了是我你他她它们在和就都也还又很吗呢吧啊")
 # Particles, pronouns and adverbs that users put inside set phrases ("退了钱", "不想再看到").
 _FILLER_RE = re.compile("一直|总是|老是|[了的都也再又着啊呢吧呀还我你他她]")
 
@@ -203,12 +204,15 @@ class Lexicon:
                     found.append(match)
         return found
 
-    def _scan(self, run: str) -> list[tuple[int, int, int]]:
+    def _scan(self, run: str, pairs: Iterable[str] | None = None) -> list[tuple[int, int, int]]:
+        """Matches in a run whose bigrams (`pairs`, if already cut) are given."""
         found: list[tuple[int, int, int]] = []
-        for i in range(len(run) - 1):
-            for term, gid in self._zh.get(run[i : i + 2], ()):
-                if run.startswith(term, i):
-                    found.append((gid, i, len(term)))
+        for key in sorted(self._zh.keys() & set(bigrams(run) if pairs is None else pairs)):
+            i = run.find(key)
+            while i >= 0:
+                found.extend((gid, i, len(t)) for t, gid in self._zh[key] if run.startswith(t, i))
+                i = run.find(key, i + 1)
+        found.sort(key=lambda m: (m[1], m[0], m[2]))
         return found
 
     def match_en(self, tokens: Sequence[tuple[str, bool]]) -> list[tuple[int, int, int]]:
@@ -232,6 +236,7 @@ class _Phrases:
 
     singles: dict[str, set[int]] = field(default_factory=dict)
     pairs: dict[tuple[str, str], set[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+    starts: set[str] = field(default_factory=set)
 
     def add(self, phrase: tuple[str, ...], gid: int) -> None:
         """Register a phrase (a tuple of terms) for a group."""
@@ -239,13 +244,18 @@ class _Phrases:
             self.singles.setdefault(phrase[0], set()).add(gid)
         else:
             self.pairs.setdefault((phrase[0], phrase[1]), set()).add((phrase, gid))
+            self.starts.add(phrase[0])
 
     def find(self, seq: Sequence[str], gaps: int) -> list[tuple[int, int, int]]:
         """(group id, start, length) of each phrase in `seq`, skipping up to `gaps` words."""
         found: set[tuple[int, int, int]] = set()
         n = len(seq)
+        singles, starts = self.singles, self.starts
         for i, first in enumerate(seq):
-            found.update((gid, i, 1) for gid in self.singles.get(first, ()))
+            if first in singles:
+                found.update((gid, i, 1) for gid in singles[first])
+            if first not in starts:
+                continue
             for skip in range(gaps + 1):
                 j = i + 1 + skip
                 if j >= n:
@@ -279,9 +289,12 @@ def _without_fillers(run: str) -> tuple[str, list[int]]:
     return "".join(run[i] for i in pos), pos
 
 
+_CONCEPTS = [f"~{gid}" for gid in range(4096)]
+
+
 def concept(gid: int) -> str:
     """The token that stands for a lexicon group."""
-    return f"~{gid}"
+    return _CONCEPTS[gid] if gid < len(_CONCEPTS) else f"~{gid}"
 
 
 def is_particle(term: str) -> bool:
@@ -357,7 +370,7 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
             if _inside(spans, i, i + 1):
                 out.covered.add(char)
     for i, pair in enumerate(bigrams(run)):
-        if _NOISE_CHARS & set(pair):
+        if pair[0] in _NOISE or pair[-1] in _NOISE:
             continue
         out.bigrams.append(pair)
         if _inside(spans, i, i + 2):
@@ -376,24 +389,32 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
         pos = end
 
 
-def doc_tokens(text: str, lexicon: Lexicon, unigrams: bool = True) -> list[str]:
-    """The tokens an article field is indexed under (a fast path of `analyze`, no jieba)."""
+def doc_tokens(
+    text: str, lexicon: Lexicon, unigrams: bool = True, words: set[str] | None = None
+) -> list[str]:
+    """The tokens an article field is indexed under (a fast path of `analyze`, no jieba).
+
+    English words seen are added to `words`, the vocabulary that typos are corrected to.
+    """
     tokens: list[str] = []
     english: list[str] = []
-    for run in [*runs(text), ""]:
-        if run and not is_cjk(run):
-            english.append(run)
+    for chinese, word in [*_PAIR_RE.findall(text), ("", "")]:
+        if word:
+            english.append(word)
             continue
         if english:
+            if words is not None:
+                words.update(w.replace("'", "") for w in english if w.isalpha())
             terms = english_tokens(english)
-            tokens.extend(concept(g) for g, _, _ in lexicon.match_en(terms))
-            tokens.extend(t for t, stop in terms if not stop and t not in _PARTICLES)
+            tokens.extend([concept(g) for g, _, _ in lexicon.match_en(terms)])
+            tokens.extend([t for t, stop in terms if not stop and t not in _PARTICLES])
             english = []
-        if run:
-            tokens.extend(concept(g) for g, _, _ in lexicon.match_zh(run, loose=False))
-            tokens.extend(b for b in bigrams(run) if not (_NOISE_CHARS & set(b)))
+        if chinese:
+            pairs = bigrams(chinese)
+            tokens.extend([concept(g) for g, _, _ in lexicon._scan(chinese, pairs)])
+            tokens.extend([b for b in pairs if b[0] not in _NOISE and b[-1] not in _NOISE])
             if unigrams:
-                tokens.extend(c for c in run if c not in ZH_STOPWORDS)
+                tokens.extend([c for c in chinese if c not in ZH_STOPWORDS])
     return tokens
 
 

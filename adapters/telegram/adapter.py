@@ -43,7 +43,11 @@ class _LogGuard(logging.Filter):
         self._token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        """Rewrite the record in place; never drops one."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: logging reports it itself
+            return True
         if self._token in message:
             record.msg, record.args = message.replace(self._token, "<token>"), None
         if record.name.endswith("AIORateLimiter") and record.levelno >= logging.ERROR:

@@ -8,7 +8,7 @@ from bot.storage.base import Store
 from bot.storage.memory import MemoryStore
 from bot.storage.sqlite import SqliteStore
 
-__all__ = ["open_store"]
+__all__ = ["MemoryStore", "SqliteStore", "Store", "open_store"]
 
 
 async def open_store(path: Path | None) -> Store:

@@ -7,8 +7,8 @@ Telegram validates (text 1-4,096 characters after entity parsing, caption <= 1,0
 callback_data 1-64 bytes, HTML entities, unknown chat, missing topic, blocked user).
 Tests inject updates (`user_says`, `user_sends_photo`, `presses`, ...) and faults (`fail`),
 and read what each chat or topic received (`inbox`, `texts`, `photos`, `keyboard`).
-Methods the fake does not implement are recorded in `unknown` and answer 404: a fixture
-asserts the list is empty at teardown.
+Methods the fake does not implement are recorded in `unknown` and answer 404, and requests
+it cannot handle in `errors` (answered 500): a fixture asserts both are empty at teardown.
 
 One module over the ~400-line house limit on purpose: it is a single reusable test double
 (the reliability suite drives `kefu run` subprocesses against it) and splitting the state
@@ -252,6 +252,7 @@ class FakeTelegram:
         self.sent: list[Sent] = []
         self.calls: list[Call] = []
         self.unknown: list[str] = []
+        self.errors: list[str] = []  # exceptions inside the fake itself (answered 500)
         self.url_uploads: list[str] = []
         self.updates: list[dict[str, Any]] = []
         self.confirmed_offset = 0
@@ -654,6 +655,9 @@ class FakeTelegram:
             result: Any = await handler(params, files)
         except ApiError as exc:
             response = _answer(exc)
+        except Exception as exc:  # a bug in the fake, or a request it cannot read
+            self.errors.append(f"{method}: {exc!r}")
+            response = _answer(ApiError(500, "Internal Server Error"))
         else:
             response = web.json_response({"ok": True, "result": result})
         self._notify()

@@ -52,6 +52,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
         yield server
     assert server.unknown == [], f"methods the fake does not implement: {server.unknown}"
+    assert server.errors == [], f"requests the fake could not handle: {server.errors}"
     assert server.url_uploads == [], "a file went out as a URL instead of being re-uploaded"
 
 

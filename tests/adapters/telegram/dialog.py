@@ -139,6 +139,10 @@ class Moderator(Person):
         self.cursor = 0
         return self.thread
 
+    def where(self) -> dict[str, Any]:
+        """chat_id and thread_id of the ticket's topic, for the fake's inject helpers."""
+        return {"chat_id": self.fake.moderator_chat_id, "thread_id": self.thread}
+
     async def says(self, text: str) -> int:
         """Post in the ticket's topic."""
         return self.fake.mod_says(self.user, self.thread, text)

@@ -77,6 +77,9 @@ async def test_moderator_reply_reaches_the_user_and_back(
         await mod.sees("User: thank you")
         await user.sends_photo(SCREENSHOT)
         await mod.fake.wait_for(lambda: SCREENSHOT in fake.photos(fake.moderator_chat_id))
+        reply_photo = png_bytes(5, 5, (0, 200, 0))
+        fake.user_sends_photo(mod.user, reply_photo, "this one?", **mod.where())
+        await fake.wait_for(lambda: reply_photo in fake.photos(user.chat_id))
         await mod.says("/note internal: looks like a false positive")
         await mod.sees("Note added to #1")
     assert user.count("internal") == 0
@@ -244,6 +247,7 @@ async def test_a_failed_card_does_not_leave_an_empty_topic_behind(
         await mod.opens(1)
         await mod.sees("New ticket #1")
     assert len(fake.topics()) == 1, fake.topics()
+    assert any("New ticket #1" in t for t in fake.texts(fake.moderator_chat_id)[-3:])
 
 
 async def start_kefu(config: Path, log: Path) -> asyncio.subprocess.Process:
@@ -275,9 +279,28 @@ async def stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-async def test_kefu_run_killed_mid_form_resumes_with_nothing_lost_or_doubled(
+async def test_a_recreated_topic_whose_card_fails_once_is_not_duplicated(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
+    user = Person(fake, fake.user(1001, "Lin", "en"))
+    mod = Moderator(fake, fake.moderator(2001, "Mei"))
+    async with kefu(fake, tmp_path):
+        await user.says("/human")
+        first = await mod.opens(1)
+        await mod.sees("New ticket #1")
+        fake.delete_topic(first)
+        # the relay meets the deleted topic; the card in the new topic then hits a 429
+        fake.fail("sendMessage", "429", retry_after=1, chat_id=fake.moderator_chat_id, after=1)
+        await user.says("are you there?")
+        await fake.wait_for(
+            lambda: "User: are you there?" in fake.texts(fake.moderator_chat_id)[-1:], 8
+        )
+    assert len(fake.topics()) == 1, fake.topics()
+    assert any("New ticket #1" in t for t in fake.texts(fake.moderator_chat_id)[-3:])
+
+
+def write_config(fake: FakeTelegram, tmp_path: Path) -> Path:
+    """A deployment's TOML config pointing at the fake server."""
     config = tmp_path / "kefu.toml"
     config.write_text(
         f'[bot]\ndata_dir = "{tmp_path / "data"}"\ndefault_lang = "en"\n'
@@ -286,7 +309,13 @@ async def test_kefu_run_killed_mid_form_resumes_with_nothing_lost_or_doubled(
         "rate_limit = false\n",
         encoding="utf-8",
     )
-    log = tmp_path / "kefu.log"
+    return config
+
+
+async def test_kefu_run_killed_mid_form_resumes_with_nothing_lost_or_doubled(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    config, log = write_config(fake, tmp_path), tmp_path / "kefu.log"
     user = Person(fake, fake.user(1001, "Lin", "en"))
     mod = Moderator(fake, fake.moderator(2001, "Mei"))
     first = await start_kefu(config, log)
