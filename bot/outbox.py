@@ -12,7 +12,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict
 from typing import Any
 
 from bot.ports import Adapter, Rejected, RetryLater, ThreadGone, Unreachable
@@ -34,12 +33,50 @@ log = logging.getLogger(__name__)
 TICKET_THREAD = "@ticket:"
 
 
+def _button_payload(b: Button) -> dict[str, Any]:
+    data: dict[str, Any] = {"label": b.label, "data": b.data}
+    if b.modal is not None:
+        data["modal"] = {
+            "form_id": b.modal.form_id,
+            "title": b.modal.title,
+            "fields": [
+                {
+                    "id": f.id,
+                    "label": f.label,
+                    "long": f.long,
+                    "required": f.required,
+                    "max_length": f.max_length,
+                    "placeholder": f.placeholder,
+                }
+                for f in b.modal.fields
+            ],
+        }
+    return data
+
+
 def reply_to_payload(reply: Reply, *, card: bool = False) -> dict[str, Any]:
-    """Serialise a Reply to JSON-ready data."""
-    data: dict[str, Any] = asdict(reply)
-    data.pop("edit", None)
+    """Serialise a Reply to JSON-ready data (by hand: dataclasses.asdict is 50x slower)."""
+    data: dict[str, Any] = {
+        "text": reply.text,
+        "buttons": [[_button_payload(b) for b in row] for row in reply.buttons],
+        "files": [
+            {"path": f.path, "name": f.name, "mime": f.mime, "sha256": f.sha256}
+            for f in reply.files
+        ],
+        "title": reply.title,
+        "silent": reply.silent,
+    }
     if reply.edit is not None:
-        data["edit"] = {"chat": asdict(reply.edit.chat), "id": reply.edit.id}
+        chat = reply.edit.chat
+        data["edit"] = {
+            "chat": {
+                "platform": chat.platform,
+                "id": chat.id,
+                "kind": chat.kind.value,
+                "thread_id": chat.thread_id,
+            },
+            "id": reply.edit.id,
+        }
     if card:
         data["card"] = True
     return data

@@ -105,11 +105,15 @@ def parse_synonyms(text: str) -> list[tuple[str, ...]]:
     ]
 
 
+_FILTER = True
+
+
 @dataclass(slots=True)
 class _Builder:
     """Collects per-field token counts for each article id."""
 
     lexicon: Lexicon
+    pairs_kept: Container[str] | None = None
     docs: list[_Doc] = field(default_factory=list)
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
@@ -124,13 +128,14 @@ class _Builder:
             " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
         )
         seen: set[str] = set()
-        self.counts.append(
-            tuple(
-                # Body text is long: bigrams carry it; single characters only in short fields.
-                Counter(doc_tokens(normalize(text), self.lexicon, name != "body", seen))
-                for name, text in zip(FIELDS, texts, strict=True)
-            )
-        )
+        fields = []
+        for name, text in zip(FIELDS, texts, strict=True):
+            # Bodies are long: dictionary-word bigrams carry them; single characters and every
+            # bigram only in the short fields.
+            body = name == "body"
+            keep = self.pairs_kept if body else None
+            fields.append(Counter(doc_tokens(normalize(text), self.lexicon, not body, seen, keep)))
+        self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(_Doc(first.id, first.category, {a.lang: a.title for a in group}))
 
@@ -178,7 +183,8 @@ class SearchIndex:
     ) -> SearchIndex:
         """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
         lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
-        builder = _Builder(lexicon)
+        segmenter = Segmenter()
+        builder = _Builder(lexicon, segmenter.two_char_words() if _FILTER else None)
         by_id: dict[str, list[Article]] = {}
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
@@ -188,8 +194,6 @@ class SearchIndex:
             builder.add(group, labels.get(group[0].category, ()))
         tables = _postings(builder.counts, tuning)
         vocab = sorted(builder.words, key=lambda w: (-builder.words[w], w))
-        segmenter = Segmenter()
-        segmenter.cut("预热")  # load jieba's dictionary now, not on the first query
         return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
@@ -349,35 +353,45 @@ def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
 
     The head (title, keywords, category) and the body are scored apart, each with its own
     idf: nearly every body says "contact support", yet a title that says it is about support.
+    Document frequencies come first, so each article's impacts are computed in one pass.
     """
     n = len(counts)
+    body = FIELDS.index("body")
+    heads = [Counter[str]() for _ in counts]
     sizes = [[c.total() for c in doc] for doc in counts]
     avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
-    head_tf: dict[str, dict[int, float]] = {}
-    body_tf: dict[str, dict[int, float]] = {}
     for d, doc in enumerate(counts):
-        head: Counter[str] = Counter()
         for f, counter in enumerate(doc):
-            scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
-            if FIELDS[f] == "body":
-                _transpose(body_tf, d, {tok: c * scale for tok, c in counter.items()})
-            else:
-                head.update({tok: c * scale for tok, c in counter.items()})
-        _transpose(head_tf, d, head)
+            if f != body:
+                scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
+                heads[d].update({tok: c * scale for tok, c in counter.items()})
+    df_head: Counter[str] = Counter()
+    df_body: Counter[str] = Counter()
+    for d, doc in enumerate(counts):
+        df_head.update(heads[d].keys())
+        df_body.update(doc[body].keys())
+    idf_head = {tok: _idf(n, df) ** t.idf_power for tok, df in df_head.items()}
+    idf_body = {tok: _idf(n, df) for tok, df in df_body.items()}
     impacts: dict[str, dict[int, float]] = {}
-    idf: dict[str, float] = {}
-    for part, k1, power in ((body_tf, t.k1_body, 1.0), (head_tf, t.k1, t.idf_power)):
-        for token, per_doc in part.items():
-            weight = math.log(1 + (n - len(per_doc) + 0.5) / (len(per_doc) + 0.5)) ** power
-            idf[token] = max(idf.get(token, 0.0), weight)
-            scores = {d: weight * x * (k1 + 1) / (k1 + x) for d, x in per_doc.items()}
-            slot = impacts.get(token)
-            if slot is None:
-                impacts[token] = scores
-            else:
-                for d, v in scores.items():
-                    slot[d] = slot.get(d, 0.0) + v
-    return _Tables(impacts, head_tf, idf)
+    head_docs: dict[str, dict[int, float]] = {}
+    k1, kb = t.k1, t.k1_body
+    for d, doc in enumerate(counts):
+        scale = t.weights[body] / (1 - t.b[body] + t.b[body] * sizes[d][body] / avg[body])
+        scores = {
+            tok: idf_body[tok] * c * scale * (kb + 1) / (kb + c * scale)
+            for tok, c in doc[body].items()
+        }
+        head = {tok: idf_head[tok] * x * (k1 + 1) / (k1 + x) for tok, x in heads[d].items()}
+        for tok, v in head.items():
+            scores[tok] = scores.get(tok, 0.0) + v
+        _transpose(impacts, d, scores)
+        _transpose(head_docs, d, head)
+    idf = idf_body | {tok: max(w, idf_body.get(tok, 0.0)) for tok, w in idf_head.items()}
+    return _Tables(impacts, head_docs, idf)
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def _transpose(table: dict[str, dict[int, float]], doc: int, values: Mapping[str, float]) -> None:

@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,14 +136,22 @@ class Segmenter:
 
     _jieba: Any = None
 
-    def cut(self, run: str) -> list[str]:
-        """Words of a Chinese run."""
+    def _load(self) -> Any:
         if self._jieba is None:
             jieba.setLogLevel(logging.WARNING)
             jieba.initialize()
             self._jieba = jieba
-        words: list[str] = self._jieba.lcut(run, HMM=True)
+        return self._jieba
+
+    def cut(self, run: str) -> list[str]:
+        """Words of a Chinese run."""
+        words: list[str] = self._load().lcut(run, HMM=True)
         return words
+
+    def two_char_words(self) -> frozenset[str]:
+        """The two-character words of jieba's dictionary."""
+        freq: dict[str, int] = self._load().dt.FREQ
+        return frozenset(w for w, f in freq.items() if f and len(w) == 2)
 
 
 @dataclass(slots=True)
@@ -390,11 +398,17 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
 
 
 def doc_tokens(
-    text: str, lexicon: Lexicon, unigrams: bool = True, words: set[str] | None = None
+    text: str,
+    lexicon: Lexicon,
+    unigrams: bool = True,
+    words: set[str] | None = None,
+    pairs_kept: Container[str] | None = None,
 ) -> list[str]:
     """The tokens an article field is indexed under (a fast path of `analyze`, no jieba).
 
     English words seen are added to `words`, the vocabulary that typos are corrected to.
+    With `pairs_kept`, only those Chinese bigrams are kept (for long bodies: most bigrams
+    that straddle two words are noise and cost memory).
     """
     tokens: list[str] = []
     english: list[str] = []
@@ -412,7 +426,10 @@ def doc_tokens(
         if chinese:
             pairs = bigrams(chinese)
             tokens.extend([concept(g) for g, _, _ in lexicon._scan(chinese, pairs)])
-            tokens.extend([b for b in pairs if b[0] not in _NOISE and b[-1] not in _NOISE])
+            if pairs_kept is None:
+                tokens.extend([b for b in pairs if b[0] not in _NOISE and b[-1] not in _NOISE])
+            else:
+                tokens.extend([b for b in pairs if b in pairs_kept])
             if unigrams:
                 tokens.extend([c for c in chinese if c not in ZH_STOPWORDS])
     return tokens

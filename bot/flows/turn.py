@@ -50,6 +50,7 @@ class Turn:
     ticket: Ticket | None = None
     items: list[OutboxItem] = field(default_factory=list)
     forgotten: list[str] | None = None  # after /forget: stored files to delete, nothing to save
+    _owner: str = ""
 
     @property
     def lang(self) -> str:
@@ -59,7 +60,9 @@ class Turn:
     @property
     def owner(self) -> str:
         """The tag that binds this user's buttons to them."""
-        return owner_tag(self.user.key)
+        if not self._owner:
+            self._owner = owner_tag(self.user.key)
+        return self._owner
 
     @property
     def data(self) -> dict[str, Any]:
