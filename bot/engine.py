@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from bot.actions import MODERATOR_VERBS, ActionError, unpack
 from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
 from bot.flows.intent import clean, guess_lang, wants_human
+from bot.flows.search import MAX_QUERY
 from bot.flows.turn import Services, Turn
 from bot.ratelimit import RateLimiter
 from bot.state import Conversation, Step
@@ -136,12 +137,16 @@ class Engine:
     async def _text(self, turn: Turn, event: TextReceived) -> None:
         text = clean(event.text)
         first = turn.conv.step == Step.START
-        if wants_human(text):
+        if turn.ticket is not None:
+            # An open ticket takes everything the user sends; asking again shows its status.
+            await handoff.relay_from_user(turn, text, event.attachments)
+            if wants_human(text):
+                await handoff.show_status(turn)
+        elif wants_human(text) and not appeal.is_answer(turn, text):
             if first:
                 menu.greet(turn)
+            turn.data["query"] = text[:MAX_QUERY]
             await handoff.request_human(turn)
-        elif turn.ticket is not None:
-            await handoff.relay_from_user(turn, text, event.attachments)
         elif turn.conv.step == Step.FORM:
             appeal.on_message(turn, text, event.attachments)
         elif not text:

@@ -82,11 +82,14 @@ class Hub:
         if not isinstance(event, TextReceived | CommandReceived) or not event.attachments:
             return event
         if event.chat.kind == ChatKind.PRIVATE or event.user.is_moderator:
-            checked = tuple([await self._fetch(event.chat.platform, a) for a in event.attachments])
+            owner = event.user.key if event.chat.kind == ChatKind.PRIVATE else ""
+            checked = tuple(
+                [await self._fetch(event.chat.platform, a, owner) for a in event.attachments]
+            )
             return dataclasses.replace(event, attachments=checked)
         return event
 
-    async def _fetch(self, platform: str, attachment: Attachment) -> Attachment:
+    async def _fetch(self, platform: str, attachment: Attachment, owner: str) -> Attachment:
         if attachment.error or attachment.sha256:
             return attachment
         if attachment.size is not None and attachment.size > self._max_bytes:
@@ -106,7 +109,7 @@ class Hub:
         except MediaError as exc:
             return dataclasses.replace(attachment, error=exc.key)
         stored = self._files.save(data, info, self._clock())
-        await self._store.add_file(stored)
+        await self._store.add_file(stored, owner)
         return dataclasses.replace(
             attachment, sha256=stored.sha256, mime=info.mime, size=stored.size
         )

@@ -7,7 +7,7 @@ import json
 import math
 import tomllib
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +47,6 @@ class Tuning:
     b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
     k1: float = 1.2
     k1_body: float = 1.2
-    idf_power: float = 1.0
     w_term: float = 1.0
     w_concept: float = 1.0
     w_bigram: float = 1.0
@@ -113,7 +112,7 @@ class _Builder:
     """Collects per-field token counts for each article id."""
 
     lexicon: Lexicon
-    pairs_kept: Container[str] | None = None
+    body_words: Set[str]
     docs: list[_Doc] = field(default_factory=list)
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
@@ -130,11 +129,8 @@ class _Builder:
         seen: set[str] = set()
         fields = []
         for name, text in zip(FIELDS, texts, strict=True):
-            # Bodies are long: dictionary-word bigrams carry them; single characters and every
-            # bigram only in the short fields.
-            body = name == "body"
-            keep = self.pairs_kept if body else None
-            fields.append(Counter(doc_tokens(normalize(text), self.lexicon, not body, seen, keep)))
+            body = self.body_words if name == "body" else None
+            fields.append(Counter(doc_tokens(normalize(text), self.lexicon, seen, body)))
         self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(_Doc(first.id, first.category, {a.lang: a.title for a in group}))
@@ -154,7 +150,7 @@ class SearchIndex:
     ) -> None:
         self._docs = docs
         self._postings = tables.postings
-        self._head = tables.head
+        self._heads = tables.heads
         self._idf = tables.idf
         self._vocab = vocab
         self._vocab_set = frozenset(vocab)
@@ -184,7 +180,7 @@ class SearchIndex:
         """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
         lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
         segmenter = Segmenter()
-        builder = _Builder(lexicon, segmenter.two_char_words() if _FILTER else None)
+        builder = _Builder(lexicon, segmenter.two_char_words() if _FILTER else frozenset())
         by_id: dict[str, list[Article]] = {}
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
@@ -193,7 +189,11 @@ class SearchIndex:
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
             builder.add(group, labels.get(group[0].category, ()))
         tables = _postings(builder.counts, tuning)
-        vocab = sorted(builder.words, key=lambda w: (-builder.words[w], w))
+        words = Counter[str]()
+        for word, count in builder.words.items():
+            if word.isalpha() or word.replace("'", "").isalpha():
+                words[word.replace("'", "")] += count
+        vocab = sorted(words, key=lambda w: (-words[w], w))
         return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
@@ -222,14 +222,21 @@ class SearchIndex:
 
     def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
         """The idf-weighted share of a query's content words that an article (head) explains."""
-        post: Mapping[str, Container[int]] = self._head if head else self._postings
+        post = self._postings
+        heads = self._heads[doc]
+
+        def has(token: str) -> bool:
+            return token in heads if head else doc in post.get(token, ())
+
         total = explained = 0.0
         for unit in units[:_MAX_UNITS]:
             weight = self._idf.get(unit.token, self._idf_unseen)
             for c in unit.concepts:
                 weight = max(weight, self._idf.get(c, 0.0))
             total += weight
-            if _explains(post, doc, unit):
+            if has(unit.token) or any(map(has, unit.concepts)):
+                explained += weight
+            elif unit.parts and all(map(has, unit.parts)):
                 explained += weight
         return explained / total if total else 0.0
 
@@ -324,12 +331,6 @@ def _monotone(hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
     return tuple(out)
 
 
-def _explains(post: Mapping[str, Container[int]], doc: int, unit: Unit) -> bool:
-    if doc in post.get(unit.token, ()) or any(doc in post.get(c, ()) for c in unit.concepts):
-        return True
-    return bool(unit.parts) and all(doc in post.get(p, ()) for p in unit.parts)
-
-
 def _strong_bigrams(words: Sequence[str]) -> set[str]:
     """Bigrams inside a content word; bigrams across word boundaries count less."""
     strong: set[str] = set()
@@ -341,15 +342,15 @@ def _strong_bigrams(words: Sequence[str]) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
-    """Token → article → impact; token → articles whose head holds it; token → idf."""
+    """Token → article → impact; each article's head tokens; token → idf."""
 
     postings: dict[str, dict[int, float]]
-    head: Mapping[str, Container[int]]
+    heads: list[frozenset[str]]
     idf: dict[str, float]
 
 
 def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
-    """BM25F impacts per token and article, and each token's idf.
+    """BM25F impacts per token and article, each token's idf, and each article's head tokens.
 
     The head (title, keywords, category) and the body are scored apart, each with its own
     idf: nearly every body says "contact support", yet a title that says it is about support.
@@ -357,50 +358,44 @@ def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
     """
     n = len(counts)
     body = FIELDS.index("body")
-    heads = [Counter[str]() for _ in counts]
     sizes = [[c.total() for c in doc] for doc in counts]
     avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
+    heads: list[dict[str, float]] = []
     for d, doc in enumerate(counts):
+        head: dict[str, float] = {}
         for f, counter in enumerate(doc):
             if f != body:
                 scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
-                heads[d].update({tok: c * scale for tok, c in counter.items()})
+                for tok, c in counter.items():
+                    head[tok] = head.get(tok, 0.0) + c * scale
+        heads.append(head)
     df_head: Counter[str] = Counter()
     df_body: Counter[str] = Counter()
     for d, doc in enumerate(counts):
-        df_head.update(heads[d].keys())
+        df_head.update(heads[d].keys())  # a keys view, not a mapping: counted in C
         df_body.update(doc[body].keys())
-    idf_head = {tok: _idf(n, df) ** t.idf_power for tok, df in df_head.items()}
+    idf_head = {tok: _idf(n, df) for tok, df in df_head.items()}
     idf_body = {tok: _idf(n, df) for tok, df in df_body.items()}
     impacts: dict[str, dict[int, float]] = {}
-    head_docs: dict[str, dict[int, float]] = {}
     k1, kb = t.k1, t.k1_body
     for d, doc in enumerate(counts):
         scale = t.weights[body] / (1 - t.b[body] + t.b[body] * sizes[d][body] / avg[body])
-        scores = {
-            tok: idf_body[tok] * c * scale * (kb + 1) / (kb + c * scale)
-            for tok, c in doc[body].items()
-        }
-        head = {tok: idf_head[tok] * x * (k1 + 1) / (k1 + x) for tok, x in heads[d].items()}
-        for tok, v in head.items():
-            scores[tok] = scores.get(tok, 0.0) + v
-        _transpose(impacts, d, scores)
-        _transpose(head_docs, d, head)
+        lift = scale * (kb + 1)
+        scores = {tok: idf_body[tok] * c * lift / (kb + c * scale) for tok, c in doc[body].items()}
+        for tok, x in heads[d].items():
+            scores[tok] = scores.get(tok, 0.0) + idf_head[tok] * x * (k1 + 1) / (k1 + x)
+        for tok, v in scores.items():
+            slot = impacts.get(tok)
+            if slot is None:
+                impacts[tok] = {d: v}
+            else:
+                slot[d] = v
     idf = idf_body | {tok: max(w, idf_body.get(tok, 0.0)) for tok, w in idf_head.items()}
-    return _Tables(impacts, head_docs, idf)
+    return _Tables(impacts, [frozenset(h) for h in heads], idf)
 
 
 def _idf(n: int, df: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def _transpose(table: dict[str, dict[int, float]], doc: int, values: Mapping[str, float]) -> None:
-    for token, x in values.items():
-        slot = table.get(token)
-        if slot is None:
-            table[token] = {doc: x}
-        else:
-            slot[doc] = x
 
 
 def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:

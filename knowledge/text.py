@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import re
 import unicodedata
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,8 @@ MAX_QUERY_CHARS = 500
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)*")
-_PAIR_RE = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:'[a-z]+)*)")
+_SEGMENT_RE = re.compile(rf"([{_CJK}]+)|([^{_CJK}]+)")
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
 _NOISE = frozenset("的了是我你他她它们在和就都也还又很吗呢吧啊")
@@ -96,7 +99,7 @@ def stem(word: str) -> str:
 
 def english_tokens(words: Iterable[str]) -> list[tuple[str, bool]]:
     """Each word stemmed (negations folded to NOT), with whether it is a filler word."""
-    return [english_token(w) for w in words]
+    return list(map(english_token, words))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -215,13 +218,32 @@ class Lexicon:
     def _scan(self, run: str, pairs: Iterable[str] | None = None) -> list[tuple[int, int, int]]:
         """Matches in a run whose bigrams (`pairs`, if already cut) are given."""
         found: list[tuple[int, int, int]] = []
-        for key in sorted(self._zh.keys() & set(bigrams(run) if pairs is None else pairs)):
+        table = self._zh
+        for key in sorted(table.keys() & set(bigrams(run) if pairs is None else pairs)):
+            entries = table[key]
             i = run.find(key)
             while i >= 0:
-                found.extend((gid, i, len(t)) for t, gid in self._zh[key] if run.startswith(t, i))
+                for term, gid in entries:
+                    if run.startswith(term, i):
+                        found.append((gid, i, len(term)))
                 i = run.find(key, i + 1)
-        found.sort(key=lambda m: (m[1], m[0], m[2]))
         return found
+
+    def count_zh(self, text: str, pairs: Set[str]) -> list[int]:
+        """The group id of every Chinese term occurrence in a text whose bigrams are `pairs`."""
+        table = self._zh
+        return [
+            gid
+            for key in sorted(table.keys() & pairs)
+            for term, gid in table[key]
+            for _ in range(text.count(term))
+        ]
+
+    def count_en(self, tokens: Sequence[tuple[str, bool]]) -> list[int]:
+        """The group id of every English phrase occurrence (no positions: faster)."""
+        gids = self._en.count([t for t, stop in tokens if not stop], gaps=1)
+        gids.extend(self._en_full.count([t for t, _ in tokens], gaps=0))
+        return gids
 
     def match_en(self, tokens: Sequence[tuple[str, bool]]) -> list[tuple[int, int, int]]:
         """(group id, start, length) of every English phrase, in positions of `tokens`.
@@ -254,25 +276,54 @@ class _Phrases:
             self.pairs.setdefault((phrase[0], phrase[1]), set()).add((phrase, gid))
             self.starts.add(phrase[0])
 
-    def find(self, seq: Sequence[str], gaps: int) -> list[tuple[int, int, int]]:
-        """(group id, start, length) of each phrase in `seq`, skipping up to `gaps` words."""
+    def find(
+        self, seq: Sequence[str], gaps: int, singles: bool = True, shortest: int = 2
+    ) -> list[tuple[int, int, int]]:
+        """(group id, start, length) of each phrase in `seq`, skipping up to `gaps` words.
+
+        Phrases of two words or more count only from `shortest` words on.
+        """
         found: set[tuple[int, int, int]] = set()
         n = len(seq)
-        singles, starts = self.singles, self.starts
-        for i, first in enumerate(seq):
-            if first in singles:
-                found.update((gid, i, 1) for gid in singles[first])
-            if first not in starts:
-                continue
+        if singles:
+            ones = self.singles
+            found.update((g, i, 1) for i, w in enumerate(seq) if w in ones for g in ones[w])
+        starts, pairs = self.starts, self.pairs
+        for i in [i for i, w in enumerate(seq) if w in starts]:
+            first = seq[i]
             for skip in range(gaps + 1):
                 j = i + 1 + skip
                 if j >= n:
                     break
-                for phrase, gid in self.pairs.get((first, seq[j]), ()):
+                for phrase, gid in pairs.get((first, seq[j]), ()):
+                    if len(phrase) < shortest:
+                        continue
                     end = _follow(seq, j + 1, phrase[2:], gaps - skip)
                     if end:
                         found.add((gid, i, end - i))
         return sorted(found)
+
+    def count(self, seq: Sequence[str], gaps: int) -> list[int]:
+        """The group id of every phrase occurrence in `seq` (no positions, mostly in C)."""
+        tally = Counter(seq)
+        gids = [g for w in sorted(self.singles.keys() & tally.keys()) for g in self.singles[w]
+                for _ in range(tally[w])]
+        if self.starts.isdisjoint(tally):
+            return gids
+        near = Counter(zip(seq, seq[1:]))
+        for skip in range(1, gaps + 1):
+            near.update(zip(seq, seq[1 + skip :]))
+        hits = self.pairs.keys() & near.keys()
+        long_hit = False
+        for key in sorted(hits):
+            for phrase, gid in sorted(self.pairs[key]):
+                if len(phrase) == 2:
+                    gids.extend([gid] * near[key])
+                else:
+                    long_hit = True
+        if long_hit:
+            gids.extend(g for g, _, _ in self.find(seq, gaps, singles=False, shortest=3))
+        return gids
 
 
 def _follow(seq: Sequence[str], j: int, rest: tuple[str, ...], gaps: int) -> int:
@@ -398,40 +449,37 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter | None, out: Analy
 
 
 def doc_tokens(
-    text: str,
-    lexicon: Lexicon,
-    unigrams: bool = True,
-    words: set[str] | None = None,
-    pairs_kept: Container[str] | None = None,
+    text: str, lexicon: Lexicon, words: set[str] | None = None, body: Set[str] | None = None
 ) -> list[str]:
     """The tokens an article field is indexed under (a fast path of `analyze`, no jieba).
 
-    English words seen are added to `words`, the vocabulary that typos are corrected to.
-    With `pairs_kept`, only those Chinese bigrams are kept (for long bodies: most bigrams
-    that straddle two words are noise and cost memory).
+    English words seen are added to `words`, the vocabulary typos are corrected to. A short
+    field gives every Chinese bigram and character; a long body (`body` given: the words to
+    keep) gives each dictionary word among its bigrams once, which is cheap and drops the
+    bigrams that straddle two words.
     """
     tokens: list[str] = []
-    english: list[str] = []
-    for chinese, word in [*_PAIR_RE.findall(text), ("", "")]:
-        if word:
-            english.append(word)
+    chinese_runs: list[str] = []
+    for chinese, other in _SEGMENT_RE.findall(text):
+        if chinese:
+            chinese_runs.append(chinese)
+            if body is None:
+                tokens.extend([b for b in bigrams(chinese) if b[0] not in _NOISE])
+                tokens.extend([c for c in chinese if c not in ZH_STOPWORDS])
             continue
+        english = _WORD_RE.findall(other)
         if english:
             if words is not None:
-                words.update(w.replace("'", "") for w in english if w.isalpha())
+                words.update(english)
             terms = english_tokens(english)
-            tokens.extend([concept(g) for g, _, _ in lexicon.match_en(terms)])
+            tokens.extend([concept(g) for g in lexicon.count_en(terms)])
             tokens.extend([t for t, stop in terms if not stop and t not in _PARTICLES])
-            english = []
-        if chinese:
-            pairs = bigrams(chinese)
-            tokens.extend([concept(g) for g, _, _ in lexicon._scan(chinese, pairs)])
-            if pairs_kept is None:
-                tokens.extend([b for b in pairs if b[0] not in _NOISE and b[-1] not in _NOISE])
-            else:
-                tokens.extend([b for b in pairs if b in pairs_kept])
-            if unigrams:
-                tokens.extend([c for c in chinese if c not in ZH_STOPWORDS])
+    if chinese_runs:
+        joined = "|".join(chinese_runs)  # no term or word holds "|": none spans two runs
+        pairs = set(map(operator.add, joined, joined[1:]))  # every adjacent pair, built in C
+        tokens.extend([concept(g) for g in lexicon.count_zh(joined, pairs)])
+        if body is not None:
+            tokens.extend(sorted(pairs & body))
     return tokens
 
 

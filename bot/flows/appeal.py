@@ -89,11 +89,18 @@ def parse_date(text: str, today: date) -> date | None:
         m2 = re.fullmatch(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", low)
         if m2 is None:
             return None
-        parts = (today.year, int(m2.group(1)), int(m2.group(2)))
-    else:
-        parts = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        # No year: the latest such day that is not in the future.
+        for year in (today.year, today.year - 1):
+            day = _make_date(year, int(m2.group(1)), int(m2.group(2)))
+            if day is not None and day <= today:
+                return day
+        return _make_date(today.year, int(m2.group(1)), int(m2.group(2)))
+    return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
     try:
-        return date(*parts)
+        return date(year, month, day)
     except ValueError:
         return None
 
@@ -129,6 +136,16 @@ def _validate(turn: Turn, field: FormField, text: str) -> str | None:
     return value
 
 
+ANSWER_LENGTH = 40  # a longer text at a typed question is an answer, even if it says "agent"
+
+
+def is_answer(turn: Turn, text: str) -> bool:
+    """True when `text` answers the current typed form question rather than asking for a person."""
+    field = _current(turn) if turn.conv.step == Step.FORM else None
+    typed = (FieldType.TEXT, FieldType.LONG_TEXT)
+    return field is not None and field.type in typed and len(text) > ANSWER_LENGTH
+
+
 def _current(turn: Turn) -> FormField | None:
     form, state = _form(turn), _state(turn)
     index = int(state.get("field", 0))
@@ -156,7 +173,7 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
 def _on_images(
     turn: Turn, field: FormField, text: str, attachments: tuple[Attachment, ...]
 ) -> None:
-    max_mb = turn.svc.config.bot.max_image_bytes // (1024 * 1024)
+    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
     for a in attachments:
         if a.error:
             turn.text(a.error, max=max_mb)

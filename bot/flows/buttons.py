@@ -83,7 +83,7 @@ async def _rate(turn: Turn, a0: str, a1: str) -> None:
 
 
 async def _lang(turn: Turn, a0: str, _a1: str) -> None:
-    menu.set_lang(turn, a0)
+    await menu.set_lang(turn, a0)
 
 
 async def _forget_yes(turn: Turn, _a0: str, _a1: str) -> None:

@@ -40,7 +40,7 @@ async def _cancel(turn: Turn, _args: str) -> None:
 async def _lang(turn: Turn, args: str) -> None:
     lang = normalize_lang(args)
     if lang:
-        menu.set_lang(turn, lang)
+        await menu.set_lang(turn, lang)
     else:
         menu.ask_lang(turn)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import PurePosixPath
 
 from bot.actions import Verb, act
 from bot.flows.formbutton import form_button
@@ -143,7 +144,10 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
         if stored is not None:
             files.append(
                 OutFile(
-                    svc.file_path(stored.path), f"{sha[:12]}.{stored.path[-3:]}", stored.mime, sha
+                    svc.file_path(stored.path),
+                    f"{sha[:12]}{PurePosixPath(stored.path).suffix}",
+                    stored.mime,
+                    sha,
                 )
             )
     title = svc.texts(lang, "mod_card_title", id=ticket.id, category=cat_label, user=user)
@@ -205,6 +209,18 @@ async def show_status(turn: Turn, intro: str = "") -> None:
     turn.say(Reply("\n".join(lines), buttons=rows))
 
 
+async def _within_limit(turn: Turn, ticket: Ticket, shas: list[str]) -> list[str]:
+    """Keep a ticket's attachments under `[bot] max_attachments_per_ticket`."""
+    limit = turn.svc.config.bot.max_attachments_per_ticket
+    held = len(ticket.images) + sum(
+        len(m.attachments) for m in await turn.svc.store.messages(ticket.id)
+    )
+    room = max(0, limit - held)
+    if len(shas) > room:
+        turn.text("attach_limit", max=limit)
+    return shas[:room]
+
+
 async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
     """What the user sends while a ticket is open joins it and reaches the moderators."""
     ticket = turn.ticket
@@ -212,7 +228,9 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
     shas = [a.sha256 for a in attachments if a.sha256]
     for a in attachments:
         if a.error:
-            turn.text(a.error, max=turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+            turn.text(a.error, max=max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024)))
+    if shas:
+        shas = await _within_limit(turn, ticket, shas)
     if not text and not shas:
         return
     message = await turn.svc.store.add_message(

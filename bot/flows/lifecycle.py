@@ -110,7 +110,7 @@ def ask_forget(turn: Turn) -> None:
             turn.button("btn_forget_no", Verb.FORGET_NO),
         ),
     )
-    turn.say(Reply(turn.t("forget_confirm"), buttons=rows))
+    turn.say(Reply(turn.t("forget_confirm"), buttons=(*rows, turn.human_row())))
 
 
 async def forget(turn: Turn, confirmed: bool) -> None:

@@ -76,14 +76,17 @@ def ask_lang(turn: Turn) -> None:
             turn.button_text("English", Verb.LANG, "en"),
         ),
     )
-    turn.say(Reply(turn.t("lang_pick"), buttons=rows))
+    turn.say(Reply(turn.t("lang_pick"), buttons=(*rows, turn.human_row())))
 
 
-def set_lang(turn: Turn, lang: str) -> None:
-    """Switch the user's language and show the menu in it."""
+async def set_lang(turn: Turn, lang: str) -> None:
+    """Switch the user's language (and their open ticket's) and show the menu in it."""
     if lang not in ("zh-CN", "en"):
         ask_lang(turn)
         return
     turn.conv.lang = lang
     turn.user.lang = lang
+    if turn.ticket is not None and turn.ticket.lang != lang:
+        turn.ticket.lang = lang
+        await turn.svc.store.update_ticket(turn.ticket)
     show_menu(turn, str(turn.data.get("category", "")), turn.t("lang_set"))

@@ -216,7 +216,6 @@ async def show_queue(turn: Turn) -> None:
         _say(turn, "mod_queue_empty")
         return
     lines = [turn.mt("mod_queue_title", n=len(tickets))]
-    rows: list[tuple[Button, ...]] = []
     now = turn.now or time.time()
     for t in tickets[:20]:
         waited = int((now - t.created_at) // 60)
@@ -224,7 +223,6 @@ async def show_queue(turn: Turn) -> None:
             f"#{t.id} [{t.status.value}] P{t.priority} {waited} min · "
             f"{t.category or '-'} · {t.user_name or t.user_key} · {t.summary[:40]}"
         )
-        rows.append((Button(turn.mt("btn_open", id=t.id), act(Verb.CLAIM, t.id)),))
     turn.say(Reply("\n".join(lines)))
 
 
@@ -244,7 +242,9 @@ async def attachments_refused(turn: Turn, attachments: tuple[Attachment, ...]) -
     """Tell the moderator which of their files were not accepted."""
     for a in attachments:
         if a.error:
-            turn.say(Reply(turn.mt("mod_attachment_refused", reason=turn.mt(a.error, max=8))))
+            max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+            reason = turn.mt(a.error, max=max_mb)
+            turn.say(Reply(turn.mt("mod_attachment_refused", reason=reason)))
 
 
 def event_kind(turn: Turn) -> str:

@@ -115,7 +115,7 @@ async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
     streak = int(turn.data.get("unsolved", 0)) + 1
     turn.data["unsolved"] = streak
     if streak >= 2:
-        await handoff.offer_person(turn, "not_solved_none")
+        await handoff.offer_person(turn, "not_solved_form")
         return
     others = [str(c) for c in turn.data.get("candidates", [])]
     rows = _candidate_buttons(turn, others)

@@ -83,7 +83,8 @@ class Turn:
 
     def button_text(self, label: str, verb: Verb, *args: str | int) -> Button:
         """A button for this user with a literal label (an article title, a category)."""
-        return Button(label[:64], act(verb, *args, owner=self.owner))
+        short = label if len(label) <= 64 else label[:63].rstrip() + "…"
+        return Button(short, act(verb, *args, owner=self.owner))
 
     def human_row(self) -> tuple[Button, ...]:
         """The row every step-ending message carries: a person is one tap away."""

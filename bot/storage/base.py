@@ -233,8 +233,8 @@ class Store(Protocol):
         ...
 
     # attachments
-    async def add_file(self, file: StoredFile) -> None:
-        """Record a stored file (idempotent by sha256)."""
+    async def add_file(self, file: StoredFile, owner: str = "") -> None:
+        """Record a stored file (idempotent by sha256) and, if given, who uploaded it."""
         ...
 
     async def get_file(self, sha256: str) -> StoredFile | None:

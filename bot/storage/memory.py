@@ -63,6 +63,7 @@ class _Tables:
     tickets: dict[int, Ticket] = field(default_factory=dict)
     messages: dict[int, TicketMessage] = field(default_factory=dict)
     files: dict[str, StoredFile] = field(default_factory=dict)
+    uploads: set[tuple[str, str]] = field(default_factory=set)
     threads: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
     outbox_keys: dict[str, int] = field(default_factory=dict)
@@ -266,10 +267,12 @@ class MemoryStore:
 
     # attachments
 
-    async def add_file(self, file: StoredFile) -> None:
-        """Record a stored file (idempotent by sha256: the first record stays)."""
+    async def add_file(self, file: StoredFile, owner: str = "") -> None:
+        """Record a stored file (idempotent by sha256: the first record stays) and its uploader."""
         async with self.transaction():
             self._t.files.setdefault(file.sha256, _copy(file))
+            if owner:
+                self._t.uploads.add((owner, file.sha256))
 
     async def get_file(self, sha256: str) -> StoredFile | None:
         """A stored file's record."""
@@ -389,7 +392,11 @@ class MemoryStore:
         """Delete a user's data; return the paths of files nothing else uses any more."""
         async with self.transaction():
             candidates = self._blank_user_data(user_key)
+            mine = {u for u in self._t.uploads if u[0] == user_key}
+            candidates.update(sha for _, sha in mine)
+            self._t.uploads -= mine
             used = {sha for t in self._t.tickets.values() for sha in t.images}
+            used.update(sha for _, sha in self._t.uploads)
             used.update(sha for m in self._t.messages.values() for sha in m.attachments)
             paths: list[str] = []
             for sha in candidates - used:

@@ -281,9 +281,12 @@ class SqliteStore:
 
     # attachments
 
-    async def add_file(self, file: StoredFile) -> None:
-        """Record a stored file (idempotent by sha256: the first record stays)."""
-        await self._defer(rows.INSERT_FILE, rows.params_of(file))
+    async def add_file(self, file: StoredFile, owner: str = "") -> None:
+        """Record a stored file (idempotent by sha256: the first record stays) and its uploader."""
+        async with self.transaction():
+            await self._defer(rows.INSERT_FILE, rows.params_of(file))
+            if owner:
+                await self._defer(rows.INSERT_UPLOAD, (owner, file.sha256))
 
     async def get_file(self, sha256: str) -> StoredFile | None:
         """A stored file's record."""
@@ -377,6 +380,10 @@ class SqliteStore:
             )
             candidates = {sha for row in tickets for sha in rows.json_list(row[0])}
             candidates.update(row[0] for row in attached)
+            uploads = await self._rows(
+                "SELECT sha256 FROM uploads WHERE user_key = ?", (user_key,)
+            )
+            candidates.update(row[0] for row in uploads)
             await self._write(*[(statement, {"key": user_key}) for statement in rows.FORGET_STEPS])
             orphans = await self._rows(rows.ORPHAN_FILES, (rows.dump_json(sorted(candidates)),))
             await self._defer(rows.DELETE_FILES, (rows.dump_json([row[0] for row in orphans]),))

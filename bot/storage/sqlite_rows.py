@@ -462,6 +462,7 @@ FORGET_STEPS = (
     WHERE user_key = :key
     """,
     "DELETE FROM conversations WHERE user_key = :key",
+    "DELETE FROM uploads WHERE user_key = :key",
     "DELETE FROM users WHERE key = :key",
 )
 
@@ -473,10 +474,13 @@ WHERE sha256 IN (SELECT value FROM json_each(?))
   AND NOT EXISTS (
     SELECT 1 FROM tickets AS t, json_each(t.images) AS j WHERE j.value = files.sha256
   )
+  AND NOT EXISTS (SELECT 1 FROM uploads AS u WHERE u.sha256 = files.sha256)
 ORDER BY path
 """
 
 DELETE_FILES = "DELETE FROM files WHERE sha256 IN (SELECT value FROM json_each(?))"
+
+INSERT_UPLOAD = "INSERT INTO uploads (user_key, sha256) VALUES (?, ?) ON CONFLICT DO NOTHING"
 
 
 def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessage]:

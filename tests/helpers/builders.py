@@ -7,10 +7,11 @@ import io
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
-from bot.config import BotConfig, Config
+from bot.config import BotConfig, Config, HandoffConfig
 
 # 2026-01-15 12:00 UTC: the harness clock starts here, so "2025-03-14" is in the past and
 # "2027-01-01" in the future whatever day the tests run.
@@ -80,12 +81,19 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IEND", b"")
 
 
-def config(data_dir: Path, **bot: object) -> Config:
-    """A Config whose data lives in `data_dir`, with [bot] overrides."""
-    return Config(bot=BotConfig(data_dir=data_dir, **bot))  # type: ignore[arg-type]
+def config(data_dir: Path, handoff: dict[str, Any] | None = None, **bot: Any) -> Config:
+    """A Config whose data lives in `data_dir`, with [bot] and [handoff] overrides."""
+    return Config(bot=BotConfig(data_dir=data_dir, **bot), handoff=HandoffConfig(**handoff or {}))
 
 
 def toml_config(path: Path, data_dir: Path, extra: str = "") -> Path:
     """Write a config file for a subprocess: data in `data_dir`, plus `extra` TOML."""
     path.write_text(f'[bot]\ndata_dir = "{data_dir.as_posix()}"\n{extra}', encoding="utf-8")
     return path
+
+
+def webp() -> bytes:
+    """A small real WebP."""
+    out = io.BytesIO()
+    Image.new("RGB", (6, 4), (40, 200, 90)).save(out, format="WEBP")
+    return out.getvalue()

@@ -80,3 +80,6 @@ async def reach_person(user: FakeUser) -> Replies:
         said = await user.presses(WORDS[user.lang].human_now)
     assert "#" in said.text, said.text
     return said
+
+
+SQL_TEXT = "'; DROP TABLE tickets; -- \" OR 1=1; DELETE FROM users WHERE ''='"

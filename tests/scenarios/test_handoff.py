@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.builders import MINUTE, png
-from tests.helpers.fakes import FakeUser, Harness
+from tests.helpers.builders import MINUTE, png, webp
+from tests.helpers.fakes import FakeUser, Harness, MakeHarness
 from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
 from tests.scenarios.words import WORDS
 
@@ -25,20 +25,13 @@ async def test_every_step_ends_with_a_person_one_tap_away(h: Harness, lang: str)
     """Through menu, article, feedback, candidates, form, review: a person is always offered."""
     w, user = WORDS[lang], h.user("alice", lang)
     steps = [
-        user.command("start"),
-        user.presses(w.account),
-        user.presses(w.banned),
-        user.command("menu"),
-        user.says(w.question),
-        user.presses(w.not_solved),
-        user.says(w.nonsense),
-        user.says(w.angry),
-        user.command("cancel"),
-        user.command("status"),
-    ]
-    for n, step in enumerate(steps):
-        await step
-        assert person_offered(user), (n, user.labels())
+        ("command", "start"), ("presses", w.account), ("presses", w.banned), ("command", "menu"),
+        ("says", w.question), ("presses", w.not_solved), ("says", w.nonsense),
+        ("says", w.angry), ("command", "cancel"), ("command", "status"),
+    ]  # fmt: skip
+    for action, arg in steps:
+        await getattr(user, action)(arg)
+        assert person_offered(user), (action, arg, user.labels())
     form = await open_form(h, user, BANNED)
     for field in form.fields:
         assert person_offered(user), field.id
@@ -53,7 +46,9 @@ async def test_the_language_picker_offers_a_person_too(h: Harness, lang: str) ->
     assert person_offered(user), user.labels()
 
 
-@pytest.mark.parametrize("where", ["menu", "top", "article", "offer", "form", "review"])
+@pytest.mark.parametrize(
+    "where", ["menu", "top", "article", "candidates", "offer", "form", "review"]
+)
 async def test_human_works_in_every_state(h: Harness, lang: str, where: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await user.command("start")
@@ -61,6 +56,11 @@ async def test_human_works_in_every_state(h: Harness, lang: str, where: str) -> 
         await user.presses(w.account)
     elif where == "article":
         await user.says(w.question)
+    elif where == "candidates":
+        h.index.pin("refund?", [("refund-return", 0.5), ("coupon-problems", 0.4)],
+                    confident=False)  # fmt: skip
+        said = await user.says("refund?")
+        assert said.has(w.candidates)
     elif where == "offer":
         await user.presses(w.account)
         await user.presses(w.banned)
@@ -103,6 +103,19 @@ async def test_typed_requests_start_the_handoff(h: Harness, text: str) -> None:
     said = await user.says(text)
     assert said.has("#1"), said.text
     assert await user.open_ticket() is not None
+
+
+async def test_a_typed_request_in_a_form_hands_off_with_the_answers_so_far(
+    h: Harness, lang: str
+) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    await answer(h, user, form, "happened_on", 0)
+    said = await user.says("转人工")
+    assert said.has("#1")
+    card = (await h.moderators.in_ticket(1)).items[0]
+    assert ANSWERS["account_id"] in card.text and "2025-03-14" in card.text
 
 
 @pytest.mark.parametrize("text", ["客服态度太差", "客服回复很慢", "人工智能推荐不准"])
@@ -161,9 +174,9 @@ async def test_the_estimate_divides_by_the_moderators_active_in_the_last_hour(
         await h.moderator(f"mod{n % 2}").says_in(n, "hello")
     said = await h.user("carol", "en").command("human")  # position 2 behind #6, 2 moderators
     assert said.has("number 2") and said.has("about 12 min") and said.has("2 moderator")
-    await h.advance(2 * 60 * MINUTE)
-    said = await h.user("dave", "en").command("status")
-    assert said.has("no open ticket")
+    await h.advance(2 * 60 * MINUTE)  # nobody active in the last hour: counted as one
+    said = await h.user("dave", "en").command("human")
+    assert said.has("number 3") and said.has("about 36 min") and said.has("1 moderator")
 
 
 async def test_at_most_one_open_ticket_asking_again_shows_its_status(
@@ -171,9 +184,10 @@ async def test_at_most_one_open_ticket_asking_again_shows_its_status(
 ) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await user.command("human")
-    for again in (user.command("human"), user.says("转人工"), user.presses(w.status)):
-        said = await again
+    for said in [await user.command("human"), await user.says("转人工")]:
         assert said.has("#1") and said.has(w.queue)
+    said = await user.presses(w.status)
+    assert said.has("#1") and said.has(w.queue)
     await user.command("menu")
     said = await user.presses(w.human)
     assert said.has(w.exists)
@@ -280,3 +294,72 @@ async def test_an_unclaimed_ticket_pages_the_moderators_again_after_the_sla(h: H
     sla = h.t(h.services.mod_lang, "mod_sla", id=1, minutes=31)
     assert (await h.moderators.in_ticket(1)).has(sla)
     assert await h.tick() == 0  # not again at once
+
+
+async def test_a_request_for_a_person_that_says_more_is_not_lost(h: Harness, lang: str) -> None:
+    """The words around "转人工" reach the moderators: in the card, or relayed to the ticket."""
+    user = h.user("alice", lang)
+    await user.says("转人工，我的账号 L55501234 被封了")
+    assert (await h.moderators.in_ticket(1)).has("L55501234")
+
+
+async def test_a_request_for_a_person_during_a_ticket_is_still_relayed(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    said = await user.says("转人工!! 订单号 2025031499990000 还没退款")
+    assert said.has("#1")
+    assert (await h.moderators.in_ticket(1)).has("2025031499990000")
+    assert any("2025031499990000" in m.text for m in await h.store.messages(1))
+    assert w.status in user.labels()
+
+
+async def test_a_form_answer_that_mentions_an_agent_is_not_lost(h: Harness) -> None:
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    for field_id in ("account_id", "happened_on", "notice"):
+        await answer(h, user, form, field_id, 0)
+    await user.says("I asked a support agent in the app chat, ref K-77812, and they said wait")
+    seen = (await h.moderators.in_ticket(1)).text if h.moderators.inbox else ""
+    conv = await h.store.load_conversation(user.key)
+    kept = conv is not None and "K-77812" in str(conv.data)
+    assert kept or "K-77812" in seen
+
+
+async def test_the_card_names_a_webp_screenshot_correctly(h: Harness) -> None:
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    await user.sends_image(webp(), name="shot.webp")
+    await user.presses("Done")
+    await user.presses("Submit")
+    card = (await h.moderators.in_ticket(1)).items[0]
+    assert [f.mime for f in card.files] == ["image/webp"]
+    assert card.files[0].name.endswith(".webp"), card.files[0].name
+
+
+async def test_the_attachment_limit_of_a_ticket_is_kept(make_harness: MakeHarness) -> None:
+    async with make_harness(max_attachments_per_ticket=2) as h:
+        user = h.user("alice", "en")
+        await user.command("human")
+        for n in range(3):
+            said = await user.sends_image(png(color=(n, 50, 50)))
+        assert said.has("already holds the most attachments")
+        files = [sha for m in await h.store.messages(1) for sha in m.attachments]
+        assert len(files) == 2
+
+
+async def test_out_of_hours_the_estimate_says_when_staff_are_back(
+    make_harness: MakeHarness,
+) -> None:
+    hours = {"hours": "Mon-Fri 13:00-18:00", "timezone": "UTC"}  # the clock starts Thu 12:00
+    async with make_harness(handoff=hours) as h:
+        said = await h.user("alice", "en").command("human")
+        assert said.has("offline") and said.has("Thu 13:00")
+        await h.advance(45 * MINUTE)
+        assert await h.tick() == 0  # nobody is paged again while the team is off
+        await h.advance(60 * MINUTE)
+        said = await h.user("alice", "en").command("status")
+        assert said.has("number 1") and not said.has("offline")

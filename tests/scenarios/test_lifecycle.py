@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from bot.state import Step
 from bot.types import ChatRef, CommandReceived, TextReceived, UserRef
-from tests.helpers.builders import DAY
-from tests.helpers.fakes import USERS, FakeUser, Harness
-from tests.scenarios.steps import fill_form
+from tests.helpers.builders import DAY, png
+from tests.helpers.fakes import USERS, FakeUser, Harness, MakeHarness
+from tests.scenarios.steps import answer, fill_form, open_form
 from tests.scenarios.words import WORDS
 
 BANNED = "account/banned"
@@ -74,8 +74,8 @@ async def test_no_reopen_after_the_window(h: Harness, lang: str) -> None:
     assert said.has("#2")
 
 
-async def test_the_reopen_window_is_configurable(make_harness: object) -> None:
-    async with make_harness(reopen_days=1) as h:  # type: ignore[operator]
+async def test_the_reopen_window_is_configurable(make_harness: MakeHarness) -> None:
+    async with make_harness(reopen_days=1) as h:
         user = h.user("alice", "en")
         await closed_ticket(h, user)
         await h.advance(1.5 * DAY)
@@ -169,14 +169,16 @@ async def test_lang_switches_the_language(h: Harness) -> None:
     user = h.user("alice", "en")
     await user.command("start")
     said = await user.command("lang")
-    assert said.labels == ["中文", "English"]
+    assert said.labels[:2] == ["中文", "English"]
+    assert WORDS["en"].human in said.labels
     said = await user.presses("中文")
     assert said.has("已切换为中文") and said.has(WORDS["zh-CN"].menu_title)
     said = await user.says("忘记密码")
     assert said.has(WORDS["zh-CN"].did_it_help)
     said = await user.command("lang", "en")
     assert said.has("Language set to English")
-    assert (await h.store.get_user(user.key)).lang == "en"  # type: ignore[union-attr]
+    record = await h.store.get_user(user.key)
+    assert record is not None and record.lang == "en"
 
 
 async def test_the_language_comes_from_the_platform_locale(h: Harness) -> None:
@@ -195,3 +197,30 @@ async def test_without_a_locale_the_text_decides_then_the_default(h: Harness) ->
         await h.deliver(TextReceived(ref, ChatRef(USERS, name), h.next_id(), text))
         replies = [o.reply.text for o in h.users_adapter.sent if o.to.id == name]
         assert WORDS[expect].menu_title in replies[0], (text, replies)
+
+
+async def test_forget_deletes_uploads_that_never_reached_a_ticket(h: Harness) -> None:
+    """Screenshots of a cancelled form, or sent where none was asked, are the user's data too."""
+    w, user = WORDS["en"], h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    await user.sends_image(png(color=(1, 1, 1)))  # at a text question: refused, but stored
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    await user.sends_images([png(color=(2, 2, 2)), png(color=(3, 3, 3))])
+    await user.command("cancel")
+    await user.sends_image(png(color=(4, 4, 4)))  # outside any form or ticket
+    await user.command("forget")
+    await user.presses(w.forget_yes)
+    left = [p.name for p in (h.data_dir / "files").rglob("*") if p.is_file()]
+    assert left == []
+
+
+async def test_ticket_messages_follow_a_language_switch(h: Harness) -> None:
+    user = h.user("alice", "zh-CN")
+    await user.command("human")
+    await user.command("lang", "en")
+    mod = h.moderator("bob")
+    await mod.says_in(1, "hello")
+    assert user.last_text() == "Moderator: hello"
+    await mod.command(1, "close", "done")
+    assert "was closed by a moderator" in user.last_text()

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from bot.state import Step
 from tests.helpers.builders import DAY
-from tests.helpers.fakes import FakeUser, Harness
+from tests.helpers.fakes import FakeUser, Harness, MakeHarness, Replies
 from tests.scenarios.words import WORDS, Words
+
+
+def title_of(h: Harness, article_id: str, lang: str) -> str:
+    """An article's title in a language."""
+    article = h.kb.article(article_id, lang)
+    assert article is not None, article_id
+    return article.title
 
 
 def offers_a_person(user: FakeUser, w: Words) -> bool:
@@ -99,7 +106,7 @@ async def test_a_weak_match_offers_up_to_three_titles(h: Harness, lang: str) -> 
     await user.command("start")
     said = await user.says("refund?")
     assert said.has(w.candidates)
-    titles = [h.kb.article(i, lang).title for i, _ in hits[:3]]  # type: ignore[union-attr]
+    titles = [title_of(h, i, lang) for i, _ in hits[:3]]
     labels = user.labels()
     assert len(labels) == 5 and labels[3:] == [w.human, w.menu]
     for label, title in zip(labels, titles, strict=False):
@@ -184,22 +191,37 @@ async def test_not_solved_without_candidates_offers_the_form_and_a_person(
     assert user.last_text().endswith(form.fields[0].prompt_in(lang))
 
 
-async def test_two_not_solved_in_a_row_offer_a_person_and_the_form(h: Harness, lang: str) -> None:
-    """Principle 6 (a person at once) and point 2 (then the category's form) together."""
-    w, user = WORDS[lang], h.user("alice", lang)
+async def two_not_solved(h: Harness, user: FakeUser) -> Replies:
+    """An article, Not solved, the next candidate, Not solved again."""
+    w = WORDS[user.lang]
     h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
                 confident=True)  # fmt: skip
     await user.command("start")
     await user.says("pw")
     await user.presses(w.not_solved)
-    other = h.kb.article("login-verification-code", lang)
+    other = h.kb.article("login-verification-code", user.lang)
     assert other is not None
     await user.presses(other.title)
-    said = await user.presses(w.not_solved)
+    return await user.presses(w.not_solved)
+
+
+async def test_two_not_solved_in_a_row_offer_a_person(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await two_not_solved(h, user)
+    assert said.has(user.t("not_solved_form"))
     assert w.human_now in said.labels
-    assert w.form in said.labels  # account/login has a form: the fast path is offered too
     said = await user.presses(w.human_now)
     assert said.has("#1")
+
+
+async def test_after_two_not_solved_the_categorys_form_is_offered_too(
+    h: Harness, lang: str
+) -> None:
+    """Point 2: "Not solved" offers the next candidates, then the category's form."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await two_not_solved(h, user)
+    assert w.form in said.labels  # account/login has a form: the fast path, beside a person
+    assert w.human_now in said.labels
 
 
 async def test_the_same_question_again_offers_a_person(h: Harness, lang: str) -> None:
@@ -233,8 +255,8 @@ async def test_angry_words_offer_a_person_at_once(h: Harness, lang: str) -> None
     assert await user.open_ticket() is None  # offered, not forced
 
 
-async def test_angry_words_are_configurable(make_harness: object) -> None:
-    async with make_harness(angry_words_en=("bananas",)) as h:  # type: ignore[operator]
+async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
+    async with make_harness(angry_words_en=("bananas",)) as h:
         user = h.user("alice", "en")
         await user.command("start")
         said = await user.says("bananas again")

@@ -14,7 +14,7 @@ from bot.ports import RetryLater, ThreadGone, Unreachable
 from bot.storage.base import Author, TicketStatus
 from bot.types import Attachment, TextReceived
 from tests.helpers.builders import DAY, MINUTE, png
-from tests.helpers.fakes import MOD_CHAT, FakeUser, Harness, harness
+from tests.helpers.fakes import MOD_CHAT, FakeUser, Harness, MakeHarness, harness
 from tests.scenarios.words import WORDS
 
 
@@ -68,11 +68,11 @@ async def test_a_reply_is_relayed_to_the_user_in_their_language(h: Harness, lang
                                                       "Please send your order number")  # fmt: skip
 
 
-async def test_moderator_names_on_replies_are_a_setting(make_harness: object) -> None:
-    async with make_harness(default_lang="en") as h:  # type: ignore[operator]
+async def test_moderator_names_on_replies_are_a_setting(make_harness: MakeHarness) -> None:
+    async with make_harness(handoff={"moderator_names": True}, default_lang="en") as h:
         user = await ticket_for(h, "alice")
         await h.moderator("bob").says_in(1, "hi")
-        assert user.last_text() == "Moderator: hi"
+        assert user.last_text() == "bob: hi"
 
 
 async def test_a_moderator_image_reaches_the_user(h: Harness) -> None:
@@ -161,8 +161,9 @@ async def test_block_stops_new_tickets_and_unblock_allows_them(h: Harness, lang:
     await mod.command(1, "block")
     assert h.moderators.received("alice is blocked")
     await mod.command(1, "close", "spam")
-    for attempt in (user.command("human"), user.says("转人工"), user.says("talk to a human")):
-        said = await attempt
+    assert (await user.command("human")).has(w.banned_notice)
+    for text in ("转人工", "talk to a human"):
+        said = await user.says(text)
         assert said.has(w.banned_notice)
     await user.command("menu")
     said = await user.presses(w.human)
@@ -229,7 +230,8 @@ async def test_a_non_moderator_in_the_moderator_chat_changes_nothing(h: Harness)
     await intruder.says_in(1, "hello from eve")
     ticket = await h.ticket(1)
     assert ticket.status == TicketStatus.OPEN and not ticket.claimed_by
-    assert (await h.store.get_user(user.key)).banned is False  # type: ignore[union-attr]
+    record = await h.store.get_user(user.key)
+    assert record is not None and not record.banned
     assert not user.received("eve")
     assert h.moderators.received("Only moderators can do that.")
 
@@ -282,8 +284,8 @@ async def test_an_unreachable_user_is_flagged_to_the_moderators(h: Harness) -> N
     assert (await h.moderators.in_ticket(1)).has("can't be reached")
 
 
-async def test_chinese_moderators_read_chinese(make_harness: object) -> None:
-    async with make_harness() as h:  # type: ignore[operator]
+async def test_chinese_moderators_read_chinese(make_harness: MakeHarness) -> None:
+    async with make_harness() as h:
         user = await ticket_for(h, "alice", "en")
         card = (await h.moderators.in_ticket(1)).items[0]
         assert [b.label for b in card.flat_buttons] == ["认领", "关闭"]

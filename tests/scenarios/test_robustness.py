@@ -5,6 +5,7 @@ text, concurrent messages, restarts with deliveries pending.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.state import Step
 from bot.storage.base import Author, TicketStatus
 from bot.types import ButtonPressed, ChatKind, ChatRef, TextReceived
 from tests.helpers.builders import MINUTE, png
-from tests.helpers.fakes import Harness
+from tests.helpers.fakes import Harness, MakeHarness
 from tests.scenarios.steps import fill_form, open_form, reach_person
 from tests.scenarios.words import WORDS
 
@@ -196,18 +197,17 @@ async def test_a_picture_outside_a_form_or_ticket_is_answered(h: Harness, lang: 
 
 
 async def test_ten_thousand_characters_are_answered_and_kept_whole(h: Harness) -> None:
-    w, user = WORDS["en"], h.user("alice", "en")
+    user = h.user("alice", "en")
     await user.command("start")
     long = ("my refund is late and " * 500)[:10_000]
     said = await user.says(long)
-    assert len(said) >= 1 and said.text
+    assert said.items and said.text  # searched (its first 500 characters) and answered
     await reach_person(user)
+    assert (await h.ticket(1)).summary == long[:200]
     await user.says(long)
     history = await h.store.messages(1)
     assert history[-1].text == long  # relayed whole: the adapter splits it for the platform
     assert (await h.moderators.in_ticket(1)).has(long)
-    assert (await h.ticket(1)).summary == long[:200] or (await h.ticket(1)).summary == ""
-    assert w.human  # the user was answered at every step above
 
 
 async def test_zero_width_and_right_to_left_characters(h: Harness) -> None:
@@ -266,7 +266,7 @@ async def test_many_users_at_once_each_get_their_own_ticket(h: Harness) -> None:
 async def test_a_restart_with_deliveries_pending_delivers_them(h: Harness) -> None:
     user = h.user("alice", "en")
     await user.command("human")
-    h.users_adapter.failures.append(ConnectionResetError("network down"))  # type: ignore[arg-type]
+    h.users_adapter.failures.append(ConnectionResetError("network down"))
     await h.moderator("bob").says_in(1, "are you still there?")
     assert not user.received("are you still there?")
     await h.restart()
@@ -283,8 +283,8 @@ async def test_a_restart_resumes_the_ticket_conversation(h: Harness) -> None:
     assert (await h.moderators.in_ticket(1)).has("after the restart")
 
 
-async def test_the_memory_store_runs_the_same_conversation(make_harness: object) -> None:
-    async with make_harness("memory") as h:  # type: ignore[operator]
+async def test_the_memory_store_runs_the_same_conversation(make_harness: MakeHarness) -> None:
+    async with make_harness("memory") as h:
         user = h.user("alice", "zh-CN")
         said = await fill_form(h, user, BANNED)
         assert said.has("#1")
@@ -298,3 +298,8 @@ async def test_a_thread_that_is_no_ticket_is_ignored(h: Harness) -> None:
     stray = ChatRef("fakemod", "modchat", ChatKind.MODERATION, "t99")
     await h.deliver(TextReceived(h.moderator("bob").ref, stray, h.next_id(), "hi"))
     assert not h.users_adapter.sent
+
+
+def test_scenarios_cannot_reach_the_internet() -> None:
+    with socket.socket() as sock, pytest.raises(AssertionError, match="tried to reach"):
+        sock.connect(("93.184.216.34", 80))
