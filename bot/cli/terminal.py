@@ -23,7 +23,8 @@ CHAT_BANNER = (
 )
 DESK_BANNER = (
     "Kefu desk — /queue, /open N, /claim, /unclaim, /close [reason], /reopen, /note TEXT,"
-    " /block, /unblock, /snippet NAME, /snippets, /snippet-add NAME TEXT; plain text replies"
+    " /block, /unblock, /snippet NAME, /snippets, /snippet-add NAME TEXT, /dead, /retry ID;"
+    " plain text replies"
     " to the open ticket; Ctrl-D quits.\n"
 )
 

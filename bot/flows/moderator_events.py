@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.actions import ActionError, Verb, unpack
 from bot.flows import moderation as mod
 from bot.flows.turn import Turn
-from bot.storage.base import Ticket
+from bot.storage.base import OutboxStatus, Ticket
 from bot.types import ButtonPressed, CommandReceived, Reply, TextReceived
 
 NEEDS_TICKET = {
@@ -80,6 +80,10 @@ async def _command(turn: Turn, name: str, args: str, ticket: Ticket | None) -> N
     elif name == "snippets":
         names = await turn.svc.store.list_snippets()
         turn.say(Reply("\n".join(f"{n}: {t}" for n, t in names) or "—"))
+    elif name == "dead":
+        await _dead_letters(turn)
+    elif name == "retry":
+        await _retry(turn, args)
     elif name == "snippet-add":
         parts = args.split(maxsplit=1)
         if len(parts) == 2:
@@ -118,3 +122,26 @@ async def _ticket_command(turn: Turn, name: str, args: str, ticket: Ticket) -> N
             turn.say(Reply(turn.mt("mod_snippet_missing", name=args, names=names)))
             return
         await mod.reply(turn, ticket, text, [])
+
+
+async def _dead_letters(turn: Turn) -> None:
+    """Deliveries that failed for good, newest last, with what went wrong."""
+    dead = await turn.svc.store.outbox_items([OutboxStatus.DEAD], limit=50)
+    if not dead:
+        turn.say(Reply(turn.mt("mod_dead_none")))
+        return
+    lines = [turn.mt("mod_dead_title", n=len(dead))]
+    for item in dead:
+        ticket = f"#{item.ticket_id}" if item.ticket_id else "-"
+        lines.append(
+            f"{item.id}: {item.platform} {ticket} after {item.attempts} tries: "
+            f"{item.last_error[:80]}"
+        )
+    turn.say(Reply("\n".join(lines)))
+
+
+async def _retry(turn: Turn, args: str) -> None:
+    """Send a dead delivery again (`/retry ID`)."""
+    item_id = args.split(maxsplit=1)[0] if args.strip() else ""
+    ok = item_id.isdigit() and await turn.svc.store.retry_dead(int(item_id), turn.now)
+    turn.say(Reply(turn.mt("mod_retried" if ok else "mod_retry_unknown", id=item_id or "?")))
