@@ -23,6 +23,12 @@ ALLOWED_UPDATES = ("message", "callback_query")
 Handler = Callable[[Update], Awaitable["asyncio.Future[None] | None"]]
 
 
+def _lane(update: Update) -> tuple[int, int]:
+    """Updates of one chat and one person are handled in order; others alongside."""
+    chat, user = update.effective_chat, update.effective_user
+    return (chat.id if chat else 0, user.id if user else 0)
+
+
 def backoff(failures: int) -> float:
     """Seconds to wait after `failures` failures in a row: 0.5, 1, 2, ... up to 30."""
     return float(min(30.0, 0.5 * 2 ** max(failures - 1, 0)))
@@ -70,24 +76,36 @@ class Poller:
             return None
 
     async def _process(self, updates: tuple[Update, ...]) -> tuple[bool, int]:
-        """Hand over a batch in order; stop at the first failure so order is kept."""
-        fresh = 0
+        """Hand over a batch: one lane per chat and person, lanes side by side.
+
+        Order holds within a lane (a person's messages stay in order); across lanes nobody
+        waits behind another person's burst. A lane stops at its first failure.
+        """
+        lanes: dict[tuple[int, int], list[Update]] = {}
         for update in updates:
+            if self.tracker.claim(update.update_id):
+                lanes.setdefault(_lane(update), []).append(update)
+        fresh = sum(len(lane) for lane in lanes.values())
+        if not lanes:
+            return True, 0
+        results = await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        return all(results), fresh
+
+    async def _run_lane(self, lane: list[Update]) -> bool:
+        for n, update in enumerate(lane):
             uid = update.update_id
-            if not self.tracker.claim(uid):
-                continue  # already handled (or collecting): redelivered below a held offset
-            fresh += 1
             try:
                 pending = await self._handle(update)
             except Exception:
                 log.exception("update %d not handled; it will be delivered again", uid)
-                self.tracker.failed(uid)
-                return False, fresh
+                for rest in lane[n:]:  # the rest of the lane comes back with it, in order
+                    self.tracker.failed(rest.update_id)
+                return False
             if pending is None:
                 self.tracker.done(uid)
             else:
                 pending.add_done_callback(partial(self._settle, uid))
-        return True, fresh
+        return True
 
     def _settle(self, update_id: int, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:

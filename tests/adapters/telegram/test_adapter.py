@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bot.types import (
     ChatKind,
     ChatRef,
     CommandReceived,
+    IncomingEvent,
     MessageRef,
     OutFile,
     Outgoing,
@@ -402,3 +404,36 @@ async def test_the_token_never_reaches_the_logs(
     assert caplog.records
     assert TOKEN not in caplog.text
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+async def test_one_persons_burst_does_not_hold_up_anyone_else(
+    fake: FakeTelegram, sink: RecordingSink
+) -> None:
+    """Proved by order, not timing: the other person's message is handled before the burst's end.
+
+    Both arrive in one getUpdates batch, the burst first; each of the burst's messages takes a
+    moment in the core. Lanes per chat and person let the second person through at once.
+    """
+    noisy, other = fake.user(1001, "Noisy"), fake.user(1002, "Other")
+
+    async def slow_sink(event: IncomingEvent) -> None:
+        if event.user.id == str(noisy.id):
+            await asyncio.sleep(0.01)
+        await sink(event)
+
+    for n in range(30):
+        fake.user_says(noisy, f"spam {n}")
+    fake.user_says(other, "my parcel is late")
+    adapter = adapter_for(fake)
+    async with adapter:
+        task = asyncio.create_task(adapter.run(slow_sink))
+        try:
+            await sink.wait(31, within=10)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    order = [e.user.id for e in sink.events]
+    assert order.index(str(other.id)) < 5, order
+    noisy_texts = [getattr(e, "text", "") for e in sink.events if e.user.id == str(noisy.id)]
+    assert noisy_texts == [f"spam {n}" for n in range(30)]  # a person's own order holds
