@@ -444,7 +444,9 @@ async def main() -> int:
         rate = await run_saturation(setup, args.seconds * 2 / 3, errors)
         if profiler is not None:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler).sort_stats(
+                os.environ.get("KEFU_PROFILE_SORT", "tottime")
+            ).print_stats(int(os.environ.get("KEFU_PROFILE_TOP", "30")))
         p50, p99 = await run_open_loop(setup, args.rate, args.seconds, errors)
     print(f"machine after: {machine()}")
     print(

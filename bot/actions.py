@@ -49,6 +49,9 @@ class Verb(StrEnum):
     MOD_REOPEN = "mr"  # reopen ticket arg0
 
 
+_VERBS = {verb.value: verb for verb in Verb}
+_OWNER = re.compile(r"[0-9a-f]{8}")
+
 MODERATOR_VERBS = frozenset({Verb.CLAIM, Verb.UNCLAIM, Verb.MOD_CLOSE, Verb.MOD_REOPEN})
 
 
@@ -86,12 +89,11 @@ def unpack(data: str) -> Action:
     parts = data.split(":")
     if len(parts) < 3 or parts[0] != PREFIX:
         raise ActionError("not a kefu action")
-    try:
-        verb = Verb(parts[1])
-    except ValueError as exc:
-        raise ActionError(f"unknown verb {parts[1]!r}") from exc
+    verb = _VERBS.get(parts[1])
+    if verb is None:
+        raise ActionError(f"unknown verb {parts[1]!r}")
     owner = parts[2]
-    if owner and not re.fullmatch(r"[0-9a-f]{8}", owner):
+    if owner and not _OWNER.fullmatch(owner):
         raise ActionError("bad owner")
     args = tuple(parts[3:])
     if any(not _ARG.match(a) for a in args):

@@ -7,6 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from bot.actions import MODERATOR_VERBS, ActionError, unpack
 from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
@@ -15,7 +16,7 @@ from bot.flows.search import MAX_QUERY
 from bot.flows.turn import Services, Turn
 from bot.ratelimit import RateLimiter
 from bot.state import Conversation, Step
-from bot.storage.base import Author, OutboxItem, TicketMessage, UserRecord
+from bot.storage.base import Author, Loaded, OutboxItem, TicketMessage, UserRecord
 from bot.texts import normalize_lang
 from bot.types import (
     ButtonPressed,
@@ -69,24 +70,27 @@ class Engine:
             else (f"mod:{event.chat.platform}:{event.chat.id}:{event.chat.thread_id}")
         )
         store = self.svc.store
+        private = event.chat.kind == ChatKind.PRIVATE
         async with self._locks.hold(key):
             now = self.svc.clock()
             async with store.transaction():
-                if not await store.mark_seen(event.chat.platform, event.event_id, now):
+                loaded = await store.begin_turn(
+                    event.chat.platform, event.event_id, now, event.user.key, private
+                )
+                if loaded is None:
                     return False
-                turn = await self._load(event, now)
-                if event.chat.kind == ChatKind.PRIVATE:
+                turn = self._turn(event, now, loaded)
+                if private:
                     await self._user_event(turn)
                 else:
                     await moderator_events.handle(turn)
-                forgotten = await self._save(turn)
+                forgotten = await self._save(turn, loaded.user)
         for path in forgotten:
             self._delete_file(path)
         return True
 
-    async def _load(self, event: IncomingEvent, now: float) -> Turn:
-        store, ref = self.svc.store, event.user
-        user = await store.get_user(ref.key)
+    def _turn(self, event: IncomingEvent, now: float, loaded: Loaded) -> Turn:
+        ref, user = event.user, loaded.user
         if user is None:
             user = UserRecord(
                 ref.key,
@@ -96,20 +100,19 @@ class Engine:
                 normalize_lang(ref.locale),
                 created_at=now,
             )
-        elif ref.display_name:
-            user.display_name = ref.display_name
-        conv = None
-        if event.chat.kind == ChatKind.PRIVATE:
-            conv = await store.load_conversation(ref.key)
-        conv = conv or Conversation(ref.key, lang=user.lang)
-        ticket = await store.open_ticket_for(ref.key)
-        return Turn(self.svc, event, now, user, conv, ticket)
+        else:
+            user = replace(user)  # the loaded one stays as it was: unchanged, it is not saved
+            if ref.display_name:
+                user.display_name = ref.display_name
+        conv = loaded.conversation or Conversation(ref.key, lang=user.lang)
+        return Turn(self.svc, event, now, user, conv, loaded.ticket)
 
-    async def _save(self, turn: Turn) -> list[str]:
+    async def _save(self, turn: Turn, loaded: UserRecord | None) -> list[str]:
         store = self.svc.store
         paths = turn.forgotten
         if turn.event.chat.kind == ChatKind.PRIVATE and paths is None:
-            await store.upsert_user(turn.user)
+            if turn.user != loaded:
+                await store.upsert_user(turn.user)
             turn.conv.version += 1
             turn.conv.updated_at = turn.now
             await store.save_conversation(turn.conv)

@@ -20,6 +20,7 @@ from bot.types import (
     Button,
     ChatKind,
     ChatRef,
+    Delivered,
     MessageRef,
     ModalField,
     ModalSpec,
@@ -167,8 +168,24 @@ class Outbox:
         due = await self._store.due(list(self._adapters), self._clock(), limit=100)
         items = [i for i in due if self._accept(i)]
         if items:
-            await asyncio.gather(*(self._deliver(i) for i in items))
+            delivered: list[tuple[OutboxItem, Delivered]] = []
+            await asyncio.gather(*(self._deliver(i, delivered) for i in items))
+            await self._mark_sent(delivered)
         return bool(items)
+
+    async def _mark_sent(self, delivered: list[tuple[OutboxItem, Delivered]]) -> None:
+        """Record a batch's deliveries in one commit, then report degraded ones."""
+        if not delivered:
+            return
+        now = self._clock()
+        async with self._store.transaction():
+            for item, _ in delivered:
+                await self._store.mark_sent(item.id, now, item.maybe_doubled)
+        for item, done in delivered:
+            self.sent += 1
+            self.maybe_doubled += int(item.maybe_doubled)
+            if done.note:
+                await self._on_problem(item, done.note, True)
 
     async def drain(self, platform: str, seconds: float = 10.0) -> None:
         """Wait until `platform` has no delivery due now (used by piped terminal sessions)."""
@@ -223,12 +240,15 @@ class Outbox:
             await self._send_card(item, ticket_id, adapter, target)
         return target
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(
+        self, item: OutboxItem, delivered: list[tuple[OutboxItem, Delivered]]
+    ) -> None:
+        """Send one item; a success is added to `delivered` (marked sent by the caller)."""
         adapter = self._adapters[item.platform]
         try:
             target = await self._target(item, adapter)
             reply = payload_to_reply(item.payload)
-            delivered = await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
+            done = await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
         except ThreadGone:
             if item.ticket_id is not None:
                 await self._store.clear_thread(item.ticket_id, item.platform)
@@ -248,11 +268,7 @@ class Outbox:
             log.exception("delivery %s to %s failed", item.id, item.platform)
             await self._retry(item, type(exc).__name__, None)
         else:
-            await self._store.mark_sent(item.id, self._clock(), item.maybe_doubled)
-            self.sent += 1
-            if delivered.note:
-                await self._on_problem(item, delivered.note, True)
-            self.maybe_doubled += int(item.maybe_doubled)
+            delivered.append((item, done))
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
         if item.attempts + 1 >= self._max_attempts:

@@ -132,6 +132,15 @@ class OutboxItem:
     id: int = 0
 
 
+@dataclass(slots=True)
+class Loaded:
+    """What the handling of one event starts from (see `Store.begin_turn`)."""
+
+    user: UserRecord | None
+    conversation: Conversation | None
+    ticket: Ticket | None  # the user's open or claimed ticket
+
+
 class Store(Protocol):
     """Everything Kefu keeps. One implementation per technology: SqliteStore, MemoryStore."""
 
@@ -146,6 +155,16 @@ class Store(Protocol):
     # inbound events
     async def mark_seen(self, platform: str, event_id: str, now: float) -> bool:
         """Record an event id; False when it was seen before (handle it only once)."""
+        ...
+
+    async def begin_turn(
+        self, platform: str, event_id: str, now: float, user_key: str, conversation: bool = True
+    ) -> Loaded | None:
+        """Mark an event seen and load its user, conversation (if asked) and open ticket.
+
+        None when the event was seen before. Call it inside `transaction()`, which the turn's
+        saves then join: the mark, the loads and the saves are one atomic unit.
+        """
         ...
 
     # users and conversations

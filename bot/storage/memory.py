@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from bot.state import Conversation
 from bot.storage.base import (
     Author,
+    Loaded,
     OutboxItem,
     OutboxStatus,
     StoredFile,
@@ -132,6 +133,17 @@ class MemoryStore:
                 return False
             self._t.seen.add((platform, event_id))
             return True
+
+    async def begin_turn(
+        self, platform: str, event_id: str, now: float, user_key: str, conversation: bool = True
+    ) -> Loaded | None:
+        """Mark an event seen and load its user, conversation (if asked) and open ticket."""
+        async with self.transaction():
+            if not await self.mark_seen(platform, event_id, now):
+                return None
+            conv = await self.load_conversation(user_key) if conversation else None
+            user = await self.get_user(user_key)
+            return Loaded(user, conv, await self.open_ticket_for(user_key))
 
     # users and conversations
 

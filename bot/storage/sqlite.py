@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import aiosqlite
 
 from bot.state import Conversation
 from bot.storage import sqlite_rows as rows
 from bot.storage.base import (
+    Loaded,
     OutboxItem,
     OutboxStatus,
     StoredFile,
@@ -26,6 +29,8 @@ from bot.storage.base import (
     UserRecord,
 )
 
+log = logging.getLogger(__name__)
+
 _T = TypeVar("_T")
 
 # The transactions the running task is in (opaque tokens, one per open transaction()):
@@ -33,33 +38,48 @@ _T = TypeVar("_T")
 # store's transaction instead of waiting for the lock that transaction holds.
 _CURRENT_TX: ContextVar[tuple[object, ...]] = ContextVar("kefu_sqlite_tx", default=())
 
+# Another process (the desk) holding the write lock is waited for here, not in SQLite's busy
+# handler, which would sleep on the event loop's thread: first retry after 1 ms, doubling up to
+# 50 ms, and give up after 5 s as `busy_timeout = 5000` did.
+_BUSY_FIRST, _BUSY_MAX, _BUSY_PATIENCE = 0.001, 0.05, 5.0
+CHECKPOINT_SECONDS = 1.0
+
 
 class SqliteStore:
-    """The Store on SQLite: one shared connection, autocommit, writes serialised by a lock.
+    """The Store on SQLite: statements run on the event loop's own thread, writes serialised.
 
-    Inside `transaction()`, writes whose result nobody needs (saves, upserts, marks) are held
-    back and sent with the next statement or the COMMIT, in one trip to aiosqlite's thread;
-    an error in one of them surfaces there, and the transaction rolls back as usual.
+    A statement here takes microseconds (WAL, synchronous=NORMAL: a commit writes the log and
+    does not fsync), while a trip to aiosqlite's worker thread and back costs ~100 µs of waiting
+    with the write lock held (benchmarks/engine.py), so one connection is used directly, and
+    nothing that can wait long runs on it: `busy_timeout` is 0 and a write lock held by another
+    process is waited for with asyncio.sleep; checkpoints (they fsync, ~20 ms here) and schema
+    migrations run on aiosqlite's thread, on a second connection.
     """
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        """Wrap an open, migrated connection; use `SqliteStore.open` to get one."""
-        self._db = db
+    def __init__(self, conn: sqlite3.Connection, background: aiosqlite.Connection) -> None:
+        """Wrap open connections to one migrated file; use `SqliteStore.open` to get them."""
+        self._conn = conn
+        self._background = background
         self._lock = asyncio.Lock()
         self._tx: object | None = None
-        self._pending: list[rows.Op] = []  # the transaction's statements not sent yet
+        self._writes = 0  # commits so far, so the checkpointer knows when there is work
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
         """Open (creating if needed) the database file and bring its schema up to date."""
-        db = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
-        db.row_factory = sqlite3.Row
-        store = cls(db)
+        background = await aiosqlite.connect(path, isolation_level=None)
         try:
-            await store._run_on_thread(rows.prepare)
+            await _migrate(background)
+            conn = sqlite3.connect(path, isolation_level=None, cached_statements=256)
         except BaseException:
-            await db.close()
+            await background.close()
             raise
+        conn.row_factory = sqlite3.Row
+        for pragma in rows.LOOP_PRAGMAS:
+            conn.execute(pragma)
+        store = cls(conn, background)
+        store._checkpointer = asyncio.create_task(store._checkpoints())
         return store
 
     async def __aenter__(self) -> SqliteStore:
@@ -72,21 +92,44 @@ class SqliteStore:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close the connection."""
+        """Close the connections."""
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection (idempotent)."""
-        await self._db.close()
+        """Close the connections (idempotent); the last one to close checkpoints the file."""
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
+        self._conn.close()
+        await self._background.close()
 
-    # transactions, the write lock and trips to the database thread
+    async def _checkpoints(self) -> None:
+        """Copy the log into the database file now and then, off the event loop's thread."""
+        done = 0
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            if self._writes == done:
+                continue
+            done = self._writes
+            try:
+                # PASSIVE: never waits for, nor blocks, readers and writers of either process.
+                await self._background.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                log.warning("checkpoint failed; the next one will retry", exc_info=True)
+
+    # transactions, the write lock and the busy wait
 
     def _joined(self) -> bool:
         return self._tx is not None and self._tx in _CURRENT_TX.get()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raises; nested use joins."""
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raises; nested use joins.
+
+        BEGIN waits until the block's first statement, so an empty block costs nothing.
+        """
         if self._joined():
             yield
             return
@@ -94,59 +137,69 @@ class SqliteStore:
             token = object()
             self._tx = token
             reset = _CURRENT_TX.set((*_CURRENT_TX.get(), token))
-            self._pending = [rows.BEGIN]  # travels with the first statement
             try:
                 yield
-                if self._pending != [rows.BEGIN]:  # else nothing was done: nothing to commit
-                    await self._send([rows.COMMIT])
+                if self._conn.in_transaction:
+                    await self._busy_wait(rows.run_ops, [rows.COMMIT], False)
+                    self._writes += 1
             except BaseException:
-                begun = rows.BEGIN not in self._pending
-                self._pending = []
-                if begun:
-                    # Queued behind anything still in flight, so it also undoes a batch
-                    # whose await was cancelled; it runs before the lock's next holder.
-                    await self._run_on_thread(rows.rollback_if_open)
+                rows.rollback_if_open(self._conn)
                 raise
             finally:
-                self._pending = []
                 _CURRENT_TX.reset(reset)
                 self._tx = None
 
-    async def _run_on_thread(self, fn: Callable[..., _T], *args: object) -> _T:
-        """Call fn(connection, *args) on aiosqlite's worker thread, after all queued work."""
-        # aiosqlite runs every call on one thread, queued through `_execute` (as its own
-        # methods do). A batch of statements in one call costs one thread round trip (~85 µs
-        # here) instead of one per statement. aiosqlite is pinned below 0.23 in pyproject.
-        execute = cast(Callable[..., Awaitable[_T]], self._db._execute)
-        return await execute(fn, self._db._conn, *args)
+    async def _busy_wait(self, fn: Callable[..., _T], *args: object) -> _T:
+        """fn(connection, *args), again after a pause while another process holds the lock."""
+        try:
+            return fn(self._conn, *args)
+        except sqlite3.OperationalError as exc:
+            if not rows.is_busy(exc):
+                raise
+        loop = asyncio.get_running_loop()
+        delay, deadline = _BUSY_FIRST, loop.time() + _BUSY_PATIENCE
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, _BUSY_MAX)
+            try:
+                return fn(self._conn, *args)
+            except sqlite3.OperationalError as exc:
+                if not rows.is_busy(exc) or loop.time() >= deadline:
+                    raise
 
-    async def _send(self, ops: list[rows.Op]) -> list[rows.Outcome]:
-        """Inside the transaction: run the held-back statements, then ops; ops' outcomes."""
-        batch = [*self._pending, *ops]
-        self._pending = []
-        outcomes = await self._run_on_thread(rows.run_ops, batch, False)
-        return outcomes[len(batch) - len(ops) :]
+    async def _send(self, ops: Sequence[rows.Op]) -> list[rows.Outcome]:
+        """Inside the transaction: BEGIN IMMEDIATE first if not yet, then ops; their outcomes."""
+        begin = not self._conn.in_transaction
+        batch = [rows.BEGIN, *ops] if begin else list(ops)
+        done: list[rows.Outcome] = []
+        # A statement that found the file busy did nothing: the retry resumes from it.
+        await self._busy_wait(rows.run_into, batch, done)
+        return done[1:] if begin else done
 
     async def _write(self, *ops: rows.Op) -> list[rows.Outcome]:
         """Run write statements now (atomically), after another task's transaction if any."""
         if self._joined():
-            return await self._send(list(ops))
+            return await self._send(ops)
         async with self._lock:
-            return await self._run_on_thread(rows.run_ops, ops, len(ops) > 1)
+            outcomes = await self._busy_wait(rows.run_ops, ops, len(ops) > 1)
+            self._writes += 1
+            return outcomes
 
     async def _defer(self, statement: str, params: rows.Args) -> None:
-        """A write whose outcome nobody needs: in a transaction, send it with the next one."""
-        if self._joined():
-            self._pending.append((statement, params))
-        else:
-            await self._write((statement, params))
+        """A write whose outcome nobody needs."""
+        await self._write((statement, params))
 
     async def _reads(self, *ops: rows.Op) -> list[list[rows.Row]]:
-        """Read (no lock: WAL readers never wait); in a transaction, see its own writes."""
+        """Read; in a transaction, see its own writes, else never another task's unfinished one."""
         if self._joined():
-            outcomes = await self._send(list(ops))
+            outcomes = await self._send(ops)
+        elif self._conn.in_transaction:
+            # Another task's transaction is open on this connection (it is waiting for
+            # something): reading now would see its uncommitted writes.
+            async with self._lock:
+                outcomes = await self._busy_wait(rows.run_ops, ops, False)
         else:
-            outcomes = await self._run_on_thread(rows.run_ops, ops, False)
+            outcomes = await self._busy_wait(rows.run_ops, ops, False)
         return [outcome.rows for outcome in outcomes]
 
     async def _rows(self, statement: str, params: rows.Args = ()) -> list[rows.Row]:
@@ -164,11 +217,33 @@ class SqliteStore:
         [outcome] = await self._write((rows.MARK_SEEN, (platform, event_id, now)))
         return outcome.rowcount == 1
 
+    async def begin_turn(
+        self, platform: str, event_id: str, now: float, user_key: str, conversation: bool = True
+    ) -> Loaded | None:
+        """Mark an event seen and load its user, conversation and open ticket, in one batch."""
+        ops: list[rows.Op] = [
+            (rows.MARK_SEEN, (platform, event_id, now)),
+            (rows.GET_USER, (user_key,)),
+            (rows.OPEN_TICKET_FOR, (user_key,)),
+        ]
+        if conversation:
+            ops.append((rows.LOAD_CONVERSATION, (user_key,)))
+        outcomes = await self._write(*ops)
+        if outcomes[0].rowcount != 1:
+            return None
+        user, ticket = outcomes[1].rows, outcomes[2].rows
+        conv = outcomes[3].rows if conversation else []
+        return Loaded(
+            rows.user_from_row(user[0]) if user else None,
+            rows.conversation_from_row(conv[0]) if conv else None,
+            rows.ticket_from_row(ticket[0]) if ticket else None,
+        )
+
     # users and conversations
 
     async def get_user(self, key: str) -> UserRecord | None:
         """The user, if known."""
-        row = await self._row("SELECT * FROM users WHERE key = ?", (key,))
+        row = await self._row(rows.GET_USER, (key,))
         return None if row is None else rows.user_from_row(row)
 
     async def upsert_user(self, user: UserRecord) -> None:
@@ -177,7 +252,7 @@ class SqliteStore:
 
     async def load_conversation(self, user_key: str) -> Conversation | None:
         """The saved conversation, if any."""
-        row = await self._row("SELECT * FROM conversations WHERE user_key = ?", (user_key,))
+        row = await self._row(rows.LOAD_CONVERSATION, (user_key,))
         return None if row is None else rows.conversation_from_row(row)
 
     async def save_conversation(self, conv: Conversation) -> None:
@@ -297,10 +372,13 @@ class SqliteStore:
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
-        outcomes = await self._write(
-            (rows.INSERT_OUTBOX, rows.outbox_params(item)), (rows.OUTBOX_ID, (item.key,))
-        )
-        return int(outcomes[1].rows[0][0])
+        [outcome] = await self._write((rows.INSERT_OUTBOX, rows.outbox_params(item)))
+        if outcome.rows:  # RETURNING gives the new row's id, nothing when the key was seen
+            return int(outcome.rows[0][0])
+        row = await self._row(rows.OUTBOX_ID, (item.key,))
+        if row is None:
+            raise RuntimeError(f"outbox key {item.key!r} neither inserted nor found")
+        return int(row[0])
 
     async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
         """Pending deliveries whose time has come, oldest first, only each lane's oldest."""
@@ -388,6 +466,38 @@ class SqliteStore:
             orphans = await self._rows(rows.ORPHAN_FILES, (rows.dump_json(sorted(candidates)),))
             await self._defer(rows.DELETE_FILES, (rows.dump_json([row[0] for row in orphans]),))
             return [str(row[1]) for row in orphans]
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Set the file's PRAGMAs; apply the schema files it has not seen, each in a transaction."""
+    for pragma in rows.BACKGROUND_PRAGMAS:
+        await db.execute(pragma)
+    scripts = rows.schema_scripts()
+    latest = scripts[-1][0] if scripts else 0
+    current = await _user_version(db)
+    if current > latest:
+        raise RuntimeError(f"database schema {current} is newer than this Kefu ({latest})")
+    for version, script in scripts:
+        if version <= current:
+            continue
+        await db.execute(rows.BEGIN[0])
+        try:
+            if await _user_version(db) < version:  # else another process migrated meanwhile
+                for statement in rows.split_statements(script):
+                    await db.execute(statement)
+                # PRAGMA takes no parameters; `version` is an int parsed from a file name.
+                await db.execute(f"PRAGMA user_version = {version:d}")
+            await db.execute(rows.COMMIT[0])
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _new_id(outcome: rows.Outcome) -> int:

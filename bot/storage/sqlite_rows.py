@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -68,42 +69,29 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+# The background connection (aiosqlite's thread: migrations, checkpoints) may wait for locks;
 # busy_timeout first: another process may hold the file while we switch to WAL.
-_PRAGMAS = (
+BACKGROUND_PRAGMAS = (
     "PRAGMA busy_timeout = 5000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
+    "PRAGMA wal_autocheckpoint = 0",
+)
+
+# The event loop's connection never waits inside SQLite (SqliteStore waits with asyncio.sleep)
+# and never checkpoints (a checkpoint fsyncs: the background connection does it).
+LOOP_PRAGMAS = (
+    "PRAGMA busy_timeout = 0",
+    "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
+    "PRAGMA wal_autocheckpoint = 0",
 )
 
 
-def prepare(conn: sqlite3.Connection) -> None:
-    """Set the connection's PRAGMAs; apply the schema files the database has not seen."""
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
-    scripts = schema_scripts()
-    latest = scripts[-1][0] if scripts else 0
-    current = _user_version(conn)
-    if current > latest:
-        raise RuntimeError(f"database schema {current} is newer than this Kefu ({latest})")
-    for version, script in scripts:
-        if version <= current:
-            continue
-        conn.execute(BEGIN[0])
-        try:
-            if _user_version(conn) < version:  # else another process migrated meanwhile
-                for statement in split_statements(script):
-                    conn.execute(statement)
-                # PRAGMA takes no parameters; `version` is an int parsed from a file name.
-                conn.execute(f"PRAGMA user_version = {version:d}")
-            conn.execute(COMMIT[0])
-        except BaseException:
-            rollback_if_open(conn)
-            raise
-
-
-def _user_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """The file is locked by another connection for now (SQLITE_BUSY or an extended code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +104,12 @@ class Outcome:
 
 
 def run_ops(conn: sqlite3.Connection, ops: Sequence[Op], atomic: bool) -> list[Outcome]:
-    """Run statements in order on the connection's own thread (atomic: in one transaction)."""
+    """Run statements in order (atomic: in their own transaction, rolled back on error)."""
     if atomic:
         conn.execute(BEGIN[0])
     try:
         outcomes: list[Outcome] = []
-        for statement, params in ops:
-            cursor = conn.execute(statement, params)
-            found = cursor.fetchall() if cursor.description is not None else []
-            outcomes.append(Outcome(cursor.rowcount, cursor.lastrowid, found))
+        run_into(conn, ops, outcomes)
         if atomic:
             conn.execute(COMMIT[0])
     except BaseException:
@@ -132,6 +117,14 @@ def run_ops(conn: sqlite3.Connection, ops: Sequence[Op], atomic: bool) -> list[O
             rollback_if_open(conn)
         raise
     return outcomes
+
+
+def run_into(conn: sqlite3.Connection, ops: Sequence[Op], done: list[Outcome]) -> None:
+    """Run the statements of ops not yet in `done`, appending each one's outcome as it ends."""
+    for statement, params in ops[len(done) :]:
+        cursor = conn.execute(statement, params)
+        found = cursor.fetchall() if cursor.description is not None else []
+        done.append(Outcome(cursor.rowcount, cursor.lastrowid, found))
 
 
 def rollback_if_open(conn: sqlite3.Connection) -> None:
@@ -168,9 +161,21 @@ def _encode(value: object) -> object:
     return value
 
 
+_PLAIN = frozenset({str, int, float, type(None)})  # exact types SQLite takes as they are
+
+
+@functools.cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(cls))
+
+
 def params_of(record: DataclassInstance) -> Named:
     """Every field of a record as named SQL parameters (`:field`), encoded for SQLite."""
-    return {item.name: _encode(getattr(record, item.name)) for item in fields(record)}
+    values: Named = {}
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        values[name] = value if type(value) in _PLAIN else _encode(value)
+    return values
 
 
 def _columns(row: Row) -> Named:
@@ -242,6 +247,10 @@ MARK_SEEN = """
 INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)
 ON CONFLICT (platform, event_id) DO NOTHING
 """
+
+GET_USER = "SELECT * FROM users WHERE key = ?"
+
+LOAD_CONVERSATION = "SELECT * FROM conversations WHERE user_key = ?"
 
 UPSERT_USER = """
 INSERT INTO users (key, platform, platform_id, display_name, lang, blocked_bot, banned, created_at)
@@ -376,6 +385,7 @@ INSERT INTO outbox (
     :attempts, :next_at, :last_error, :created_at, :sent_at, :maybe_doubled
 )
 ON CONFLICT (key) DO NOTHING
+RETURNING id
 """
 
 OUTBOX_ID = "SELECT id FROM outbox WHERE key = ?"

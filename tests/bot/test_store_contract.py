@@ -14,6 +14,7 @@ from bot.state import Conversation, Step
 from bot.storage import open_store
 from bot.storage.base import (
     Author,
+    Loaded,
     OutboxItem,
     OutboxStatus,
     Store,
@@ -117,6 +118,37 @@ async def test_callers_cannot_change_stored_records_by_accident(store: Store) ->
     made = await store.create_ticket(ticket(images=["s1"]))
     made.images.append("s2")
     assert (await store.get_ticket(made.id)) == ticket(images=["s1"], id=made.id)
+
+
+async def test_begin_turn_marks_the_event_and_loads_what_the_turn_needs(store: Store) -> None:
+    async with store.transaction():
+        first = await store.begin_turn("telegram", "e1", 1.0, "telegram:1")
+    assert first == Loaded(None, None, None)
+    user = UserRecord("telegram:1", "telegram", "1", "李雷", "zh-CN", created_at=5)
+    conv = Conversation("telegram:1", Step.FORM, {"form": {"id": "appeal"}}, "zh-CN", 2, 3.0)
+    await store.upsert_user(user)
+    await store.save_conversation(conv)
+    await store.create_ticket(ticket(status=TicketStatus.CLOSED))
+    claimed = await store.create_ticket(ticket(status=TicketStatus.CLAIMED))
+    async with store.transaction():
+        assert await store.begin_turn("telegram", "e2", 2.0, "telegram:1") == Loaded(
+            user, conv, claimed
+        )
+        assert await store.begin_turn("telegram", "e2", 2.0, "telegram:1") is None
+    assert await store.begin_turn("discord", "e2", 3.0, "telegram:1", False) == Loaded(
+        user, None, claimed
+    )
+    assert not await store.mark_seen("telegram", "e1", 4.0)
+
+
+async def test_what_begin_turn_returns_is_the_callers_own(store: Store) -> None:
+    await store.save_conversation(Conversation("telegram:1", Step.MENU, {"path": ["a"]}))
+    loaded = await store.begin_turn("telegram", "e1", 1.0, "telegram:1")
+    assert loaded is not None and loaded.conversation is not None
+    loaded.conversation.data["path"].append("b")
+    assert await store.load_conversation("telegram:1") == Conversation(
+        "telegram:1", Step.MENU, {"path": ["a"]}
+    )
 
 
 # tickets
@@ -446,6 +478,38 @@ async def test_a_transaction_that_raises_rolls_back(store: Store) -> None:
 
 
 @sqlite_only
+async def test_a_turn_that_raises_leaves_its_event_unseen(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            assert await store.begin_turn("telegram", "e1", 1.0, "telegram:1") is not None
+            await store.save_conversation(Conversation("telegram:1", Step.MENU))
+            raise RuntimeError("boom")
+    assert await store.load_conversation("telegram:1") is None
+    async with store.transaction():  # redelivered: handled this time
+        assert await store.begin_turn("telegram", "e1", 2.0, "telegram:1") is not None
+
+
+@sqlite_only
+async def test_other_tasks_never_read_an_unfinished_transaction(store: Store) -> None:
+    inside, done = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with store.transaction():
+            await store.set_snippet("hi", "not yet")
+            inside.set()
+            await done.wait()
+
+    task = asyncio.create_task(writer())
+    await inside.wait()
+    read = asyncio.create_task(store.get_snippet("hi"))
+    await asyncio.sleep(0.01)
+    assert not read.done()  # it waits for the transaction instead of reading into it
+    done.set()
+    assert await read == "not yet"
+    await task
+
+
+@sqlite_only
 async def test_a_failing_write_rolls_the_transaction_back(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         async with store.transaction():
@@ -598,3 +662,26 @@ async def test_nested_transactions_of_two_stores_do_not_wait_for_themselves(
             assert await b.list_snippets() == [("b", "2")]
 
     await asyncio.wait_for(nested(), timeout=5)
+
+
+async def test_a_writer_in_another_process_is_waited_for_without_blocking(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kefu.sqlite3"
+    async with await SqliteStore.open(path) as store:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # the desk holds the write lock
+            other.execute("INSERT INTO snippets (name, text) VALUES ('desk', '1')")
+            write = asyncio.create_task(store.set_snippet("chat", "2"))
+            ticks = 0
+            for _ in range(20):  # the event loop keeps running meanwhile
+                await asyncio.sleep(0.001)
+                ticks += 1
+            assert ticks == 20
+            assert not write.done()
+            other.execute("COMMIT")
+            await asyncio.wait_for(write, timeout=5)
+        finally:
+            other.close()
+        assert await store.list_snippets() == [("chat", "2"), ("desk", "1")]
