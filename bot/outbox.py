@@ -278,4 +278,4 @@ class Outbox:
             await self._store.mark_dead(item.id, error)
             return
         delay = backoff(item.attempts, retry_after)
-        await self._store.mark_retry(item.id, self._clock() + delay, error)
+        await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)

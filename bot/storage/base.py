@@ -277,8 +277,13 @@ class Store(Protocol):
         """The delivery succeeded."""
         ...
 
-    async def mark_retry(self, item_id: int, next_at: float, error: str) -> None:
-        """The delivery failed for now; count the attempt and try again at `next_at`."""
+    async def mark_retry(
+        self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
+    ) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`.
+
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        """
         ...
 
     async def mark_dead(self, item_id: int, error: str) -> None:

@@ -324,12 +324,24 @@ class MemoryStore:
                 item_id, status=OutboxStatus.SENT, sent_at=now, maybe_doubled=maybe_doubled
             )
 
-    async def mark_retry(self, item_id: int, next_at: float, error: str) -> None:
-        """The delivery failed for now; count the attempt and try again at `next_at`."""
+    async def mark_retry(
+        self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
+    ) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`.
+
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        """
         async with self.transaction():
             item = self._t.outbox.get(item_id)
             attempts = 0 if item is None else item.attempts + 1
-            self._change(item_id, attempts=attempts, next_at=next_at, last_error=error)
+            doubled = maybe_delivered or (item is not None and item.maybe_doubled)
+            self._change(
+                item_id,
+                attempts=attempts,
+                next_at=next_at,
+                last_error=error,
+                maybe_doubled=doubled,
+            )
 
     async def mark_dead(self, item_id: int, error: str) -> None:
         """The delivery will not succeed: dead-letter it."""

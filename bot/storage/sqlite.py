@@ -391,9 +391,14 @@ class SqliteStore:
         """The delivery succeeded."""
         await self._defer(rows.MARK_SENT, (now, int(maybe_doubled), item_id))
 
-    async def mark_retry(self, item_id: int, next_at: float, error: str) -> None:
-        """The delivery failed for now; count the attempt and try again at `next_at`."""
-        await self._defer(rows.MARK_RETRY, (next_at, error, item_id))
+    async def mark_retry(
+        self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
+    ) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`.
+
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        """
+        await self._defer(rows.MARK_RETRY, (next_at, error, int(maybe_delivered), item_id))
 
     async def mark_dead(self, item_id: int, error: str) -> None:
         """The delivery will not succeed: dead-letter it."""

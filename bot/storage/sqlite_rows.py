@@ -405,7 +405,10 @@ ORDER BY o.id LIMIT ?
 
 MARK_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ? WHERE id = ?"
 
-MARK_RETRY = "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?"
+MARK_RETRY = (
+    "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
+    " maybe_doubled = maybe_doubled OR ? WHERE id = ?"
+)
 
 MARK_DEAD = "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?"
 

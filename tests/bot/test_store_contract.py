@@ -685,3 +685,14 @@ async def test_a_writer_in_another_process_is_waited_for_without_blocking(
         finally:
             other.close()
         assert await store.list_snippets() == [("chat", "2"), ("desk", "1")]
+
+
+async def test_maybe_delivered_sticks_across_retries(store: Store) -> None:
+    """A timeout after the platform may have acted is counted even if a later try succeeds."""
+    item_id = await store.enqueue(
+        OutboxItem("telegram", "42", {"text": "hi"}, "k-maybe", created_at=1.0)
+    )
+    await store.mark_retry(item_id, 2.0, "timed out", True)
+    await store.mark_retry(item_id, 3.0, "502")
+    [item] = [i for i in await store.outbox_items() if i.id == item_id]
+    assert item.maybe_doubled and item.attempts == 2
