@@ -96,7 +96,10 @@ def best_threshold(run: Run, queries: Sequence[Query]) -> float:
     candidates = sorted({a[1] for a in run.answers} | {float("inf")})
     return max(
         candidates,
-        key=lambda th: (sum(handled(q, a, th) for q, a in zip(queries, run.answers)), -th),
+        key=lambda th: (
+            sum(handled(q, a, th) for q, a in zip(queries, run.answers, strict=True)),
+            -th,
+        ),
     )
 
 
@@ -107,7 +110,9 @@ def rank_of(q: Query, ids: list[str]) -> int:
 
 def metrics(run: Run, queries: Sequence[Query], pick: Callable[[Query], bool]) -> dict[str, float]:
     """The figures for the queries that `pick` selects."""
-    rows = [(q, a, ms) for q, a, ms in zip(queries, run.answers, run.millis) if pick(q)]
+    rows = [
+        (q, a, ms) for q, a, ms in zip(queries, run.answers, run.millis, strict=True) if pick(q)
+    ]
     answerable = [(q, a) for q, a, _ in rows if q.expect]
     unanswerable = [(q, a) for q, a, _ in rows if not q.expect]
     ranks = [rank_of(q, a[0]) for q, a in answerable]
@@ -146,21 +151,21 @@ def by_id(articles: Sequence[Article]) -> dict[str, list[Article]]:
 
 
 def wratio_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ranked]:
-    """Baseline: rapidfuzz WRatio of the query against each title + keywords."""
+    """Baseline: rapidfuzz WRatio of the query against each title + keywords (best language)."""
     from rapidfuzz import fuzz, process, utils
 
-    groups = by_id(articles)
-    ids = list(groups)
-    texts = [
-        " ".join(f"{a.title} {' '.join(a.keywords)}" for a in groups[i]).lower() for i in ids
-    ]
+    versions = [(a.id, f"{a.title} {' '.join(a.keywords)}") for a in articles]
+    texts = [text for _, text in versions]
 
     def fn(text: str) -> Ranked:
         found = process.extract(
-            text[:500], texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit
+            text[:500], texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=None
         )
-        ranked = [ids[i] for _, _, i in found]
-        return ranked, (found[0][1] / 100 if found else 0.0), None
+        best: dict[str, float] = {}
+        for _, score, i in found:  # best first: the first score per id is its best
+            best.setdefault(versions[i][0], score / 100)
+        ranked = sorted(best, key=lambda art_id: -best[art_id])[:limit]
+        return ranked, (best[ranked[0]] if ranked else 0.0), None
 
     return fn
 
@@ -188,7 +193,7 @@ def bm25s_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ran
     def fn(text: str) -> Ranked:
         toks = tokens(text[:500]) or ["\u2205"]
         docs, scores = retriever.retrieve([toks], k=k, show_progress=False)
-        pairs = [(ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        pairs = [(ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
         return [p[0] for p in pairs], (pairs[0][1] if pairs else 0.0), None
 
     return fn

@@ -31,7 +31,9 @@ from knowledge.loader import default_content_path, load_articles  # noqa: E402
 from knowledge.models import Article  # noqa: E402
 from knowledge.search import SearchIndex  # noqa: E402
 
-_FALLBACK_ZH = "账号 登录 验证码 密码 笔记 评论 视频 上传 退款 订单 发货 物流 快递 商家 优惠券 直播"
+_FALLBACK_ZH = (
+    "账号 登录 验证码 密码 笔记 评论 视频 上传 退款 订单 发货 物流 快递 商家 优惠券 直播"
+)
 _FALLBACK_EN = "account login code password note comment video upload refund order seller coupon"
 
 
@@ -78,13 +80,25 @@ def synthetic(vocab: Vocabulary, n: int, rng: random.Random) -> list[Article]:
         zh_kw = tuple(vocab.zh(rng, rng.randint(2, 5)) for _ in range(rng.randint(3, 8)))
         en_kw = tuple(vocab.en(rng, rng.randint(1, 3)) for _ in range(rng.randint(3, 8)))
         articles.append(
-            Article(art_id, "zh-CN", vocab.zh(rng, rng.randint(8, 20)), category, zh_kw,
-                    vocab.zh(rng, rng.randint(400, 500)))
+            Article(
+                art_id,
+                "zh-CN",
+                vocab.zh(rng, rng.randint(8, 20)),
+                category,
+                zh_kw,
+                vocab.zh(rng, rng.randint(400, 500)),
+            )
         )
         if len(articles) < n:
             articles.append(
-                Article(art_id, "en", vocab.en(rng, rng.randint(5, 10)), category, en_kw,
-                        vocab.en(rng, rng.randint(200, 300)))
+                Article(
+                    art_id,
+                    "en",
+                    vocab.en(rng, rng.randint(5, 10)),
+                    category,
+                    en_kw,
+                    vocab.en(rng, rng.randint(200, 300)),
+                )
             )
     return articles
 

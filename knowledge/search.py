@@ -7,8 +7,9 @@ import json
 import math
 import tomllib
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from rapidfuzz import process
@@ -16,7 +17,6 @@ from rapidfuzz.distance import OSA
 
 from knowledge.models import LANGS, Article
 from knowledge.text import (
-    EN_STOPWORDS,
     MAX_QUERY_CHARS,
     ZH_STOPWORDS,
     Analysis,
@@ -25,18 +25,20 @@ from knowledge.text import (
     Unit,
     analyze,
     doc_tokens,
-    english_terms,
+    english_token,
     normalize,
-    runs,
 )
 
 FIELDS = ("title", "keywords", "body", "category")
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
-# in more than max(_BROAD_MIN, a tenth) of the articles only add to the best _CANDIDATES.
-_MAX_TOKENS = 96
+# in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.
+_MAX_TOKENS = 48
 _MAX_UNITS = 64
-_BROAD_MIN = 1000
+_BROAD_MIN = 250
 _CANDIDATES = 200
+_MAX_FIXES = 8
+# From this many articles on, a body word found in over a quarter of them is not indexed.
+_LARGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Tuning:
     b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
     k1: float = 1.2
     k1_body: float = 1.2
+    literal_body_idf: float = 0.7
     w_term: float = 1.0
     w_concept: float = 1.0
     w_bigram: float = 1.0
@@ -55,10 +58,11 @@ class Tuning:
     w_unigram: float = 0.2
     w_covered: float = 0.5
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
-    w_norm: float = 0.5  # the hit score blends the BM25 share and the coverage
-    rerank: int = 0
-    min_score: float = 0.25
-    min_head: float = 0.05
+    w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
+    w_complaint: float = 2.0  # a complaint word weighs this many unknown words
+    min_score: float = 0.25  # confident: the best hit scores this much,
+    min_coverage: float = 0.2  # explains this share of the query,
+    min_head: float = 0.05  # and its title or keywords explain this share
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +108,6 @@ def parse_synonyms(text: str) -> list[tuple[str, ...]]:
     ]
 
 
-_FILTER = True
-
-
 @dataclass(slots=True)
 class _Builder:
     """Collects per-field token counts for each article id."""
@@ -130,7 +131,7 @@ class _Builder:
         fields = []
         for name, text in zip(FIELDS, texts, strict=True):
             body = self.body_words if name == "body" else None
-            fields.append(Counter(doc_tokens(normalize(text), self.lexicon, seen, body)))
+            fields.append(doc_tokens(normalize(text), self.lexicon, seen, body))
         self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(_Doc(first.id, first.category, {a.lang: a.title for a in group}))
@@ -180,7 +181,7 @@ class SearchIndex:
         """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
         lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
         segmenter = Segmenter()
-        builder = _Builder(lexicon, segmenter.two_char_words() if _FILTER else frozenset())
+        builder = _Builder(lexicon, segmenter.two_char_words())
         by_id: dict[str, list[Article]] = {}
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
@@ -191,9 +192,9 @@ class SearchIndex:
         tables = _postings(builder.counts, tuning)
         words = Counter[str]()
         for word, count in builder.words.items():
-            if word.isalpha() or word.replace("'", "").isalpha():
-                words[word.replace("'", "")] += count
-        vocab = sorted(words, key=lambda w: (-words[w], w))
+            if (plain := word.replace("'", "")).isalpha():
+                words[plain] += count
+        vocab = sorted(words, key=lambda w: (-words[w], w))  # ties go to the commoner word
         return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
@@ -205,20 +206,22 @@ class SearchIndex:
             return SearchResult(query, confident=False, hits=())
         t = self._tuning
         ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._docs[kv[0]].id))
-        pool = [
-            (d, t.w_norm * min(1.0, s / ceiling) + (1 - t.w_norm) * self.coverage(d, analysis.units))
-            for d, s in ranked[: max(limit, t.rerank)]
-        ]
-        if t.rerank:
-            pool.sort(key=lambda ds: (-ds[1], self._docs[ds[0]].id))
-        hits = tuple(self._hit(d, score, lang) for d, score in pool[:limit])
-        top = pool[0][0]
+        best = heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1))
+        ranked = sorted(best, key=lambda kv: (-kv[1], self._docs[kv[0]].id))[:limit]
+        hits: list[Hit] = []
+        scale = max(ceiling, ranked[0][1])  # the best hit's share is at most 1; others, below
+        for d, raw in ranked:
+            score = t.w_norm * raw / scale
+            score += (1 - t.w_norm) * self.coverage(d, analysis.units)
+            # Scores never rise down the list, whatever the blend says.
+            hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
+        top = ranked[0][0]
         confident = (
             hits[0].score >= t.min_score
+            and self.coverage(top, analysis.units) >= t.min_coverage
             and self.coverage(top, analysis.units, head=True) >= t.min_head
         )
-        return SearchResult(query, confident, _monotone(hits))
+        return SearchResult(query, confident, tuple(hits))
 
     def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
         """The idf-weighted share of a query's content words that an article (head) explains."""
@@ -230,13 +233,15 @@ class SearchIndex:
 
         total = explained = 0.0
         for unit in units[:_MAX_UNITS]:
+            if unit.complaint:
+                total += self._tuning.w_complaint * self._idf_unseen
+                continue
             weight = self._idf.get(unit.token, self._idf_unseen)
             for c in unit.concepts:
                 weight = max(weight, self._idf.get(c, 0.0))
             total += weight
-            if has(unit.token) or any(map(has, unit.concepts)):
-                explained += weight
-            elif unit.parts and all(map(has, unit.parts)):
+            by_parts = bool(unit.parts) and all(map(has, unit.parts))
+            if by_parts or has(unit.token) or any(map(has, unit.concepts)):
                 explained += weight
         return explained / total if total else 0.0
 
@@ -252,12 +257,14 @@ class SearchIndex:
     def _accumulate(self, weights: dict[str, float]) -> dict[int, float]:
         """Term-at-a-time scoring over the query's most telling tokens.
 
-        Tokens found in a tenth of a large help center weigh little (low idf) and would cost a
-        pass over most articles each: they only add to the best candidates the rarer tokens
-        found, which bounds the work per query whatever the size of the help center.
+        Tokens found in a twentieth of a large help center weigh little (low idf) and would
+        cost a pass over many articles each: they only add to the best candidates the rarer
+        tokens found, which bounds the work per query whatever the size of the help center.
         """
-        order = sorted(weights, key=lambda t: (-weights[t] * self._cap(t), t))[:_MAX_TOKENS]
-        broad_size = max(_BROAD_MIN, len(self._docs) // 10)
+        idf, unseen = self._idf, self._idf_unseen
+        telling = sorted((-w * idf.get(tok, unseen), tok) for tok, w in weights.items())
+        order = [tok for _, tok in telling[:_MAX_TOKENS]]
+        broad_size = max(_BROAD_MIN, len(self._docs) // 20)
         acc: dict[int, float] = {}
         broad: list[str] = []
         for token in order:
@@ -271,7 +278,7 @@ class SearchIndex:
         if not acc:
             _add(acc, self._postings[broad[0]], weights[broad[0]])
             broad = broad[1:]
-        best = heapq.nlargest(_CANDIDATES, acc.items(), key=lambda kv: (kv[1], -kv[0]))
+        best = heapq.nlargest(_CANDIDATES, acc.items(), key=itemgetter(1))
         acc = dict(best)
         for token in broad:
             posting, w = self._postings[token], weights[token]
@@ -281,7 +288,17 @@ class SearchIndex:
 
     def _analyze(self, query: str) -> Analysis:
         text = normalize(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
-        return analyze(text, self._lexicon, self._segmenter, self._fix)
+        budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
+
+        def fix(word: str) -> str:
+            if budget[0] <= 0 or not self._unknown(word):
+                return word
+            budget[0] -= 1
+            # One edit (a swap counts as one): two would turn "collection" into "connection".
+            found = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=1)
+            return str(found[0]) if found else word
+
+        return analyze(text, self._lexicon, self._segmenter, fix)
 
     def _query_weights(self, a: Analysis) -> dict[str, float]:
         t = self._tuning
@@ -296,39 +313,24 @@ class SearchIndex:
             put(char, t.w_unigram)
         strong = _strong_bigrams(a.words)
         for bigram in a.bigrams:
-            if len(bigram) == 2:
-                put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
+            put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
         for token in a.covered & weights.keys():
             weights[token] *= t.w_covered
         for token in a.concepts:
             put(token, t.w_concept)
         return weights
 
-    def _fix(self, word: str) -> str:
-        """The nearest indexed word for an unknown English word of four letters or more."""
-        plain = word.replace("'", "")
-        if len(plain) < 4 or not plain.isalpha() or plain in self._vocab_set:
-            return word
-        if plain in EN_STOPWORDS or english_terms([plain])[0] in self._idf:
-            return word
-        limit = 1 if len(plain) < 8 else 2
-        found = process.extractOne(plain, self._vocab, scorer=OSA.distance, score_cutoff=limit)
-        return str(found[0]) if found else word
+    def _unknown(self, word: str) -> bool:
+        """Whether an English word of 4 to 24 letters is in no article (maybe a typo)."""
+        if not 4 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
+            return False
+        term, stop = english_token(word)
+        return not stop and term not in self._idf
 
 
 def _add(acc: dict[int, float], posting: dict[int, float], weight: float) -> None:
     for d, impact in posting.items():
         acc[d] = acc.get(d, 0.0) + weight * impact
-
-
-def _monotone(hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
-    """Hits whose scores never rise down the list (a lower hit shows at most its better's)."""
-    out: list[Hit] = []
-    for hit in hits:
-        if out and hit.score > out[-1].score:
-            hit = Hit(hit.id, out[-1].score, hit.title, hit.category)
-        out.append(hit)
-    return tuple(out)
 
 
 def _strong_bigrams(words: Sequence[str]) -> set[str]:
@@ -360,30 +362,41 @@ def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
     body = FIELDS.index("body")
     sizes = [[c.total() for c in doc] for doc in counts]
     avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
+
+    def scale(d: int, f: int) -> float:
+        return t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
+
     heads: list[dict[str, float]] = []
     for d, doc in enumerate(counts):
         head: dict[str, float] = {}
-        for f, counter in enumerate(doc):
-            if f != body:
-                scale = t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
-                for tok, c in counter.items():
-                    head[tok] = head.get(tok, 0.0) + c * scale
+        for f in (f for f in range(len(FIELDS)) if f != body):
+            x = scale(d, f)
+            for tok, c in doc[f].items():
+                head[tok] = head.get(tok, 0.0) + c * x
         heads.append(head)
     df_head: Counter[str] = Counter()
     df_body: Counter[str] = Counter()
     for d, doc in enumerate(counts):
         df_head.update(heads[d].keys())  # a keys view, not a mapping: counted in C
         df_body.update(doc[body].keys())
-    idf_head = {tok: _idf(n, df) for tok, df in df_head.items()}
+    # A plain word's weight in a title also heeds how common it is in bodies ("send" is in
+    # one title but many bodies); a lexicon concept's does not (it was chosen as a topic).
+    a = t.literal_body_idf
+    idf_head = {
+        tok: _idf(n, df)
+        if tok[0] == "~"
+        else (1 - a) * _idf(n, df) + a * _idf(n, max(df, df_body.get(tok, 0)))
+        for tok, df in df_head.items()
+    }
     idf_body = {tok: _idf(n, df) for tok, df in df_body.items()}
+    # In a large help center a body word found in over a quarter of the articles says little
+    # (idf < 1.1) and such words fill half the index: they are left out of bodies.
+    idf_body_kept = {tok: w for tok, w in idf_body.items() if n < _LARGE or df_body[tok] <= n // 4}
     impacts: dict[str, dict[int, float]] = {}
-    k1, kb = t.k1, t.k1_body
     for d, doc in enumerate(counts):
-        scale = t.weights[body] / (1 - t.b[body] + t.b[body] * sizes[d][body] / avg[body])
-        lift = scale * (kb + 1)
-        scores = {tok: idf_body[tok] * c * lift / (kb + c * scale) for tok, c in doc[body].items()}
-        for tok, x in heads[d].items():
-            scores[tok] = scores.get(tok, 0.0) + idf_head[tok] * x * (k1 + 1) / (k1 + x)
+        scores = _bm25(doc[body], idf_body_kept, t.k1_body, scale(d, body))
+        for tok, v in _bm25(heads[d], idf_head, t.k1, 1.0).items():
+            scores[tok] = scores.get(tok, 0.0) + v
         for tok, v in scores.items():
             slot = impacts.get(tok)
             if slot is None:
@@ -392,6 +405,17 @@ def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
                 slot[d] = v
     idf = idf_body | {tok: max(w, idf_body.get(tok, 0.0)) for tok, w in idf_head.items()}
     return _Tables(impacts, [frozenset(h) for h in heads], idf)
+
+
+def _bm25(
+    tf: Mapping[str, float], idf: Mapping[str, float], k1: float, scale: float
+) -> dict[str, float]:
+    """BM25 impacts of one field group of one article (tf scaled by field weight and length)."""
+    return {
+        tok: w * c * scale * (k1 + 1) / (k1 + c * scale)
+        for tok, c in tf.items()
+        if (w := idf.get(tok)) is not None
+    }
 
 
 def _idf(n: int, df: int) -> float:
