@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,7 +25,7 @@ from bot.storage.base import OutboxItem, Store
 from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
 from bot.types import ChatKind, ChatRef
-from knowledge.loader import default_content_path, load_knowledge
+from knowledge.loader import ContentError, default_content_path, load_knowledge
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
 
@@ -117,11 +119,59 @@ async def open_runtime(
         yield Runtime(config, store, files, svc, engine, outbox, hub, hosted)
 
 
-async def serve(runtime: Runtime, until: asyncio.Future[None] | None = None) -> None:
+def content_stamp(config: Config) -> tuple[float, int]:
+    """The newest modification time and the file count of the content folder."""
+    root = config.knowledge.path or default_content_path()
+    stamps = [p.stat().st_mtime for p in root.rglob("*") if p.is_file()]
+    return (max(stamps, default=0.0), len(stamps))
+
+
+async def reload_content(runtime: Runtime) -> bool:
+    """Load the help center again; invalid content keeps the current one and logs why."""
+    problems: list[str] = []
+    try:
+        kb = await asyncio.to_thread(load_kb, runtime.config)
+        index = await asyncio.to_thread(build_index, kb)
+    except ContentError as exc:
+        problems = exc.problems
+    if problems:
+        log.error(
+            "help-center content is invalid; still serving the previous version:\n  %s",
+            "\n  ".join(problems),
+        )
+        return False
+    runtime.services.kb = kb
+    runtime.services.index = index
+    log.info("help-center content reloaded: %d articles", len(kb.articles))
+    return True
+
+
+async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
+    """Reload the help center when its files change (and on SIGHUP where signals exist)."""
+    loop = asyncio.get_running_loop()
+    hup = asyncio.Event()
+    with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, hup.set)
+    stamp = await asyncio.to_thread(content_stamp, runtime.config)
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hup.wait(), every)
+        fresh = await asyncio.to_thread(content_stamp, runtime.config)
+        if hup.is_set() or fresh != stamp:
+            hup.clear()
+            stamp = fresh
+            await reload_content(runtime)
+
+
+async def serve(
+    runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
+) -> None:
     """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
     scheduler = Scheduler(runtime.services, runtime.outbox.wake)
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(scheduler.run())]
+        if watch:
+            tasks.append(tg.create_task(watch_content(runtime)))
         tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
         if until is not None:
             await until
@@ -152,4 +202,4 @@ async def run_platforms(config: Config) -> None:
                 await stack.enter_async_context(adapter)  # type: ignore[arg-type]
         runtime = await stack.enter_async_context(open_runtime(config, adapters))
         log.info("kefu running: %s", ", ".join(a.platform for a in adapters))
-        await serve(runtime)
+        await serve(runtime, watch=True)
