@@ -20,6 +20,7 @@ from bot.hub import Hub
 from bot.media import FileStore
 from bot.outbox import Outbox
 from bot.ports import Adapter
+from bot.redact import Redactor
 from bot.scheduler import Scheduler
 from bot.storage.base import OutboxItem, Store
 from bot.storage.sqlite import SqliteStore
@@ -110,11 +111,28 @@ async def open_runtime(
         )
         engine = Engine(svc, files.delete)
         hosted = {a.platform: a for a in adapters}
+        redact = Redactor(
+            [config.token(config.telegram.token_env), config.token(config.discord.token_env)]
+        )
         outbox = Outbox(
-            store, hosted, clock, engine.card_for, engine.note_delivery_problem, accept=accept
+            store,
+            hosted,
+            clock,
+            engine.card_for,
+            engine.note_delivery_problem,
+            accept=accept,
+            redact=redact,
         )
         hub = Hub(
-            engine, store, files, hosted, svc.texts, clock, outbox.wake, config.bot.max_image_bytes
+            engine,
+            store,
+            files,
+            hosted,
+            svc.texts,
+            clock,
+            outbox.wake,
+            config.bot.max_image_bytes,
+            redact,
         )
         yield Runtime(config, store, files, svc, engine, outbox, hub, hosted)
 

@@ -96,14 +96,14 @@ class Engine:
                 ref.key,
                 ref.platform,
                 ref.id,
-                ref.display_name,
+                clean(ref.display_name)[:128],
                 normalize_lang(ref.locale),
                 created_at=now,
             )
         else:
             user = replace(user)  # the loaded one stays as it was: unchanged, it is not saved
             if ref.display_name:
-                user.display_name = ref.display_name
+                user.display_name = clean(ref.display_name)[:128]
         conv = loaded.conversation or Conversation(ref.key, lang=user.lang)
         return Turn(self.svc, event, now, user, conv, loaded.ticket)
 
@@ -124,6 +124,8 @@ class Engine:
         event = turn.event
         if self._rate.hit(turn.user.key, turn.now):
             turn.text("rate_limited")
+        if turn.user.blocked_bot:
+            await self._reachable_again(turn)
         if not turn.conv.lang:
             text = event.text if isinstance(event, TextReceived) else ""
             turn.conv.lang = turn.user.lang or guess_lang(text) or self.svc.config.bot.default_lang
@@ -184,6 +186,14 @@ class Engine:
             return
         await buttons.press(turn, action.verb, action.arg(0), action.arg(1))
 
+    async def _reachable_again(self, turn: Turn) -> None:
+        """They wrote to us: whatever blocked deliveries to them is over."""
+        turn.user.blocked_bot = False
+        ticket = turn.ticket
+        if ticket is not None and ticket.user_unreachable:
+            ticket.user_unreachable = False
+            await self.svc.store.update_ticket(ticket)
+
     async def card_for(self, ticket_id: int, platform: str) -> Reply | None:
         """The current card of a ticket (for a new or recreated topic)."""
         ticket = await self.svc.store.get_ticket(ticket_id)
@@ -206,6 +216,8 @@ class Engine:
             if ticket is None:
                 return
             if unreachable and to_user:
+                if ticket.user_unreachable:
+                    return  # the moderators were told already; no notice per failed reply
                 ticket.user_unreachable = True
                 await store.update_ticket(ticket)
             now = self.svc.clock()

@@ -9,12 +9,15 @@ from collections.abc import Callable, Mapping
 
 from bot.engine import Engine
 from bot.media import FileStore, MediaError, check_image
-from bot.ports import Adapter
+from bot.ports import Adapter, RetryLater
+from bot.redact import Redactor
 from bot.storage.base import OutboxItem, Store
 from bot.texts import Texts
 from bot.types import Attachment, ChatKind, CommandReceived, IncomingEvent, TextReceived
 
 log = logging.getLogger(__name__)
+
+FETCH_TRIES = 3  # a download that fails passingly is tried this often before the user is asked
 
 
 class Hub:
@@ -30,6 +33,7 @@ class Hub:
         clock: Callable[[], float],
         wake: Callable[[], None] = lambda: None,
         max_image_bytes: int = 8 * 1024 * 1024,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -39,6 +43,7 @@ class Hub:
         self._clock = clock
         self._wake = wake
         self._max_bytes = max_image_bytes
+        self._redact = redact or Redactor()
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Register an adapter whose attachments the hub may fetch."""
@@ -89,6 +94,17 @@ class Hub:
             return dataclasses.replace(event, attachments=checked)
         return event
 
+    async def _download(self, adapter: Adapter, attachment: Attachment) -> bytes:
+        """The bytes, retrying a passing failure (429, 5xx, reset) a few times."""
+        for attempt in range(FETCH_TRIES):
+            try:
+                return await adapter.fetch_attachment(attachment, self._max_bytes)
+            except RetryLater as exc:
+                if attempt == FETCH_TRIES - 1:
+                    raise
+                await asyncio.sleep(min(exc.retry_after or 0.5 * 2**attempt, 5.0))
+        raise AssertionError("unreachable")
+
     async def _fetch(self, platform: str, attachment: Attachment, owner: str) -> Attachment:
         if attachment.error or attachment.sha256:
             return attachment
@@ -98,11 +114,16 @@ class Hub:
         if adapter is None:
             return dataclasses.replace(attachment, error="err_image_fetch")
         try:
-            data = await adapter.fetch_attachment(attachment, self._max_bytes)
+            data = await self._download(adapter, attachment)
         except ValueError:
             return dataclasses.replace(attachment, error="err_too_large")
-        except Exception:
-            log.warning("could not fetch an attachment from %s", platform, exc_info=True)
+        except Exception as exc:
+            log.warning(  # no traceback: exception texts may hold secrets
+                "could not fetch an attachment from %s: %s: %s",
+                platform,
+                type(exc).__name__,
+                self._redact(str(exc)),
+            )
             return dataclasses.replace(attachment, error="err_image_fetch")
         try:
             info = await asyncio.to_thread(check_image, data, self._max_bytes)

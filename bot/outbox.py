@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.ports import Adapter, Rejected, RetryLater, ThreadGone, Unreachable
+from bot.redact import Redactor
 from bot.storage.base import OutboxItem, Store
 from bot.types import (
     Button,
@@ -135,12 +136,14 @@ class Outbox:
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
         self._card_for = card_for
         self._on_problem = on_problem
+        self._redact = redact or Redactor()
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -256,16 +259,25 @@ class Outbox:
         except RetryLater as exc:
             if exc.maybe_delivered:
                 item.maybe_doubled = True
-            await self._retry(item, str(exc), exc.retry_after)
+            await self._retry(item, self._redact(str(exc)), exc.retry_after)
         except Unreachable as exc:
-            await self._store.mark_dead(item.id, f"unreachable: {exc}")
-            await self._on_problem(item, str(exc), True)
+            reason = self._redact(str(exc))
+            await self._store.mark_dead(item.id, f"unreachable: {reason}")
+            await self._on_problem(item, reason, True)
         except Rejected as exc:
-            log.warning("delivery %s rejected by %s: %s", item.id, item.platform, exc)
-            await self._store.mark_dead(item.id, f"rejected: {exc}")
-            await self._on_problem(item, str(exc), False)
+            reason = self._redact(str(exc))
+            log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
+            await self._store.mark_dead(item.id, f"rejected: {reason}")
+            await self._on_problem(item, reason, False)
         except Exception as exc:  # an adapter bug must not stop delivery of everything else
-            log.exception("delivery %s to %s failed", item.id, item.platform)
+            # No traceback: exception texts may hold secrets; the scrubbed text says enough.
+            log.error(  # noqa: TRY400
+                "delivery %s to %s failed: %s: %s",
+                item.id,
+                item.platform,
+                type(exc).__name__,
+                self._redact(str(exc)),
+            )
             await self._retry(item, type(exc).__name__, None)
         else:
             delivered.append((item, done))

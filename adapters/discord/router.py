@@ -146,8 +146,11 @@ class Router:
         verb = _verb(data)
         moderation = where is not None and where.kind is ChatKind.MODERATION
         if verb in MODERATOR_VERBS and not user.is_moderator:
+            # Refused privately at once; the core would only repeat it in public.
             await interaction.response.send_message(REFUSED, ephemeral=True)
-        elif moderation:
+            self._after(interaction)
+            return
+        if moderation:
             await interaction.response.defer()
         chat = where if moderation and where is not None else await self._private(interaction)
         message = None
@@ -203,10 +206,11 @@ class Router:
         if where is None or where.kind is not ChatKind.MODERATION:
             await interaction.response.send_message(NOT_HERE, ephemeral=True)
             return
-        if user.is_moderator:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        else:
+        if not user.is_moderator:
+            # Refused privately at once; the core would only repeat it in public.
             await interaction.response.send_message(REFUSED, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if name == "claim" and user.is_moderator and where.thread_id:
             await self._join_thread(int(where.thread_id), interaction.user.id)
         event = convert.command_event(user, where, interaction.id, name, args)

@@ -24,7 +24,7 @@ from adapters.telegram.render import topic_name
 from adapters.telegram.sender import Sender
 from adapters.telegram.webhook import WebhookServer
 from bot.config import Config, TelegramConfig
-from bot.ports import EventSink
+from bot.ports import EventSink, Rejected
 from bot.types import Attachment, ChatKind, ChatRef, Delivered, Outgoing
 
 log = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ class TelegramAdapter:
             _check_size(file.file_size, max_bytes)
             data = bytes(await file.download_as_bytearray())
         except BadRequest as exc:  # invalid file id, or over the 20 MB download limit
-            raise ValueError(f"file not available: {exc.message}") from exc
+            raise Rejected("file not available from Telegram") from exc
         except TelegramError as exc:
             raise delivery_error(exc) from exc
         _check_size(len(data), max_bytes)

@@ -143,6 +143,8 @@ def convert_callback(query: CallbackQuery, event_id: str, ctx: Context) -> Butto
     chat = chat_ref(message.chat, thread_id, ctx)
     if chat is None or query.from_user.is_bot:
         return None
+    if chat.kind is ChatKind.PRIVATE and chat.id != str(query.from_user.id):
+        return None  # forged: a private chat's buttons are pressed by its own person only
     is_moderator = ctx.is_moderator and chat.kind is ChatKind.MODERATION
     user = user_ref(query.from_user, is_moderator)
     ref = MessageRef(chat, str(message.message_id))

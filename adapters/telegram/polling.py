@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -74,6 +75,48 @@ class Poller:
         except (NetworkError, TelegramError) as exc:
             log.warning("getUpdates failed (%s); retry #%d", exc.message, failures + 1)
             return None
+        except Exception as exc:  # the SDK could not parse an update in the batch
+            log.warning(
+                "getUpdates returned an update the SDK cannot read (%s)", type(exc).__name__
+            )
+            return await self._poll_raw()
+
+    async def _poll_raw(self) -> tuple[Update, ...] | None:
+        """The batch as raw JSON, parsed one update at a time; unreadable ones are skipped."""
+        try:
+            with warnings.catch_warnings():
+                # PTB warns that Bot.get_updates exists; here the raw JSON is the point.
+                warnings.simplefilter("ignore")
+                raw = await self._raw_updates()
+        except TelegramError as exc:
+            log.warning("getUpdates (raw) failed (%s)", exc.message)
+            return None
+        return self._parse_each(raw)
+
+    async def _raw_updates(self) -> object:
+        return await self._bot.do_api_request(
+            "getUpdates",
+            api_kwargs={
+                "offset": self.tracker.offset(),
+                "timeout": 0,
+                "allowed_updates": list(ALLOWED_UPDATES),
+            },
+        )
+
+    def _parse_each(self, raw: object) -> tuple[Update, ...]:
+        updates: list[Update] = []
+        for item in raw if isinstance(raw, list) else []:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            try:
+                update = Update.de_json(item, self._bot)
+            except Exception:
+                update = None
+            if update is not None:
+                updates.append(update)
+            elif isinstance(update_id, int) and self.tracker.claim(update_id):
+                log.warning("update %d cannot be read; it is skipped", update_id)
+                self.tracker.done(update_id)  # confirm past it: it would fail forever
+        return tuple(updates)
 
     async def _process(self, updates: tuple[Update, ...]) -> tuple[bool, int]:
         """Hand over a batch: one lane per chat and person, lanes side by side.
@@ -118,5 +161,5 @@ class Poller:
         offset = self.tracker.offset()
         if offset is None:
             return
-        with contextlib.suppress(TelegramError):
+        with contextlib.suppress(Exception):  # an unreadable update must not stop a shutdown
             await self._bot.get_updates(offset=offset, timeout=0, limit=1)

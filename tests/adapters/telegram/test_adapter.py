@@ -388,7 +388,8 @@ async def test_fetch_attachment_refuses_files_over_the_limit(
             await adapter.fetch_attachment(attachment, 10)
         with pytest.raises(ValueError, match="limit"):
             await adapter.fetch_attachment(Attachment("x", size=10**9), 1000)
-        with pytest.raises(ValueError, match="not available"):
+        # A file Telegram will not serve is not "too large": the user is asked to send it again.
+        with pytest.raises(Rejected, match="not available"):
             await adapter.fetch_attachment(Attachment("no-such-file"), 1000)
 
 

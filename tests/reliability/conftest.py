@@ -1,0 +1,105 @@
+"""Fixtures for the reliability suite: loopback only, the token in the environment, and the
+fake Telegram and Discord servers (each checked for calls it could not answer at teardown).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import BotConfig, Config, DiscordConfig
+from tests.helpers.fake_discord import FakeDiscord, point_discord_py_at, restore_discord_py
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram
+
+DISCORD_TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
+DISCORD_TOKEN = "fake-discord-token.Zm9vYmFy.c2VjcmV0"
+
+
+def _loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # a Unix socket
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that reaches for the network outside loopback fails (STYLE rule 11)."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        assert _loopback(address), f"a reliability test tried to reach {address!r}"
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        assert _loopback(address), f"a reliability test tried to reach {address!r}"
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens from the environment, as in production.
+
+    PTB_TIMEDELTA opts in to PTB 23's durations, so building a RetryAfter (every 429) does not
+    warn PTBDeprecationWarning, an error under filterwarnings=error.
+    """
+    monkeypatch.setenv("KEFU_TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("KEFU_TELEGRAM_SECRET", "s3cret-Token_1")
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    monkeypatch.setenv(DISCORD_TOKEN_ENV, DISCORD_TOKEN)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """A running fake Bot API server; fails the test if it met a call it could not answer."""
+    async with FakeTelegram() as server:
+        yield server
+    assert server.unknown == [], f"methods the fake does not implement: {server.unknown}"
+    assert server.errors == [], f"requests the fake could not handle: {server.errors}"
+    assert server.url_uploads == [], "a file went out as a URL instead of being re-uploaded"
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with a user (alice), a moderator (mona) and a non-moderator (bob)."""
+    server = FakeDiscord()
+    server.alice = server.add_user("alice")  # type: ignore[attr-defined]
+    server.mona = server.add_user("mona", moderator=True)  # type: ignore[attr-defined]
+    server.bob = server.add_user("bob")  # type: ignore[attr-defined]
+    await server.start()
+    old = point_discord_py_at(server)
+    try:
+        yield server
+    finally:
+        restore_discord_py(old)
+        await server.stop()
+    assert not server.unknown, f"the adapter called endpoints the fake lacks: {server.unknown}"
+
+
+@pytest.fixture
+def dc_config(dc: FakeDiscord, tmp_path: Path) -> Config:
+    """[discord] pointing at the fake's guild, moderator channel and role; English texts."""
+    discord_cfg = DiscordConfig(
+        enabled=True,
+        token_env=DISCORD_TOKEN_ENV,
+        guild_id=str(dc.guild_id),
+        moderator_channel_id=str(dc.mod_channel_id),
+        moderator_role_id=str(dc.mod_role_id),
+    )
+    return Config(
+        bot=BotConfig(data_dir=tmp_path / "data", default_lang="en"), discord=discord_cfg
+    )
