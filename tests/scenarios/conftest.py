@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.fakes import Harness, MakeHarness, harness
-
-
-def _loopback(address: object) -> bool:
-    if not isinstance(address, tuple):
-        return True  # a Unix socket
-    host = str(address[0])
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scenario that reaches for the network outside loopback fails (STYLE rule 11)."""
-    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def guarded(real: Callable[..., object]) -> Callable[..., object]:
-        def call(sock: socket.socket, address: object) -> object:
-            assert _loopback(address), f"a scenario tried to reach {address!r}"
-            return real(sock, address)
-
-        return call
-
-    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
 
 
 @pytest.fixture

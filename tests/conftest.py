@@ -1,0 +1,37 @@
+"""Suite-wide rules: no test reaches the network outside loopback (STYLE rule 11)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+
+import pytest
+
+
+def _loopback(address: object) -> bool:
+    if not isinstance(address, tuple):
+        return True  # a Unix socket
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that opens a connection outside loopback fails (PTB's OfflineRequest idea)."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real: Callable[..., object]) -> Callable[..., object]:
+        def call(sock: socket.socket, address: object) -> object:
+            assert _loopback(address), f"a test tried to reach {address!r}: the network is off"
+            return real(sock, address)
+
+        return call
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
