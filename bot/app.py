@@ -122,6 +122,7 @@ async def open_runtime(
             engine.note_delivery_problem,
             accept=accept,
             redact=redact,
+            on_late=engine.note_late,
         )
         hub = Hub(
             engine,

@@ -16,7 +16,7 @@ from bot.flows.search import MAX_QUERY
 from bot.flows.turn import Services, Turn
 from bot.ratelimit import RateLimiter
 from bot.state import Conversation, Step
-from bot.storage.base import Author, Loaded, OutboxItem, TicketMessage, UserRecord
+from bot.storage.base import Author, Loaded, OutboxItem, TicketMessage, TicketStatus, UserRecord
 from bot.texts import normalize_lang
 from bot.types import (
     ButtonPressed,
@@ -198,6 +198,29 @@ class Engine:
         """The current card of a ticket (for a new or recreated topic)."""
         ticket = await self.svc.store.get_ticket(ticket_id)
         return await handoff.card(self.svc, ticket) if ticket else None
+
+    async def note_late(self, item: OutboxItem) -> None:
+        """A page or relay to the moderators keeps failing: tell the ticket's user, once."""
+        if item.chat_kind != ChatKind.MODERATION.value or not item.ticket_id:
+            return
+        store = self.svc.store
+        async with store.transaction():
+            ticket = await store.get_ticket(item.ticket_id)
+            if ticket is None or ticket.status == TicketStatus.CLOSED:
+                return
+            text = self.svc.texts(ticket.lang, "delivery_late")
+            await store.enqueue(
+                OutboxItem(
+                    ticket.platform,
+                    ticket.chat_id,
+                    {"text": text, "buttons": [], "files": []},
+                    f"late:{ticket.id}:{item.platform}",
+                    "",
+                    "private",
+                    ticket.id,
+                    created_at=self.svc.clock(),
+                )
+            )
 
     async def note_delivery_problem(
         self, item: OutboxItem, reason: str, unreachable: bool

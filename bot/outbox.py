@@ -33,6 +33,7 @@ from bot.types import (
 log = logging.getLogger(__name__)
 
 TICKET_THREAD = "@ticket:"
+LATE_AFTER = 3  # failed tries of a page or relay after which the ticket's user is told
 
 
 def _button_payload(b: Button) -> dict[str, Any]:
@@ -137,6 +138,7 @@ class Outbox:
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
+        on_late: Callable[[OutboxItem], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
@@ -144,6 +146,7 @@ class Outbox:
         self._card_for = card_for
         self._on_problem = on_problem
         self._redact = redact or Redactor()
+        self._on_late = on_late
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -289,5 +292,7 @@ class Outbox:
             )
             await self._store.mark_dead(item.id, error)
             return
+        if item.attempts + 1 == LATE_AFTER and self._on_late is not None:
+            await self._on_late(item)
         delay = backoff(item.attempts, retry_after)
         await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)
