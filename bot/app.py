@@ -186,7 +186,7 @@ async def serve(
     runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
 ) -> None:
     """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
-    scheduler = Scheduler(runtime.services, runtime.outbox.wake)
+    scheduler = Scheduler(runtime.services, runtime.outbox.wake, delete_file=runtime.files.delete)
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(scheduler.run())]
         if watch:

@@ -1,4 +1,4 @@
-"""Timed work that must survive restarts: paging moderators again when a ticket waits too long.
+"""Timed work that must survive restarts: paging again when a ticket waits too long, retention.
 
 Its state is the tickets' `last_paged_at` column, so a restart resumes where it stood.
 """
@@ -18,10 +18,18 @@ log = logging.getLogger(__name__)
 class Scheduler:
     """Re-pages the moderators for tickets nobody claimed within the SLA."""
 
-    def __init__(self, svc: Services, wake: Callable[[], None], every: float = 30.0) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        wake: Callable[[], None],
+        every: float = 30.0,
+        delete_file: Callable[[str], None] = lambda _path: None,
+    ) -> None:
         self._svc = svc
         self._wake = wake
         self._every = every
+        self._delete_file = delete_file
+        self._last_expiry = 0.0
 
     async def run(self) -> None:
         """Check forever (until cancelled)."""
@@ -29,9 +37,24 @@ class Scheduler:
             try:
                 if await self.check():
                     self._wake()
+                await self.expire()
             except Exception:
-                log.exception("SLA check failed")
+                log.exception("scheduled work failed")
             await asyncio.sleep(self._every)
+
+    async def expire(self, every: float = 3600.0) -> int:
+        """Delete attachments of tickets closed longer than `[bot] retention_days` (hourly)."""
+        days = self._svc.config.bot.retention_days
+        now = self._svc.clock()
+        if days <= 0 or now - self._last_expiry < every:
+            return 0
+        self._last_expiry = now
+        paths = await self._svc.store.expire_files(now - days * 86400.0)
+        for path in paths:
+            self._delete_file(path)
+        if paths:
+            log.info("retention: deleted %d attachments of closed tickets", len(paths))
+        return len(paths)
 
     async def check(self) -> int:
         """Page again for each ticket over the SLA; returns how many were paged."""

@@ -329,6 +329,10 @@ class Store(Protocol):
         """The most frequent queries that found nothing, with their counts."""
         ...
 
+    async def expire_files(self, closed_before: float) -> list[str]:
+        """Drop the attachments of tickets closed before then; paths of files now unused."""
+        ...
+
     async def forget_user(self, user_key: str) -> list[str]:
         """Delete a user's data; return the paths of files no other ticket still uses."""
         ...

@@ -412,6 +412,35 @@ class MemoryStore:
             counts[_fold_query(query)] = counts.get(_fold_query(query), 0) + 1
         return sorted(counts.items(), key=lambda c: (-c[1], c[0]))[:limit]
 
+    async def expire_files(self, closed_before: float) -> list[str]:
+        """Drop the attachments of tickets closed before then; paths of files now unused."""
+        async with self.transaction():
+            old = {
+                t.id
+                for t in self._t.tickets.values()
+                if t.status == TicketStatus.CLOSED
+                and t.closed_at is not None
+                and t.closed_at < closed_before
+            }
+            candidates: set[str] = set()
+            for t in self._t.tickets.values():
+                if t.id in old:
+                    candidates.update(t.images)
+                    t.images = []
+            for m in self._t.messages.values():
+                if m.ticket_id in old:
+                    candidates.update(m.attachments)
+                    m.attachments = []
+            self._t.uploads = {u for u in self._t.uploads if u[1] not in candidates}
+            used = {sha for t in self._t.tickets.values() for sha in t.images}
+            used.update(sha for m in self._t.messages.values() for sha in m.attachments)
+            paths = []
+            for sha in sorted(candidates - used):
+                file = self._t.files.pop(sha, None)
+                if file is not None:
+                    paths.append(file.path)
+            return sorted(paths)
+
     async def forget_user(self, user_key: str) -> list[str]:
         """Delete a user's data; return the paths of files nothing else uses any more."""
         async with self.transaction():

@@ -454,6 +454,24 @@ class SqliteStore:
         found = await self._rows(rows.TOP_MISSES, (limit,))
         return [(row[0], int(row[1])) for row in found]
 
+    async def expire_files(self, closed_before: float) -> list[str]:
+        """Drop the attachments of tickets closed before then; paths of files now unused."""
+        async with self.transaction():
+            images, attached = await self._reads(
+                (rows.EXPIRED_IMAGES, (closed_before,)),
+                (rows.EXPIRED_ATTACHMENTS, (closed_before,)),
+            )
+            candidates = {sha for row in images for sha in rows.json_list(row[0])}
+            candidates.update(row[0] for row in attached)
+            if not candidates:
+                return []
+            await self._write(*[(statement, (closed_before,)) for statement in rows.EXPIRE_STEPS])
+            shas = rows.dump_json(sorted(candidates))
+            await self._defer(rows.DELETE_UPLOADS_OF, (shas,))
+            orphans = await self._rows(rows.ORPHAN_FILES, (shas,))
+            await self._defer(rows.DELETE_FILES, (rows.dump_json([row[0] for row in orphans]),))
+            return [str(row[1]) for row in orphans]
+
     async def forget_user(self, user_key: str) -> list[str]:
         """Delete a user's data; return the paths of files nothing else uses any more."""
         async with self.transaction():

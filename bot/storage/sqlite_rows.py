@@ -502,3 +502,18 @@ def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessag
     for row in attached:
         by_message.setdefault(row[0], []).append(row[1])
     return [message_from_row(row, by_message.get(row["id"], [])) for row in found]
+
+
+_EXPIRED = "SELECT id FROM tickets WHERE status = 'closed' AND closed_at < ?"
+EXPIRED_IMAGES = f"SELECT images FROM tickets WHERE id IN ({_EXPIRED})"
+EXPIRED_ATTACHMENTS = f"""
+SELECT a.sha256 FROM message_attachments AS a
+JOIN ticket_messages AS m ON m.id = a.message_id WHERE m.ticket_id IN ({_EXPIRED})
+"""
+# Retention: closed tickets keep their words and times, not their files.
+EXPIRE_STEPS = (
+    f"""DELETE FROM message_attachments WHERE message_id IN (
+        SELECT id FROM ticket_messages WHERE ticket_id IN ({_EXPIRED}))""",
+    f"UPDATE tickets SET images = '[]' WHERE id IN ({_EXPIRED})",
+)
+DELETE_UPLOADS_OF = "DELETE FROM uploads WHERE sha256 IN (SELECT value FROM json_each(?))"

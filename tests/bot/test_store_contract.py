@@ -696,3 +696,25 @@ async def test_maybe_delivered_sticks_across_retries(store: Store) -> None:
     await store.mark_retry(item_id, 3.0, "502")
     [item] = [i for i in await store.outbox_items() if i.id == item_id]
     assert item.maybe_doubled and item.attempts == 2
+
+
+async def test_expire_files_drops_attachments_of_long_closed_tickets(store: Store) -> None:
+    for sha in ("old-card", "old-msg", "recent", "open", "shared"):
+        await store.add_file(png(sha), owner="telegram:1")
+    old = await store.create_ticket(
+        ticket(images=["old-card", "shared"], status=TicketStatus.CLOSED, closed_at=10.0)
+    )
+    await store.add_message(message(old.id, "see", attachments=["old-msg"], created_at=5.0))
+    recent = await store.create_ticket(
+        ticket("telegram:2", images=["recent"], status=TicketStatus.CLOSED, closed_at=500.0)
+    )
+    still_open = await store.create_ticket(ticket("telegram:3", images=["open", "shared"]))
+    paths = await store.expire_files(closed_before=100.0)
+    assert paths == ["files/old-card.png", "files/old-msg.png"]
+    assert (await store.get_ticket(old.id)).images == []  # type: ignore[union-attr]
+    assert (await store.messages(old.id))[0].text == "see"  # words and times stay
+    assert (await store.messages(old.id))[0].attachments == []
+    assert (await store.get_ticket(recent.id)).images == ["recent"]  # type: ignore[union-attr]
+    assert (await store.get_ticket(still_open.id)).images == ["open", "shared"]  # type: ignore[union-attr]
+    assert await store.get_file("shared") == png("shared")  # an open ticket still shows it
+    assert await store.expire_files(closed_before=100.0) == []

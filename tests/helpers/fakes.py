@@ -249,7 +249,7 @@ class Harness:
             self.outbox.wake,
             self.config.bot.max_image_bytes,
         )
-        self.scheduler = Scheduler(svc, self.outbox.wake)
+        self.scheduler = Scheduler(svc, self.outbox.wake, delete_file=self.files.delete)
         return self
 
     async def close(self) -> None:
