@@ -29,7 +29,11 @@ def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
     buttons = [turn_button(turn, c) for c in children]
     rows = _rows(buttons, 2)
     if cat is not None:
-        for article in kb.articles_in(cat.id, turn.lang)[:MAX_ARTICLE_BUTTONS]:
+        # A parent lists its subcategories; a leaf (or a parent's own articles) lists articles.
+        articles = kb.articles_in(cat.id, turn.lang)
+        if cat.children:
+            articles = [a for a in articles if a.category == cat.id]
+        for article in articles[:MAX_ARTICLE_BUTTONS]:
             rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
         form = form_button(turn, cat.id) if not cat.children else None
         if form is not None:
