@@ -167,12 +167,6 @@ def mod_buttons(svc: Services, ticket: Ticket) -> tuple[tuple[Button, ...], ...]
     return ((Button(svc.texts(lang, "btn_claim"), act(Verb.CLAIM, ticket.id)), close),)
 
 
-async def _position(turn: Turn, ticket: Ticket) -> int:
-    waiting = [t for t in await turn.svc.store.queue() if t.status == TicketStatus.OPEN]
-    ids = [t.id for t in waiting]
-    return ids.index(ticket.id) + 1 if ticket.id in ids else len(ids) + 1
-
-
 async def estimate_line(turn: Turn, position: int) -> str:
     """An honest wait estimate from the last first-response times."""
     hours = turn.svc.hours
@@ -197,7 +191,7 @@ async def show_status(turn: Turn, intro: str = "") -> None:
     state = turn.t("state_claimed" if ticket.status == TicketStatus.CLAIMED else "state_open")
     lines.append(turn.t("ticket_status", id=ticket.id, state=state))
     if ticket.status == TicketStatus.OPEN:
-        position = await _position(turn, ticket)
+        position = await turn.svc.store.queue_position(ticket)
         lines.append(turn.t("queue_position", pos=position))
         lines.append(await estimate_line(turn, position))
     rows = (

@@ -215,6 +215,10 @@ class Store(Protocol):
         """Open and claimed tickets, by priority (high first), then oldest first."""
         ...
 
+    async def queue_position(self, ticket: Ticket) -> int:
+        """1 + how many open (unclaimed) tickets are served before this one."""
+        ...
+
     async def add_message(self, message: TicketMessage) -> TicketMessage:
         """Append to a ticket's history and return the message with its id."""
         ...

@@ -213,6 +213,17 @@ class MemoryStore:
         found = [t for t in self._t.tickets.values() if t.status in _ACTIVE]
         return _copy(sorted(found, key=lambda t: (-t.priority, t.created_at, t.id)))
 
+    async def queue_position(self, ticket: Ticket) -> int:
+        """1 + how many open (unclaimed) tickets are served before this one."""
+        mine = (-ticket.priority, ticket.created_at, ticket.id)
+        return 1 + sum(
+            1
+            for t in self._t.tickets.values()
+            if t.status == TicketStatus.OPEN
+            and t.id != ticket.id
+            and (-t.priority, t.created_at, t.id) < mine
+        )
+
     async def add_message(self, message: TicketMessage) -> TicketMessage:
         """Append to a ticket's history and return a copy with its id."""
         async with self.transaction():

@@ -302,6 +302,12 @@ class SqliteStore:
         """Open and claimed tickets, by priority (high first), then oldest first."""
         return [rows.ticket_from_row(row) for row in await self._rows(rows.QUEUE)]
 
+    async def queue_position(self, ticket: Ticket) -> int:
+        """1 + how many open (unclaimed) tickets are served before this one."""
+        p, c = ticket.priority, ticket.created_at
+        row = await self._row(rows.QUEUE_AHEAD, (ticket.id, p, p, c, c, ticket.id))
+        return 1 + int(row[0]) if row else 1
+
     async def add_message(self, message: TicketMessage) -> TicketMessage:
         """Append to a ticket's history and return a copy with its id."""
         ops: list[rows.Op] = [(rows.INSERT_MESSAGE, rows.params_of(message))]

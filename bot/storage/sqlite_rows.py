@@ -311,6 +311,11 @@ SELECT * FROM tickets WHERE status IN ('open', 'claimed')
 ORDER BY priority DESC, created_at, id
 """
 
+QUEUE_AHEAD = """
+SELECT COUNT(*) FROM tickets WHERE status = 'open' AND id != ? AND (
+    priority > ? OR (priority = ? AND (created_at < ? OR (created_at = ? AND id < ?))))
+"""
+
 INSERT_MESSAGE = """
 INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, text, created_at)
 VALUES (:ticket_id, :author, :author_id, :author_name, :text, :created_at)

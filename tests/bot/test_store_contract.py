@@ -718,3 +718,16 @@ async def test_expire_files_drops_attachments_of_long_closed_tickets(store: Stor
     assert (await store.get_ticket(still_open.id)).images == ["open", "shared"]  # type: ignore[union-attr]
     assert await store.get_file("shared") == png("shared")  # an open ticket still shows it
     assert await store.expire_files(closed_before=100.0) == []
+
+
+async def test_queue_position_counts_open_tickets_served_first(store: Store) -> None:
+    low = await store.create_ticket(ticket("telegram:1", priority=0, created_at=1.0))
+    high = await store.create_ticket(ticket("telegram:2", priority=3, created_at=5.0))
+    later = await store.create_ticket(ticket("telegram:3", priority=0, created_at=9.0))
+    taken = await store.create_ticket(
+        ticket("telegram:4", priority=3, created_at=0.5, status=TicketStatus.CLAIMED)
+    )
+    order = [t.id for t in await store.queue() if t.status == TicketStatus.OPEN]
+    assert order == [high.id, low.id, later.id]
+    assert [await store.queue_position(t) for t in (high, low, later)] == [1, 2, 3]
+    assert taken.id not in order
