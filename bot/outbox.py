@@ -176,22 +176,20 @@ class Outbox:
         if items:
             delivered: list[tuple[OutboxItem, Delivered]] = []
             await asyncio.gather(*(self._deliver(i, delivered) for i in items))
-            await self._mark_sent(delivered)
+            for item, done in delivered:
+                self.sent += 1
+                self.maybe_doubled += int(item.maybe_doubled)
+                if done.note:
+                    await self._on_problem(item, done.note, True)
         return bool(items)
 
-    async def _mark_sent(self, delivered: list[tuple[OutboxItem, Delivered]]) -> None:
-        """Record a batch's deliveries in one commit, then report degraded ones."""
-        if not delivered:
-            return
-        now = self._clock()
-        async with self._store.transaction():
-            for item, _ in delivered:
-                await self._store.mark_sent(item.id, now, item.maybe_doubled)
-        for item, done in delivered:
-            self.sent += 1
-            self.maybe_doubled += int(item.maybe_doubled)
-            if done.note:
-                await self._on_problem(item, done.note, True)
+    async def _mark_sent(self, item: OutboxItem) -> None:
+        """Record one delivery the moment the platform took it.
+
+        Shielded from cancellation: a stop (Ctrl-C) right after a send must not leave the item
+        pending, or the next start would send it again.
+        """
+        await asyncio.shield(self._store.mark_sent(item.id, self._clock(), item.maybe_doubled))
 
     async def drain(self, platform: str, seconds: float = 10.0) -> None:
         """Wait until `platform` has no delivery due now (used by piped terminal sessions)."""
@@ -283,6 +281,7 @@ class Outbox:
             )
             await self._retry(item, type(exc).__name__, None)
         else:
+            await self._mark_sent(item)
             delivered.append((item, done))
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
