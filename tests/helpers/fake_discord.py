@@ -13,7 +13,8 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -716,3 +717,21 @@ def _apply_edit(message: dict[str, Any], body: dict[str, Any], fake: Any = None)
     if fake is not None and body.get("_files"):
         message["attachments"] = [fake.add_file(n, d, t) for n, d, t in body["_files"]]
     message["edited_timestamp"] = NOW
+
+
+@asynccontextmanager
+async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A started fake with a user (alice), a moderator (mona) and a non-moderator (bob), with
+    discord.py pointed at it; fails if the adapter called an endpoint the fake lacks."""
+    server = FakeDiscord()
+    server.alice = server.add_user("alice")  # type: ignore[attr-defined]
+    server.mona = server.add_user("mona", moderator=True)  # type: ignore[attr-defined]
+    server.bob = server.add_user("bob")  # type: ignore[attr-defined]
+    await server.start()
+    old = point_discord_py_at(server)
+    try:
+        yield server
+    finally:
+        restore_discord_py(old)
+        await server.stop()
+    assert not server.unknown, f"the adapter called endpoints the fake lacks: {server.unknown}"

@@ -14,7 +14,10 @@ import pytest
 from adapters.discord import DiscordAdapter
 from bot.config import BotConfig, Config, DiscordConfig
 from bot.types import IncomingEvent
-from tests.helpers.fake_discord import FakeDiscord, point_discord_py_at, restore_discord_py
+from tests.helpers.fake_discord import (
+    FakeDiscord,
+    running_fake_discord,
+)
 
 TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
 
@@ -52,18 +55,8 @@ class RecordingSink:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
     """A fake Discord with a user (alice), a moderator (mona) and a non-moderator (bob)."""
-    server = FakeDiscord()
-    server.alice = server.add_user("alice")  # type: ignore[attr-defined]
-    server.mona = server.add_user("mona", moderator=True)  # type: ignore[attr-defined]
-    server.bob = server.add_user("bob")  # type: ignore[attr-defined]
-    await server.start()
-    old = point_discord_py_at(server)
-    try:
+    async with running_fake_discord() as server:
         yield server
-    finally:
-        restore_discord_py(old)
-        await server.stop()
-    assert not server.unknown, f"the adapter called endpoints the fake lacks: {server.unknown}"
 
 
 @pytest.fixture
