@@ -104,16 +104,8 @@ async def create_ticket(turn: Turn) -> None:
     turn.conv.step = Step.MENU
     turn.data.clear()
     turn.data["category"] = category
-    turn.to_moderators(ticket, await card(turn.svc, ticket), skip="")
-    mark_card(turn)
+    turn.to_moderators(ticket, await card(turn.svc, ticket), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
-
-
-def mark_card(turn: Turn) -> None:
-    """The pages just queued are cards: the outbox opens the topic with them."""
-    for item in turn.items:
-        if item.thread.startswith("@ticket:"):
-            item.payload["card"] = True
 
 
 async def card(svc: Services, ticket: Ticket) -> Reply:

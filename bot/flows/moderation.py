@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.actions import Verb, act
+from bot.actions import Verb, act, owner_tag
 from bot.flows import handoff
 from bot.flows.turn import Turn
 from bot.storage.base import Author, Ticket, TicketMessage, TicketStatus
@@ -95,8 +95,6 @@ async def unclaim(turn: Turn, ticket: Ticket) -> None:
 
 
 def _rating_rows(turn: Turn, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    from bot.actions import owner_tag  # noqa: PLC0415 - small helper, local on purpose
-
     owner = owner_tag(ticket.user_key)
     stars = tuple(Button(str(n), act(Verb.RATE, ticket.id, n, owner=owner)) for n in range(1, 6))
     lang = ticket.lang

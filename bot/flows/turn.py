@@ -101,12 +101,13 @@ class Turn:
         kind: str,
         reply: Reply,
         ticket_id: int | None,
+        card: bool = False,
     ) -> None:
         self.items.append(
             OutboxItem(
                 platform=platform,
                 chat_id=chat_id,
-                payload=reply_to_payload(reply),
+                payload=reply_to_payload(reply, card=card),
                 key=self._key(),
                 thread=thread,
                 chat_kind=kind,
@@ -128,8 +129,13 @@ class Turn:
         """Send to the ticket's user, wherever they are."""
         self._add(ticket.platform, ticket.chat_id, "", ChatKind.PRIVATE.value, reply, ticket.id)
 
-    def to_moderators(self, ticket: Ticket, reply: Reply, skip: str = "") -> None:
-        """Send into the ticket's topic/thread on every moderator surface but `skip`."""
+    def to_moderators(
+        self, ticket: Ticket, reply: Reply, skip: str = "", *, card: bool = False
+    ) -> None:
+        """Send into the ticket's topic/thread on every moderator surface but `skip`.
+
+        `card` marks the ticket's card: the outbox opens a new topic with it.
+        """
         origin = self.event.chat
         if (
             origin.kind == ChatKind.MODERATION
@@ -146,4 +152,5 @@ class Turn:
                     ChatKind.MODERATION.value,
                     reply,
                     ticket.id,
+                    card,
                 )
