@@ -3,6 +3,12 @@
 Items are written in the same transaction as the state change that made them, then a
 dispatcher sends them with retries (exponential backoff with jitter, honouring retry_after),
 one at a time per destination so order holds, and dead-letters what cannot be delivered.
+
+The platforms have no idempotency key, so a process killed after the platform took a send but
+before the store recorded it sends it again after the restart. That copy cannot be avoided, but
+it is counted: each batch is marked in flight in the store (one committed write) before its
+sends, the outcome clears the mark, and an item found still marked comes back from `due()`
+flagged `maybe_doubled`.
 """
 
 from __future__ import annotations
@@ -174,6 +180,10 @@ class Outbox:
         due = await self._store.due(list(self._adapters), self._clock(), limit=100)
         items = [i for i in due if self._accept(i)]
         if items:
+            # On disk before the first send: should this process die before an outcome is
+            # recorded, the next one finds these marked and counts their delivery as maybe
+            # doubled. Only the accepted items: a terminal session leaves the others alone.
+            await self._store.mark_inflight([i.id for i in items], self._clock())
             delivered: list[tuple[OutboxItem, Delivered]] = []
             await asyncio.gather(*(self._deliver(i, delivered) for i in items))
             for item, done in delivered:

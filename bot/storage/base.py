@@ -113,6 +113,9 @@ class OutboxItem:
     `key` is unique: enqueueing the same key twice keeps the first. Deliveries to one
     (platform, chat_id, thread) go out in id order. `thread` may be "@ticket" to mean the
     ticket's topic/thread on that platform, resolved (and created if needed) at delivery.
+
+    `inflight_at` is set (see `Store.mark_inflight`) while a send is under way and cleared when
+    its outcome is recorded. `maybe_doubled`: the platform may have received it more than once.
     """
 
     platform: str
@@ -129,6 +132,7 @@ class OutboxItem:
     created_at: float = 0.0
     sent_at: float | None = None
     maybe_doubled: bool = False
+    inflight_at: float | None = None
     id: int = 0
 
 
@@ -273,12 +277,23 @@ class Store(Protocol):
         """Pending deliveries whose time has come, for those platforms, oldest first.
 
         Only the oldest pending item of each (platform, chat_id, thread) is returned, so a
-        destination's messages are never reordered by retries.
+        destination's messages are never reordered by retries. An item still marked in flight
+        (a process died between `mark_inflight` and recording the outcome: the platform may
+        have taken it) comes back with `maybe_doubled = True`.
+        """
+        ...
+
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
+        """Mark pending deliveries as being sent (`inflight_at = now`), before the sends.
+
+        One write for the whole batch, committed before it returns (inside `transaction()` it
+        joins that instead), so a process killed mid-send leaves the mark for the next one to
+        find. Recording the outcome (`mark_sent`, `mark_retry`, `mark_dead`) clears it.
         """
         ...
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded."""
+        """The delivery succeeded: store `maybe_doubled` as given, clear the in-flight mark."""
         ...
 
     async def mark_retry(
@@ -286,12 +301,13 @@ class Store(Protocol):
     ) -> None:
         """The delivery failed for now; count the attempt and try again at `next_at`.
 
-        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item. The
+        in-flight mark is cleared: the outcome of this try is known.
         """
         ...
 
     async def mark_dead(self, item_id: int, error: str) -> None:
-        """The delivery will not succeed: dead-letter it."""
+        """The delivery will not succeed: dead-letter it (the in-flight mark is cleared)."""
         ...
 
     async def retry_dead(self, item_id: int, now: float) -> bool:

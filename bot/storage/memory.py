@@ -326,13 +326,28 @@ class MemoryStore:
             heads.add(_lane(item))
             if item.platform in wanted and item.next_at <= now:
                 found.append(item)
-        return _copy(found[:limit])
+        loaded = _copy(found[:limit])
+        for item in loaded:  # still in flight: its process died mid-send (see SqliteStore)
+            item.maybe_doubled = item.maybe_doubled or item.inflight_at is not None
+        return loaded
+
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
+        """Mark pending deliveries as being sent (kept at once: nothing here is deferred)."""
+        async with self.transaction():
+            for item_id in item_ids:
+                item = self._t.outbox.get(item_id)
+                if item is not None and item.status == OutboxStatus.PENDING:
+                    self._change(item_id, inflight_at=now)
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded."""
+        """The delivery succeeded; the in-flight mark is cleared."""
         async with self.transaction():
             self._change(
-                item_id, status=OutboxStatus.SENT, sent_at=now, maybe_doubled=maybe_doubled
+                item_id,
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                maybe_doubled=maybe_doubled,
+                inflight_at=None,
             )
 
     async def mark_retry(
@@ -340,7 +355,8 @@ class MemoryStore:
     ) -> None:
         """The delivery failed for now; count the attempt and try again at `next_at`.
 
-        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item; the
+        in-flight mark is cleared.
         """
         async with self.transaction():
             item = self._t.outbox.get(item_id)
@@ -352,12 +368,13 @@ class MemoryStore:
                 next_at=next_at,
                 last_error=error,
                 maybe_doubled=doubled,
+                inflight_at=None,
             )
 
     async def mark_dead(self, item_id: int, error: str) -> None:
-        """The delivery will not succeed: dead-letter it."""
+        """The delivery will not succeed: dead-letter it (the in-flight mark is cleared)."""
         async with self.transaction():
-            self._change(item_id, status=OutboxStatus.DEAD, last_error=error)
+            self._change(item_id, status=OutboxStatus.DEAD, last_error=error, inflight_at=None)
 
     async def retry_dead(self, item_id: int, now: float) -> bool:
         """Put a dead delivery back to pending, due now; False when there is none with that id."""

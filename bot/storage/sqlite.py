@@ -391,10 +391,16 @@ class SqliteStore:
         if not platforms:
             return []
         found = await self._rows(rows.DUE, (rows.dump_json(list(platforms)), now, limit))
-        return [rows.outbox_from_row(row) for row in found]
+        return [rows.due_from_row(row) for row in found]
+
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
+        """Mark pending deliveries as being sent, in one statement committed now (not deferred:
+        it must be on disk before the first send goes out)."""
+        if item_ids:
+            await self._write((rows.MARK_INFLIGHT, (now, rows.dump_json(list(item_ids)))))
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded."""
+        """The delivery succeeded; the in-flight mark is cleared."""
         await self._defer(rows.MARK_SENT, (now, int(maybe_doubled), item_id))
 
     async def mark_retry(
@@ -402,12 +408,13 @@ class SqliteStore:
     ) -> None:
         """The delivery failed for now; count the attempt and try again at `next_at`.
 
-        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item; the
+        in-flight mark is cleared.
         """
         await self._defer(rows.MARK_RETRY, (next_at, error, int(maybe_delivered), item_id))
 
     async def mark_dead(self, item_id: int, error: str) -> None:
-        """The delivery will not succeed: dead-letter it."""
+        """The delivery will not succeed: dead-letter it (the in-flight mark is cleared)."""
         await self._defer(rows.MARK_DEAD, (error, item_id))
 
     async def retry_dead(self, item_id: int, now: float) -> bool:

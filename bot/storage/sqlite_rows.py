@@ -235,6 +235,14 @@ def outbox_from_row(row: Row) -> OutboxItem:
     return OutboxItem(**values)
 
 
+def due_from_row(row: Row) -> OutboxItem:
+    """An outbox row loaded to be sent: still in flight means its last send's process died
+    before recording the outcome, so the platform may have it already (maybe doubled)."""
+    item = outbox_from_row(row)
+    item.maybe_doubled = item.maybe_doubled or item.inflight_at is not None
+    return item
+
+
 def json_list(text: str) -> list[str]:
     """A JSON array column as a list of strings."""
     return [str(value) for value in json.loads(text)]
@@ -384,10 +392,10 @@ ON CONFLICT (sha256) DO NOTHING
 INSERT_OUTBOX = """
 INSERT INTO outbox (
     key, platform, chat_id, thread, lane, chat_kind, ticket_id, payload, status, attempts,
-    next_at, last_error, created_at, sent_at, maybe_doubled
+    next_at, last_error, created_at, sent_at, maybe_doubled, inflight_at
 ) VALUES (
     :key, :platform, :chat_id, :thread, :lane, :chat_kind, :ticket_id, :payload, :status,
-    :attempts, :next_at, :last_error, :created_at, :sent_at, :maybe_doubled
+    :attempts, :next_at, :last_error, :created_at, :sent_at, :maybe_doubled, :inflight_at
 )
 ON CONFLICT (key) DO NOTHING
 RETURNING id
@@ -408,14 +416,25 @@ WHERE o.status = 'pending' AND o.platform IN (SELECT value FROM json_each(?))
 ORDER BY o.id LIMIT ?
 """
 
-MARK_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ? WHERE id = ?"
+# One statement for a whole batch (ids as a JSON array): each id is a primary-key lookup.
+MARK_INFLIGHT = """
+UPDATE outbox SET inflight_at = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'
+"""
 
-MARK_RETRY = (
-    "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
-    " maybe_doubled = maybe_doubled OR ? WHERE id = ?"
-)
+# An outcome recorded: the send is no longer in flight.
+MARK_SENT = """
+UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ?, inflight_at = NULL
+WHERE id = ?
+"""
 
-MARK_DEAD = "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?"
+MARK_RETRY = """
+UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,
+    maybe_doubled = maybe_doubled OR ?, inflight_at = NULL
+WHERE id = ?
+"""
+
+MARK_DEAD = "UPDATE outbox SET status = 'dead', last_error = ?, inflight_at = NULL WHERE id = ?"
 
 RETRY_DEAD = "UPDATE outbox SET status = 'pending', next_at = ? WHERE id = ? AND status = 'dead'"
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.state import Conversation, Step
 from bot.storage import open_store
+from bot.storage import sqlite_rows as rows
 from bot.storage.base import (
     Author,
     Loaded,
@@ -374,6 +375,69 @@ async def test_each_tickets_topic_is_its_own_destination(store: Store) -> None:
     assert (item.id, item.thread, item.ticket_id, item.chat_kind) == (two, "@ticket", 2, "forum")
 
 
+async def _item(store: Store, item_id: int) -> OutboxItem:
+    [found] = [i for i in await store.outbox_items() if i.id == item_id]
+    return found
+
+
+async def test_an_item_left_in_flight_comes_back_maybe_doubled(store: Store) -> None:
+    """A process died between marking a batch in flight and recording its outcome."""
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    await store.mark_inflight([a1], now=5.0)
+    assert (await _item(store, a1)).inflight_at == 5.0
+    due = await store.due(["telegram"], now=6.0)
+    assert [(i.id, i.maybe_doubled) for i in due] == [(a1, True), (b1, False)]
+    await store.mark_sent(a1, now=7.0, maybe_doubled=due[0].maybe_doubled)
+    sent = await _item(store, a1)
+    assert (sent.status, sent.maybe_doubled, sent.inflight_at) == (OutboxStatus.SENT, True, None)
+
+
+async def test_a_retry_clears_the_in_flight_mark(store: Store) -> None:
+    """The outcome of the try is known: the next try is not counted as a possible double."""
+    a1 = await store.enqueue(delivery("a1"))
+    await store.mark_inflight([a1], now=5.0)
+    await store.mark_retry(a1, next_at=6.0, error="502")
+    [item] = await store.due(["telegram"], now=6.0)
+    assert (item.id, item.maybe_doubled, item.inflight_at, item.attempts) == (a1, False, None, 1)
+    await store.mark_inflight([a1], now=6.0)  # a retry that may have acted stays counted
+    await store.mark_retry(a1, next_at=7.0, error="timed out", maybe_delivered=True)
+    [item] = await store.due(["telegram"], now=7.0)
+    assert (item.maybe_doubled, item.inflight_at) == (True, None)
+
+
+async def test_mark_sent_clears_the_in_flight_mark_and_flags_only_when_told(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    await store.mark_inflight([a1, b1], now=5.0)
+    await store.mark_sent(a1, now=6.0)
+    await store.mark_sent(b1, now=6.0, maybe_doubled=True)
+    sent = await store.outbox_items([OutboxStatus.SENT])
+    assert [(i.id, i.maybe_doubled, i.inflight_at) for i in sent] == [
+        (a1, False, None),
+        (b1, True, None),
+    ]
+    assert await store.due(["telegram"], now=7.0) == []
+
+
+async def test_mark_inflight_marks_only_the_pending_items_it_is_given(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    c1 = await store.enqueue(delivery("c1", chat_id="C"))
+    await store.mark_dead(c1, "403 blocked")
+    await store.mark_inflight([], now=4.0)
+    await store.mark_inflight([a1, c1, c1 + 100], now=5.0)
+    items = await store.outbox_items()
+    assert [(i.id, i.inflight_at) for i in items] == [(a1, 5.0), (b1, None), (c1, None)]
+    await store.mark_dead(a1, "400 bad request")
+    assert (await _item(store, a1)).inflight_at is None
+    assert await store.retry_dead(a1, now=6.0)
+    assert [(i.id, i.maybe_doubled) for i in await store.due(["telegram"], 6.0)] == [
+        (a1, False),
+        (b1, False),
+    ]
+
+
 # snippets, feedback, misses
 
 
@@ -630,6 +694,30 @@ async def test_the_schema_version_is_recorded(tmp_path: Path) -> None:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     assert {"tickets", "outbox", "ticket_threads", "message_attachments"} <= names
+
+
+async def test_an_older_file_gains_the_in_flight_column(tmp_path: Path) -> None:
+    """A database from before 0003 (schema 2) migrates and keeps its pending deliveries."""
+    path = tmp_path / "kefu.sqlite3"
+    older = sqlite3.connect(path, isolation_level=None)
+    try:
+        for version, script in rows.schema_scripts():
+            if version <= 2:
+                older.executescript(script)
+        older.execute("PRAGMA user_version = 2")
+        older.execute(
+            "INSERT INTO outbox (key, platform, chat_id, lane, payload, status)"
+            " VALUES ('k', 'telegram', '1', '', '{\"text\": \"hi\"}', 'pending')"
+        )
+    finally:
+        older.close()
+    async with await SqliteStore.open(path) as store:
+        [item] = await store.due(["telegram"], now=1.0)
+        assert (item.key, item.inflight_at, item.maybe_doubled) == ("k", None, False)
+        await store.mark_inflight([item.id], now=2.0)
+    async with await SqliteStore.open(path) as store:
+        [item] = await store.due(["telegram"], now=3.0)
+        assert (item.inflight_at, item.maybe_doubled) == (2.0, True)
 
 
 async def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
