@@ -8,6 +8,7 @@ and the engine checks it belongs to the person who pressed it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -84,6 +85,14 @@ class Action:
 
 def unpack(data: str) -> Action:
     """Decode a packed action; raises ActionError on anything forged or malformed."""
+    if not isinstance(data, str):
+        raise ActionError("payload too long")
+    return _unpack(data)
+
+
+@functools.lru_cache(maxsize=8192)
+def _unpack(data: str) -> Action:
+    """unpack, remembered (an Action is immutable; errors are not cached)."""
     if not isinstance(data, str) or len(data.encode("utf-8", "replace")) > MAX_BYTES:
         raise ActionError("payload too long")
     parts = data.split(":")
@@ -108,4 +117,10 @@ def owner_tag(user_key: str) -> str:
 
 def act(verb: Verb, *args: str | int, owner: str = "") -> str:
     """Pack an action in one call: `act(Verb.RATE, 12, 5, owner=tag)`."""
+    return _act(verb, args, owner)
+
+
+@functools.lru_cache(maxsize=8192)
+def _act(verb: Verb, args: tuple[str | int, ...], owner: str) -> str:
+    """act, remembered: the same buttons are made for the same person over and over."""
     return Action(verb, tuple(str(a) for a in args), owner).pack()

@@ -45,6 +45,10 @@ _BUSY_FIRST, _BUSY_MAX, _BUSY_PATIENCE = 0.001, 0.05, 5.0
 CHECKPOINT_SECONDS = 1.0
 
 
+class StoreError(RuntimeError):
+    """The shared transaction a unit was in did not commit: its writes are gone."""
+
+
 class SqliteStore:
     """The Store on SQLite: statements run on the event loop's own thread, writes serialised.
 
@@ -62,6 +66,9 @@ class SqliteStore:
         self._background = background
         self._lock = asyncio.Lock()
         self._tx: object | None = None
+        self._in_unit = False  # a unit's SAVEPOINT is open
+        self._group: asyncio.Future[None] | None = None  # finished units awaiting COMMIT
+        self._committer: asyncio.Task[None] | None = None
         self._writes = 0  # commits so far, so the checkpointer knows when there is work
         self._checkpointer: asyncio.Task[None] | None = None
 
@@ -97,6 +104,9 @@ class SqliteStore:
 
     async def close(self) -> None:
         """Close the connections (idempotent); the last one to close checkpoints the file."""
+        if self._group is not None:
+            async with self._lock:
+                await self._commit_group()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,16 +129,23 @@ class SqliteStore:
             except sqlite3.Error:
                 log.warning("checkpoint failed; the next one will retry", exc_info=True)
 
-    # transactions, the write lock and the busy wait
+    # transactions, group commit, the write lock and the busy wait
+    #
+    # Each transaction() block, and each write outside one, is a unit: it runs with the lock
+    # held, inside SAVEPOINT unit within one BEGIN IMMEDIATE … COMMIT shared by the units that
+    # finished in the same turn of the event loop (group commit: one commit writes the pages
+    # they all changed, once). A unit returns only after that COMMIT; a unit that fails rolls
+    # back to its savepoint and leaves the others in the group alone. Reads outside a unit
+    # commit the open group first, so nothing uncommitted (an outbox item, say) is ever seen.
 
     def _joined(self) -> bool:
         return self._tx is not None and self._tx in _CURRENT_TX.get()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raises; nested use joins.
+        """A unit of atomic work (see above); nested use joins; raising undoes the block.
 
-        BEGIN waits until the block's first statement, so an empty block costs nothing.
+        Nothing is written until the block's first statement, so an empty block costs nothing.
         """
         if self._joined():
             yield
@@ -139,15 +156,84 @@ class SqliteStore:
             reset = _CURRENT_TX.set((*_CURRENT_TX.get(), token))
             try:
                 yield
-                if self._conn.in_transaction:
-                    await self._busy_wait(rows.run_ops, [rows.COMMIT], False)
-                    self._writes += 1
-            except BaseException:
-                rows.rollback_if_open(self._conn)
+            except BaseException as exc:
+                self._undo_unit(exc)
                 raise
             finally:
                 _CURRENT_TX.reset(reset)
                 self._tx = None
+            group = self._end_unit()
+        if group is not None:
+            await asyncio.shield(group)
+
+    def _start(self, ops: Sequence[rows.Op]) -> list[rows.Op]:
+        """The statements that open the unit (and the group's transaction) before `ops`."""
+        if self._in_unit:
+            return list(ops)
+        self._in_unit = True
+        head = [rows.SAVEPOINT] if self._conn.in_transaction else [rows.BEGIN, rows.SAVEPOINT]
+        return [*head, *ops]
+
+    def _end_unit(self) -> asyncio.Future[None] | None:
+        """Keep the unit's writes in the group; the future the group's COMMIT resolves."""
+        if not self._in_unit:
+            return None
+        self._in_unit = False
+        rows.run_ops(self._conn, [rows.RELEASE], False)
+        if self._group is None:
+            self._group = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._schedule_commit)
+        return self._group
+
+    def _undo_unit(self, exc: BaseException) -> None:
+        """Roll the unit back; if SQLite already rolled everything back, the group failed."""
+        if not self._in_unit:
+            return
+        self._in_unit = False
+        if self._conn.in_transaction:
+            try:
+                rows.run_ops(self._conn, [rows.ROLLBACK_UNIT, rows.RELEASE], False)
+            except sqlite3.Error:
+                rows.rollback_if_open(self._conn)
+            else:
+                return
+        self._fail_group(exc)
+
+    def _fail_group(self, exc: BaseException) -> None:
+        group, self._group = self._group, None
+        if group is not None and not group.done():
+            group.set_exception(StoreError(f"the transaction was rolled back: {exc!r}"))
+            group.exception()  # retrieved: a group nobody awaits any more must not warn
+
+    def _schedule_commit(self) -> None:
+        if self._group is not None and self._committer is None:
+            self._committer = asyncio.create_task(self._commit_soon())
+
+    async def _commit_soon(self) -> None:
+        try:
+            async with self._lock:
+                await self._commit_group()
+        finally:
+            self._committer = None
+
+    async def _commit_group(self) -> None:
+        """COMMIT the open group (the lock held) and tell its units."""
+        group = self._group
+        if group is None:
+            return
+        try:
+            await self._busy_wait(rows.run_ops, [rows.COMMIT], False)
+        except BaseException as exc:
+            rows.rollback_if_open(self._conn)
+            self._fail_group(exc)
+            if not isinstance(exc, Exception):
+                raise
+            log.error("commit failed: %s", exc)  # noqa: TRY400 (the units raise it)
+            return
+        self._group = None
+        self._writes += 1
+        if not group.done():
+            group.set_result(None)
 
     async def _busy_wait(self, fn: Callable[..., _T], *args: object) -> _T:
         """fn(connection, *args), again after a pause while another process holds the lock."""
@@ -168,35 +254,42 @@ class SqliteStore:
                     raise
 
     async def _send(self, ops: Sequence[rows.Op]) -> list[rows.Outcome]:
-        """Inside the transaction: BEGIN IMMEDIATE first if not yet, then ops; their outcomes."""
-        begin = not self._conn.in_transaction
-        batch = [rows.BEGIN, *ops] if begin else list(ops)
+        """Inside the unit (opening it first if not yet): run ops; their outcomes."""
+        opened = not self._in_unit
+        batch = self._start(ops)
         done: list[rows.Outcome] = []
         # A statement that found the file busy did nothing: the retry resumes from it.
         await self._busy_wait(rows.run_into, batch, done)
-        return done[1:] if begin else done
+        return done[len(batch) - len(ops) :] if opened else done
 
     async def _write(self, *ops: rows.Op) -> list[rows.Outcome]:
-        """Run write statements now (atomically), after another task's transaction if any."""
+        """Run write statements as a unit of their own (or in the caller's), durably."""
         if self._joined():
             return await self._send(ops)
         async with self._lock:
-            outcomes = await self._busy_wait(rows.run_ops, ops, len(ops) > 1)
-            self._writes += 1
-            return outcomes
+            try:
+                outcomes = await self._send(ops)
+            except BaseException as exc:
+                self._undo_unit(exc)
+                raise
+            group = self._end_unit()
+        if group is not None:
+            await asyncio.shield(group)
+        return outcomes
 
     async def _defer(self, statement: str, params: rows.Args) -> None:
         """A write whose outcome nobody needs."""
         await self._write((statement, params))
 
     async def _reads(self, *ops: rows.Op) -> list[list[rows.Row]]:
-        """Read; in a transaction, see its own writes, else never another task's unfinished one."""
+        """Read; in a unit, see its own writes, else only what is committed."""
         if self._joined():
             outcomes = await self._send(ops)
         elif self._conn.in_transaction:
-            # Another task's transaction is open on this connection (it is waiting for
-            # something): reading now would see its uncommitted writes.
+            # A group waits for its COMMIT, or another task's unit is open: reading now would
+            # see writes that are not yet durable. Take the lock and commit what is finished.
             async with self._lock:
+                await self._commit_group()
                 outcomes = await self._busy_wait(rows.run_ops, ops, False)
         else:
             outcomes = await self._busy_wait(rows.run_ops, ops, False)
@@ -379,8 +472,8 @@ class SqliteStore:
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
         [outcome] = await self._write((rows.INSERT_OUTBOX, rows.outbox_params(item)))
-        if outcome.rows:  # RETURNING gives the new row's id, nothing when the key was seen
-            return int(outcome.rows[0][0])
+        if outcome.rowcount == 1:  # inserted; 0 when the key was seen
+            return _new_id(outcome)
         row = await self._row(rows.OUTBOX_ID, (item.key,))
         if row is None:
             raise RuntimeError(f"outbox key {item.key!r} neither inserted nor found")
