@@ -221,4 +221,24 @@ async def run_platforms(config: Config) -> None:
                 await stack.enter_async_context(adapter)  # type: ignore[arg-type]
         runtime = await stack.enter_async_context(open_runtime(config, adapters))
         log.info("kefu running: %s", ", ".join(a.platform for a in adapters))
-        await serve(runtime, watch=True)
+        await serve(runtime, _stop_on_signals(), watch=True)
+        log.info("kefu stopped")
+
+
+def _stop_on_signals() -> asyncio.Future[None]:
+    """A future done at the first SIGTERM or SIGINT (a service manager's stop, Ctrl-C); a
+    second one interrupts at once, as Python does by default."""
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def stopping(sig: signal.Signals) -> None:
+        log.info("%s: stopping (again to stop at once)", sig.name)
+        for each in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(each)
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here
+            loop.add_signal_handler(sig, stopping, sig)
+    return stop

@@ -103,6 +103,7 @@ class WebhookServer:
         self._secret = secret.encode()
         self._handle = handle
         self._server: asyncio.Server | None = None
+        self._idle: set[asyncio.StreamReader] = set()  # kept-alive connections between requests
 
     @property
     def port(self) -> int:
@@ -121,17 +122,24 @@ class WebhookServer:
     ) -> None:
         if self._server is not None:
             self._server.close()
+            # Telegram keeps connections open between posts: end those now (their handlers
+            # see end of input) instead of leaving them to be cancelled at shutdown.
+            for reader in self._idle:
+                reader.feed_eof()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
+                self._idle.add(reader)
                 try:
                     request = await read_request(reader)
                 except BadHttp as exc:
                     writer.write(response(exc.status, keep_alive=False))
                     break
+                finally:
+                    self._idle.discard(reader)
                 if request is None:
                     break
                 status = await self._answer(request)
