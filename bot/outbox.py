@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TICKET_THREAD = "@ticket:"
 LATE_AFTER = 3  # failed tries of a page or relay after which the ticket's user is told
+MAX_IN_FLIGHT = 100  # deliveries under way at once (each to a different destination)
 
 
 def _button_payload(b: Button) -> dict[str, Any]:
@@ -159,6 +161,7 @@ class Outbox:
         self._accept = accept or (lambda _item: True)
         self._wake = asyncio.Event()
         self._card_owed: set[tuple[int, str]] = set()
+        self._running: dict[int, asyncio.Task[None]] = {}  # item id → its delivery under way
         self.sent = 0
         self.maybe_doubled = 0
 
@@ -167,31 +170,73 @@ class Outbox:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver forever (until cancelled)."""
-        while True:
-            busy = await self.step()
-            if not busy:
+        """Deliver forever (until cancelled).
+
+        Each destination's head goes out in a task of its own, so a send that hangs until its
+        timeout (or waits out a 429) holds up only its own destination: the loop goes on
+        starting the others' deliveries as they come due.
+        """
+        try:
+            while True:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                if not await self._launch():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll)
+        finally:
+            running = list(self._running.values())
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def step(self) -> bool:
-        """Deliver one batch of due items (one per destination); False when there were none."""
-        due = await self._store.due(list(self._adapters), self._clock(), limit=100)
-        items = [i for i in due if self._accept(i)]
-        if items:
-            # On disk before the first send: should this process die before an outcome is
-            # recorded, the next one finds these marked and counts their delivery as maybe
-            # doubled. Only the accepted items: a terminal session leaves the others alone.
-            await self._store.mark_inflight([i.id for i in items], self._clock())
-            delivered: list[tuple[OutboxItem, Delivered]] = []
-            await asyncio.gather(*(self._deliver(i, delivered) for i in items))
-            for item, done in delivered:
-                self.sent += 1
-                self.maybe_doubled += int(item.maybe_doubled)
-                if done.note:
-                    await self._on_problem(item, done.note, True)
-        return bool(items)
+        """Deliver one batch of due items (one per destination) and wait for it; False when
+        there were none (tests and terminal sessions step by hand)."""
+        tasks = await self._launch()
+        await asyncio.gather(*tasks)
+        return bool(tasks)
+
+    async def _launch(self) -> list[asyncio.Task[None]]:
+        """Start delivering every due item not already under way; the tasks started."""
+        room = MAX_IN_FLIGHT - len(self._running)
+        if room <= 0:
+            return []
+        # Items under way are still pending (each heads its destination): ask for that many more.
+        due = await self._store.due(
+            list(self._adapters), self._clock(), limit=room + len(self._running)
+        )
+        items = [i for i in due if i.id not in self._running and self._accept(i)][:room]
+        if not items:
+            return []
+        # On disk before the first send: should this process die before an outcome is
+        # recorded, the next one finds these marked and counts their delivery as maybe
+        # doubled. Only the accepted items: a terminal session leaves the others alone.
+        await self._store.mark_inflight([i.id for i in items], self._clock())
+        tasks = []
+        for item in items:
+            task = asyncio.create_task(self._deliver_one(item))
+            self._running[item.id] = task
+            task.add_done_callback(functools.partial(self._done, item.id))
+            tasks.append(task)
+        return tasks
+
+    def _done(self, ident: int, task: asyncio.Task[None]) -> None:
+        self._running.pop(ident, None)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # _deliver records every platform error; this is the store failing under it. The
+            # item stays pending (or in flight) and is tried again.
+            log.error(  # no traceback: exception texts may hold secrets
+                "delivery %s failed: %s: %s", ident, type(exc).__name__, self._redact(str(exc))
+            )
+        self.wake()  # the destination's next item may be due now
+
+    async def _deliver_one(self, item: OutboxItem) -> None:
+        delivered: list[tuple[OutboxItem, Delivered]] = []
+        await self._deliver(item, delivered)
+        for sent, done in delivered:
+            self.sent += 1
+            self.maybe_doubled += int(sent.maybe_doubled)
+            if done.note:
+                await self._on_problem(sent, done.note, True)
 
     async def _mark_sent(self, item: OutboxItem) -> None:
         """Record one delivery the moment the platform took it.

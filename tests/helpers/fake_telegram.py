@@ -222,10 +222,16 @@ class Call:
     at: float
 
 
+ACTS_FIRST = frozenset({"drop_after", "timeout_after"})  # faults that strike after acting
+SILENT_FOR = 5.5  # seconds a "timeout" leaves a request unanswered: past PTB's 5 s read timeout
+
+
 @dataclass
 class Fault:
     """An injected failure: "429", "500", "502", "400", "403", "drop" (the connection closes
-    before the method acts) or "drop_after" (the method acts, then the connection closes)."""
+    before the method acts), "drop_after" (the method acts, then the connection closes),
+    "timeout" (no answer until the client gives up; the method does not act) or
+    "timeout_after" (the method acts, then no answer until the client gives up)."""
 
     kind: str
     retry_after: int = 1
@@ -649,7 +655,9 @@ class FakeTelegram:
             if not self._hold_acts.get(method.lower(), True):
                 return self._fault(request, Fault("drop"))
         fault = self._take_fault(method, params)
-        if fault and fault.kind != "drop_after":
+        if fault and fault.kind not in ACTS_FIRST:
+            if fault.kind == "timeout":
+                await asyncio.sleep(SILENT_FOR)
             return self._fault(request, fault)
         try:
             result: Any = await handler(params, files)
@@ -662,6 +670,8 @@ class FakeTelegram:
             response = web.json_response({"ok": True, "result": result})
         self._notify()
         if fault:
+            if fault.kind == "timeout_after":
+                await asyncio.sleep(SILENT_FOR)
             return self._fault(request, fault)
         return response
 
@@ -679,7 +689,7 @@ class FakeTelegram:
 
     def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         self._notify()
-        if fault.kind.startswith("drop"):
+        if fault.kind.startswith(("drop", "timeout")):
             if request.transport is not None:
                 request.transport.close()
             return web.Response()

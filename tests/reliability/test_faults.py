@@ -291,3 +291,37 @@ async def test_nothing_is_lost_while_the_bot_is_down_between_retries(
         await person.sees("How can we help?")
         await settled(rt, tg, WITHIN)
     assert person.count("How can we help?") == 1
+
+
+async def test_timeouts_before_and_after_telegram_acted(tg: FakeTelegram, tmp_path: Path) -> None:
+    # No answer until the SDK's read timeout (5 s): whether Telegram acted cannot be known, so
+    # both are retried and counted as maybe doubled; only the one that acted shows twice.
+    before = Person(tg, tg.user(1001, "Lin", "en"))
+    after = Person(tg, tg.user(1002, "Wen", "en"))
+    tg.fail("sendMessage", "timeout", chat_id=before.user.id)
+    tg.fail("sendMessage", "timeout_after", chat_id=after.user.id)
+    async with telegram_kefu(tg, tmp_path) as rt:
+        await before.says("/start")
+        await after.says("/start")
+        await settled(rt, tg, 20.0)
+        await no_dead_letters(rt)
+        for person in (before, after):
+            items = await sent_items(rt, person.chat_id)
+            assert any(i.maybe_doubled for i in items), person.user.first_name
+    assert before.count("How can we help?") == 1
+    assert after.count("How can we help?") == 2
+
+
+async def test_a_silent_chat_holds_up_nobody_else(tg: FakeTelegram, tmp_path: Path) -> None:
+    # One chat's send hangs until the read timeout; another person's reply goes out meanwhile.
+    stuck = Person(tg, tg.user(1001, "Lin", "en"))
+    other = Person(tg, tg.user(1002, "Wen", "en"))
+    tg.fail("sendMessage", "timeout", chat_id=stuck.user.id)
+    async with telegram_kefu(tg, tmp_path) as rt:
+        await stuck.says("/start")
+        await tg.wait_for(lambda: tg.calls_to("sendMessage"), 5)
+        await other.says("/start")
+        await tg.wait_for(lambda: other.count("How can we help?"), 2.0)
+        assert stuck.count("How can we help?") == 0  # still waiting for its timeout
+        await stuck.sees("How can we help?")
+        await settled(rt, tg, 20.0)
