@@ -656,9 +656,7 @@ class FakeTelegram:
                 return self._fault(request, Fault("drop"))
         fault = self._take_fault(method, params)
         if fault and fault.kind not in ACTS_FIRST:
-            if fault.kind == "timeout":
-                await asyncio.sleep(SILENT_FOR)
-            return self._fault(request, fault)
+            return await self._strike(request, fault)
         try:
             result: Any = await handler(params, files)
         except ApiError as exc:
@@ -670,10 +668,14 @@ class FakeTelegram:
             response = web.json_response({"ok": True, "result": result})
         self._notify()
         if fault:
-            if fault.kind == "timeout_after":
-                await asyncio.sleep(SILENT_FOR)
-            return self._fault(request, fault)
+            return await self._strike(request, fault)
         return response
+
+    async def _strike(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """Answer with the fault; a timeout first leaves the client waiting past its limit."""
+        if fault.kind.startswith("timeout"):
+            await asyncio.sleep(SILENT_FOR)
+        return self._fault(request, fault)
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         queue = self.faults.get(method.lower(), deque())
