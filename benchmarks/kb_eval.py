@@ -1,13 +1,14 @@
 """Evaluate Kefu's help-center search against two baselines on a labelled query set.
 
-Usage: python benchmarks/kb_eval.py [--kb DIR] [--queries FILE] [--limit K]
+Usage: python benchmarks/kb_eval.py [--kb DIR] [--queries FILE] [--exclude FILE] [--limit K]
 
 Prints, for Kefu's search and for two baselines a user might pick instead (rapidfuzz WRatio on
 title + keywords; bm25s with jieba tokens on title + keywords + body), each baseline with the
 abstain threshold that is best on the given queries: top-1, top-3 and MRR on answerable
 queries, the share of unanswerable queries (expect []) not marked confident, "handled" over all
 queries (answerable: top-1 right and confident; unanswerable: not confident), and p50/p99
-latency per query; overall and per language.
+latency per query; overall and per language. `--exclude FILE` leaves out the queries that are
+also in FILE (for example a held-out split, so that the rest can be tuned on).
 """
 
 from __future__ import annotations
@@ -223,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
     parser.add_argument("--queries", type=Path, default=None)
+    parser.add_argument("--exclude", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=10)
     args = parser.parse_args(argv)
     queries_path = args.queries or args.kb / "queries-dev.jsonl"
@@ -230,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"need {args.kb}/articles and {queries_path}")
     articles = load_articles(args.kb)
     queries = load_queries(queries_path)
+    if args.exclude is not None:
+        held = {q.q for q in load_queries(args.exclude)}
+        queries = [q for q in queries if q.q not in held]
     runs = []
     for name, make in (
         ("kefu", kefu_engine),

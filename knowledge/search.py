@@ -13,7 +13,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from knowledge.models import LANGS, Article
 from knowledge.text import (
@@ -27,6 +27,7 @@ from knowledge.text import (
     doc_tokens,
     english_token,
     normalize,
+    normalize_query,
 )
 
 FIELDS = ("title", "keywords", "body", "category")
@@ -52,6 +53,7 @@ class Tuning:
     literal_body_idf: float = 0.7
     w_term: float = 1.0
     w_concept: float = 1.0
+    w_inner: float = 0.5  # a concept only found inside a longer term of another concept
     w_bigram: float = 1.0
     w_weak_bigram: float = 0.3
     w_number: float = 0.3
@@ -59,10 +61,19 @@ class Tuning:
     w_covered: float = 0.5
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
+    rank_coverage: float = 0.25  # ranking adds this times the coverage to the share of ceiling
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
     min_score: float = 0.25  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,
-    min_head: float = 0.05  # and its title or keywords explain this share
+    min_head: float = 0.05  # and its title or keywords explain this share, or else
+    body_coverage: float = 0.5  # it explains this share with its body alone
+    body_concept_idf: float = 2.5  # through a concept this rare (a subtopic: "价保", "退订");
+    long_units: int = 10  # or, for a query of this many content words or more (a long story),
+    long_min_score: float = 0.18  # the best hit scores this much
+    long_lead: float = 1.4  # and this many times the next one's score;
+    # and either way it explains a query word through a token this rare (in under about a
+    # sixth of the articles), not only through words that most articles hold ("app", "post")
+    min_specific_idf: float = 1.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,21 +218,79 @@ class SearchIndex:
         t = self._tuning
         ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
         best = heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1))
-        ranked = sorted(best, key=lambda kv: (-kv[1], self._docs[kv[0]].id))[:limit]
+        scale = max(ceiling, best[0][1])  # the best hit's share is at most 1; others, below
+        # The best by BM25 are ranked again with how much of the query each one explains: an
+        # article that matches one word strongly gives way to one that explains every word.
+        found: list[tuple[float, float, float, int]] = []  # (rank key, score, coverage, doc)
+        for d, raw in best:
+            cov = self.coverage(d, analysis.units)
+            score = t.w_norm * raw / scale + (1 - t.w_norm) * cov
+            found.append((raw / scale + t.rank_coverage * cov, score, cov, d))
+        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
         hits: list[Hit] = []
-        scale = max(ceiling, ranked[0][1])  # the best hit's share is at most 1; others, below
-        for d, raw in ranked:
-            score = t.w_norm * raw / scale
-            score += (1 - t.w_norm) * self.coverage(d, analysis.units)
+        for _, score, _, d in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
             hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
-        top = ranked[0][0]
+        _, top_score, top_cov, top = found[0]
+        runner_up = max((f[1] for f in found[1:]), default=0.0)
         confident = (
-            hits[0].score >= t.min_score
-            and self.coverage(top, analysis.units) >= t.min_coverage
-            and self.coverage(top, analysis.units, head=True) >= t.min_head
-        )
+            (
+                top_score >= t.min_score
+                and top_cov >= t.min_coverage
+                and (
+                    self.coverage(top, analysis.units, head=True) >= t.min_head
+                    or (top_cov >= t.body_coverage and self._subtopic(top, analysis.units))
+                )
+            )
+            or self._clear_winner(analysis, top_score, runner_up)
+        ) and self._specific(top, analysis.units) >= t.min_specific_idf
         return SearchResult(query, confident, tuple(hits))
+
+    def _specific(self, doc: int, units: Sequence[Unit]) -> float:
+        """The idf of the rarest token through which an article explains a query word.
+
+        "is there an ipad version" or "how do i save a post to a collection" are explained by
+        some article only through words that many articles hold: no answer is specific to them.
+        """
+        post, idf = self._postings, self._idf
+        best = 0.0
+        for unit in units[:_MAX_UNITS]:
+            tokens = [unit.token, *unit.concepts]
+            if unit.parts and all(doc in post.get(p, ()) for p in unit.parts):
+                tokens.extend(unit.parts)
+            for tok in tokens:
+                if doc in post.get(tok, ()):
+                    best = max(best, idf.get(tok, 0.0))
+        return best
+
+    def _subtopic(self, doc: int, units: Sequence[Unit]) -> bool:
+        """Whether an article explains a query word through a rare lexicon concept.
+
+        Titles and keywords name an article's main topic; a body also covers subtopics
+        ("price protection" in the coupon article, "marketing texts" in the notifications
+        one). A concept few articles hold, found in this one, is specific enough evidence.
+        """
+        post, idf, least = self._postings, self._idf, self._tuning.body_concept_idf
+        return any(
+            idf.get(c, 0.0) >= least and doc in post.get(c, ())
+            for unit in units[:_MAX_UNITS]
+            for c in unit.concepts
+        )
+
+    def _clear_winner(self, analysis: Analysis, score: float, runner_up: float) -> bool:
+        """Whether a long, rambling query has one article far ahead of the others.
+
+        A story of many sentences is only partly explained by any article (what happened
+        before, when, how the user felt), so its coverage stays low even when one article
+        plainly answers it: there a clear lead over the next article stands in for coverage.
+        """
+        t = self._tuning
+        words = sum(not u.complaint for u in analysis.units[:_MAX_UNITS])
+        return (
+            words >= t.long_units
+            and score >= t.long_min_score
+            and score >= t.long_lead * runner_up
+        )
 
     def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
         """The idf-weighted share of a query's content words that an article (head) explains."""
@@ -287,7 +356,7 @@ class SearchIndex:
         return acc
 
     def _analyze(self, query: str) -> Analysis:
-        text = normalize(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
+        text = normalize_query(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
         budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
 
         def fix(word: str) -> str:
@@ -295,8 +364,10 @@ class SearchIndex:
                 return word
             budget[0] -= 1
             # One edit (a swap counts as one): two would turn "collection" into "connection".
-            found = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=1)
-            return str(found[0]) if found else word
+            found = process.extract(
+                word, self._vocab, scorer=OSA.distance, score_cutoff=1, limit=5
+            )
+            return next((str(f[0]) for f in found if _typo_of(word, str(f[0]))), word)
 
         return analyze(text, self._lexicon, self._segmenter, fix)
 
@@ -317,15 +388,29 @@ class SearchIndex:
         for token in a.covered & weights.keys():
             weights[token] *= t.w_covered
         for token in a.concepts:
-            put(token, t.w_concept)
+            put(token, t.w_inner if token in a.inner else t.w_concept)
         return weights
 
     def _unknown(self, word: str) -> bool:
-        """Whether an English word of 4 to 24 letters is in no article (maybe a typo)."""
-        if not 4 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
+        """Whether an English word of 5 to 24 letters is in no article nor term (maybe a typo)."""
+        if not 5 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
             return False
         term, stop = english_token(word)
-        return not stop and term not in self._idf
+        return not stop and term not in self._idf and not self._lexicon.knows(term)
+
+
+def _typo_of(word: str, known: str) -> bool:
+    """Whether `word` plausibly mistypes `known` (one edit away), rather than being a word.
+
+    Typos keep the first letter ("acount", "vidoe"), and a changed letter, rather than one
+    missing, doubled or swapped, is only believed in a long word: "wrote" is not "write" and
+    "came" is not "same", but "recognize" is "recognise".
+    """
+    if word[0] != known[0]:
+        return False
+    if len(word) != len(known) or sorted(word) == sorted(known):
+        return True  # a letter missing or extra, or two swapped
+    return len(word) >= 7 and Levenshtein.distance(word, known) == 1
 
 
 def _add(acc: dict[int, float], posting: dict[int, float], weight: float) -> None:

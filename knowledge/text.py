@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import operator
 import re
@@ -30,6 +29,18 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _NOISE = frozenset("的了是我你他她它们在和就都也还又很吗呢吧啊|")
 # Particles, pronouns and adverbs that users put inside set phrases ("退了钱", "不想再看到").
 _FILLER_RE = re.compile("一直|总是|老是|[了的都也再又着啊呢吧呀还我你他她]")
+# Function characters that jieba's HMM glues to a neighbour ("还发", "卡得", "谈个").
+_GLUE = frozenset("还也都就又再才老总好被说我你他她它了的得着过吗呢吧啊呀嘛个要能会想")
+# Verb complements that jieba's HMM glues to the verb before them ("改不了", "消不掉").
+_COMPLEMENT_RE = re.compile(
+    "(.+?)(不了|不掉|不到|不上|不出|不动|不来|不去|不起|不住|不着|不过|不进|不完)"
+)
+# Numbers with a measure word ("一件", "五天", "两次"): context, not a topic.
+_COUNT_RE = re.compile(
+    "[0-9一二两三四五六七八九十几半百千万多好]+[个件条句篇次天周月年号点分秒遍块元群些种张位岁倍]"
+)
+# A complaint word after these says "did not help" ("换了网络也没用"), not "you are useless".
+_SOFTENERS = frozenset({"也", "都", "还是", "还", "依然", "仍然", "照样", "一样"})
 
 
 def _load_stopwords() -> dict[str, frozenset[str]]:
@@ -40,7 +51,7 @@ def _load_stopwords() -> dict[str, frozenset[str]]:
 
 _STOP = _load_stopwords()
 _SHORT_FORMS = dict(pair.split("=", 1) for pair in _STOP["short_forms"])
-EN_STOPWORDS = _STOP["english"]
+EN_STOPWORDS = _STOP["english"] | _STOP["pinyin"]
 ZH_STOPWORDS = _STOP["chinese"]
 _NEGATIONS = _STOP["negations"]
 _NEG_STEMS = _STOP["negation_stems"]
@@ -53,6 +64,21 @@ def normalize(text: str) -> str:
     """NFKC-fold, lower-case and unify apostrophes (full-width letters become ASCII)."""
     folded = unicodedata.normalize("NFKC", text).lower()
     return folded.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+
+
+_REPEAT_LATIN_RE = re.compile(r"([a-z])\1{2,}")
+_REPEAT_CJK_RE = re.compile(rf"([{_CJK}])\1{{2,}}")
+_REPEAT_MARK_RE = re.compile(r"([^\w\s])\1+")
+
+
+def normalize_query(text: str) -> str:
+    """`normalize`, and typed emphasis undone: "sooooo" → "soo", "啊啊啊" → "啊", "???" → "?".
+
+    Letters repeated three times or more keep two (the typo fixer can take one more away),
+    Chinese characters keep one, and repeated punctuation or emoji one; digits are kept.
+    """
+    text = _REPEAT_LATIN_RE.sub(r"\1\1", normalize(text))
+    return _REPEAT_MARK_RE.sub(r"\1", _REPEAT_CJK_RE.sub(r"\1", text))
 
 
 def stem(word: str) -> str:
@@ -71,6 +97,8 @@ def stem(word: str) -> str:
     else:
         if word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]
+    if word.endswith("ication") and len(word) > 9:  # verification/verify, notification/notify
+        return word[:-6]
     if len(word) > 3 and word[-1] in "ey":  # close/closing, verify/verified agree
         word = word[:-1] + ("i" if word[-1] == "y" else "")
     return word
@@ -113,6 +141,7 @@ class Segmenter:
     """jieba word segmentation, loaded on first use (its dictionary takes about a second)."""
 
     _jieba: Any = None
+    _pairs: frozenset[str] | None = None
 
     def _load(self) -> Any:
         if self._jieba is None:
@@ -122,14 +151,52 @@ class Segmenter:
         return self._jieba
 
     def cut(self, run: str) -> list[str]:
-        """Words of a Chinese run."""
-        words: list[str] = self._load().lcut(run, HMM=True)
-        return words
+        """Words of a Chinese run.
+
+        jieba's HMM glues characters it does not know into new words, often a function word
+        with a neighbour ("还发", "卡得", "我要"): a made-up word of two to four characters is
+        split after a leading and before a trailing function character. A verb and its
+        complement ("改不了", "消不掉") are split too, so that the verb is a word of its own.
+        """
+        jb = self._load()
+        freq: dict[str, int] = jb.dt.FREQ
+        out: list[str] = []
+        for word in jb.lcut(run, HMM=True):
+            m = _COMPLEMENT_RE.fullmatch(word) if 3 <= len(word) <= 4 else None
+            if m and m.group(1) not in ZH_STOPWORDS:
+                out.extend(m.groups())
+            elif 2 <= len(word) <= 4 and not freq.get(word):
+                out.extend(_unglue(word))
+            else:
+                out.append(word)
+        return out
+
+    def known(self, word: str) -> bool:
+        """Whether a word is in jieba's dictionary (not one its HMM made up)."""
+        return bool(self._load().dt.FREQ.get(word))
+
+    def parts(self, word: str) -> tuple[str, ...]:
+        """The bigrams of a long word that articles are indexed under: its dictionary words
+        ("环境异常" → 环境, 异常; "境异" is in no body), or every bigram if none is one."""
+        pairs = bigrams(word)
+        words = self.two_char_words()
+        return tuple(p for p in pairs if p in words and p not in ZH_STOPWORDS) or tuple(pairs)
 
     def two_char_words(self) -> frozenset[str]:
-        """The two-character words of jieba's dictionary."""
-        freq: dict[str, int] = self._load().dt.FREQ
-        return frozenset(w for w, f in freq.items() if f and len(w) == 2)
+        """The two-character words of jieba's dictionary (collected once)."""
+        if self._pairs is None:
+            freq: dict[str, int] = self._load().dt.FREQ
+            self._pairs = frozenset(w for w, f in freq.items() if f and len(w) == 2)
+        return self._pairs
+
+
+def _unglue(word: str) -> list[str]:
+    """A made-up word with a function character split off either end."""
+    head = [word[0]] if word[0] in _GLUE else []
+    rest = word[len(head) :]
+    if len(rest) >= 2 and rest[-1] in _GLUE:
+        return [*head, rest[:-1], rest[-1]]
+    return [*head, rest]
 
 
 Match = tuple[int, int, int]  # (group id, start, length)
@@ -193,6 +260,7 @@ class Lexicon:
     _zh_pairs: dict[str, frozenset[str]] = field(default_factory=dict)
     _en: _Phrases = field(default_factory=_Phrases)  # filler words dropped
     _en_full: _Phrases = field(default_factory=_Phrases)  # word for word
+    _en_words: set[str] = field(default_factory=set)  # every English term's words, stemmed
 
     @classmethod
     def compile(cls, groups: Iterable[Sequence[str]]) -> Lexicon:
@@ -222,12 +290,17 @@ class Lexicon:
             return
         tokens = english_tokens(w for w in runs(term) if not is_cjk(w))
         full = tuple(t for t, _ in tokens)
+        self._en_words.update(full)
         kept = tuple(t for t, stop in tokens if not stop)
         if kept and kept != (NOT,) and (len(kept) == len(full) or len(kept) >= 2):
             self._en.add(kept, gid)
         if len(kept) < len(full) and len(full) >= 2:
             # "for you page" says something its content words alone ("page") do not.
             self._en_full.add(full, gid)
+
+    def knows(self, term: str) -> bool:
+        """Whether a stemmed English word is part of some term (so it is no typo)."""
+        return term in self._en_words
 
     def match_zh(self, run: str) -> list[Match]:
         """Every Chinese term in a run, also across filler words.
@@ -375,7 +448,8 @@ class Analysis:
     """The tokens of a query: English terms, Chinese characters, bigrams and words, concepts.
 
     `covered` holds the plain tokens inside a lexicon match: a query counts them less, as the
-    concept already says what they mean.
+    concept already says what they mean. `inner` holds the concepts only found inside a longer
+    match of another concept, which count less too.
     """
 
     terms: list[str] = field(default_factory=list)
@@ -385,6 +459,7 @@ class Analysis:
     concepts: list[str] = field(default_factory=list)
     covered: set[str] = field(default_factory=set)
     units: list[Unit] = field(default_factory=list)
+    inner: set[str] = field(default_factory=set)
 
 
 def analyze(
@@ -412,8 +487,21 @@ _EDGE_FREE = 3
 
 
 def _spans(found: list[Match], out: Analysis) -> list[Span]:
+    """Concept spans of the matches; concepts only found inside a longer match go to `inner`.
+
+    "shadow banned" is about reach more than a ban, "物流不更新" about tracking more than an
+    app update, "卖家不理" about a seller who does not answer: the shorter term inside a
+    longer term of another group is part of it, and its own concept counts less.
+    """
     spans = [(start, start + length, _CONCEPTS[gid]) for gid, start, length in found]
     out.concepts.extend(c for _, _, c in spans)
+    if len(spans) > 1:
+        alone = {
+            c
+            for a, b, c in spans
+            if not any(b2 - a2 > b - a and c2 != c and a2 <= a and b <= b2 for a2, b2, c2 in spans)
+        }
+        out.inner.update(c for _, _, c in spans if c not in alone)
     return spans
 
 
@@ -436,9 +524,21 @@ def _english(words: list[str], lexicon: Lexicon, out: Analysis) -> None:
                 out.covered.add(term)
 
 
+def _edges(words: list[str], segmenter: Segmenter) -> set[int]:
+    """Where words start and end; inside a word jieba made up ("博主接"), everywhere."""
+    edges = {0}
+    pos = 0
+    for word in words:
+        if len(word) > 2 and not segmenter.known(word):
+            edges.update(range(pos + 1, pos + len(word)))
+        pos += len(word)
+        edges.add(pos)
+    return edges
+
+
 def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter, out: Analysis) -> None:
     words = segmenter.cut(run)
-    edges = {0, *itertools.accumulate(map(len, words))}
+    edges = _edges(words, segmenter)
     # A term that cuts through a word is a coincidence: "推广" in 老推广告 (老/推/广告).
     found = [
         m for m in lexicon.match_zh(run) if m[2] >= _EDGE_FREE or {m[1], m[1] + m[2]} <= edges
@@ -458,17 +558,21 @@ def _chinese(run: str, lexicon: Lexicon, segmenter: Segmenter, out: Analysis) ->
             out.bigrams.append(pair)
             if reach[i] >= i + 2:
                 out.covered.add(pair)
-    _words_of(words, spans, reach, out)
+    _words_of(words, spans, reach, out, segmenter)
 
 
-def _words_of(words: list[str], spans: list[Span], reach: list[int], out: Analysis) -> None:
+def _words_of(
+    words: list[str], spans: list[Span], reach: list[int], out: Analysis, segmenter: Segmenter
+) -> None:
     pos = 0
+    before = ""
     for word in words:
         out.words.append(word)
         end = pos + len(word)
         if reach[pos] >= end:
             out.covered.add(word)
-        if word not in ZH_STOPWORDS:
-            parts = tuple(bigrams(word)) if len(word) > 2 else ()
-            out.units.append(Unit(word, parts, _over(spans, pos, end), word in COMPLAINTS))
-        pos = end
+        if word not in ZH_STOPWORDS and not (_COUNT_RE.fullmatch(word) and reach[pos] < end):
+            parts = segmenter.parts(word) if len(word) > 2 else ()
+            complaint = word in COMPLAINTS and before not in _SOFTENERS
+            out.units.append(Unit(word, parts, _over(spans, pos, end), complaint))
+        pos, before = end, word
