@@ -135,7 +135,7 @@ class Engine:
         elif isinstance(event, CommandReceived):
             await self._command(turn, event)
         elif isinstance(event, FormSubmitted):
-            appeal.on_modal(turn, event.form_id, event.values)
+            appeal.on_modal(turn, event.form_id, event.values, event.attachments)
         else:
             await self._text(turn, event)
 

@@ -13,7 +13,14 @@ from bot.ports import Adapter, RetryLater
 from bot.redact import Redactor
 from bot.storage.base import OutboxItem, Store
 from bot.texts import Texts
-from bot.types import Attachment, ChatKind, CommandReceived, IncomingEvent, TextReceived
+from bot.types import (
+    Attachment,
+    ChatKind,
+    CommandReceived,
+    FormSubmitted,
+    IncomingEvent,
+    TextReceived,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +91,8 @@ class Hub:
             log.exception("could not record the failure of event %s", event.event_id)
 
     async def _resolve(self, event: IncomingEvent) -> IncomingEvent:
-        if not isinstance(event, TextReceived | CommandReceived) or not event.attachments:
+        with_files = TextReceived | CommandReceived | FormSubmitted
+        if not isinstance(event, with_files) or not event.attachments:
             return event
         if event.chat.kind == ChatKind.PRIVATE or event.user.is_moderator:
             owner = event.user.key if event.chat.kind == ChatKind.PRIVATE else ""

@@ -58,6 +58,7 @@ def _button_payload(b: Button) -> dict[str, Any]:
                     "required": f.required,
                     "max_length": f.max_length,
                     "placeholder": f.placeholder,
+                    "max_files": f.max_files,
                 }
                 for f in b.modal.fields
             ],
@@ -180,8 +181,11 @@ class Outbox:
             while True:
                 self._wake.clear()
                 if not await self._launch():
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                    # that lands as the wake does, and the outbox would never stop.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                        async with asyncio.timeout(self._poll):
+                            await self._wake.wait()
         finally:
             running = list(self._running.values())
             for task in running:

@@ -103,13 +103,18 @@ class CommandReceived:
 
 @dataclass(frozen=True, slots=True)
 class FormSubmitted:
-    """Several form answers at once (a Discord modal): (field id, value) pairs."""
+    """Several form answers at once (a Discord modal): (field id, value) pairs.
+
+    An image question shown in the modal is listed with an empty value; the files uploaded
+    for it are `attachments` (fetched, checked and stored by the hub, like a message's).
+    """
 
     user: UserRef
     chat: ChatRef
     event_id: str
     form_id: str
     values: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 IncomingEvent = TextReceived | ButtonPressed | CommandReceived | FormSubmitted
@@ -117,7 +122,11 @@ IncomingEvent = TextReceived | ButtonPressed | CommandReceived | FormSubmitted
 
 @dataclass(frozen=True, slots=True)
 class ModalField:
-    """One text input of a modal form (Discord: label at most 45 characters)."""
+    """One question of a modal form (Discord: label at most 45 characters).
+
+    A text input, or, when `max_files` > 0, an image question: a file upload taking 1 to
+    `max_files` screenshots (0 to `max_files` when not required).
+    """
 
     id: str
     label: str
@@ -125,6 +134,7 @@ class ModalField:
     required: bool = True
     max_length: int = 4000
     placeholder: str = ""
+    max_files: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -16,7 +17,7 @@ from adapters.discord.commands import build_tree, sync_if_changed
 from adapters.discord.delivery import SEND_ERRORS, Delivery, translate
 from adapters.discord.pending import SETTLE_AFTER, PendingInteractions
 from adapters.discord.router import Router, Settings
-from adapters.discord.views import KefuButton
+from adapters.discord.views import KefuButton, KefuSelect
 from bot.config import Config
 from bot.ports import EventSink, Rejected, RetryLater
 from bot.types import Attachment, ChatKind, ChatRef, Delivered, ModalField, ModalSpec, Outgoing
@@ -75,8 +76,8 @@ class KefuClient(discord.Client):
         self.tree: discord.app_commands.CommandTree[Any] | None = None
 
     async def setup_hook(self) -> None:
-        """Register the persistent buttons and sync slash commands if they changed."""
-        self.add_dynamic_items(KefuButton)
+        """Register the persistent buttons and menus; sync slash commands if they changed."""
+        self.add_dynamic_items(KefuButton, KefuSelect)
         router = self.kefu_buttons
         if router is None or self.kefu_stamp is None:
             return
@@ -105,17 +106,19 @@ class KefuClient(discord.Client):
             await self.kefu_buttons.on_modal(interaction)
 
 
+_FIELD_KEYS = tuple(f.name for f in dataclasses.fields(ModalField))
+
+
 def _spec_to_json(spec: ModalSpec) -> dict[str, Any]:
-    fields = [
-        {"id": f.id, "label": f.label, "long": f.long, "required": f.required,
-         "max_length": f.max_length, "placeholder": f.placeholder}
-        for f in spec.fields
-    ]  # fmt: skip
+    fields = [{key: getattr(f, key) for key in _FIELD_KEYS} for f in spec.fields]
     return {"form_id": spec.form_id, "title": spec.title, "fields": fields}
 
 
 def _spec_from_json(raw: dict[str, Any]) -> ModalSpec:
-    fields = tuple(ModalField(**f) for f in raw["fields"])
+    # keys this core's ModalField does not know (written by a newer one) are left out
+    fields = tuple(
+        ModalField(**{k: v for k, v in f.items() if k in _FIELD_KEYS}) for f in raw["fields"]
+    )
     return ModalSpec(raw["form_id"], raw["title"], fields)
 
 

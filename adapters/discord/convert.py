@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -18,10 +19,13 @@ from bot.types import (
     UserRef,
 )
 
+log = logging.getLogger(__name__)
+
 PLATFORM = "discord"
 ALIASES = {"help": "menu", "start": "menu"}  # /help opens the menu, as on Telegram
 _LABEL = 18  # Discord component type of a modal Label (wraps one input)
 _ROW = 1  # Discord component type of an action row
+_FILE_UPLOAD = 19  # Discord component type of a modal file upload
 
 
 def is_moderator(user: discord.abc.User, role_id: int | None) -> bool:
@@ -118,23 +122,69 @@ def command_event(
     return CommandReceived(user, chat, f"i:{interaction_id}", ALIASES.get(name, name), args)
 
 
-def modal_values(components: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """(custom_id, value) of every text input in a modal submission, in order."""
-    values: list[tuple[str, str]] = []
+def _inputs(components: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every input of a modal submission (text inputs and file uploads), in order."""
+    found: list[Mapping[str, Any]] = []
     for component in components:
+        if not isinstance(component, Mapping):
+            continue
         kind = component.get("type")
         if kind == _ROW:
-            values.extend(modal_values(component.get("components", [])))
+            found.extend(_inputs(component.get("components") or []))
         elif kind == _LABEL and isinstance(component.get("component"), Mapping):
-            values.extend(modal_values([component["component"]]))
-        elif isinstance(component.get("value"), str) and component.get("custom_id"):
-            values.append((str(component["custom_id"]), component["value"]))
+            found.extend(_inputs([component["component"]]))
+        elif component.get("custom_id"):
+            found.append(component)
+    return found
+
+
+def modal_values(components: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(custom_id, value) of every input in a modal submission, in order.
+
+    A file upload is listed with an empty value, so the core knows the question was shown in
+    the modal (an optional one left empty is skipped, not asked again); its files come from
+    `modal_files`.
+    """
+    values: list[tuple[str, str]] = []
+    for item in _inputs(components):
+        if isinstance(item.get("value"), str):
+            values.append((str(item["custom_id"]), item["value"]))
+        elif item.get("type") == _FILE_UPLOAD:
+            values.append((str(item["custom_id"]), ""))
     return tuple(values)
 
 
+def modal_files(data: Mapping[str, Any], state: Any, max_bytes: int) -> tuple[Attachment, ...]:
+    """The files uploaded in a modal's file uploads, in order, checked like message files.
+
+    Discord lists attachment ids in each upload's `values` and the attachments themselves in
+    `resolved.attachments`; both are client data, so an id without its attachment is dropped.
+    """
+    resolved = data.get("resolved")
+    known = resolved.get("attachments") if isinstance(resolved, Mapping) else None
+    if not isinstance(known, Mapping):
+        return ()
+    files: list[Attachment] = []
+    for item in _inputs(data.get("components") or []):
+        ids = item.get("values") if item.get("type") == _FILE_UPLOAD else None
+        for file_id in ids if isinstance(ids, list) else []:
+            raw = known.get(str(file_id))
+            try:
+                files.append(attachment(discord.Attachment(data=raw, state=state), max_bytes))
+            except (KeyError, TypeError, ValueError):
+                log.debug("ignored a malformed modal attachment %r", file_id)
+    return tuple(files)
+
+
 def form_event(
-    user: UserRef, chat: ChatRef, interaction_id: int, form_id: str, data: Mapping[str, Any]
+    user: UserRef,
+    chat: ChatRef,
+    interaction_id: int,
+    form_id: str,
+    data: Mapping[str, Any],
+    files: tuple[Attachment, ...] = (),
 ) -> FormSubmitted:
-    """A modal submission → FormSubmitted with the answers in the modal's order."""
+    """A modal submission → FormSubmitted with the answers in the modal's order, and the
+    files uploaded in it (from `modal_files`)."""
     values = modal_values(data.get("components", []))
-    return FormSubmitted(user, chat, f"i:{interaction_id}", form_id, values)
+    return FormSubmitted(user, chat, f"i:{interaction_id}", form_id, values, files)

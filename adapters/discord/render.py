@@ -1,4 +1,9 @@
-"""Reply → Discord message parts (content, embed, buttons, files) and ModalSpec → Modal; pure."""
+"""Reply → Discord message parts (content, embed, components, files) and ModalSpec → Modal; pure.
+
+Buttons stay buttons, except a long list of categories or articles: those become a string
+select menu (`KefuSelect`), so a menu reads as a list instead of a wall of buttons and never
+spills into a second message. "Talk to a person", Back and Menu always stay buttons.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from typing import Any
 
 import discord
 
-from adapters.discord.views import KefuButton
+from adapters.discord.views import KefuButton, KefuSelect
 from bot.actions import ActionError, Verb, act, unpack
-from bot.types import Button, ModalSpec, OutFile, Reply
+from bot.types import Button, ModalField, ModalSpec, OutFile, Reply
 
 CONTENT_MAX = 2000  # Discord: message content holds at most 2,000 characters
 EMBED_DESCRIPTION_MAX = 4096  # Discord: an embed description holds at most 4,096 characters
@@ -23,6 +28,12 @@ MODAL_LABEL_MAX = 45  # Discord: a label in a modal holds at most 45 characters
 MODAL_INPUTS_MAX = 5  # Discord: a modal holds at most 5 components
 TEXT_INPUT_MAX = 4000  # Discord: a text input accepts at most 4,000 characters
 PLACEHOLDER_MAX = 100  # Discord: a text input placeholder holds at most 100 characters
+DESCRIPTION_MAX = 100  # Discord: a modal label's description holds at most 100 characters
+FILES_PER_UPLOAD_MAX = 10  # Discord: a file upload takes 1 to 10 files
+OPTIONS_MAX = 25  # Discord: a select menu holds at most 25 options
+OPTION_LABEL_MAX = 100  # Discord: a select option label holds at most 100 characters
+SELECT_PLACEHOLDER_MAX = 150  # Discord: a select menu placeholder holds at most 150 characters
+NAVIGATION_BUTTONS_MAX = 10  # more category/article buttons than this read better as a list
 FORM_PREFIX = "kefu-form:"
 EMPTY = "\u200b"  # a message needs some content when it only carries buttons
 PANEL_TEXT = (
@@ -30,6 +41,9 @@ PANEL_TEXT = (
     "Need help? Press a button below; we reply in your DMs."
 )
 PANEL_BUTTONS = (("Get help / 获取帮助", Verb.MENU), ("Talk to a person / 人工客服", Verb.HUMAN))
+PICK_TOPIC = "选择分类 · Choose a topic"
+PICK_ARTICLE = "选择文章 · Choose an article"
+PICK_ANY = "请选择 · Choose one"
 _STYLES = {
     Verb.HUMAN: discord.ButtonStyle.primary,
     Verb.CLAIM: discord.ButtonStyle.success,
@@ -106,29 +120,125 @@ def _label(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Navigation buttons shown as one select menu; it takes a whole action row."""
+
+    buttons: tuple[Button, ...]
+    placeholder: str
+
+
+Row = list[Button] | Choices
+
+
 def _chunks(buttons: list[Button]) -> list[list[Button]]:
     return [buttons[i : i + ROW_MAX] for i in range(0, len(buttons), ROW_MAX)]
 
 
-def _button_rows(reply: Reply) -> list[list[Button]]:
-    """The reply's rows, wrapped at 5 buttons; more than 5 rows are packed tighter.
+def _button_rows(rows: list[list[Button]]) -> list[list[Button]]:
+    """Rows wrapped at 5 buttons; more than 5 rows are packed tighter.
 
     The last row (usually "Talk to a person") stays on its own row when the rest fits in 4.
     """
-    rows = [chunk for row in reply.buttons for chunk in _chunks(list(row))]
-    if len(rows) <= ROWS_MAX:
-        return rows
-    body = _chunks([b for row in rows[:-1] for b in row])
+    wrapped = [chunk for row in rows for chunk in _chunks(row)]
+    if len(wrapped) <= ROWS_MAX:
+        return wrapped
+    body = _chunks([b for row in wrapped[:-1] for b in row])
     if len(body) < ROWS_MAX:
-        return [*body, rows[-1]]
-    return _chunks([b for row in rows for b in row])
+        return [*body, wrapped[-1]]
+    return _chunks([b for row in wrapped for b in row])
 
 
-def build_view(rows: list[list[Button]]) -> tuple[discord.ui.View, dict[str, ModalSpec]]:
-    """A timeout-free View of KefuButtons, and the modal forms its buttons open."""
+def is_navigation(button: Button) -> bool:
+    """A button opening a category or an article: what a select menu may list.
+
+    "Talk to a person", Back, the top Menu and a form (it may open a modal) stay buttons,
+    so a person is always one tap away.
+    """
+    if button.modal is not None:
+        return False
+    try:
+        action = unpack(button.data)
+    except ActionError:
+        return False
+    return action.verb is Verb.ARTICLE or (action.verb is Verb.MENU and bool(action.arg(0)))
+
+
+def _navigation(rows: list[list[Button]]) -> list[Button]:
+    """The navigation buttons in order, each action once (option values must be unique)."""
+    seen: set[str] = set()
+    out: list[Button] = []
+    for button in (b for row in rows for b in row):
+        if is_navigation(button) and button.data not in seen:
+            seen.add(button.data)
+            out.append(button)
+    return out
+
+
+def wants_select(rows: list[list[Button]], navigation: list[Button]) -> bool:
+    """True when 2+ categories/articles should be a select menu rather than buttons.
+
+    The rule: when the buttons, as the core laid them out, take more than Discord's 5 action
+    rows (they would have to be repacked or spill into a second message), or when there are
+    more than 10 of them (a list reads better than a wall of buttons).
+    """
+    wrapped = sum(len(_chunks(row)) for row in rows)
+    many = len(navigation) > NAVIGATION_BUTTONS_MAX
+    return len(navigation) >= 2 and (wrapped > ROWS_MAX or many)
+
+
+def _placeholder(buttons: tuple[Button, ...], start: int, total: int) -> str:
+    kinds = {unpack(b.data).verb for b in buttons}
+    text = {Verb.ARTICLE: PICK_ARTICLE, Verb.MENU: PICK_TOPIC}.get(kinds.pop(), PICK_ANY)
+    if kinds:  # categories and articles mixed
+        text = PICK_ANY
+    if total > OPTIONS_MAX:
+        text += f" ({start + 1}–{start + len(buttons)})"
+    return _label(text, SELECT_PLACEHOLDER_MAX)
+
+
+def _menus(navigation: list[Button]) -> list[Choices]:
+    """The navigation buttons as select menus of at most 25 options each."""
+    menus: list[Choices] = []
+    for start in range(0, len(navigation), OPTIONS_MAX):
+        chunk = tuple(navigation[start : start + OPTIONS_MAX])
+        menus.append(Choices(chunk, _placeholder(chunk, start, len(navigation))))
+    return menus
+
+
+def component_rows(reply: Reply) -> list[Row]:
+    """The reply's buttons as action rows: long lists become select menus where they stood."""
+    rows = [list(row) for row in reply.buttons if row]
+    navigation = _navigation(rows)
+    if not wants_select(rows, navigation):
+        return list(_button_rows(rows))
+    first = next(i for i, row in enumerate(rows) if any(map(is_navigation, row)))
+    before = [chunk for row in rows[:first] for chunk in _chunks(row)]
+    rest = [[b for b in row if not is_navigation(b)] for row in rows[first:]]
+    after = [chunk for row in rest for chunk in _chunks(row)]
+    menus = _menus(navigation)
+    if len(before) + len(menus) + len(after) > ROWS_MAX:
+        # pack the buttons tighter (a person stays one tap away, after the lists)
+        before, after = [], _chunks([b for row in before + after for b in row])
+    return [*before, *menus, *after]
+
+
+def _options(choices: Choices) -> list[discord.SelectOption]:
+    return [
+        discord.SelectOption(label=_label(b.label, OPTION_LABEL_MAX) or "-", value=b.data)
+        for b in choices.buttons
+    ]
+
+
+def build_view(rows: list[Row]) -> tuple[discord.ui.View, dict[str, ModalSpec]]:
+    """A timeout-free View of KefuButtons and KefuSelects, and the modal forms it opens."""
     view = discord.ui.View(timeout=None)
     modals: dict[str, ModalSpec] = {}
     for index, row in enumerate(rows):
+        if isinstance(row, Choices):
+            select = KefuSelect(_options(row), index=index, placeholder=row.placeholder, row=index)
+            view.add_item(select)
+            continue
         for button in row:
             has_modal = button.modal is not None and len(button.modal.fields) <= MODAL_INPUTS_MAX
             view.add_item(
@@ -175,7 +285,7 @@ def render(reply: Reply, *, mention: str = "") -> list[Part]:
     while files:
         parts.append(Part(content=EMPTY, files=files[:FILES_MAX]))
         files = files[FILES_MAX:]
-    rows = _button_rows(reply)
+    rows = component_rows(reply)
     for i in range(0, len(rows), ROWS_MAX):
         view, modals = build_view(rows[i : i + ROWS_MAX])
         target = parts[-1] if i == 0 else Part(content=EMPTY)
@@ -190,27 +300,51 @@ def render(reply: Reply, *, mention: str = "") -> list[Part]:
 
 def panel_view() -> discord.ui.View:
     """The support panel's buttons: Get help (the menu) and Talk to a person."""
-    rows = [[Button(label, act(verb)) for label, verb in PANEL_BUTTONS]]
+    rows: list[Row] = [[Button(label, act(verb)) for label, verb in PANEL_BUTTONS]]
     view, _ = build_view(rows)
     return view
 
 
+def upload_limit(field: ModalField) -> int:
+    """How many files a field takes in the modal: 0 for a text input (an image question the
+    core put into the modal has `max_files` above 0)."""
+    return max(0, field.max_files)
+
+
+def _modal_item(f: ModalField) -> discord.ui.Label[Any]:
+    """One question of the modal: a text input, or a file upload for screenshots."""
+    label = _label(f.label, MODAL_LABEL_MAX)
+    files = upload_limit(f)
+    if files:
+        upload: discord.ui.FileUpload[Any] = discord.ui.FileUpload(
+            custom_id=f.id,
+            required=f.required,
+            min_values=1 if f.required else 0,
+            max_values=min(files, FILES_PER_UPLOAD_MAX),
+        )
+        hint = _label(f.placeholder, DESCRIPTION_MAX) or None
+        return discord.ui.Label(text=label, component=upload, description=hint)
+    text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        custom_id=f.id,
+        style=discord.TextStyle.paragraph if f.long else discord.TextStyle.short,
+        required=f.required,
+        max_length=max(1, min(f.max_length, TEXT_INPUT_MAX)),
+        placeholder=_label(f.placeholder, PLACEHOLDER_MAX) or None,
+    )
+    return discord.ui.Label(text=label, component=text_input)
+
+
 def build_modal(spec: ModalSpec) -> discord.ui.Modal:
-    """A modal dialog for a form; raises ValueError when it has more inputs than Discord allows."""
+    """A modal dialog for a form; raises ValueError when it has more inputs than Discord allows.
+
+    Text questions are text inputs; an image question (see `upload_limit`) is a file upload,
+    so the screenshots come with the answers instead of in a message afterwards.
+    """
     if not spec.fields or len(spec.fields) > MODAL_INPUTS_MAX:
         raise ValueError(f"form {spec.form_id!r} does not fit a modal")
     modal = discord.ui.Modal(
         title=_label(spec.title, MODAL_TITLE_MAX), custom_id=FORM_PREFIX + spec.form_id
     )
     for f in spec.fields:
-        text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            custom_id=f.id,
-            style=discord.TextStyle.paragraph if f.long else discord.TextStyle.short,
-            required=f.required,
-            max_length=max(1, min(f.max_length, TEXT_INPUT_MAX)),
-            placeholder=_label(f.placeholder, PLACEHOLDER_MAX) or None,
-        )
-        modal.add_item(
-            discord.ui.Label(text=_label(f.label, MODAL_LABEL_MAX), component=text_input)
-        )
+        modal.add_item(_modal_item(f))
     return modal

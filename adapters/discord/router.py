@@ -1,4 +1,4 @@
-"""Inbound: messages, button presses, slash commands and modal forms → the core's sink.
+"""Inbound: messages, buttons and menu choices, slash commands and modal forms → the sink.
 
 Every interaction is acknowledged at once (Discord allows 3 seconds): a modal when the button
 opens one, an ephemeral refusal when a non-moderator presses a moderator button, otherwise a
@@ -132,7 +132,10 @@ class Router:
     # -- buttons -------------------------------------------------------------------------
 
     async def on_button(self, interaction: discord.Interaction, data: str, modal: bool) -> None:
-        """A KefuButton press: open its modal, refuse, or defer and pass it on."""
+        """A button press or menu choice: open its modal, refuse, or defer and pass it on.
+
+        `data` is client data: the core unpacks it and checks it belongs to the presser.
+        """
         spec = self.modals.get(data) if modal else None
         if spec is not None:
             form = build_modal(spec)
@@ -246,7 +249,10 @@ class Router:
         chat = await self._private(interaction)
         data: dict[str, Any] = dict(interaction.data or {})
         form_id = custom_id.removeprefix(FORM_PREFIX)
-        event = convert.form_event(user, chat, interaction.id, form_id, data)
+        # screenshots uploaded in the modal: parsed like message attachments; the core
+        # fetches them, checks them by content and stores them by hash
+        files = convert.modal_files(data, interaction._state, self.settings.max_image_bytes)
+        event = convert.form_event(user, chat, interaction.id, form_id, data, files)
         await self._submit(interaction.user.id, event)
         self._after(interaction)
 

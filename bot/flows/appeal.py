@@ -272,8 +272,42 @@ async def on_submit(turn: Turn) -> None:
     await handoff.create_ticket(turn)
 
 
-def on_modal(turn: Turn, form_id: str, values: tuple[tuple[str, str], ...]) -> None:
-    """Answers from a modal dialog: validate each, then ask what is left (screenshots)."""
+def _modal_images(turn: Turn, field: FormField, attachments: tuple[Attachment, ...]) -> bool:
+    """Screenshots uploaded in the modal, kept like sent ones; False when one was refused
+    (it is explained, and the question asked again)."""
+    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    for a in attachments:
+        if a.error:
+            turn.text(a.error, max=max_mb)
+    images: list[str] = _state(turn)["images"].setdefault(field.id, [])
+    for sha in (a.sha256 for a in attachments if a.sha256):
+        if sha not in images:
+            images.append(sha)
+    del images[field.max_images :]
+    return not any(a.error for a in attachments)
+
+
+def _open_fields(form: Form, state: dict[str, Any], settled: set[str]) -> list[int]:
+    """What is left to ask after a modal: required answers, and screenshots unless they came
+    with it (`settled`: image questions the modal answered, if only by leaving them empty)."""
+    pending: list[int] = []
+    for i, f in enumerate(form.fields):
+        if f.type == FieldType.IMAGES:
+            if not state["images"].get(f.id) and (f.required or f.id not in settled):
+                pending.append(i)
+        elif f.required and f.id not in state["answers"]:
+            pending.append(i)
+    return pending
+
+
+def on_modal(
+    turn: Turn,
+    form_id: str,
+    values: tuple[tuple[str, str], ...],
+    attachments: tuple[Attachment, ...] = (),
+) -> None:
+    """Answers from a modal dialog: validate each, then ask what is left (screenshots, unless
+    they were uploaded in the modal)."""
     form = turn.svc.kb.forms.get(form_id)
     if form is None or turn.conv.step not in (
         Step.FORM,
@@ -297,17 +331,18 @@ def on_modal(turn: Turn, form_id: str, values: tuple[tuple[str, str], ...]) -> N
         turn.data["category"] = category
     state = _state(turn)
     given = dict(values)
+    settled: set[str] = set()
     for field in form.fields:
-        if field.id in given and field.type != FieldType.IMAGES:
-            value = _validate(turn, field, given[field.id]) if given[field.id].strip() else ""
-            if value:
-                state["answers"][field.id] = value
-    answered = set(state["answers"])
-    pending = [
-        i
-        for i, f in enumerate(form.fields)
-        if f.id not in answered and (f.required or f.type == FieldType.IMAGES)
-    ]
+        if field.id not in given:
+            continue
+        if field.type == FieldType.IMAGES:
+            if _modal_images(turn, field, attachments):
+                settled.add(field.id)
+            continue
+        value = _validate(turn, field, given[field.id]) if given[field.id].strip() else ""
+        if value:
+            state["answers"][field.id] = value
+    pending = _open_fields(form, state, settled)
     state["field"] = pending[0] if pending else len(form.fields)
     turn.conv.step = Step.FORM
     ask_field(turn)

@@ -4,6 +4,7 @@ FormSubmitted), and the form button carrying a modal within Discord's limits.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 
 from bot.flows.appeal import parse_date
 from bot.state import Step
-from bot.types import FormSubmitted
-from tests.helpers.fakes import Harness, harness
+from bot.types import Attachment, FormSubmitted
+from tests.helpers.builders import png
+from tests.helpers.fakes import Harness, config, harness, shared_knowledge
 
 TODAY = date(2026, 1, 15)
 VALID = (
@@ -79,6 +81,7 @@ async def test_the_form_button_carries_a_modal_within_discords_limits(h: Harness
     assert len(button.modal.title) <= 45
     assert all(len(f.label) <= 45 and len(f.placeholder) <= 100 for f in button.modal.fields)
     assert [f.id for f in button.modal.fields] == [i for i, _ in VALID]
+    assert all(f.max_files == 0 for f in button.modal.fields)  # 5 questions: no room for more
 
 
 async def test_a_modal_answers_every_text_field_then_asks_for_screenshots(h: Harness) -> None:
@@ -115,3 +118,75 @@ async def test_a_modal_for_an_unknown_form_changes_nothing(h: Harness) -> None:
     assert "no longer active" in user.last_text()
     conv = await h.store.load_conversation(user.key)
     assert conv is not None and conv.step == Step.MENU
+
+
+@pytest.fixture
+async def short(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A harness whose ban appeal is short enough for its screenshots to fit the modal."""
+    kb, index = shared_knowledge()
+    form = kb.forms["ban-appeal"]
+    fields = tuple(f for f in form.fields if f.id != "before")
+    forms = {**kb.forms, form.id: dataclasses.replace(form, fields=fields)}
+    opened = await Harness(
+        config(tmp_path / "data", None), dataclasses.replace(kb, forms=forms), index
+    ).open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+SHORT = tuple((k, v) for k, v in VALID if k != "before")
+
+
+def _upload(h: Harness, data: bytes, name: str = "shot.png") -> Attachment:
+    ref = f"file-{h.next_id()}"
+    h.users_adapter.files[ref] = data
+    return Attachment(ref, name, "image/png", len(data))
+
+
+async def test_screenshots_go_into_the_modal_when_the_form_fits(short: Harness) -> None:
+    await go_to_banned(short)
+    button = short.user("alice").button("Fill in the form")
+    assert button.modal is not None
+    *typed, upload = button.modal.fields
+    assert [f.max_files for f in typed] == [0, 0, 0, 0]
+    assert (upload.id, upload.max_files, upload.required) == ("screenshots", 5, False)
+    assert upload.label == "Screenshots" and len(upload.placeholder) <= 100
+
+
+async def test_screenshots_uploaded_in_the_modal_are_the_answer(short: Harness) -> None:
+    await go_to_banned(short)
+    user = short.user("alice")
+    shots = (_upload(short, png(color=(1, 1, 1))), _upload(short, png(color=(2, 2, 2))))
+    values = (*SHORT, ("screenshots", ""))
+    event = FormSubmitted(user.ref, user.chat, short.next_id(), "ban-appeal", values, shots)
+    await short.deliver(event)
+    assert "Please check your answers" in user.last_text()
+    assert "Screenshots: 2 image(s)" in user.last_text()  # not asked for again
+    await user.presses("Submit")
+    ticket = await short.ticket(1)
+    assert len(ticket.images) == 2 and len(ticket.answers) == 4
+
+
+async def test_an_optional_upload_left_empty_in_the_modal_is_skipped(short: Harness) -> None:
+    await go_to_banned(short)
+    user = short.user("alice")
+    values = (*SHORT, ("screenshots", ""))
+    await short.deliver(FormSubmitted(user.ref, user.chat, short.next_id(), "ban-appeal", values))
+    assert "Please check your answers" in user.last_text()
+
+
+async def test_a_refused_upload_is_explained_and_asked_for_again(short: Harness) -> None:
+    await go_to_banned(short)
+    user = short.user("alice")
+    bad = _upload(short, b"%PDF-1.4 not a picture", "notice.pdf")
+    values = (*SHORT, ("screenshots", ""))
+    await short.deliver(
+        FormSubmitted(user.ref, user.chat, short.next_id(), "ban-appeal", values, (bad,))
+    )
+    texts = [o.reply.text for o in user.inbox[-2:]]
+    assert "image" in texts[0].lower()
+    assert texts[1].endswith(
+        short.kb.forms["ban-appeal"].fields[-1].prompt_in("en") + " (optional)"
+    )

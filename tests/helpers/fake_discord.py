@@ -96,6 +96,7 @@ class FakeDiscord:
         self.cdn: dict[str, tuple[bytes, str]] = {}
         self.requests: list[tuple[str, str]] = []
         self.unknown: list[tuple[str, str]] = []
+        self.invalid: list[tuple[str, list[str]]] = []  # (path, problems) of refused payloads
         self.faults: list[Fault] = []
         self.identify_close_code: int | None = None
         self.locale = "en-US"  # the Discord client language of every user
@@ -262,6 +263,11 @@ class FakeDiscord:
         if fault is not None:
             return fault
         body = await _read_body(request)
+        problems = payload_problems(body)
+        if problems:
+            # Discord refuses a component payload it cannot show: 400 Invalid Form Body
+            self.invalid.append((path, problems))
+            return error(400, 50035, "Invalid Form Body")
         for method, pattern, handler in self._routes():
             match = re.fullmatch(pattern, path)
             if method == request.method and match:
@@ -475,6 +481,23 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return record
 
+    async def choose(
+        self, user: dict[str, Any], message: dict[str, Any], label: str
+    ) -> Interaction:
+        """Choose the option labelled `label` (a prefix is enough) in a select menu."""
+        select, option = find_option(message, label)
+        return await self.select(user, message, select["custom_id"], [option["value"]])
+
+    async def select(
+        self, user: dict[str, Any], message: dict[str, Any], custom_id: str, values: list[str]
+    ) -> Interaction:
+        """A string select interaction (component_type 3) carrying `values`, as Discord sends
+        it: no `resolved` for a string select."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
+        record, payload = self._interaction(user, 3, data, int(message["channel_id"]), message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
     async def slash(
         self, user: dict[str, Any], name: str, channel_id: int, **options: str
     ) -> Interaction:
@@ -497,15 +520,29 @@ class FakeDiscord:
         raise AssertionError(f"/{name} was never synced")
 
     async def submit_modal(
-        self, user: dict[str, Any], custom_id: str, values: dict[str, str], message: dict[str, Any]
+        self,
+        user: dict[str, Any],
+        custom_id: str,
+        values: dict[str, str],
+        message: dict[str, Any],
+        files: dict[str, list[dict[str, Any]]] | None = None,
     ) -> Interaction:
-        """A modal submission (text inputs wrapped in labels), as Discord sends it."""
+        """A modal submission as Discord sends it: text inputs and file uploads (type 19, the
+        attachment ids in `values`) wrapped in labels, the attachments in `resolved`."""
+        inputs: list[dict[str, Any]] = [
+            {"type": 4, "custom_id": k, "value": v} for k, v in values.items()
+        ]
+        resolved: dict[str, Any] = {}
+        for key, attached in (files or {}).items():
+            inputs.append({"type": 19, "custom_id": key, "values": [a["id"] for a in attached]})
+            resolved.update({a["id"]: {**a, "ephemeral": True} for a in attached})
         rows = [
-            {"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 10, "custom_id": k,
-                                                    "value": v}}
-            for i, (k, v) in enumerate(values.items())
-        ]  # fmt: skip
-        data = {"custom_id": custom_id, "components": rows}
+            {"type": 18, "id": 2 * i + 1, "component": {**item, "id": 2 * i + 2}}
+            for i, item in enumerate(inputs)
+        ]
+        data: dict[str, Any] = {"custom_id": custom_id, "components": rows}
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
         new, payload = self._interaction(user, 5, data, int(message["channel_id"]), message)
         await self.dispatch("INTERACTION_CREATE", payload)
         return new
@@ -706,8 +743,103 @@ def find_button(message: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
-    """Every button label of a message, row by row."""
-    return [b.get("label") or "" for r in message.get("components", []) for b in r["components"]]
+    """Every button label of a message, row by row (select menus are not buttons)."""
+    return [
+        b.get("label") or ""
+        for r in message.get("components", [])
+        for b in r["components"]
+        if b.get("type", 2) == 2
+    ]
+
+
+def selects(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every select menu of a message, row by row."""
+    return [
+        c for r in message.get("components", []) for c in r["components"] if c.get("type") == 3
+    ]
+
+
+def options(message: dict[str, Any]) -> list[str]:
+    """Every option label of every select menu of a message."""
+    return [o["label"] for s in selects(message) for o in s.get("options", [])]
+
+
+def find_option(message: dict[str, Any], label: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first select menu option whose label starts with `label`, and its menu."""
+    for select in selects(message):
+        for option in select.get("options", []):
+            if option["label"].startswith(label):
+                return dict(select), dict(option)
+    raise AssertionError(f"no option {label!r} in message {message.get('content')!r}")
+
+
+# -- what Discord refuses (a subset of its documented component limits) ------------------------
+
+
+def payload_problems(body: dict[str, Any]) -> list[str]:
+    """Why Discord would refuse the components of a message or interaction payload."""
+    if body.get("type") == 9 and isinstance(body.get("data"), dict):
+        return modal_problems(body["data"])
+    data = body.get("data") if isinstance(body.get("data"), dict) else body
+    components = data.get("components") if isinstance(data, dict) else None
+    return message_problems(components) if isinstance(components, list) else []
+
+
+def message_problems(rows: list[dict[str, Any]]) -> list[str]:
+    """Action rows: at most 5; each 1-5 buttons or exactly one select; unique custom_ids."""
+    problems = [] if len(rows) <= 5 else [f"{len(rows)} action rows"]
+    ids: list[str] = []
+    for row in rows:
+        items = row.get("components", [])
+        kinds = [c.get("type") for c in items]
+        if row.get("type") != 1 or not 1 <= len(items) <= 5 or (3 in kinds and len(items) > 1):
+            problems.append(f"bad action row {kinds}")
+        for item in items:
+            ids.append(item.get("custom_id", ""))
+            problems += _select_problems(item) if item.get("type") == 3 else []
+            if item.get("type") == 2 and len(item.get("label") or "") > 80:
+                problems.append("button label over 80")
+    problems += [f"custom_id {i!r}" for i in ids if not 1 <= len(i) <= 100]
+    return problems + (["duplicate custom_id"] if len(set(ids)) < len(ids) else [])
+
+
+def _select_problems(select: dict[str, Any]) -> list[str]:
+    opts = select.get("options", [])
+    values = [o.get("value", "") for o in opts]
+    problems = [] if 1 <= len(opts) <= 25 else [f"{len(opts)} options"]
+    problems += [f"option {o!r}" for o in opts if not 1 <= len(o.get("label", "")) <= 100]
+    problems += [f"value {v!r}" for v in values if not 1 <= len(v) <= 100]
+    problems += ["duplicate option value"] if len(set(values)) < len(values) else []
+    low, high = select.get("min_values", 1), select.get("max_values", 1)
+    problems += [] if 0 <= low <= high <= max(1, len(opts)) else ["min/max_values"]
+    return problems + (
+        ["placeholder over 150"] if len(select.get("placeholder") or "") > 150 else []
+    )
+
+
+def modal_problems(modal: dict[str, Any]) -> list[str]:
+    """A modal: a title of 1-45, 1-5 labels, each wrapping a text input or a file upload."""
+    rows = modal.get("components", [])
+    problems = [] if 1 <= len(modal.get("title", "")) <= 45 else ["modal title"]
+    problems += [] if 1 <= len(rows) <= 5 else [f"{len(rows)} modal components"]
+    for given in rows:
+        row = given
+        if given.get("type") == 1:  # the deprecated form: a text input alone in an action row
+            row = {"type": 18, "label": "-", "component": (given.get("components") or [{}])[0]}
+        inner = row.get("component") or {}
+        if row.get("type") != 18 or not 1 <= len(row.get("label", "")) <= 45:
+            problems.append(f"bad modal label {row.get('type')}")
+        if len(row.get("description") or "") > 100:
+            problems.append("label description over 100")
+        if inner.get("type") == 4:
+            long = inner.get("max_length", 1) > 4000 or len(inner.get("placeholder") or "") > 100
+            problems += ["text input limits"] if long else []
+        elif inner.get("type") == 19:
+            low, high = inner.get("min_values", 1), inner.get("max_values", 1)
+            problems += [] if 0 <= low <= high and 1 <= high <= 10 else ["file upload limits"]
+        else:
+            problems.append(f"modal component type {inner.get('type')}")
+    return problems
 
 
 def _apply_edit(message: dict[str, Any], body: dict[str, Any], fake: Any = None) -> None:
@@ -735,3 +867,4 @@ async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
         restore_discord_py(old)
         await server.stop()
     assert not server.unknown, f"the adapter called endpoints the fake lacks: {server.unknown}"
+    assert not server.invalid, f"Discord would have refused: {server.invalid}"

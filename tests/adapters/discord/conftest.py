@@ -13,13 +13,22 @@ import pytest
 
 from adapters.discord import DiscordAdapter
 from bot.config import BotConfig, Config, DiscordConfig
-from bot.types import IncomingEvent
+from bot.types import IncomingEvent, ModalField
 from tests.helpers.fake_discord import (
     FakeDiscord,
     running_fake_discord,
 )
 
 TOKEN_ENV = "KEFU_TEST_DISCORD_TOKEN"
+
+
+def upload_field(
+    field_id: str, label: str, *, required: bool = False, max_files: int = 5, placeholder: str = ""
+) -> ModalField:
+    """An image question shown in a modal as a file upload (ModalField.max_files > 0)."""
+    return ModalField(
+        field_id, label, required=required, placeholder=placeholder, max_files=max_files
+    )
 
 
 async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:

@@ -1,7 +1,8 @@
 """A conversation DSL over the real core, the real discord.py and the fake Discord.
 
-`await alice.says("…")`, `await alice.presses("Talk to a person")`, `await alice.sees("…")`,
-`await moderators.sees("…")`, `await moderators.says(mona, "…")`.
+`await alice.says("…")`, `await alice.presses("Talk to a person")`, `await alice.chooses("…")`
+(an option of a select menu), `await alice.sees("…")`, `await moderators.sees("…")`,
+`await moderators.says(mona, "…")`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from bot.config import Config
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
 from tests.adapters.discord.conftest import eventually
-from tests.helpers.fake_discord import FakeDiscord, buttons
+from tests.helpers.fake_discord import FakeDiscord, buttons, options
 
 Message = dict[str, Any]
 
 
 def text_of(message: Message) -> str:
-    """What a reader sees: content, embeds and button labels, markdown escapes removed."""
+    """What a reader sees: content, embeds, button and menu option labels, escapes removed."""
     parts = [message.get("content") or ""]
     for embed in message.get("embeds", []):
         parts += [embed.get("title") or "", embed.get("description") or ""]
-    parts += buttons(message)
+    parts += buttons(message) + options(message)
     return "\n".join(parts).replace("\\", "")
 
 
@@ -113,6 +114,13 @@ class Chat:
                 return message
         raise AssertionError(f"no button {label!r} here")
 
+    def with_option(self, label: str) -> Message:
+        """The latest bot message with a select menu option starting with `label`."""
+        for message in reversed(self.bot_messages()):
+            if any(o.startswith(label) for o in options(message)):
+                return message
+        raise AssertionError(f"no menu option {label!r} here")
+
 
 class User(Chat):
     """A Discord user talking to the bot in DMs."""
@@ -131,6 +139,11 @@ class User(Chat):
         """Press a button of the latest message that has it (or of `message`)."""
         self.mark()
         return await self.fake.press(self.payload, message or self.with_button(label), label)
+
+    async def chooses(self, label: str, message: Message | None = None) -> Any:
+        """Choose an option of a select menu in the latest message that offers it."""
+        self.mark()
+        return await self.fake.choose(self.payload, message or self.with_option(label), label)
 
 
 class Moderators:

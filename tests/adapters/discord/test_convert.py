@@ -117,6 +117,49 @@ async def test_modal_submission_becomes_form_submitted(sdk: Recorder) -> None:
     assert event.event_id == "i:950000000000000004"
 
 
+async def test_modal_with_a_file_upload_lists_its_files_like_message_attachments(
+    sdk: Recorder,
+) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_modal_submit_upload.json")
+    data = interaction.data
+    assert convert.modal_values(data["components"]) == (
+        ("order_no", "P20250301"),
+        ("screenshots", ""),  # the upload was in the modal; its files come separately
+    )
+    shot, pdf = convert.modal_files(data, interaction._state, MAX)
+    assert (shot.name, shot.mime, shot.size, shot.error) == ("order.png", "image/png", 48213, "")
+    assert shot.ref.startswith("https://cdn.discordapp.com/ephemeral-attachments/")
+    assert pdf.error == "err_not_image"  # the third id had no attachment: dropped
+
+
+async def test_modal_files_go_with_the_form_answers(sdk: Recorder) -> None:
+    interaction = await sdk.feed("INTERACTION_CREATE", "interaction_modal_submit_upload.json")
+    files = convert.modal_files(interaction.data, interaction._state, MAX)
+    user = convert.user_ref(interaction.user, ROLE, interaction.locale.value)
+    event = convert.form_event(
+        user, convert.dm_chat(DM), interaction.id, "order-problem", interaction.data, files
+    )
+    assert event.attachments == files  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "resolved",
+    [
+        None,
+        {},
+        {"attachments": []},
+        {"attachments": {"1": None}},
+        {"attachments": {"1": {"id": "x"}}},
+    ],
+)
+def test_malformed_modal_files_are_dropped(resolved: Any) -> None:
+    upload = {"type": 18, "component": {"type": 19, "custom_id": "s", "values": ["1"]}}
+    data: dict[str, Any] = {"components": [upload]}
+    if resolved is not None:
+        data["resolved"] = resolved
+    assert convert.modal_files(data, None, MAX) == ()
+
+
 async def test_button_in_thread_by_non_moderator_has_no_rights(sdk: Recorder) -> None:
     interaction = await sdk.feed("INTERACTION_CREATE", "interaction_claim_by_bob.json")
     assert interaction.data["custom_id"] == "kefu:mc::12"

@@ -24,8 +24,13 @@ from bot.types import (
     Reply,
     TextReceived,
 )
-from tests.adapters.discord.conftest import RecordingSink, eventually, running
-from tests.helpers.fake_discord import FakeDiscord, buttons
+from tests.adapters.discord.conftest import (
+    RecordingSink,
+    eventually,
+    running,
+    upload_field,
+)
+from tests.helpers.fake_discord import FakeDiscord, buttons, options
 
 DEFERRED_MESSAGE, DEFERRED_UPDATE, MESSAGE, MODAL = 5, 6, 4, 9  # interaction callback types
 EPHEMERAL = 64
@@ -236,3 +241,135 @@ async def test_the_panel_still_works_after_a_restart(
         await fake.press(fake.alice, panel, "Get help")  # type: ignore[attr-defined]
         event = await sink.next()
     assert isinstance(event, ButtonPressed) and event.data == act(Verb.MENU)
+
+
+# -- select menus -------------------------------------------------------------------------------
+
+OWNER = "1a2b3c4d"
+
+
+def _long_menu() -> Reply:
+    topics = tuple((Button(f"Topic {i}", act(Verb.MENU, f"t{i}", owner=OWNER)),) for i in range(8))
+    human = (Button("Talk to a person", act(Verb.HUMAN, owner=OWNER)),)
+    return Reply("pick a topic", (*topics, human))
+
+
+def _alice_dm(fake: FakeDiscord) -> ChatRef:
+    return ChatRef("discord", str(fake.dm_channel(int(fake.alice["id"]))), ChatKind.PRIVATE)  # type: ignore[attr-defined]
+
+
+async def test_choosing_an_option_is_pressing_its_button(
+    adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    chat = _alice_dm(fake)
+    (mid,) = (await adapter.send(Outgoing(chat, _long_menu()))).message_ids
+    menu = fake.sent(chat.id)[0]
+    assert options(menu) == [f"Topic {i}" for i in range(8)]
+    assert buttons(menu) == ["Talk to a person"]  # a person stays one tap away
+    record = await fake.choose(fake.alice, menu, "Topic 6")  # type: ignore[attr-defined]
+    event = await sink.next()
+    assert _ack(record) == (DEFERRED_UPDATE, 0)
+    assert isinstance(event, ButtonPressed) and event.data == act(Verb.MENU, "t6", owner=OWNER)
+    assert event.message is not None and event.message.id == mid and event.chat == chat
+    assert event.event_id == f"i:{record.id}"
+
+
+async def test_a_select_still_works_after_a_restart(
+    config: Config, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    chat = _alice_dm(fake)
+    async with running(DiscordAdapter(config, guild_ready_timeout=0.01), sink) as adapter:
+        await adapter.send(Outgoing(chat, _long_menu()))
+    await fake.disconnect()
+    async with running(DiscordAdapter(config, guild_ready_timeout=0.01), sink):
+        await fake.choose(fake.alice, fake.sent(chat.id)[0], "Topic 2")  # type: ignore[attr-defined]
+        event = await sink.next()
+    assert isinstance(event, ButtonPressed) and event.data == act(Verb.MENU, "t2", owner=OWNER)
+
+
+async def test_a_value_the_menu_did_not_offer_is_a_stale_press(
+    adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    chat = _alice_dm(fake)
+    await adapter.send(Outgoing(chat, _long_menu()))
+    menu = fake.sent(chat.id)[0]
+    offered = act(Verb.MENU, "t1", owner=OWNER)
+    for values in ([act(Verb.MENU, "secret", owner=OWNER)], [offered, offered], []):
+        record = await fake.select(fake.alice, menu, "kfs:0", values)  # type: ignore[attr-defined]
+        event = await sink.next(len(sink.events) + 1)
+        assert (
+            isinstance(event, ButtonPressed) and event.data == ""
+        )  # the core: "no longer active"
+        assert _ack(record) == (DEFERRED_UPDATE, 0)
+
+
+async def test_a_moderator_action_forged_into_a_menu_is_refused_at_once(
+    adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    _, card = await _ticket_card(adapter, fake)
+    forged = dict(card)
+    option = {"label": "close", "value": act(Verb.MOD_CLOSE, 12)}
+    select = {"type": 3, "custom_id": "kfs:0", "options": [option]}
+    forged["components"] = [{"type": 1, "components": [select]}]
+    record = await fake.choose(fake.bob, forged, "close")  # type: ignore[attr-defined]
+    await eventually(lambda: record.callbacks)
+    assert _ack(record) == (MESSAGE, EPHEMERAL)
+    assert record.callbacks[0]["data"]["content"] == REFUSED
+    await asyncio.sleep(0.1)
+    assert sink.events == []
+
+
+# -- screenshots inside the modal -------------------------------------------------------------
+
+UPLOAD_FORM = ModalSpec(
+    "order-problem",
+    "Order problem",
+    (ModalField("order_no", "Order number"), upload_field("screenshots", "Screenshots")),
+)
+
+
+async def _submit_with_a_screenshot(
+    adapter: DiscordAdapter, fake: FakeDiscord, shot: bytes
+) -> tuple[object, object]:
+    chat = _alice_dm(fake)
+    data = act(Verb.FORM, "commerce/orders", owner=OWNER)
+    await adapter.send(Outgoing(chat, Reply("form?", ((Button("Fill in", data, UPLOAD_FORM),),))))
+    message = fake.sent(chat.id)[0]
+    opened = await fake.press(fake.alice, message, "Fill in")  # type: ignore[attr-defined]
+    await eventually(lambda: opened.callbacks)
+    attached = fake.add_file("order.png", shot, "image/png")
+    files = {"screenshots": [attached]}
+    values = {"order_no": "P2025"}
+    custom_id = opened.callbacks[0]["data"]["custom_id"]
+    submitted = await fake.submit_modal(fake.alice, custom_id, values, message, files)  # type: ignore[attr-defined]
+    return opened, submitted
+
+
+async def test_the_modal_carries_a_file_upload_and_its_answers_come_back(
+    adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    opened, submitted = await _submit_with_a_screenshot(adapter, fake, b"png")
+    event = await sink.next()
+    assert _ack(opened) == (MODAL, 0)  # the fake checked it: Discord would show this modal
+    upload = opened.callbacks[0]["data"]["components"][1]  # type: ignore[attr-defined]
+    assert upload["type"] == 18 and upload["label"] == "Screenshots"
+    assert upload["component"] == {
+        "type": 19,
+        "custom_id": "screenshots",
+        "min_values": 0,
+        "max_values": 5,
+        "required": False,
+    }
+    assert _ack(submitted) == (DEFERRED_UPDATE, 0)
+    assert isinstance(event, FormSubmitted) and event.form_id == "order-problem"
+    assert event.values == (("order_no", "P2025"), ("screenshots", ""))
+
+
+async def test_files_uploaded_in_the_modal_reach_the_core_as_attachments(
+    adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
+) -> None:
+    await _submit_with_a_screenshot(adapter, fake, b"\x89PNG-bytes")
+    event = await sink.next()
+    (shot,) = event.attachments  # type: ignore[union-attr]
+    assert (shot.name, shot.mime, shot.size, shot.error) == ("order.png", "image/png", 10, "")
+    assert await adapter.fetch_attachment(shot, 1024) == b"\x89PNG-bytes"

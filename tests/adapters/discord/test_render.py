@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from adapters.discord import render
-from adapters.discord.views import KefuButton, custom_id_for
+from adapters.discord.views import KefuButton, KefuSelect, custom_id_for
 from bot.actions import Verb, act
 from bot.types import Button, ModalField, ModalSpec, OutFile, Reply
+from tests.adapters.discord.conftest import upload_field
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BAN_FORM = ModalSpec(
@@ -113,12 +114,13 @@ def _layout(parts: list[render.Part]) -> list[list[int]]:
 
 
 def test_more_than_five_rows_are_packed_keeping_the_last_row_apart() -> None:
-    rows = tuple((Button(f"b{i}", act(Verb.MENU, f"c{i}")),) for i in range(10))
+    rows = tuple((Button(f"b{i}", act(Verb.CHOICE, "f", f"c{i}")),) for i in range(10))
     assert _layout(render.render(Reply("menu", buttons=rows))) == [[5, 4, 1]]
 
 
 def test_more_than_25_buttons_go_to_another_message() -> None:
-    rows = tuple((Button(f"b{i}", act(Verb.MENU, f"c{i}")),) for i in range(27))
+    # choices of a form question are answers, not navigation: they stay buttons
+    rows = tuple((Button(f"b{i}", act(Verb.CHOICE, "f", f"c{i}")),) for i in range(27))
     parts = render.render(Reply("menu", buttons=rows))
     assert _layout(parts) == [[5, 5, 5, 5, 5], [2]]
     assert parts[1].content == render.EMPTY
@@ -156,3 +158,162 @@ def test_custom_ids_fit_discord_and_decode() -> None:
     assert match is not None and match["data"] == data and match["modal"]
     with pytest.raises(ValueError):
         custom_id_for("not-kefu")
+
+
+# -- long lists as select menus ---------------------------------------------------------------
+
+OWNER = "1a2b3c4d"
+ACCOUNT_TOPICS = (
+    "账号被封禁/限制",
+    "被禁言，不能评论/私信",
+    "账号被盗/异常登录",
+    "登录不上/收不到验证码",
+    "忘记密码",
+    "换绑手机号",
+    "实名认证",
+    "资料修改",
+)
+
+
+def _articles(count: int) -> tuple[tuple[Button, ...], ...]:
+    return tuple(
+        (Button(f"文章 {i}", act(Verb.ARTICLE, f"a{i}", owner=OWNER)),) for i in range(count)
+    )
+
+
+def _kinds(part: render.Part) -> list[list[int]]:
+    """The component types of each action row (2 button, 3 select)."""
+    assert part.view is not None
+    return [[c["type"] for c in row["components"]] for row in part.view.to_components()]
+
+
+def _human(label: str = "人工客服") -> tuple[Button, ...]:
+    return (Button(label, act(Verb.HUMAN, owner=OWNER)),)
+
+
+def test_a_long_category_menu_is_a_select_golden() -> None:
+    cats = [
+        Button(t, act(Verb.MENU, f"account/t{i}", owner=OWNER))
+        for i, t in enumerate(ACCOUNT_TOPICS)
+    ]
+    rows = tuple(tuple(cats[i : i + 2]) for i in range(0, len(cats), 2))
+    back = (
+        Button("返回", act(Verb.BACK, "account", owner=OWNER)),
+        Button("菜单", act(Verb.MENU, owner=OWNER)),
+    )
+    parts = render.render(Reply("账号问题：请选择", buttons=(*rows, back, _human())))
+    golden("render_menu_select.json", dump(parts))
+    (part,) = parts
+    assert _kinds(part) == [[3], [2, 2], [2]]
+
+
+def test_a_person_back_menu_and_forms_stay_buttons() -> None:
+    form = Button("填写申诉表", act(Verb.FORM, "account/banned", owner=OWNER), BAN_FORM)
+    back = (
+        Button("返回", act(Verb.BACK, "account", owner=OWNER)),
+        Button("菜单", act(Verb.MENU, owner=OWNER)),
+    )
+    (part,) = render.render(Reply("x", buttons=(*_articles(12), (form,), back, _human())))
+    assert _kinds(part) == [[3], [2], [2, 2], [2]]
+    assert part.view is not None
+    select = part.view.to_components()[0]["components"][0]
+    assert [o["value"] for o in select["options"]] == [
+        act(Verb.ARTICLE, f"a{i}", owner=OWNER) for i in range(12)
+    ]
+    assert select["placeholder"] == render.PICK_ARTICLE
+    labels = [c.get("label") for row in part.view.to_components()[1:] for c in row["components"]]
+    assert labels == ["填写申诉表", "返回", "菜单", "人工客服"]
+    assert part.modals == {form.data: BAN_FORM}  # the form still opens its modal
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_a_short_list_stays_buttons(count: int) -> None:
+    back = (Button("Back", act(Verb.BACK, "x")), Button("Menu", act(Verb.MENU)))
+    (part,) = render.render(Reply("x", buttons=(*_articles(count), back, _human())))
+    assert all(kinds == [2] * len(kinds) for kinds in _kinds(part))
+
+
+def test_more_than_25_entries_take_several_selects() -> None:
+    (part,) = render.render(Reply("x", buttons=(*_articles(30), _human())))
+    assert _kinds(part) == [[3], [3], [2]]
+    assert part.view is not None
+    first, second = (row["components"][0] for row in part.view.to_components()[:2])
+    assert (len(first["options"]), len(second["options"])) == (25, 5)
+    assert first["placeholder"].endswith("(1–25)") and second["placeholder"].endswith("(26–30)")
+    assert first["custom_id"] != second["custom_id"]
+
+
+def test_a_list_too_long_for_one_message_keeps_a_person_in_the_last() -> None:
+    parts = render.render(Reply("x", buttons=(*_articles(110), _human())))
+    assert [_kinds(p) for p in parts] == [[[3]] * 5, [[2]]]
+    assert parts[1].content == render.EMPTY
+
+
+def test_option_labels_are_cut_to_100_and_each_action_is_listed_once() -> None:
+    long = Button("长" * 120, act(Verb.ARTICLE, "long"))
+    rows = (*_articles(11), (long,), (long,), _human())
+    (part,) = render.render(Reply("x", buttons=rows))
+    assert part.view is not None
+    select = part.view.to_components()[0]["components"][0]
+    assert len(select["options"]) == 12
+    label = select["options"][-1]["label"]
+    assert len(label) == 100 and label.endswith("…")
+
+
+def test_mixed_categories_and_articles_share_one_select() -> None:
+    cats = tuple((Button(f"c{i}", act(Verb.MENU, f"c{i}")),) for i in range(4))
+    (part,) = render.render(Reply("x", buttons=(*cats, *_articles(2), _human())))
+    assert part.view is not None
+    select = part.view.to_components()[0]["components"][0]
+    assert select["placeholder"] == render.PICK_ANY and len(select["options"]) == 6
+
+
+def test_select_custom_ids_match_the_persistent_template() -> None:
+    (part,) = render.render(Reply("x", buttons=(*_articles(30), _human())))
+    assert part.view is not None
+    ids = [row["components"][0]["custom_id"] for row in part.view.to_components()[:2]]
+    assert ids == ["kfs:0", "kfs:1"]
+    assert all(KefuSelect.__discord_ui_compiled_template__.fullmatch(i) for i in ids)
+    assert not KefuButton.__discord_ui_compiled_template__.fullmatch(ids[0])
+
+
+# -- screenshots inside the modal --------------------------------------------------------------
+
+UPLOAD_FORM = ModalSpec(
+    "order-problem",
+    "订单问题 · Order problem",
+    (
+        ModalField("order_no", "订单号", placeholder="我 → 订单 → 订单详情 最下方"),
+        ModalField("details", "发生了什么", long=True, max_length=2000),
+        upload_field(
+            "screenshots", "截图", placeholder="订单详情、物流或聊天记录的截图（最多 5 张）"
+        ),
+    ),
+)
+
+
+def test_modal_with_a_file_upload_golden() -> None:
+    modal = render.build_modal(UPLOAD_FORM).to_dict()
+    golden("render_modal_upload.json", modal)
+    upload = modal["components"][2]
+    assert upload["type"] == 18 and upload["component"]["type"] == 19  # Label(FileUpload)
+    assert (upload["component"]["min_values"], upload["component"]["max_values"]) == (0, 5)
+
+
+def test_a_required_upload_needs_one_file_and_takes_at_most_ten() -> None:
+    spec = ModalSpec("f", "F", (upload_field("shots", "Shots", required=True, max_files=12),))
+    (upload,) = render.build_modal(spec).to_dict()["components"]
+    assert upload["component"] == {
+        "type": 19,
+        "custom_id": "shots",
+        "min_values": 1,
+        "max_values": 10,
+        "required": True,
+    }
+
+
+def test_a_form_whose_upload_does_not_fit_is_a_plain_button() -> None:
+    fields = (*(ModalField(f"f{i}", f"Q{i}") for i in range(5)), upload_field("shots", "Shots"))
+    spec = ModalSpec("long", "Long", fields)
+    (part,) = render.render(Reply("x", buttons=((Button("Form", act(Verb.FORM, "x"), spec),),)))
+    assert part.modals == {}  # the core asks for the screenshots as a message afterwards

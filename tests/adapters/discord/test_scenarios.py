@@ -15,7 +15,7 @@ from knowledge.search import SearchIndex
 from tests.adapters.discord.conftest import eventually
 from tests.adapters.discord.scenario import Kefu, Moderators, User, text_of
 from tests.helpers.builders import png
-from tests.helpers.fake_discord import FakeDiscord, buttons
+from tests.helpers.fake_discord import FakeDiscord, buttons, options
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ async def test_the_panel_opens_the_menu_in_dms_also_after_a_restart(
     await kefu.restart()
     await alice.presses("Get help", panel)
     menu = await alice.sees("How can we help?")
-    assert "Account" in buttons(menu) and "Talk to a person" in buttons(menu)
+    assert "Account" in options(menu) and buttons(menu) == ["Talk to a person"]
 
 
 async def test_the_menu_leads_to_an_article_with_a_person_one_tap_away(
@@ -90,9 +90,9 @@ async def test_the_menu_leads_to_an_article_with_a_person_one_tap_away(
 ) -> None:
     await alice.says("hello")
     await alice.sees("How can we help?")
-    await alice.presses("Account")
+    await alice.chooses("Account")
     await alice.sees("Suspended or restricted")
-    await alice.presses("Suspended or restricted")
+    await alice.chooses("Suspended or restricted")
     await alice.sees("My account is suspended or restricted")
     await alice.presses("My account is suspended or restricted")
     article = await alice.sees("Not solved")
@@ -105,9 +105,9 @@ async def test_a_modal_form_with_a_screenshot_opens_a_private_thread_with_the_ca
 ) -> None:
     await alice.says("hello")
     await alice.sees("How can we help?")
-    await alice.presses("Account")
+    await alice.chooses("Account")
     await alice.sees("Suspended or restricted")
-    await alice.presses("Suspended or restricted")
+    await alice.chooses("Suspended or restricted")
     await alice.sees("My account is suspended or restricted")
     await alice.presses("My account is suspended or restricted")
     article = await alice.sees("Not solved")
@@ -236,3 +236,84 @@ async def test_a_deleted_thread_is_recreated_with_its_card(
     await moderators.get_a_thread()
     await moderators.sees("#1")
     await moderators.sees("Is anyone there?")
+
+
+async def test_long_menus_are_select_menus_that_still_work_after_a_restart(
+    kefu: Kefu, fake: FakeDiscord, alice: User
+) -> None:
+    await alice.says("hello")
+    top = await alice.sees("How can we help?")
+    assert {"Account", "Orders and refunds"} <= set(options(top))
+    assert buttons(top) == ["Talk to a person"]  # a person is one tap away, never in a list
+    chose = await alice.chooses("Account")
+    account = await alice.sees("Suspended or restricted")
+    assert chose.types == [6]  # acknowledged at once, as a button press is
+    assert "Talk to a person" in buttons(account) and "Back" in buttons(account)
+    await kefu.restart()
+    await alice.chooses("Suspended or restricted", account)
+    leaf = await alice.sees("My account is suspended or restricted")
+    await alice.presses("My account is suspended or restricted", leaf)
+    await alice.sees("Not solved")
+
+
+async def test_a_menu_choice_made_for_someone_else_is_not_for_you(
+    kefu: Kefu, fake: FakeDiscord, alice: User
+) -> None:
+    bob = User(fake, fake.bob)  # type: ignore[attr-defined]
+    await alice.says("hello")
+    alices = await alice.sees("How can we help?")
+    await bob.says("hello")
+    bobs = await bob.sees("How can we help?")
+    forged = {**bobs, "components": alices["components"]}  # a client showing alice's menu
+    bob.mark()
+    await fake.choose(fake.bob, forged, "Account")  # type: ignore[attr-defined]
+    await bob.sees("That button isn't for you.")
+    assert not any("Suspended or restricted" in text_of(m) for m in bob.bot_messages())
+
+
+@pytest.fixture
+def short_form_center(
+    help_center: tuple[KnowledgeBase, SearchIndex],
+) -> tuple[KnowledgeBase, SearchIndex]:
+    """The bundled help center with a ban appeal short enough for its screenshots to fit the
+    modal: four questions and the screenshots (Discord: 5 components)."""
+    kb, index = help_center
+    form = kb.forms["ban-appeal"]
+    short = dataclasses.replace(form, fields=tuple(f for f in form.fields if f.id != "before"))
+    return dataclasses.replace(kb, forms={**kb.forms, form.id: short}), index
+
+
+async def test_screenshots_inside_the_modal_reach_the_ticket_card(
+    config: Config,
+    fake: FakeDiscord,
+    alice: User,
+    moderators: Moderators,
+    short_form_center: tuple[KnowledgeBase, SearchIndex],
+) -> None:
+    english = dataclasses.replace(config, bot=dataclasses.replace(config.bot, default_lang="en"))
+    kefu = Kefu(english, fake, *short_form_center)
+    await kefu.start()
+    try:
+        await alice.says("hello")
+        await alice.sees("How can we help?")
+        await alice.chooses("Account")
+        await alice.sees("Suspended or restricted")
+        await alice.chooses("Suspended or restricted")
+        offer = await alice.sees("Fill in the form")
+        opened = await alice.presses("Fill in the form", offer)
+        await eventually(lambda: opened.callbacks)
+        modal = opened.callbacks[0]["data"]
+        assert [c["component"]["type"] for c in modal["components"]] == [4, 4, 4, 4, 19]
+        screenshot = png(color=(4, 5, 6))
+        files = {"screenshots": [fake.add_file("notice.png", screenshot, "image/png")]}
+        answers = {k: v for k, v in ANSWERS.items() if k != "before"}
+        await fake.submit_modal(fake.alice, modal["custom_id"], answers, offer, files)  # type: ignore[attr-defined]
+        review = await alice.sees("Please check your answers")
+        assert "Screenshots: 1 image(s)" in text_of(review)  # not asked for again
+        await alice.presses("Submit", review)
+        await alice.sees("Ticket #1")
+        await moderators.get_a_thread()
+        card = await moderators.sees("L12345678")
+        assert [fake.fetch(a["url"]) for a in card["attachments"]] == [screenshot]
+    finally:
+        await kefu.stop()
