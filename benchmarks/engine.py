@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import aiosqlite  # noqa: E402
 from _sim import Dialog, FakePlatform, Tracker, World, load_queries, make_images  # noqa: E402
 
-from bot.app import Runtime, build_index, load_kb, open_runtime  # noqa: E402
+from bot.app import Runtime, build_index, load_kb, open_runtime, settle_heap  # noqa: E402
 from bot.config import BotConfig, Config, TelegramConfig  # noqa: E402
 from bot.storage.base import OutboxItem  # noqa: E402
 from bot.types import IncomingEvent  # noqa: E402
@@ -190,6 +190,7 @@ async def phase(setup: Setup, name: str) -> AsyncIterator[Phase]:
         dialogs = [
             Dialog(n, ("zh-CN", "en")[n % 2], world, setup.seed) for n in range(setup.users)
         ]
+        settle_heap()  # as `kefu run` does once it is up
         outbox = asyncio.create_task(runtime.outbox.run())
         try:
             yield Phase(runtime, platform, tracker, dialogs)

@@ -90,7 +90,7 @@ def unpack(data: str) -> Action:
     return _unpack(data)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _unpack(data: str) -> Action:
     """unpack, remembered (an Action is immutable; errors are not cached)."""
     if not isinstance(data, str) or len(data.encode("utf-8", "replace")) > MAX_BYTES:
@@ -120,7 +120,7 @@ def act(verb: Verb, *args: str | int, owner: str = "") -> str:
     return _act(verb, args, owner)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _act(verb: Verb, args: tuple[str | int, ...], owner: str) -> str:
     """act, remembered: the same buttons are made for the same person over and over."""
     return Action(verb, tuple(str(a) for a in args), owner).pack()
