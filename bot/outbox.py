@@ -234,13 +234,13 @@ class Outbox:
         self.wake()  # the destination's next item may be due now
 
     async def _deliver_one(self, item: OutboxItem) -> None:
-        delivered: list[tuple[OutboxItem, Delivered]] = []
-        await self._deliver(item, delivered)
-        for sent, done in delivered:
-            self.sent += 1
-            self.maybe_doubled += int(sent.maybe_doubled)
-            if done.note:
-                await self._on_problem(sent, done.note, True)
+        done = await self._deliver(item)
+        if done is None:
+            return
+        self.sent += 1
+        self.maybe_doubled += int(item.maybe_doubled)
+        if done.note:
+            await self._on_problem(item, done.note, True)
 
     async def _mark_sent(self, item: OutboxItem) -> None:
         """Record one delivery the moment the platform took it.
@@ -303,10 +303,8 @@ class Outbox:
             await self._send_card(item, ticket_id, adapter, target)
         return target
 
-    async def _deliver(
-        self, item: OutboxItem, delivered: list[tuple[OutboxItem, Delivered]]
-    ) -> None:
-        """Send one item; a success is added to `delivered` (marked sent by the caller)."""
+    async def _deliver(self, item: OutboxItem) -> Delivered | None:
+        """Send one item and record the outcome; what the platform said, if it took it."""
         adapter = self._adapters[item.platform]
         try:
             target = await self._target(item, adapter)
@@ -341,7 +339,8 @@ class Outbox:
             await self._retry(item, type(exc).__name__, None)
         else:
             await self._mark_sent(item)
-            delivered.append((item, done))
+            return done
+        return None
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
         if item.attempts + 1 >= self._max_attempts:

@@ -256,16 +256,8 @@ class SqliteConnection:
         """Run write statements as a unit of their own (or in the caller's), durably."""
         if self._joined():
             return await self._send(ops)
-        async with self._lock:
-            try:
-                outcomes = await self._send(ops)
-            except BaseException as exc:
-                self._undo_unit(exc)
-                raise
-            group = self._end_unit()
-        if group is not None:
-            await asyncio.shield(group)
-        return outcomes
+        async with self.transaction():
+            return await self._send(ops)
 
     async def _defer(self, statement: str, params: rows.Args) -> None:
         """A write whose outcome nobody needs."""
