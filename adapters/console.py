@@ -18,6 +18,7 @@ from bot.types import (
     Attachment,
     Button,
     ButtonPressed,
+    Capabilities,
     ChatKind,
     ChatRef,
     CommandReceived,
@@ -29,6 +30,8 @@ from bot.types import (
 )
 
 Settle = Callable[[], Awaitable[None]]
+CHAT = Capabilities(paged=False)  # a user's terminal: numbered buttons, no dialogs
+DESK = Capabilities(paged=False, names_tickets=True)  # `/open N` names the ticket worked on
 
 
 class ConsoleAdapter:
@@ -40,11 +43,13 @@ class ConsoleAdapter:
         user: UserRef,
         chat: ChatRef,
         *,
+        capabilities: Capabilities = CHAT,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         settle: Settle | None = None,
     ) -> None:
         self.platform = platform
+        self.capabilities = capabilities
         self.user = user
         self.chat = chat
         self._in = stdin or sys.stdin
@@ -91,7 +96,8 @@ class ConsoleAdapter:
             return self._attach(text.removeprefix("/attach").strip())
         if text.startswith("/") and len(text) > 1:
             name, _, args = text[1:].partition(" ")
-            if self.platform == "desk" and name.lower() == "open" and args.strip().isdigit():
+            names = self.capabilities.names_tickets
+            if names and name.lower() == "open" and args.strip().isdigit():
                 self.chat = ChatRef(self.chat.platform, self.chat.id, self.chat.kind, args.strip())
             return CommandReceived(
                 self.user, self.chat, self._next_id(), name.lower(), args.strip()
@@ -111,7 +117,7 @@ class ConsoleAdapter:
         reply = out.reply
         lines = []
         if (
-            self.platform == "desk"
+            self.capabilities.names_tickets
             and out.to.thread_id
             and out.to.thread_id != self.chat.thread_id
         ):
@@ -161,5 +167,8 @@ def chat_adapter(name: str, locale: str) -> ConsoleAdapter:
 def desk_adapter(name: str) -> ConsoleAdapter:
     """`kefu desk`: a moderator working the queue."""
     return ConsoleAdapter(
-        "desk", console_user(name, "", "desk"), ChatRef("desk", name, ChatKind.MODERATION)
+        "desk",
+        console_user(name, "", "desk"),
+        ChatRef("desk", name, ChatKind.MODERATION),
+        capabilities=DESK,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from bot.actions import Action, ActionError, Verb, unpack
-from bot.storage.base import OutboxItem
+from bot.storage.records import OutboxItem
 from bot.types import (
     Attachment,
     ButtonPressed,

@@ -110,6 +110,24 @@ def _unpack(data: str) -> Action:
     return Action(verb, args, owner)
 
 
+def moderator_only(data: str) -> bool:
+    """Whether a pressed button's payload is a moderator's action (for an adapter that refuses
+    strangers at once, before the core hears of it)."""
+    try:
+        return unpack(data).verb in MODERATOR_VERBS
+    except ActionError:
+        return False
+
+
+def claims(data: str) -> bool:
+    """Whether a pressed button's payload claims a ticket (an adapter may add the moderator to
+    the ticket's thread first)."""
+    try:
+        return unpack(data).verb is Verb.CLAIM
+    except ActionError:
+        return False
+
+
 def owner_tag(user_key: str) -> str:
     """A short, stable tag binding a button to one user (not a secret: a consistency check)."""
     return hashlib.blake2s(user_key.encode(), digest_size=4).hexdigest()

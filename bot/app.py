@@ -1,11 +1,15 @@
-"""The composition root: store, help center, engine, outbox and hub for the hosted platforms."""
+"""The composition root: store, help center, engine, outbox and hub for the hosted platforms.
+
+This module (with bot.cli, which calls it) is the one place in the core that imports adapters
+(import-linter's contract names it as the exception): inside the functions that need them, so
+that `kefu chat` runs without the platform extras installed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
-import importlib
 import logging
 import signal
 import time
@@ -15,15 +19,18 @@ from dataclasses import dataclass, field
 
 from bot.config import Config, ConfigError
 from bot.engine import Engine
+from bot.flows.delivery import DeliveryNotices
 from bot.flows.turn import Services
 from bot.hours import Hours
 from bot.hub import Hub
+from bot.locks import InProcessLocks
 from bot.media import FileStore
 from bot.outbox import Outbox
 from bot.ports import Adapter
 from bot.redact import Redactor
 from bot.scheduler import Scheduler
-from bot.storage.base import OutboxItem, Store
+from bot.storage.base import Store
+from bot.storage.records import OutboxItem
 from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
 from bot.types import ChatKind, ChatRef
@@ -49,12 +56,14 @@ def build_index(kb: KnowledgeBase) -> SearchIndex:
 
 def surfaces(config: Config) -> tuple[ChatRef, ...]:
     """The moderator chats to page, from the configuration (not from what runs here)."""
-    chats = []
-    if config.telegram.enabled and config.telegram.moderator_chat_id:
-        chats.append(ChatRef("telegram", config.telegram.moderator_chat_id, ChatKind.MODERATION))
-    if config.discord.enabled and config.discord.moderator_channel_id:
-        chats.append(ChatRef("discord", config.discord.moderator_channel_id, ChatKind.MODERATION))
-    return tuple(chats)
+    return tuple(
+        ChatRef(platform, chat_id, ChatKind.MODERATION)
+        for platform, chat_id in config.moderator_chats()
+    )
+
+
+class MissingExtra(Exception):
+    """A platform is enabled but its library is not installed; the message says how."""
 
 
 @dataclass
@@ -68,6 +77,7 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     hub: Hub
+    scheduler: Scheduler
     adapters: dict[str, Adapter] = field(default_factory=dict)
 
 
@@ -87,8 +97,12 @@ async def open_runtime(
     kb: KnowledgeBase | None = None,
     index: SearchIndex | None = None,
     accept: Callable[[OutboxItem], bool] | None = None,
+    paged: Sequence[ChatRef] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms)."""
+    """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms).
+
+    `paged`: the moderator chats to page, when not the configured ones (tests).
+    """
     data_dir = config.bot.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if kb is None:
@@ -99,6 +113,7 @@ async def open_runtime(
         store = await SqliteStore.open(data_dir / DB_NAME)
         stack.push_async_callback(store.close)
         files = FileStore(data_dir)
+        hosted = {a.platform: a for a in adapters}
         svc = Services(
             store,
             kb,
@@ -106,25 +121,16 @@ async def open_runtime(
             Texts(),
             config,
             clock,
-            surfaces(config),
+            tuple(paged) if paged is not None else surfaces(config),
             _hours(config),
             lambda rel: str(files.path(rel)),
+            {name: adapter.capabilities for name, adapter in hosted.items()},
         )
-        engine = Engine(svc, files.delete)
-        hosted = {a.platform: a for a in adapters}
+        engine = Engine(svc, InProcessLocks(), files.delete)
         redact = Redactor(
             [config.token(config.telegram.token_env), config.token(config.discord.token_env)]
         )
-        outbox = Outbox(
-            store,
-            hosted,
-            clock,
-            engine.card_for,
-            engine.note_delivery_problem,
-            accept=accept,
-            redact=redact,
-            on_late=engine.note_late,
-        )
+        outbox = Outbox(store, hosted, clock, DeliveryNotices(svc), accept=accept, redact=redact)
         hub = Hub(
             engine,
             store,
@@ -136,7 +142,8 @@ async def open_runtime(
             config.bot.max_image_bytes,
             redact,
         )
-        yield Runtime(config, store, files, svc, engine, outbox, hub, hosted)
+        scheduler = Scheduler(svc, outbox.wake, delete_file=files.delete)
+        yield Runtime(config, store, files, svc, engine, outbox, hub, scheduler, hosted)
 
 
 def content_stamp(config: Config) -> tuple[float, int]:
@@ -200,9 +207,8 @@ async def serve(
     runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
 ) -> None:
     """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
-    scheduler = Scheduler(runtime.services, runtime.outbox.wake, delete_file=runtime.files.delete)
     async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(scheduler.run())]
+        tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(runtime.scheduler.run())]
         if watch:
             tasks.append(tg.create_task(watch_content(runtime)))
         tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
@@ -213,16 +219,29 @@ async def serve(
 
 
 def platform_adapters(config: Config) -> list[Adapter]:
-    """Import and create the enabled platform adapters by name (their SDKs load lazily)."""
+    """Create the enabled platform adapters (their SDKs are imported only when enabled)."""
     found: list[Adapter] = []
-    for name, enabled in (
-        ("telegram", config.telegram.enabled),
-        ("discord", config.discord.enabled),
-    ):
-        if enabled:
-            module = importlib.import_module(f"adapters.{name}")
-            found.append(module.create(config))
+    texts = Texts()
+    if config.telegram.enabled:
+        try:
+            from adapters import telegram as telegram_adapter
+        except ModuleNotFoundError as exc:
+            raise MissingExtra(_missing("Telegram", "telegram", exc)) from exc
+        found.append(telegram_adapter.create(config, texts))
+    if config.discord.enabled:
+        try:
+            from adapters import discord as discord_adapter
+        except ModuleNotFoundError as exc:
+            raise MissingExtra(_missing("Discord", "discord", exc)) from exc
+        found.append(discord_adapter.create(config, texts))
     return found
+
+
+def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
+    return (
+        f"[{extra}] is enabled but {name}'s library ({exc.name}) is not installed; install "
+        f"it with `make run`, or `.venv/bin/pip install -e '.[{extra}]'`"
+    )
 
 
 async def run_platforms(config: Config) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.texts import LANGS
+
 
 class ConfigError(Exception):
     """An invalid configuration; the message names the key."""
@@ -117,6 +119,14 @@ class Config:
         """The secret held in environment variable `env_name` ("" when unset)."""
         return os.environ.get(env_name, "")
 
+    def moderator_chats(self) -> tuple[tuple[str, str], ...]:
+        """(platform, chat id) of each enabled platform's moderator chat."""
+        chats = (
+            ("telegram", self.telegram.enabled, self.telegram.moderator_chat_id),
+            ("discord", self.discord.enabled, self.discord.moderator_channel_id),
+        )
+        return tuple((name, chat) for name, enabled, chat in chats if enabled and chat)
+
 
 _SECTIONS: dict[str, type[Any]] = {
     "bot": BotConfig,
@@ -185,8 +195,8 @@ def _section(name: str, raw: Any) -> Any:
 def _validate(cfg: Config) -> None:
     if cfg.telegram.mode not in ("polling", "webhook"):
         raise ConfigError('[telegram] mode must be "polling" or "webhook"')
-    if cfg.bot.default_lang not in ("zh-CN", "en"):
-        raise ConfigError('[bot] default_lang must be "zh-CN" or "en"')
+    if cfg.bot.default_lang not in LANGS:
+        raise ConfigError(f"[bot] default_lang must be one of {', '.join(LANGS)}")
     if cfg.telegram.enabled and not cfg.telegram.moderator_chat_id:
         raise ConfigError("[telegram] moderator_chat_id is required when enabled")
     if cfg.discord.enabled and not cfg.discord.moderator_channel_id:

@@ -6,19 +6,22 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
+from bot.deliveries import to_chat
 from bot.engine import Engine
 from bot.media import FileStore, MediaError, check_image
 from bot.ports import Adapter, RetryLater
 from bot.redact import Redactor
-from bot.storage.base import OutboxItem, Store
-from bot.texts import Texts
+from bot.storage.base import FileRecords, OutboxStore, Transactions, TurnStore
+from bot.texts import Texts, normalize_lang
 from bot.types import (
     Attachment,
     ChatKind,
     CommandReceived,
     FormSubmitted,
     IncomingEvent,
+    Reply,
     TextReceived,
 )
 
@@ -27,13 +30,17 @@ log = logging.getLogger(__name__)
 FETCH_TRIES = 3  # a download that fails passingly is tried this often before the user is asked
 
 
+class HubStorage(Transactions, TurnStore, FileRecords, OutboxStore, Protocol):
+    """The roles the hub uses: stored files, and the apology for an event that failed."""
+
+
 class Hub:
     """The sink every adapter hands its events to."""
 
     def __init__(
         self,
         engine: Engine,
-        store: Store,
+        store: HubStorage,
         files: FileStore,
         adapters: Mapping[str, Adapter],
         texts: Texts,
@@ -70,23 +77,16 @@ class Hub:
         self._wake()
 
     async def _apologise(self, event: IncomingEvent) -> None:
-        lang = event.user.locale if event.user.locale in ("zh-CN", "en") else "en"
-        text = self._texts(lang, "internal_error")
+        lang = normalize_lang(event.user.locale)
+        text = (
+            self._texts.both("internal_error") if not lang else self._texts(lang, "internal_error")
+        )
         chat = event.chat
+        key = f"{chat.platform}:{event.event_id}:error"
         try:
             async with self._store.transaction():
                 await self._store.mark_seen(chat.platform, event.event_id, self._clock())
-                await self._store.enqueue(
-                    OutboxItem(
-                        chat.platform,
-                        chat.id,
-                        {"text": text, "buttons": [], "files": []},
-                        f"{chat.platform}:{event.event_id}:error",
-                        chat.thread_id,
-                        chat.kind.value,
-                        created_at=self._clock(),
-                    )
-                )
+                await self._store.enqueue(to_chat(chat, Reply(text), key, self._clock()))
         except Exception:
             log.exception("could not record the failure of event %s", event.event_id)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.storage.base import StoredFile
+from bot.storage.records import StoredFile
 
 ACCEPTED = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}

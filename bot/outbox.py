@@ -18,106 +18,20 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
-from bot.ports import Adapter, Rejected, RetryLater, ThreadGone, Unreachable
+from bot.deliveries import payload_to_reply
+from bot.ports import Adapter, ModerationSurface, Rejected, RetryLater, ThreadGone, Unreachable
 from bot.redact import Redactor
-from bot.storage.base import OutboxItem, Store
-from bot.types import (
-    Button,
-    ChatKind,
-    ChatRef,
-    Delivered,
-    MessageRef,
-    ModalField,
-    ModalSpec,
-    OutFile,
-    Outgoing,
-    Reply,
-)
+from bot.storage.base import OutboxStore, TicketStore
+from bot.storage.records import OutboxItem
+from bot.types import ChatKind, ChatRef, Delivered, Outgoing, Reply
 
 log = logging.getLogger(__name__)
 
-TICKET_THREAD = "@ticket:"
 LATE_AFTER = 3  # failed tries of a page or relay after which the ticket's user is told
 MAX_IN_FLIGHT = 100  # deliveries under way at once (each to a different destination)
-
-
-def _button_payload(b: Button) -> dict[str, Any]:
-    data: dict[str, Any] = {"label": b.label, "data": b.data}
-    if b.modal is not None:
-        data["modal"] = {
-            "form_id": b.modal.form_id,
-            "title": b.modal.title,
-            "fields": [
-                {
-                    "id": f.id,
-                    "label": f.label,
-                    "long": f.long,
-                    "required": f.required,
-                    "max_length": f.max_length,
-                    "placeholder": f.placeholder,
-                    "max_files": f.max_files,
-                }
-                for f in b.modal.fields
-            ],
-        }
-    return data
-
-
-def reply_to_payload(reply: Reply, *, card: bool = False) -> dict[str, Any]:
-    """Serialise a Reply to JSON-ready data (by hand: dataclasses.asdict is 50x slower)."""
-    data: dict[str, Any] = {
-        "text": reply.text,
-        "buttons": [[_button_payload(b) for b in row] for row in reply.buttons],
-        "files": [
-            {"path": f.path, "name": f.name, "mime": f.mime, "sha256": f.sha256}
-            for f in reply.files
-        ],
-        "title": reply.title,
-        "silent": reply.silent,
-    }
-    if reply.edit is not None:
-        chat = reply.edit.chat
-        data["edit"] = {
-            "chat": {
-                "platform": chat.platform,
-                "id": chat.id,
-                "kind": chat.kind.value,
-                "thread_id": chat.thread_id,
-            },
-            "id": reply.edit.id,
-        }
-    if card:
-        data["card"] = True
-    return data
-
-
-def _button(raw: dict[str, Any]) -> Button:
-    modal = raw.get("modal")
-    spec = None
-    if modal:
-        fields = tuple(ModalField(**f) for f in modal["fields"])
-        spec = ModalSpec(modal["form_id"], modal["title"], fields)
-    return Button(raw["label"], raw["data"], spec)
-
-
-def payload_to_reply(data: Mapping[str, Any]) -> Reply:
-    """Rebuild a Reply from its serialised form."""
-    edit = None
-    if data.get("edit"):
-        chat = dict(data["edit"]["chat"])
-        chat["kind"] = ChatKind(chat["kind"])
-        edit = MessageRef(ChatRef(**chat), data["edit"]["id"])
-    return Reply(
-        text=data["text"],
-        buttons=tuple(tuple(_button(b) for b in row) for row in data.get("buttons", ())),
-        files=tuple(OutFile(**f) for f in data.get("files", ())),
-        title=data.get("title", ""),
-        edit=edit,
-        silent=bool(data.get("silent", False)),
-    )
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -128,9 +42,25 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return base / 2 + random.uniform(0, base / 2)
 
 
-CardSource = Callable[[int, str], Awaitable[Reply | None]]
-ProblemHandler = Callable[[OutboxItem, str, bool], Awaitable[None]]
-"""Told of a delivery problem: (item, reason, whether the recipient is unreachable)."""
+class DeliveryReports(Protocol):
+    """What the outbox tells the rest of Kefu about its deliveries; a flow decides who is told
+    what (bot.flows.delivery)."""
+
+    async def card(self, ticket_id: int) -> Reply | None:
+        """The ticket's card as it stands, for a topic opened (or opened again) now."""
+        ...
+
+    async def failed(self, item: OutboxItem, reason: str, unreachable: bool) -> None:
+        """A delivery failed for good, or arrived degraded (`unreachable`: the recipient)."""
+        ...
+
+    async def late(self, item: OutboxItem) -> None:
+        """A delivery has failed LATE_AFTER times and is being retried."""
+        ...
+
+
+class OutboxStorage(OutboxStore, TicketStore, Protocol):
+    """The roles the outbox uses: its items, and the tickets' topics."""
 
 
 class Outbox:
@@ -138,24 +68,20 @@ class Outbox:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStorage,
         adapters: Mapping[str, Adapter],
         clock: Callable[[], float],
-        card_for: CardSource,
-        on_problem: ProblemHandler,
+        reports: DeliveryReports,
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
-        on_late: Callable[[OutboxItem], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
-        self._card_for = card_for
-        self._on_problem = on_problem
+        self._reports = reports
         self._redact = redact or Redactor()
-        self._on_late = on_late
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -240,7 +166,7 @@ class Outbox:
         self.sent += 1
         self.maybe_doubled += int(item.maybe_doubled)
         if done.note:
-            await self._on_problem(item, done.note, True)
+            await self._reports.failed(item, done.note, True)
 
     async def _mark_sent(self, item: OutboxItem) -> None:
         """Record one delivery the moment the platform took it.
@@ -262,10 +188,10 @@ class Outbox:
             await asyncio.sleep(0.01)
 
     async def _target(self, item: OutboxItem, adapter: Adapter) -> ChatRef:
-        chat = ChatRef(item.platform, item.chat_id, ChatKind(item.chat_kind), item.thread)
-        if not item.thread.startswith(TICKET_THREAD):
+        chat = ChatRef(item.platform, item.chat_id, item.chat_kind, item.thread)
+        if not item.to_ticket or item.ticket_id is None:
             return chat
-        ticket_id = int(item.thread.removeprefix(TICKET_THREAD))
+        ticket_id = item.ticket_id
         known = await self._store.thread_of(ticket_id, item.platform)
         if known is None:
             return await self._open_thread(item, ticket_id, adapter, chat)
@@ -280,7 +206,7 @@ class Outbox:
         """Post the ticket's card into a new topic; if that fails, it is owed on the retry."""
         owed = (ticket_id, item.platform)
         self._card_owed.add(owed)
-        fresh = await self._card_for(ticket_id, item.platform)
+        fresh = await self._reports.card(ticket_id)
         if fresh is not None:
             await adapter.send(Outgoing(target, fresh, f"{item.key}:card", ticket_id))
         self._card_owed.discard(owed)
@@ -288,17 +214,18 @@ class Outbox:
     async def _open_thread(
         self, item: OutboxItem, ticket_id: int, adapter: Adapter, chat: ChatRef
     ) -> ChatRef:
-        fresh = await self._card_for(ticket_id, item.platform)
-        title = (fresh.title if fresh else "") or f"#{ticket_id}"
-        opener = getattr(adapter, "open_thread", None)
-        if opener is None:
+        if not isinstance(adapter, ModerationSurface):
             raise Rejected(f"{item.platform} cannot open ticket threads")
-        thread = await opener(ChatRef(chat.platform, chat.id, ChatKind.MODERATION), title)
+        fresh = await self._reports.card(ticket_id)
+        title = (fresh.title if fresh else "") or f"#{ticket_id}"
+        thread = await adapter.open_thread(
+            ChatRef(chat.platform, chat.id, ChatKind.MODERATION), title
+        )
         target = ChatRef(chat.platform, chat.id, ChatKind.MODERATION, thread)
         # Remember the topic first: if the card send below fails, the retry reuses this topic
         # instead of opening a second, empty one.
         await self._store.set_thread(ticket_id, item.platform, chat.id, thread)
-        if not item.payload.get("card"):
+        if not item.card:
             # A new topic for a later message (the old one was deleted): the card goes first.
             await self._send_card(item, ticket_id, adapter, target)
         return target
@@ -321,12 +248,12 @@ class Outbox:
         except Unreachable as exc:
             reason = self._redact(str(exc))
             await self._store.mark_dead(item.id, f"unreachable: {reason}")
-            await self._on_problem(item, reason, True)
+            await self._reports.failed(item, reason, True)
         except Rejected as exc:
             reason = self._redact(str(exc))
             log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
             await self._store.mark_dead(item.id, f"rejected: {reason}")
-            await self._on_problem(item, reason, False)
+            await self._reports.failed(item, reason, False)
         except Exception as exc:  # an adapter bug must not stop delivery of everything else
             # No traceback: exception texts may hold secrets; the scrubbed text says enough.
             log.error(  # noqa: TRY400
@@ -349,7 +276,7 @@ class Outbox:
             )
             await self._store.mark_dead(item.id, error)
             return
-        if item.attempts + 1 == LATE_AFTER and self._on_late is not None:
-            await self._on_late(item)
+        if item.attempts + 1 == LATE_AFTER:
+            await self._reports.late(item)
         delay = backoff(item.attempts, retry_after)
         await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from bot.types import Attachment, ChatRef, Delivered, IncomingEvent, Outgoing
+from bot.types import Attachment, Capabilities, ChatRef, Delivered, IncomingEvent, Outgoing
 
 EventSink = Callable[[IncomingEvent], Awaitable[None]]
 """Where an adapter hands every inbound event; it returns once the event is durably handled."""
@@ -46,6 +46,7 @@ class Adapter(Protocol):
     """A platform: receives events into the sink, sends replies, fetches attachment bytes."""
 
     platform: str
+    capabilities: Capabilities
 
     async def run(self, sink: EventSink) -> None:
         """Receive events until cancelled; each goes to `sink` before it is acknowledged."""
@@ -60,15 +61,12 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
 class ModerationSurface(Protocol):
     """An adapter that can page moderators: one topic or thread per ticket."""
 
     platform: str
 
-    def moderation_chat(self) -> ChatRef | None:
-        """The configured moderator chat on this platform, or None when there is none."""
-        ...
-
     async def open_thread(self, chat: ChatRef, title: str) -> str:
-        """Create a topic/thread in the moderator chat and return its id."""
+        """Create a topic/thread in the moderator chat `chat` and return its id."""
         ...

@@ -9,8 +9,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from bot.flows import sla
 from bot.flows.turn import Services
-from bot.storage.base import OutboxItem, TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,35 +58,4 @@ class Scheduler:
 
     async def check(self) -> int:
         """Page again for each ticket over the SLA; returns how many were paged."""
-        svc = self._svc
-        sla = svc.config.handoff.sla_minutes * 60
-        if sla <= 0 or not svc.surfaces:
-            return 0
-        now = svc.clock()
-        if svc.hours is not None and not svc.hours.is_open(now):
-            return 0
-        paged = 0
-        async with svc.store.transaction():
-            for ticket in await svc.store.queue():
-                last = ticket.last_paged_at or ticket.created_at
-                if ticket.status != TicketStatus.OPEN or now - last < sla:
-                    continue
-                minutes = int((now - ticket.created_at) // 60)
-                text = svc.texts(svc.mod_lang, "mod_sla", id=ticket.id, minutes=minutes)
-                for chat in svc.surfaces:
-                    await svc.store.enqueue(
-                        OutboxItem(
-                            chat.platform,
-                            chat.id,
-                            {"text": text, "buttons": [], "files": []},
-                            f"sla:{ticket.id}:{int(now)}:{chat.platform}",
-                            f"@ticket:{ticket.id}",
-                            "moderation",
-                            ticket.id,
-                            created_at=now,
-                        )
-                    )
-                ticket.last_paged_at = now
-                await svc.store.update_ticket(ticket)
-                paged += 1
-        return paged
+        return await sla.repage(self._svc)

@@ -6,7 +6,8 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-LANGS = ("zh-CN", "en")
+LANGS = ("zh-CN", "en")  # the languages Kefu speaks: its catalogs (bot/locales/<lang>.toml)
+LANG_NAMES = {"zh-CN": "中文", "en": "English"}  # how each is offered, in itself
 
 
 class Texts:
@@ -31,12 +32,17 @@ class Texts:
         """Every key of the catalogs."""
         return set(self._catalogs["en"])
 
+    def both(self, key: str, /, sep: str = " · ", **values: Any) -> str:
+        """The string in every language, English first, joined: for a reader whose language is
+        not known ("Talk to a person / 人工客服")."""
+        order = sorted(LANGS, key=lambda lang: lang != "en")
+        return sep.join(self(lang, key, **values) for lang in order)
+
 
 def normalize_lang(locale: str) -> str:
-    """Map a platform locale ("zh-hans", "zh_CN.UTF-8", "en-US") to "zh-CN" or "en" or ""."""
-    low = locale.lower()
-    if low.startswith("zh"):
-        return "zh-CN"
-    if low.startswith("en"):
-        return "en"
+    """Map a platform locale ("zh-hans", "zh_CN.UTF-8", "en-US") to one of LANGS, or ""."""
+    low = locale.lower().replace("_", "-")
+    for lang in LANGS:
+        if low.startswith(lang.lower().split("-")[0]):
+            return lang
     return ""

@@ -138,6 +138,33 @@ class ModalField:
 
 
 @dataclass(frozen=True, slots=True)
+class ModalLimits:
+    """How much one modal dialog holds on a platform (Discord: 5 questions, labels of 45)."""
+
+    max_inputs: int
+    max_label: int
+    max_title: int
+    max_placeholder: int
+    max_text: int
+    max_files: int  # screenshots one upload question takes; 0 = no uploads in a modal
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a surface can do, declared by its adapter, so the core need not know its name.
+
+    `modals`: forms can open as one dialog, within these limits. `paged`: moderators there get
+    a topic or thread per ticket with its card (a chat that is not paged, the terminal desk,
+    is shown the outcome of its actions instead). `names_tickets`: a moderation chat's
+    thread id is the ticket's number (the desk's `/open N`), not a topic to look up.
+    """
+
+    modals: ModalLimits | None = None
+    paged: bool = True
+    names_tickets: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ModalSpec:
     """A form that fits one modal dialog; platforms without modals ignore it."""
 
@@ -146,17 +173,30 @@ class ModalSpec:
     fields: tuple[ModalField, ...]
 
 
+class Look(StrEnum):
+    """How a button wants to be shown; a platform without styles or menus ignores it."""
+
+    PLAIN = "plain"
+    PRIMARY = "primary"  # the way forward: talk to a person
+    POSITIVE = "positive"  # solved, submit, claim
+    DANGER = "danger"  # close
+    TOPIC = "topic"  # one category of a list: may be shown as an entry of a select menu
+    ARTICLE = "article"  # one article of a list: likewise
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A button: its label in the reader's language and a packed action (see bot.actions).
 
     When `modal` is set, a platform with modal dialogs (Discord) opens it as the first response
     to the press and sends the answers back as one FormSubmitted; others send `data` as usual.
+    `look` is a presentation hint (colour, or an entry of a menu).
     """
 
     label: str
     data: str
     modal: ModalSpec | None = None
+    look: Look = Look.PLAIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,31 @@ import discord
 from adapters.discord.commands import build_tree, sync_if_changed
 from adapters.discord.delivery import SEND_ERRORS, Delivery, translate
 from adapters.discord.pending import SETTLE_AFTER, PendingInteractions
+from adapters.discord.render import (
+    FILES_PER_UPLOAD_MAX,
+    MODAL_INPUTS_MAX,
+    MODAL_LABEL_MAX,
+    MODAL_TITLE_MAX,
+    PLACEHOLDER_MAX,
+    TEXT_INPUT_MAX,
+    Words,
+)
 from adapters.discord.router import Router, Settings
 from adapters.discord.views import KefuButton, KefuSelect
 from bot.config import Config
 from bot.ports import EventSink, Rejected, RetryLater
-from bot.types import Attachment, ChatKind, ChatRef, Delivered, ModalField, ModalSpec, Outgoing
+from bot.texts import Texts
+from bot.types import (
+    Attachment,
+    Capabilities,
+    ChatKind,
+    ChatRef,
+    Delivered,
+    ModalField,
+    ModalLimits,
+    ModalSpec,
+    Outgoing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +83,9 @@ def intents() -> discord.Intents:
 class KefuClient(discord.Client):
     """discord.py's Client wired to Kefu's router."""
 
-    def __init__(self, router: Router | None = None, **options: Any) -> None:
+    def __init__(
+        self, router: Router | None = None, texts: Texts | None = None, **options: Any
+    ) -> None:
         super().__init__(
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -71,6 +93,7 @@ class KefuClient(discord.Client):
             **options,
         )
         self.kefu_buttons: Router | None = router
+        self.kefu_texts = texts or Texts()
         self.kefu_ready = asyncio.Event()
         self.kefu_stamp: Path | None = None
         self.tree: discord.app_commands.CommandTree[Any] | None = None
@@ -81,7 +104,7 @@ class KefuClient(discord.Client):
         router = self.kefu_buttons
         if router is None or self.kefu_stamp is None:
             return
-        self.tree = build_tree(self, router, router.settings.guild_id)
+        self.tree = build_tree(self, router, router.settings.guild_id, self.kefu_texts)
         try:
             await sync_if_changed(
                 self.tree, self.application_id, router.settings.guild_id, self.kefu_stamp
@@ -126,6 +149,16 @@ class DiscordAdapter:
     """Users in DMs and a server, moderators in private ticket threads."""
 
     platform = PLATFORM
+    capabilities = Capabilities(
+        modals=ModalLimits(
+            max_inputs=MODAL_INPUTS_MAX,
+            max_label=MODAL_LABEL_MAX,
+            max_title=MODAL_TITLE_MAX,
+            max_placeholder=PLACEHOLDER_MAX,
+            max_text=TEXT_INPUT_MAX,
+            max_files=FILES_PER_UPLOAD_MAX,
+        )
+    )
 
     def __init__(
         self,
@@ -133,19 +166,22 @@ class DiscordAdapter:
         *,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT,
         settle_after: float = SETTLE_AFTER,
+        texts: Texts | None = None,
     ) -> None:
         d = config.discord
         self.config = config
+        self.texts = texts or Texts()
+        words = Words.of(self.texts)
         self.settings = Settings(
             guild_id=_id(d.guild_id, "guild_id"),
             mod_channel_id=_id(d.moderator_channel_id, "moderator_channel_id"),
             role_id=_id(d.moderator_role_id, "moderator_role_id"),
             max_image_bytes=config.bot.max_image_bytes,
         )
-        self.client = KefuClient(guild_ready_timeout=guild_ready_timeout)
+        self.client = KefuClient(texts=self.texts, guild_ready_timeout=guild_ready_timeout)
         self.pending = PendingInteractions(settle_after)
         self.modals: dict[str, ModalSpec] = {}
-        self.router = Router(self.client, self.settings, self.pending, self.modals)
+        self.router = Router(self.client, self.settings, self.pending, self.modals, self.texts)
         self.client.kefu_buttons = self.router
         self.client.kefu_stamp = self._state_dir / "commands.sha256"
         self.delivery = Delivery(
@@ -154,6 +190,7 @@ class DiscordAdapter:
             guild_id=self.settings.guild_id,
             role_id=self.settings.role_id,
             on_modals=self._remember_modals,
+            words=words,
         )
 
     @property

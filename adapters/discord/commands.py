@@ -12,21 +12,24 @@ from typing import Protocol
 import discord
 from discord import app_commands
 
+from bot.texts import LANG_NAMES, LANGS, Texts
+
 log = logging.getLogger(__name__)
 
-USER_COMMANDS = {
-    "help": "Open the help menu / 打开帮助菜单",
-    "human": "Talk to a person / 人工客服",
-    "status": "Your ticket's status / 查看工单状态",
-    "cancel": "Cancel what you are doing / 取消当前操作",
-    "forget": "Delete your data / 删除我的数据",
-}
-MODERATOR_COMMANDS = {
-    "claim": "Claim this ticket / 认领工单",
-    "reopen": "Reopen this ticket / 重新打开工单",
-    "block": "Block this ticket's user / 屏蔽此用户",
-}
-LANGUAGES = (("中文", "zh-CN"), ("English", "en"))
+# (name, catalog key of its description). Discord: descriptions hold 1-100 characters.
+USER_COMMANDS = (
+    ("help", "cmd_help"),
+    ("human", "cmd_human"),
+    ("status", "cmd_status"),
+    ("cancel", "cmd_cancel"),
+    ("forget", "cmd_forget"),
+)
+MODERATOR_COMMANDS = (
+    ("claim", "cmd_claim"),
+    ("reopen", "cmd_reopen"),
+    ("block", "cmd_block"),
+)
+DESCRIPTION_MAX = 100
 
 
 class CommandHandler(Protocol):
@@ -41,36 +44,14 @@ class CommandHandler(Protocol):
         ...
 
 
-class _Callbacks:
-    """Bound methods that discord.py calls for the commands that take arguments."""
+class _Words:
+    """Descriptions in every language, cut to Discord's limit."""
 
-    def __init__(self, handler: CommandHandler) -> None:
-        self.handler = handler
+    def __init__(self, texts: Texts) -> None:
+        self._texts = texts
 
-    @app_commands.choices(language=[app_commands.Choice(name=n, value=v) for n, v in LANGUAGES])
-    @app_commands.describe(language="中文 or English")
-    async def lang(self, interaction: discord.Interaction, language: str | None = None) -> None:
-        """Switch language."""
-        await self.handler.on_command(interaction, "lang", language or "")
-
-    @app_commands.describe(reason="Why it is closed / 关闭原因")
-    async def close(self, interaction: discord.Interaction, reason: str | None = None) -> None:
-        """Close the ticket."""
-        await self.handler.on_command(interaction, "close", reason or "")
-
-    @app_commands.describe(name="Snippet name / 快捷回复名")
-    async def snippet(self, interaction: discord.Interaction, name: str) -> None:
-        """Send a saved answer."""
-        await self.handler.on_command(interaction, "snippet", name)
-
-    @app_commands.describe(text="Visible to moderators only / 仅客服可见")
-    async def note(self, interaction: discord.Interaction, text: str) -> None:
-        """An internal note."""
-        await self.handler.on_command(interaction, "note", text)
-
-    async def panel(self, interaction: discord.Interaction) -> None:
-        """Post the support panel."""
-        await self.handler.on_panel(interaction)
+    def __call__(self, key: str) -> str:
+        return self._texts.both(key, sep=" / ")[:DESCRIPTION_MAX]
 
 
 def _simple(name: str, description: str, handler: CommandHandler) -> app_commands.Command:
@@ -81,34 +62,59 @@ def _simple(name: str, description: str, handler: CommandHandler) -> app_command
     return app_commands.Command(name=name, description=description, callback=callback)
 
 
+def _with_text(
+    name: str, arg: str, description: str, hint: str, handler: CommandHandler
+) -> app_commands.Command:
+    """A command with one text argument (required unless it is a close reason)."""
+
+    async def required(interaction: discord.Interaction, value: str) -> None:
+        """Run the command."""
+        await handler.on_command(interaction, name, value)
+
+    async def optional(interaction: discord.Interaction, value: str | None = None) -> None:
+        """Run the command."""
+        await handler.on_command(interaction, name, value or "")
+
+    callback = optional if name == "close" else required
+    callback = app_commands.rename(value=arg)(callback)
+    callback = app_commands.describe(value=hint)(callback)
+    return app_commands.Command(name=name, description=description, callback=callback)
+
+
+def _lang(description: str, hint: str, handler: CommandHandler) -> app_commands.Command:
+    choices = [app_commands.Choice(name=LANG_NAMES[lang], value=lang) for lang in LANGS]
+
+    @app_commands.choices(language=choices)
+    @app_commands.describe(language=hint)
+    async def lang(interaction: discord.Interaction, language: str | None = None) -> None:
+        """Switch language."""
+        await handler.on_command(interaction, "lang", language or "")
+
+    return app_commands.Command(name="lang", description=description, callback=lang)
+
+
 def build_tree(
-    client: discord.Client, handler: CommandHandler, guild_id: int | None
+    client: discord.Client, handler: CommandHandler, guild_id: int | None, texts: Texts
 ) -> app_commands.CommandTree:
     """The command tree: user commands everywhere, moderator commands in the configured guild."""
     tree = app_commands.CommandTree(client)
-    cb = _Callbacks(handler)
+    words = _Words(texts)
     everywhere = app_commands.AppCommandContext(guild=True, dm_channel=True)
-    user_cmds = [_simple(n, d, handler) for n, d in USER_COMMANDS.items()]
-    lang = app_commands.Command(name="lang", description="Language / 语言", callback=cb.lang)
-    for command in [*user_cmds, lang]:
+    user_cmds = [_simple(n, words(key), handler) for n, key in USER_COMMANDS]
+    for command in [*user_cmds, _lang(words("cmd_lang"), words("arg_language"), handler)]:
         command.allowed_contexts = everywhere
         tree.add_command(command)
-    mod_cmds = [_simple(n, d, handler) for n, d in MODERATOR_COMMANDS.items()]
+
+    async def panel(interaction: discord.Interaction) -> None:
+        """Post the support panel."""
+        await handler.on_panel(interaction)
+
+    mod_cmds = [_simple(n, words(key), handler) for n, key in MODERATOR_COMMANDS]
     mod_cmds += [
-        app_commands.Command(
-            name="close", description="Close this ticket / 关闭工单", callback=cb.close
-        ),
-        app_commands.Command(
-            name="snippet", description="Saved answer / 快捷回复", callback=cb.snippet
-        ),
-        app_commands.Command(
-            name="note", description="Internal note / 内部备注", callback=cb.note
-        ),
-        app_commands.Command(
-            name="support-panel",
-            description="Post the support panel / 发布客服面板",
-            callback=cb.panel,
-        ),
+        _with_text("close", "reason", words("cmd_close_ticket"), words("arg_reason"), handler),
+        _with_text("snippet", "name", words("cmd_snippet"), words("arg_name"), handler),
+        _with_text("note", "text", words("cmd_note"), words("arg_text"), handler),
+        app_commands.Command(name="support-panel", description=words("cmd_panel"), callback=panel),
     ]
     guild = discord.Object(guild_id) if guild_id else None
     for command in mod_cmds:

@@ -14,7 +14,7 @@ import aiohttp
 import discord
 
 from adapters.discord.pending import Pending, PendingInteractions
-from adapters.discord.render import Part, render
+from adapters.discord.render import Part, Words, render
 from bot.ports import DeliveryError, Rejected, RetryLater, ThreadGone, Unreachable
 from bot.types import ChatKind, Delivered, OutFile, Outgoing
 
@@ -85,8 +85,10 @@ class Delivery:
         guild_id: int | None,
         role_id: int | None,
         on_modals: Any = None,
+        words: Words,
     ) -> None:
         self.client = client
+        self.words = words
         self.pending = pending
         self.guild_id = guild_id
         self.role_id = role_id
@@ -125,7 +127,7 @@ class Delivery:
         self, out: Outgoing, target: int, *, thread: bool
     ) -> tuple[list[Part], int]:
         """Render the reply and check its files before anything is sent."""
-        parts = render(out.reply, mention=self._mention(target) if thread else "")
+        parts = render(out.reply, self.words, mention=self._mention(target) if thread else "")
         limit = self.upload_limit(out.to.kind)
         for part in parts:
             if part.files:

@@ -13,8 +13,9 @@ from typing import Any
 import discord
 
 from adapters.discord.views import KefuButton, KefuSelect
-from bot.actions import ActionError, Verb, act, unpack
-from bot.types import Button, ModalField, ModalSpec, OutFile, Reply
+from bot.actions import Verb, act
+from bot.texts import Texts
+from bot.types import Button, Look, ModalField, ModalSpec, OutFile, Reply
 
 CONTENT_MAX = 2000  # Discord: message content holds at most 2,000 characters
 EMBED_DESCRIPTION_MAX = 4096  # Discord: an embed description holds at most 4,096 characters
@@ -36,22 +37,37 @@ SELECT_PLACEHOLDER_MAX = 150  # Discord: a select menu placeholder holds at most
 NAVIGATION_BUTTONS_MAX = 10  # more category/article buttons than this read better as a list
 FORM_PREFIX = "kefu-form:"
 EMPTY = "\u200b"  # a message needs some content when it only carries buttons
-PANEL_TEXT = (
-    "需要帮助？点下面的按钮，我们会在私信里回复你。\n"
-    "Need help? Press a button below; we reply in your DMs."
-)
-PANEL_BUTTONS = (("Get help / 获取帮助", Verb.MENU), ("Talk to a person / 人工客服", Verb.HUMAN))
-PICK_TOPIC = "选择分类 · Choose a topic"
-PICK_ARTICLE = "选择文章 · Choose an article"
-PICK_ANY = "请选择 · Choose one"
 _STYLES = {
-    Verb.HUMAN: discord.ButtonStyle.primary,
-    Verb.CLAIM: discord.ButtonStyle.success,
-    Verb.SOLVED: discord.ButtonStyle.success,
-    Verb.SUBMIT: discord.ButtonStyle.success,
-    Verb.MOD_CLOSE: discord.ButtonStyle.danger,
-    Verb.CLOSE: discord.ButtonStyle.danger,
+    Look.PRIMARY: discord.ButtonStyle.primary,
+    Look.POSITIVE: discord.ButtonStyle.success,
+    Look.DANGER: discord.ButtonStyle.danger,
 }
+NAVIGATION = frozenset({Look.TOPIC, Look.ARTICLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The few texts Discord's rendering adds itself, in every language (the reader's language
+    is not known to a message in a channel)."""
+
+    pick_topic: str
+    pick_article: str
+    pick_any: str
+    panel: str
+    get_help: str
+    human: str
+
+    @classmethod
+    def of(cls, texts: Texts) -> Words:
+        """The words from the catalogs."""
+        return cls(
+            texts.both("pick_topic"),
+            texts.both("pick_article"),
+            texts.both("pick_any"),
+            texts.both("panel_text", sep="\n"),
+            texts.both("btn_get_help", sep=" / "),
+            texts.both("btn_human", sep=" / "),
+        )
 
 
 @dataclass(slots=True)
@@ -107,13 +123,9 @@ def _keep_escape(text: str, cut: int) -> int:
     return cut - 1 if slashes % 2 else cut
 
 
-def button_style(data: str) -> discord.ButtonStyle:
-    """A colour that tells the kind of action: a person green/blue, closing red."""
-    try:
-        verb = unpack(data).verb
-    except ActionError:
-        return discord.ButtonStyle.secondary
-    return _STYLES.get(verb, discord.ButtonStyle.secondary)
+def button_style(look: Look) -> discord.ButtonStyle:
+    """A colour that tells the kind of action: a person blue, going on green, closing red."""
+    return _STYLES.get(look, discord.ButtonStyle.secondary)
 
 
 def _label(text: str, limit: int) -> str:
@@ -155,13 +167,7 @@ def is_navigation(button: Button) -> bool:
     "Talk to a person", Back, the top Menu and a form (it may open a modal) stay buttons,
     so a person is always one tap away.
     """
-    if button.modal is not None:
-        return False
-    try:
-        action = unpack(button.data)
-    except ActionError:
-        return False
-    return action.verb is Verb.ARTICLE or (action.verb is Verb.MENU and bool(action.arg(0)))
+    return button.modal is None and button.look in NAVIGATION
 
 
 def _navigation(rows: list[list[Button]]) -> list[Button]:
@@ -187,26 +193,28 @@ def wants_select(rows: list[list[Button]], navigation: list[Button]) -> bool:
     return len(navigation) >= 2 and (wrapped > ROWS_MAX or many)
 
 
-def _placeholder(buttons: tuple[Button, ...], start: int, total: int) -> str:
-    kinds = {unpack(b.data).verb for b in buttons}
-    text = {Verb.ARTICLE: PICK_ARTICLE, Verb.MENU: PICK_TOPIC}.get(kinds.pop(), PICK_ANY)
+def _placeholder(buttons: tuple[Button, ...], start: int, total: int, words: Words) -> str:
+    kinds = {b.look for b in buttons}
+    text = {Look.ARTICLE: words.pick_article, Look.TOPIC: words.pick_topic}.get(
+        kinds.pop(), words.pick_any
+    )
     if kinds:  # categories and articles mixed
-        text = PICK_ANY
+        text = words.pick_any
     if total > OPTIONS_MAX:
         text += f" ({start + 1}–{start + len(buttons)})"
     return _label(text, SELECT_PLACEHOLDER_MAX)
 
 
-def _menus(navigation: list[Button]) -> list[Choices]:
+def _menus(navigation: list[Button], words: Words) -> list[Choices]:
     """The navigation buttons as select menus of at most 25 options each."""
     menus: list[Choices] = []
     for start in range(0, len(navigation), OPTIONS_MAX):
         chunk = tuple(navigation[start : start + OPTIONS_MAX])
-        menus.append(Choices(chunk, _placeholder(chunk, start, len(navigation))))
+        menus.append(Choices(chunk, _placeholder(chunk, start, len(navigation), words)))
     return menus
 
 
-def component_rows(reply: Reply) -> list[Row]:
+def component_rows(reply: Reply, words: Words) -> list[Row]:
     """The reply's buttons as action rows: long lists become select menus where they stood."""
     rows = [list(row) for row in reply.buttons if row]
     navigation = _navigation(rows)
@@ -216,7 +224,7 @@ def component_rows(reply: Reply) -> list[Row]:
     before = [chunk for row in rows[:first] for chunk in _chunks(row)]
     rest = [[b for b in row if not is_navigation(b)] for row in rows[first:]]
     after = [chunk for row in rest for chunk in _chunks(row)]
-    menus = _menus(navigation)
+    menus = _menus(navigation, words)
     if len(before) + len(menus) + len(after) > ROWS_MAX:
         # pack the buttons tighter (a person stays one tap away, after the lists)
         before, after = [], _chunks([b for row in before + after for b in row])
@@ -246,7 +254,7 @@ def build_view(rows: list[Row]) -> tuple[discord.ui.View, dict[str, ModalSpec]]:
                     button.data,
                     label=_label(button.label, BUTTON_LABEL_MAX),
                     modal=has_modal,
-                    style=button_style(button.data),
+                    style=button_style(button.look),
                     row=index,
                 )
             )
@@ -274,7 +282,7 @@ def _text_parts(reply: Reply, mention: str) -> list[Part]:
     return parts
 
 
-def render(reply: Reply, *, mention: str = "") -> list[Part]:
+def render(reply: Reply, words: Words, *, mention: str = "") -> list[Part]:
     """Render a reply as one or more messages: text, then files, then the buttons at the end.
 
     `mention` (a role mention such as `<@&123>`) is put first, so moderators are notified.
@@ -285,7 +293,7 @@ def render(reply: Reply, *, mention: str = "") -> list[Part]:
     while files:
         parts.append(Part(content=EMPTY, files=files[:FILES_MAX]))
         files = files[FILES_MAX:]
-    rows = component_rows(reply)
+    rows = component_rows(reply, words)
     for i in range(0, len(rows), ROWS_MAX):
         view, modals = build_view(rows[i : i + ROWS_MAX])
         target = parts[-1] if i == 0 else Part(content=EMPTY)
@@ -298,10 +306,11 @@ def render(reply: Reply, *, mention: str = "") -> list[Part]:
     return parts
 
 
-def panel_view() -> discord.ui.View:
+def panel_view(words: Words) -> discord.ui.View:
     """The support panel's buttons: Get help (the menu) and Talk to a person."""
-    rows: list[Row] = [[Button(label, act(verb)) for label, verb in PANEL_BUTTONS]]
-    view, _ = build_view(rows)
+    get_help = Button(words.get_help, act(Verb.MENU))
+    human = Button(words.human, act(Verb.HUMAN), look=Look.PRIMARY)
+    view, _ = build_view([[get_help, human]])
     return view
 
 

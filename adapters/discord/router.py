@@ -18,16 +18,13 @@ import discord
 
 from adapters.discord import convert
 from adapters.discord.pending import PendingInteractions
-from adapters.discord.render import FORM_PREFIX, PANEL_TEXT, build_modal, panel_view
-from bot.actions import MODERATOR_VERBS, ActionError, Verb, unpack
+from adapters.discord.render import FORM_PREFIX, Words, build_modal, panel_view
+from bot.actions import claims, moderator_only
+from bot.texts import Texts
 from bot.types import ButtonPressed, ChatKind, ChatRef, IncomingEvent, MessageRef, ModalSpec
 
 log = logging.getLogger(__name__)
 
-REFUSED = "只有客服人员可以这样做。 · Only moderators can do this."
-NOT_HERE = "请在工单帖子里使用这个命令。 · Use this command inside a ticket thread."
-PANEL_POSTED = "✅ 已发布客服面板 · Support panel posted."
-PANEL_FAILED = "❌ 无法在这里发布客服面板 · Cannot post the panel here: {error}"
 MODERATOR_COMMANDS = frozenset({"claim", "close", "reopen", "block", "snippet", "note"})
 _MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -53,11 +50,17 @@ class Router:
         settings: Settings,
         pending: PendingInteractions,
         modals: dict[str, ModalSpec],
+        texts: Texts,
     ) -> None:
         self.client = client
         self.settings = settings
         self.pending = pending
         self.modals = modals
+        self.texts = texts
+        self.words = Words.of(texts)
+        # said privately at once, before the core (which would only repeat it in public)
+        self.refused = texts.both("mod_only")
+        self.not_here = texts.both("not_in_ticket")
         self.sink: Sink | None = None
         self._parents: dict[int, int | None] = {}
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -146,11 +149,9 @@ class Router:
         where = await self._where(
             interaction.channel_id or 0, interaction.guild_id, interaction.channel
         )
-        verb = _verb(data)
         moderation = where is not None and where.kind is ChatKind.MODERATION
-        if verb in MODERATOR_VERBS and not user.is_moderator:
-            # Refused privately at once; the core would only repeat it in public.
-            await interaction.response.send_message(REFUSED, ephemeral=True)
+        if moderator_only(data) and not user.is_moderator:
+            await interaction.response.send_message(self.refused, ephemeral=True)
             self._after(interaction)
             return
         if moderation:
@@ -160,7 +161,7 @@ class Router:
         if interaction.message is not None and (moderation or interaction.guild_id is None):
             message = MessageRef(chat, str(interaction.message.id))
         event = ButtonPressed(user, chat, f"i:{interaction.id}", data, message)
-        if verb is Verb.CLAIM and user.is_moderator and chat.thread_id:
+        if claims(data) and user.is_moderator and chat.thread_id:
             await self._join_thread(int(chat.thread_id), interaction.user.id)
         await self._submit(interaction.user.id, event)
         self._after(interaction)
@@ -207,11 +208,10 @@ class Router:
             interaction.channel_id or 0, interaction.guild_id, interaction.channel
         )
         if where is None or where.kind is not ChatKind.MODERATION:
-            await interaction.response.send_message(NOT_HERE, ephemeral=True)
+            await interaction.response.send_message(self.not_here, ephemeral=True)
             return
         if not user.is_moderator:
-            # Refused privately at once; the core would only repeat it in public.
-            await interaction.response.send_message(REFUSED, ephemeral=True)
+            await interaction.response.send_message(self.refused, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         if name == "claim" and user.is_moderator and where.thread_id:
@@ -224,19 +224,21 @@ class Router:
     async def on_panel(self, interaction: discord.Interaction) -> None:
         """/support-panel: a moderator posts the persistent panel in this channel."""
         if not convert.is_moderator(interaction.user, self.settings.role_id):
-            await interaction.response.send_message(REFUSED, ephemeral=True)
+            await interaction.response.send_message(self.refused, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel = interaction.channel
+        failed = self.texts.both("panel_failed", error="-")
         if not isinstance(channel, discord.abc.Messageable):
-            await interaction.edit_original_response(content=PANEL_FAILED.format(error="-"))
+            await interaction.edit_original_response(content=failed)
             return
         try:
-            await channel.send(PANEL_TEXT, view=panel_view())
+            await channel.send(self.words.panel, view=panel_view(self.words))
         except discord.HTTPException as exc:
-            await interaction.edit_original_response(content=PANEL_FAILED.format(error=exc))
+            failed = self.texts.both("panel_failed", error=exc)
+            await interaction.edit_original_response(content=failed)
             return
-        await interaction.edit_original_response(content=PANEL_POSTED)
+        await interaction.edit_original_response(content=self.texts.both("panel_posted"))
 
     # -- modal forms ---------------------------------------------------------------------
 
@@ -255,13 +257,6 @@ class Router:
         event = convert.form_event(user, chat, interaction.id, form_id, data, files)
         await self._submit(interaction.user.id, event)
         self._after(interaction)
-
-
-def _verb(data: str) -> Verb | None:
-    try:
-        return unpack(data).verb
-    except ActionError:
-        return None
 
 
 async def _quietly(coro: Awaitable[Any]) -> None:

@@ -25,7 +25,8 @@ from adapters.telegram.sender import Sender
 from adapters.telegram.webhook import WebhookServer
 from bot.config import Config, TelegramConfig
 from bot.ports import EventSink, Rejected
-from bot.types import Attachment, ChatKind, ChatRef, Delivered, Outgoing
+from bot.texts import Texts
+from bot.types import Attachment, Capabilities, ChatKind, ChatRef, Delivered, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class TelegramAdapter:
     """Kefu on Telegram: implements bot.ports Adapter and ModerationSurface."""
 
     platform = PLATFORM
+    capabilities = Capabilities()  # no modal dialogs; a forum topic per ticket
 
     def __init__(
         self,
@@ -109,8 +111,10 @@ class TelegramAdapter:
         album_delay: float = 1.0,
         poll_timeout: int = 30,
         admin_ttl: float = ADMIN_TTL,
+        texts: Texts | None = None,
     ) -> None:
         self._config = config
+        self._texts = texts or Texts()
         self._tg = config.telegram
         self._mod_chat = int(self._tg.moderator_chat_id) if self._tg.moderator_chat_id else None
         self._album_delay, self._poll_timeout, self._admin_ttl = (
@@ -153,7 +157,7 @@ class TelegramAdapter:
             self._sender = Sender(bot)
             if self._mod_chat is not None:
                 self._admins = AdminCache(bot, self._mod_chat, self._admin_ttl)
-            await register_commands(bot, self._mod_chat)
+            await register_commands(bot, self._mod_chat, self._texts)
             if self._tg.mode == "polling":
                 await bot.delete_webhook(drop_pending_updates=False)
         except BaseException:

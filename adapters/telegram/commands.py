@@ -1,4 +1,4 @@
-"""The command menus registered with setMyCommands, in Chinese and English."""
+"""The command menus registered with setMyCommands, in every language Kefu speaks."""
 
 from __future__ import annotations
 
@@ -13,46 +13,56 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
+from bot.texts import LANGS, Texts
+
 log = logging.getLogger(__name__)
 
-# (command, English, Chinese). Bot API: command 1-32 of a-z 0-9 _, description 1-256 chars.
+# (command, catalog key of its description). Bot API: command 1-32 of a-z 0-9 _, description
+# 1-256 characters.
 USER_COMMANDS = (
-    ("start", "Start over: the help menu", "开始：帮助菜单"),
-    ("menu", "Help center menu", "帮助中心菜单"),
-    ("human", "Talk to a person", "人工客服"),
-    ("status", "My ticket's status", "查看我的工单状态"),
-    ("cancel", "Cancel what I am doing", "取消当前操作"),
-    ("lang", "Language: 中文 / English", "切换语言 / Language"),
-    ("forget", "Delete my data", "删除我的数据"),
-    ("close", "Close my ticket", "关闭我的工单"),
+    ("start", "cmd_start"),
+    ("menu", "cmd_menu"),
+    ("human", "cmd_human"),
+    ("status", "cmd_status"),
+    ("cancel", "cmd_cancel"),
+    ("lang", "cmd_lang"),
+    ("forget", "cmd_forget"),
+    ("close", "cmd_close"),
 )
 MODERATOR_COMMANDS = (
-    ("queue", "The queue of open tickets", "待处理工单队列"),
-    ("open", "Show a ticket: /open N", "查看工单：/open 编号"),
-    ("claim", "Claim this ticket", "认领此工单"),
-    ("unclaim", "Release this ticket", "取消认领"),
-    ("note", "Internal note, not sent to the user", "内部备注（不发给用户）"),
-    ("close", "Close the ticket: /close [reason]", "关闭工单：/close [原因]"),
-    ("reopen", "Reopen the ticket", "重新打开工单"),
-    ("block", "Block this user", "屏蔽此用户"),
-    ("unblock", "Unblock this user", "解除屏蔽"),
-    ("snippet", "Send a saved reply: /snippet NAME", "发送常用回复：/snippet 名称"),
-    ("snippets", "List the saved replies", "常用回复列表"),
+    ("queue", "cmd_queue"),
+    ("open", "cmd_open"),
+    ("claim", "cmd_claim"),
+    ("unclaim", "cmd_unclaim"),
+    ("note", "cmd_note"),
+    ("close", "cmd_close_ticket"),
+    ("reopen", "cmd_reopen"),
+    ("block", "cmd_block"),
+    ("unblock", "cmd_unblock"),
+    ("snippet", "cmd_snippet"),
+    ("snippets", "cmd_snippets"),
 )
-LANGUAGES = ((None, 1), ("zh", 2))  # language_code (None = the default, English) → column
+DESCRIPTION_MAX = 256
+DEFAULT_LANG = "en"  # the menu shown to clients whose language has no menu of its own
 
 
-async def register_commands(bot: Bot, moderator_chat_id: int | None) -> None:
-    """setMyCommands for private chats and the moderator group, in both languages."""
-    menus: list[tuple[BotCommandScope, tuple[tuple[str, str, str], ...]]] = [
+def language_code(lang: str) -> str | None:
+    """The Bot API language_code of a catalog language (None: the default menu)."""
+    return None if lang == DEFAULT_LANG else lang.split("-", maxsplit=1)[0].lower()
+
+
+async def register_commands(bot: Bot, moderator_chat_id: int | None, texts: Texts) -> None:
+    """setMyCommands for private chats and the moderator group, in every language."""
+    menus: list[tuple[BotCommandScope, tuple[tuple[str, str], ...]]] = [
         (BotCommandScopeAllPrivateChats(), USER_COMMANDS)
     ]
     if moderator_chat_id is not None:
         menus.append((BotCommandScopeChat(moderator_chat_id), MODERATOR_COMMANDS))
     for scope, rows in menus:
-        for language, column in LANGUAGES:
-            commands = [BotCommand(row[0], row[column]) for row in rows]
+        for lang in LANGS:
+            commands = [BotCommand(name, texts(lang, key)[:DESCRIPTION_MAX]) for name, key in rows]
+            code = language_code(lang)
             try:
-                await bot.set_my_commands(commands, scope=scope, language_code=language)
+                await bot.set_my_commands(commands, scope=scope, language_code=code)
             except TelegramError as exc:  # a menu is a convenience: never block startup
-                log.warning("setMyCommands (%s, %s) failed: %s", scope.type, language, exc)
+                log.warning("setMyCommands (%s, %s) failed: %s", scope.type, code, exc)

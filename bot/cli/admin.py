@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.app import DB_NAME
 from bot.config import Config
-from bot.storage.base import OutboxStatus, Store, TicketStatus
+from bot.storage.base import Store
+from bot.storage.records import OutboxStatus, TicketStatus
 from bot.storage.sqlite import SqliteStore
 from knowledge.loader import check_content, default_content_path, load_articles
 from knowledge.search import SearchIndex, search_jsonl

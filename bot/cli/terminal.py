@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
-import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.app import open_runtime, run_platforms
+from bot.app import MissingExtra, open_runtime, run_platforms
 from bot.config import Config
 from bot.desk import DeskFeed
-from bot.storage.base import OutboxItem
+from bot.storage.records import OutboxItem
 from bot.texts import normalize_lang
 from bot.types import CommandReceived
+
+if TYPE_CHECKING:
+    from adapters.console import ConsoleAdapter
 
 CHAT_BANNER = (
     "Kefu chat · 客服 — type a message; a number presses a button; /attach PATH sends a file;"
@@ -38,7 +40,7 @@ def _who(name: str) -> str:
         return "local"
 
 
-async def _session(config: Config, adapter: Any, feed: bool) -> int:
+async def _session(config: Config, adapter: ConsoleAdapter, feed: bool) -> int:
     def mine(item: OutboxItem) -> bool:
         return bool(item.platform != adapter.platform or item.chat_id == adapter.chat.id)
 
@@ -47,7 +49,10 @@ async def _session(config: Config, adapter: Any, feed: bool) -> int:
         async with asyncio.TaskGroup() as tg:
             background = [tg.create_task(rt.outbox.run())]
             if feed:
-                desk_feed = DeskFeed(rt.store, adapter.show, adapter.user.id)
+                lang = config.bot.default_lang
+                desk_feed = DeskFeed(
+                    rt.store, adapter.show, adapter.user.id, rt.services.texts, lang
+                )
                 await desk_feed.start()
                 background.append(tg.create_task(desk_feed.run()))
                 await rt.hub.sink(
@@ -68,7 +73,8 @@ async def _session(config: Config, adapter: Any, feed: bool) -> int:
 
 async def chat(config: Config, lang: str, name: str) -> int:
     """Talk to the bot as a user in this terminal."""
-    console = importlib.import_module("adapters.console")
+    from adapters import console
+
     locale = normalize_lang(lang or os.environ.get("LANG", ""))
     adapter = console.chat_adapter(_who(name), locale)
     if sys.stdin.isatty():
@@ -80,7 +86,8 @@ async def chat(config: Config, lang: str, name: str) -> int:
 
 async def desk(config: Config, name: str) -> int:
     """Work the queue as a moderator in this terminal."""
-    console = importlib.import_module("adapters.console")
+    from adapters import console
+
     adapter = console.desk_adapter(_who(name))
     if sys.stdin.isatty():
         sys.stdout.write(DESK_BANNER)
@@ -102,5 +109,9 @@ async def run(config: Config) -> int:
         if env.enabled and not config.token(env.token_env):
             sys.stderr.write(f"kefu run: [{section}] is enabled but ${env.token_env} is empty\n")
             return 2
-    await run_platforms(config)
+    try:
+        await run_platforms(config)
+    except MissingExtra as exc:
+        sys.stderr.write(f"kefu run: {exc}\n")
+        return 2
     return 0

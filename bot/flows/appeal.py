@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from bot import dates
 from bot.actions import Verb
 from bot.flows import handoff, menu
-from bot.flows.intent import clean
+from bot.flows.intent import as_typed, clean
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.types import Attachment, Button, Reply
+from bot.types import Attachment, Button, Look, Reply
 from knowledge.models import FieldType, Form, FormField
+
+MIN_YEAR = 2000  # an earlier date is a typo, not something that happened in the app
 
 
 def _state(turn: Turn) -> dict[str, Any]:
@@ -50,7 +52,8 @@ def _field_buttons(turn: Turn, field: FormField) -> list[tuple[Button, ...]]:
         rows.append((turn.button("btn_done_images", Verb.DONE_IMAGES, field.id),))
     if not field.required:
         rows.append((turn.button("btn_skip", Verb.SKIP, field.id),))
-    rows.append((turn.button("btn_cancel", Verb.CANCEL), turn.button("btn_human", Verb.HUMAN)))
+    human = turn.button("btn_human", Verb.HUMAN, look=Look.PRIMARY)
+    rows.append((turn.button("btn_cancel", Verb.CANCEL), human))
     return rows
 
 
@@ -78,60 +81,45 @@ def _advance(turn: Turn) -> None:
     ask_field(turn)
 
 
-def parse_date(text: str, today: date) -> date | None:
-    """Dates as people type them: 2026-03-14, 2026/3/14, 3月14日, today, 昨天, ..."""
-    low = clean(text).lower()
-    relative = {"today": 0, "今天": 0, "yesterday": 1, "昨天": 1, "前天": 2}
-    if low in relative:
-        return today - timedelta(days=relative[low])
-    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", low)
-    if m is None:
-        m2 = re.fullmatch(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", low)
-        if m2 is None:
-            return None
-        # No year: the latest such day that is not in the future.
-        for year in (today.year, today.year - 1):
-            day = _make_date(year, int(m2.group(1)), int(m2.group(2)))
-            if day is not None and day <= today:
-                return day
-        return _make_date(today.year, int(m2.group(1)), int(m2.group(2)))
-    return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+def _refuse(turn: Turn, field: FormField, key: str, **values: object) -> None:
+    """Say what is wrong with an answer, with the question's buttons (a person among them)."""
+    turn.text(key, *_field_buttons(turn, field), **values)
 
 
-def _make_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
+def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
+    today = datetime.fromtimestamp(turn.now, UTC).date()
+    day = dates.understand(text, today, turn.lang)
+    if day is None or day.year < MIN_YEAR:
+        _refuse(turn, field, "err_date")
         return None
+    if day > today:
+        _refuse(turn, field, "err_date_future")
+        return None
+    weekday = turn.t(f"weekday_{day.weekday()}")
+    turn.text("date_understood", date=day.isoformat(), weekday=weekday)
+    return day.isoformat()
 
 
 def _validate(turn: Turn, field: FormField, text: str) -> str | None:
-    """The answer to store, or None after telling the user what is wrong."""
-    value = clean(text)
+    """The answer to store (typed text as the user wrote it), or None after saying why not."""
     if field.type == FieldType.CHOICE:
+        said = clean(text).lower()
         for choice in field.choices:
-            if value.lower() in (choice.label(turn.lang).lower(), choice.id.lower()):
+            if said in (choice.label(turn.lang).lower(), choice.id.lower()):
                 return choice.label(turn.svc.mod_lang)
-        turn.text("err_choice")
+        _refuse(turn, field, "err_choice")
         return None
     if field.type == FieldType.DATE:
-        today = datetime.fromtimestamp(turn.now, UTC).date()
-        day = parse_date(value, today)
-        if day is None or day.year < 2000:
-            turn.text("err_date")
-            return None
-        if day > today:
-            turn.text("err_date_future")
-            return None
-        return day.isoformat()
-    if not value:
-        turn.text("err_empty")
+        return _date_answer(turn, field, text)
+    value = as_typed(text)
+    if not clean(value):
+        _refuse(turn, field, "err_empty")
         return None
     if len(value) > field.max_length:
-        turn.text("err_too_long", length=len(value), max=field.max_length)
+        _refuse(turn, field, "err_too_long", length=len(value), max=field.max_length)
         return None
     if len(value) < field.min_length:
-        turn.text("err_too_short", min=field.min_length)
+        _refuse(turn, field, "err_too_short", min=field.min_length)
         return None
     return value
 
@@ -162,7 +150,7 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
         _on_images(turn, field, text, attachments)
         return
     if attachments and not text:
-        turn.text("err_choice" if field.type == FieldType.CHOICE else "err_empty")
+        _refuse(turn, field, "err_choice" if field.type == FieldType.CHOICE else "err_empty")
         return
     value = _validate(turn, field, text)
     if value is not None:
@@ -176,20 +164,20 @@ def _on_images(
     max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
     for a in attachments:
         if a.error:
-            turn.text(a.error, max=max_mb)
+            _refuse(turn, field, a.error, max=max_mb)
     good = [a.sha256 for a in attachments if a.sha256]
     images: list[str] = _state(turn)["images"].setdefault(field.id, [])
     if not good:
         if not any(a.error for a in attachments):
             hint = turn.t("btn_done_images" if images else "btn_skip")
-            turn.text("err_need_image", *_field_buttons(turn, field), hint=hint)
+            _refuse(turn, field, "err_need_image", hint=hint)
         return
     for sha in good:
         if sha not in images:
             images.append(sha)
     if len(images) > field.max_images:
         del images[field.max_images :]
-        turn.text("err_too_many_images", max=field.max_images)
+        _refuse(turn, field, "err_too_many_images", max=field.max_images)
     if len(images) >= field.max_images:
         _advance(turn)
         return
@@ -210,7 +198,7 @@ def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> Non
     if verb == Verb.CHOICE:
         choice = next((c for c in field.choices if c.id == choice_id), None)
         if choice is None:
-            turn.text("err_choice")
+            _refuse(turn, field, "err_choice")
             return
         state["answers"][field.id] = choice.label(turn.svc.mod_lang)
     elif verb == Verb.SKIP and field.required:
@@ -243,8 +231,9 @@ def review(turn: Turn) -> None:
         (turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)
         for f in form.fields
     ]
-    rows.append((turn.button("btn_submit", Verb.SUBMIT), turn.button("btn_cancel", Verb.CANCEL)))
-    rows.append((turn.button("btn_human", Verb.HUMAN),))
+    submit = turn.button("btn_submit", Verb.SUBMIT, look=Look.POSITIVE)
+    rows.append((submit, turn.button("btn_cancel", Verb.CANCEL)))
+    rows.append((turn.button("btn_human", Verb.HUMAN, look=Look.PRIMARY),))
     turn.say(Reply("\n".join(lines), buttons=tuple(rows)))
 
 
@@ -278,7 +267,7 @@ def _modal_images(turn: Turn, field: FormField, attachments: tuple[Attachment, .
     max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
     for a in attachments:
         if a.error:
-            turn.text(a.error, max=max_mb)
+            _refuse(turn, field, a.error, max=max_mb)
     images: list[str] = _state(turn)["images"].setdefault(field.id, [])
     for sha in (a.sha256 for a in attachments if a.sha256):
         if sha not in images:

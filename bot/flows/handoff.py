@@ -6,12 +6,13 @@ import math
 import statistics
 from pathlib import PurePosixPath
 
-from bot.actions import Verb, act
+from bot.actions import Verb
 from bot.flows.formbutton import form_button
+from bot.flows.ticket_moves import mod_buttons
 from bot.flows.turn import Services, Turn
 from bot.state import Step
-from bot.storage.base import Author, Ticket, TicketMessage, TicketStatus
-from bot.types import Attachment, Button, OutFile, Reply
+from bot.storage.records import Author, Ticket, TicketStatus
+from bot.types import Attachment, Button, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 5
@@ -36,7 +37,7 @@ async def offer_person(turn: Turn, intro_key: str) -> None:
         rows.append(form)
     elif intro_key == "not_solved_form":
         intro_key = "not_solved_none"
-    rows.append((turn.button("btn_handoff_now", Verb.HANDOFF_NOW),))
+    rows.append((turn.button("btn_handoff_now", Verb.HANDOFF_NOW, look=Look.PRIMARY),))
     rows.append((turn.button("btn_menu", Verb.MENU),))
     turn.say(Reply(turn.t(intro_key), buttons=tuple(rows)))
 
@@ -57,7 +58,7 @@ async def request_human(turn: Turn) -> None:
         await create_ticket(turn)
         return
     turn.conv.step = Step.OFFER
-    rows = (form, (turn.button("btn_handoff_now", Verb.HANDOFF_NOW),))
+    rows = (form, (turn.button("btn_handoff_now", Verb.HANDOFF_NOW, look=Look.PRIMARY),))
     turn.say(Reply(turn.t("offer_form"), buttons=rows))
 
 
@@ -83,23 +84,23 @@ async def create_ticket(turn: Turn) -> None:
         return
     form_id, pairs, shas = _answers(turn)
     category = str(turn.data.get("category", ""))
-    ticket = await turn.svc.store.create_ticket(
-        Ticket(
-            user_key=turn.user.key,
-            platform=turn.event.chat.platform,
-            chat_id=turn.event.chat.id,
-            user_name=turn.user.display_name,
-            category=category,
-            form_id=form_id,
-            answers=pairs,
-            images=shas,
-            priority=turn.svc.kb.priority_of(category),
-            lang=turn.lang,
-            summary=str(turn.data.get("query", ""))[:200],
-            created_at=turn.now,
-            last_paged_at=turn.now,
-        )
+    ticket = Ticket(
+        id=await turn.svc.store.next_ticket_id(),
+        user_key=turn.user.key,
+        platform=turn.event.chat.platform,
+        chat_id=turn.event.chat.id,
+        user_name=turn.user.display_name,
+        category=category,
+        form_id=form_id,
+        answers=pairs,
+        images=shas,
+        priority=turn.svc.kb.priority_of(category),
+        lang=turn.lang,
+        summary=str(turn.data.get("query", ""))[:200],
+        created_at=turn.now,
+        last_paged_at=turn.now,
     )
+    turn.writes.new_tickets.append(ticket)
     turn.ticket = ticket
     turn.conv.step = Step.MENU
     turn.data.clear()
@@ -148,17 +149,6 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
     )
 
 
-def mod_buttons(svc: Services, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    """Claim / Close, or Unclaim / Close, or Reopen, by the ticket's state."""
-    lang = svc.mod_lang
-    close = Button(svc.texts(lang, "btn_close"), act(Verb.MOD_CLOSE, ticket.id))
-    if ticket.status == TicketStatus.CLOSED:
-        return ((Button(svc.texts(lang, "btn_reopen"), act(Verb.MOD_REOPEN, ticket.id)),),)
-    if ticket.status == TicketStatus.CLAIMED:
-        return ((Button(svc.texts(lang, "btn_unclaim"), act(Verb.UNCLAIM, ticket.id)), close),)
-    return ((Button(svc.texts(lang, "btn_claim"), act(Verb.CLAIM, ticket.id)), close),)
-
-
 async def estimate_line(turn: Turn, position: int) -> str:
     """An honest wait estimate from the last first-response times."""
     hours = turn.svc.hours
@@ -189,7 +179,7 @@ async def show_status(turn: Turn, intro: str = "") -> None:
     rows = (
         (
             turn.button("btn_status", Verb.STATUS),
-            turn.button("btn_close_ticket", Verb.CLOSE, ticket.id),
+            turn.button("btn_close_ticket", Verb.CLOSE, ticket.id, look=Look.DANGER),
         ),
     )
     turn.say(Reply("\n".join(lines), buttons=rows))
@@ -207,6 +197,17 @@ async def _within_limit(turn: Turn, ticket: Ticket, shas: list[str]) -> list[str
     return shas[:room]
 
 
+async def stored_files(svc: Services, shas: list[str]) -> tuple[OutFile, ...]:
+    """The stored files with those hashes, to upload again (unknown ones are left out)."""
+    files = []
+    for sha in shas:
+        stored = await svc.store.get_file(sha)
+        if stored is not None:
+            name = PurePosixPath(stored.path).name
+            files.append(OutFile(svc.file_path(stored.path), name, stored.mime, sha))
+    return tuple(files)
+
+
 async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
     """What the user sends while a ticket is open joins it and reaches the moderators."""
     ticket = turn.ticket
@@ -219,22 +220,10 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
         shas = await _within_limit(turn, ticket, shas)
     if not text and not shas:
         return
-    message = await turn.svc.store.add_message(
-        TicketMessage(
-            ticket.id, Author.USER, turn.user.key, turn.user.display_name, text, shas, turn.now
-        )
-    )
-    files = []
-    for sha in message.attachments:
-        stored = await turn.svc.store.get_file(sha)
-        if stored is not None:
-            files.append(
-                OutFile(
-                    turn.svc.file_path(stored.path), stored.path.split("/")[-1], stored.mime, sha
-                )
-            )
+    turn.log(ticket, Author.USER, text, shas)
+    files = await stored_files(turn.svc, shas)
     body = turn.mt("mod_user_says", text=text) if text else ""
-    turn.to_moderators(ticket, Reply(body or "📎", files=tuple(files)))
+    turn.to_moderators(ticket, Reply(body or "📎", files=files))
     if turn.data.get("acked") != ticket.id:
         turn.data["acked"] = ticket.id
         turn.say(Reply(turn.t("relay_ack", id=ticket.id), silent=True))

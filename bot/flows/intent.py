@@ -64,8 +64,22 @@ _INVISIBLE = dict.fromkeys(
 
 
 def clean(text: str) -> str:
-    """NFKC, without zero-width and bidi control characters, trimmed."""
+    """For matching only: NFKC, without zero-width and bidi control characters, trimmed."""
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
+
+
+# Direction overrides, embeddings and isolates: formatting, not words, and a way to make a
+# moderator read text in another order than it was written. Joiners stay (emoji need them).
+_DIRECTION = dict.fromkeys(
+    [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
+)
+_EDGES = " \t\r\n\u00a0\u3000\u200b\u2060\ufeff"
+
+
+def as_typed(text: str) -> str:
+    """What the user wrote, to keep and relay: their characters, punctuation and width as
+    typed, without direction controls and the blank or invisible characters at its ends."""
+    return text.translate(_DIRECTION).strip(_EDGES)
 
 
 def wants_human(text: str) -> bool:

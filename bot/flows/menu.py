@@ -6,10 +6,12 @@ from bot.actions import Verb
 from bot.flows.formbutton import form_button
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.types import Button, Reply
+from bot.texts import LANG_NAMES, LANGS
+from bot.types import Button, Look, Reply
 from knowledge.models import Category
 
 MAX_ARTICLE_BUTTONS = 8
+ARTICLE = Look.ARTICLE
 
 
 def _rows(buttons: list[Button], per_row: int) -> list[tuple[Button, ...]]:
@@ -34,7 +36,7 @@ def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
         if cat.children:
             articles = [a for a in articles if a.category == cat.id]
         for article in articles[:MAX_ARTICLE_BUTTONS]:
-            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
+            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id, look=ARTICLE),))
         form = form_button(turn, cat.id) if not cat.children else None
         if form is not None:
             rows.append((form,))
@@ -48,7 +50,7 @@ def menu_reply(turn: Turn, category_id: str = "", intro: str = "") -> Reply:
 
 def turn_button(turn: Turn, cat: Category) -> Button:
     """A button opening a category."""
-    return turn.button_text(cat.label(turn.lang), Verb.MENU, cat.id)
+    return turn.button_text(cat.label(turn.lang), Verb.MENU, cat.id, look=Look.TOPIC)
 
 
 def show_menu(turn: Turn, category_id: str = "", intro: str = "") -> None:
@@ -74,23 +76,18 @@ def greet(turn: Turn) -> None:
 
 def ask_lang(turn: Turn) -> None:
     """Offer the languages."""
-    rows = (
-        (
-            turn.button_text("中文", Verb.LANG, "zh-CN"),
-            turn.button_text("English", Verb.LANG, "en"),
-        ),
-    )
+    rows = (tuple(turn.button_text(LANG_NAMES[lang], Verb.LANG, lang) for lang in LANGS),)
     turn.say(Reply(turn.t("lang_pick"), buttons=(*rows, turn.human_row())))
 
 
 async def set_lang(turn: Turn, lang: str) -> None:
     """Switch the user's language (and their open ticket's) and show the menu in it."""
-    if lang not in ("zh-CN", "en"):
+    if lang not in LANGS:
         ask_lang(turn)
         return
     turn.conv.lang = lang
     turn.user.lang = lang
     if turn.ticket is not None and turn.ticket.lang != lang:
         turn.ticket.lang = lang
-        await turn.svc.store.update_ticket(turn.ticket)
+        turn.save(turn.ticket)
     show_menu(turn, str(turn.data.get("category", "")), turn.t("lang_set"))

@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.actions import ActionError, Verb, unpack
 from bot.flows import moderation as mod
-from bot.flows.turn import Turn
-from bot.storage.base import OutboxStatus, Ticket
-from bot.types import ButtonPressed, CommandReceived, Reply, TextReceived
+from bot.flows.ticket_moves import make
+from bot.flows.turn import Services, Turn
+from bot.storage.records import OutboxStatus, Ticket
+from bot.tickets import Move, Role
+from bot.types import ButtonPressed, CommandReceived, IncomingEvent, Reply, TextReceived
 
-NEEDS_TICKET = {
-    "claim",
-    "unclaim",
-    "close",
-    "reopen",
-    "note",
-    "block",
-    "unblock",
-    "snippet",
-    "open",
-}
+DEAD_SHOWN = 50  # failed deliveries listed by /dead
+NAMES_TICKET = frozenset({"open", "claim", "reopen"})  # commands that take a ticket number
 VERB_COMMAND = {
     Verb.CLAIM: "claim",
     Verb.UNCLAIM: "unclaim",
     Verb.MOD_CLOSE: "close",
     Verb.MOD_REOPEN: "reopen",
 }
+MOVES = {"claim": Move.CLAIM, "unclaim": Move.UNCLAIM, "close": Move.CLOSE, "reopen": Move.REOPEN}
+
+TicketCommand = Callable[[Turn, Ticket, str], Awaitable[None]]
+Command = Callable[[Turn, str], Awaitable[None]]
+
+
+async def target(svc: Services, event: IncomingEvent) -> int | None:
+    """The ticket a moderator's event is about: named by a button or a command, or the
+    ticket whose topic it came from. The engine locks that ticket's conversation."""
+    named = ""
+    if isinstance(event, ButtonPressed):
+        try:
+            named = unpack(event.data).arg(0)
+        except ActionError:
+            return None
+    elif isinstance(event, CommandReceived) and event.name in NAMES_TICKET:
+        named = event.args.split(maxsplit=1)[0].lstrip("#") if event.args.strip() else ""
+    if named.isdigit():
+        return int(named)
+    chat = event.chat
+    if svc.can(chat.platform).names_tickets:
+        return int(chat.thread_id) if chat.thread_id.isdigit() else None
+    if not chat.thread_id:
+        return None
+    return await svc.store.ticket_by_thread(chat.platform, chat.id, chat.thread_id)
 
 
 async def handle(turn: Turn) -> None:
-    """Check rights, find the ticket, act."""
+    """Check rights, then act on the ticket the engine found (`turn.target`)."""
     event = turn.event
     if not event.user.is_moderator:
         if isinstance(event, TextReceived) and not event.chat.thread_id:
@@ -38,104 +58,135 @@ async def handle(turn: Turn) -> None:
     if isinstance(event, ButtonPressed):
         await _button(turn, event)
     elif isinstance(event, CommandReceived):
-        ticket = await _ticket_for_command(turn, event)
-        await _command(turn, event.name, event.args.strip(), ticket)
+        await _command(turn, event.name, event.args.strip())
     elif isinstance(event, TextReceived):
-        ticket = await mod.ticket_of_chat(turn)
-        if ticket is None:
-            if event.chat.platform == mod.DESK:
-                turn.say(Reply(turn.mt("mod_no_ticket")))
-            return
-        await mod.attachments_refused(turn, event.attachments)
-        shas = [a.sha256 for a in event.attachments if a.sha256]
-        if event.text.strip() or shas:
-            await mod.reply(turn, ticket, event.text.strip(), shas)
+        await _text(turn, event)
+
+
+async def _text(turn: Turn, event: TextReceived) -> None:
+    ticket = turn.target
+    if ticket is None:
+        if not turn.svc.can(event.chat.platform).paged:
+            turn.say(Reply(turn.mt("mod_no_ticket")))
+        return
+    mod.attachments_refused(turn, event.attachments)
+    shas = [a.sha256 for a in event.attachments if a.sha256]
+    if event.text.strip() or shas:
+        await mod.reply(turn, ticket, event.text.strip(), shas)
 
 
 async def _button(turn: Turn, event: ButtonPressed) -> None:
     try:
-        action = unpack(event.data)
+        name = VERB_COMMAND.get(unpack(event.data).verb)
     except ActionError:
+        name = None
+    if name is None or turn.target is None:
         turn.say(Reply(turn.mt("stale_button")))
         return
-    name = VERB_COMMAND.get(action.verb)
-    ticket_id = action.arg(0)
-    ticket = await turn.svc.store.get_ticket(int(ticket_id)) if ticket_id.isdigit() else None
-    if name is None or ticket is None:
-        turn.say(Reply(turn.mt("stale_button")))
-        return
-    await _command(turn, name, "", ticket)
+    await _ticket_command(turn, name, "")
 
 
-async def _ticket_for_command(turn: Turn, event: CommandReceived) -> Ticket | None:
-    first = event.args.split(maxsplit=1)[0].lstrip("#") if event.args.strip() else ""
-    if event.name in ("open", "claim", "reopen") and first.isdigit():
-        return await turn.svc.store.get_ticket(int(first))
-    return await mod.ticket_of_chat(turn)
-
-
-async def _command(turn: Turn, name: str, args: str, ticket: Ticket | None) -> None:
-    if name in ("queue", "list"):
-        await mod.show_queue(turn)
-    elif name == "snippets":
-        names = await turn.svc.store.list_snippets()
-        turn.say(Reply("\n".join(f"{n}: {t}" for n, t in names) or "—"))
-    elif name == "dead":
-        await _dead_letters(turn)
-    elif name == "retry":
-        await _retry(turn, args)
-    elif name == "snippet-add":
-        parts = args.split(maxsplit=1)
-        if len(parts) == 2:
-            await turn.svc.store.set_snippet(parts[0], parts[1])
-        turn.say(Reply("ok" if len(parts) == 2 else "/snippet-add NAME TEXT"))
-    elif name in NEEDS_TICKET:
-        if ticket is None:
+async def _command(turn: Turn, name: str, args: str) -> None:
+    if name in COMMANDS:
+        await COMMANDS[name](turn, args)
+    elif name in TICKET_COMMANDS:
+        if turn.target is None:
             turn.say(Reply(turn.mt("mod_no_ticket")))
             return
-        await _ticket_command(turn, name, args, ticket)
+        await _ticket_command(turn, name, args)
     else:
         turn.say(Reply(turn.mt("mod_help")))
 
 
-async def _ticket_command(turn: Turn, name: str, args: str, ticket: Ticket) -> None:
-    if args.split(maxsplit=1)[:1] == [f"{ticket.id}"] or args.startswith(f"#{ticket.id}"):
-        args = args.split(maxsplit=1)[1] if len(args.split(maxsplit=1)) > 1 else ""
-    if name == "open":
-        await mod.show_ticket(turn, ticket)
-    elif name == "claim":
-        await mod.claim(turn, ticket)
-    elif name == "unclaim":
-        await mod.unclaim(turn, ticket)
-    elif name == "close":
-        await mod.close(turn, ticket, args)
-    elif name == "reopen":
-        await mod.reopen(turn, ticket)
-    elif name == "note":
-        await mod.note(turn, ticket, args)
-    elif name in ("block", "unblock"):
-        await mod.block(turn, ticket, banned=name == "block")
-    else:
-        text = await turn.svc.store.get_snippet(args)
-        if text is None:
-            names = ", ".join(n for n, _ in await turn.svc.store.list_snippets()) or "—"
-            turn.say(Reply(turn.mt("mod_snippet_missing", name=args, names=names)))
-            return
-        await mod.reply(turn, ticket, text, [])
+async def _ticket_command(turn: Turn, name: str, args: str) -> None:
+    ticket = turn.target
+    assert ticket is not None
+    first, _, rest = args.partition(" ")
+    if first.lstrip("#") == str(ticket.id):
+        args = rest.strip()
+    await TICKET_COMMANDS[name](turn, ticket, args)
 
 
-async def _dead_letters(turn: Turn) -> None:
+async def _move(turn: Turn, ticket: Ticket, name: str, reason: str = "") -> None:
+    await make(turn, ticket, MOVES[name], Role.MODERATOR, reason=reason)
+
+
+async def _open(turn: Turn, ticket: Ticket, _args: str) -> None:
+    await mod.show_ticket(turn, ticket)
+
+
+async def _claim(turn: Turn, ticket: Ticket, _args: str) -> None:
+    await _move(turn, ticket, "claim")
+
+
+async def _unclaim(turn: Turn, ticket: Ticket, _args: str) -> None:
+    await _move(turn, ticket, "unclaim")
+
+
+async def _close(turn: Turn, ticket: Ticket, args: str) -> None:
+    await _move(turn, ticket, "close", args)
+
+
+async def _reopen(turn: Turn, ticket: Ticket, _args: str) -> None:
+    await _move(turn, ticket, "reopen")
+
+
+async def _note(turn: Turn, ticket: Ticket, args: str) -> None:
+    mod.note(turn, ticket, args)
+
+
+async def _block(turn: Turn, ticket: Ticket, _args: str) -> None:
+    mod.block(turn, ticket, banned=True)
+
+
+async def _unblock(turn: Turn, ticket: Ticket, _args: str) -> None:
+    mod.block(turn, ticket, banned=False)
+
+
+async def _snippet(turn: Turn, ticket: Ticket, args: str) -> None:
+    text = await turn.svc.store.get_snippet(args)
+    if text is None:
+        names = ", ".join(n for n, _ in await turn.svc.store.list_snippets()) or "—"
+        turn.say(Reply(turn.mt("mod_snippet_missing", name=args, names=names)))
+        return
+    await mod.reply(turn, ticket, text, [])
+
+
+async def _queue(turn: Turn, _args: str) -> None:
+    await mod.show_queue(turn)
+
+
+async def _snippets(turn: Turn, _args: str) -> None:
+    names = await turn.svc.store.list_snippets()
+    turn.say(Reply("\n".join(f"{n}: {t}" for n, t in names) or turn.mt("mod_snippets_none")))
+
+
+async def _snippet_add(turn: Turn, args: str) -> None:
+    parts = args.split(maxsplit=1)
+    if len(parts) != 2:
+        turn.say(Reply(turn.mt("mod_snippet_usage")))
+        return
+    turn.writes.snippets.append((parts[0], parts[1]))
+    turn.say(Reply(turn.mt("mod_snippet_saved", name=parts[0])))
+
+
+async def _dead_letters(turn: Turn, _args: str) -> None:
     """Deliveries that failed for good, newest last, with what went wrong."""
-    dead = await turn.svc.store.outbox_items([OutboxStatus.DEAD], limit=50)
+    dead = await turn.svc.store.outbox_items([OutboxStatus.DEAD], limit=DEAD_SHOWN)
     if not dead:
         turn.say(Reply(turn.mt("mod_dead_none")))
         return
     lines = [turn.mt("mod_dead_title", n=len(dead))]
     for item in dead:
-        ticket = f"#{item.ticket_id}" if item.ticket_id else "-"
         lines.append(
-            f"{item.id}: {item.platform} {ticket} after {item.attempts} tries: "
-            f"{item.last_error[:80]}"
+            turn.mt(
+                "mod_dead_line",
+                id=item.id,
+                platform=item.platform,
+                ticket=f"#{item.ticket_id}" if item.ticket_id else "-",
+                attempts=item.attempts,
+                error=item.last_error[:80],
+            )
         )
     turn.say(Reply("\n".join(lines)))
 
@@ -143,5 +194,29 @@ async def _dead_letters(turn: Turn) -> None:
 async def _retry(turn: Turn, args: str) -> None:
     """Send a dead delivery again (`/retry ID`)."""
     item_id = args.split(maxsplit=1)[0] if args.strip() else ""
-    ok = item_id.isdigit() and await turn.svc.store.retry_dead(int(item_id), turn.now)
-    turn.say(Reply(turn.mt("mod_retried" if ok else "mod_retry_unknown", id=item_id or "?")))
+    item = await turn.svc.store.outbox_item(int(item_id)) if item_id.isdigit() else None
+    known = item is not None and item.status is OutboxStatus.DEAD
+    if known:
+        turn.writes.retry_dead.append(int(item_id))
+    turn.say(Reply(turn.mt("mod_retried" if known else "mod_retry_unknown", id=item_id or "?")))
+
+
+COMMANDS: dict[str, Command] = {
+    "queue": _queue,
+    "list": _queue,
+    "snippets": _snippets,
+    "snippet-add": _snippet_add,
+    "dead": _dead_letters,
+    "retry": _retry,
+}
+TICKET_COMMANDS: dict[str, TicketCommand] = {
+    "open": _open,
+    "claim": _claim,
+    "unclaim": _unclaim,
+    "close": _close,
+    "reopen": _reopen,
+    "note": _note,
+    "block": _block,
+    "unblock": _unblock,
+    "snippet": _snippet,
+}

@@ -9,12 +9,14 @@ from bot.flows import handoff, menu
 from bot.flows.intent import clean, is_angry, is_repeat
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.types import Button, Reply
+from bot.storage.writes import Feedback
+from bot.types import Button, Look, Reply
 from knowledge.models import Article
 
 MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
 MAX_QUERY = 500  # characters of a message that are searched
 RECENT = 3  # questions remembered to notice a repeat
+ARTICLE = Look.ARTICLE
 
 
 def plain(body: str) -> str:
@@ -28,7 +30,7 @@ def article_reply(turn: Turn, article: Article) -> Reply:
     """An article with Solved / Not solved / a person."""
     rows = (
         (
-            turn.button("btn_solved", Verb.SOLVED, article.id),
+            turn.button("btn_solved", Verb.SOLVED, article.id, look=Look.POSITIVE),
             turn.button("btn_unsolved", Verb.UNSOLVED, article.id),
         ),
         turn.human_row(),
@@ -56,7 +58,7 @@ def _candidate_buttons(turn: Turn, ids: list[str]) -> list[tuple[Button, ...]]:
     for article_id in ids[:3]:
         article = turn.svc.kb.article(article_id, turn.lang)
         if article is not None:
-            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id),))
+            rows.append((turn.button_text(article.title, Verb.ARTICLE, article.id, look=ARTICLE),))
     return rows
 
 
@@ -73,7 +75,8 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
 
     `quiet` (a first message, after the greeting) answers only a confident hit.
     """
-    query = clean(text)[:MAX_QUERY]
+    asked = text.strip()[:MAX_QUERY]  # kept as the user wrote it (the ticket's summary)
+    query = clean(asked)
     words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
     if is_angry(query, words):
         await handoff.offer_person(turn, "frustrated")
@@ -82,7 +85,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         await handoff.offer_person(turn, "repeated")
         return
     result = turn.svc.index.search(query, lang=turn.lang, limit=5)
-    turn.data["query"] = query
+    turn.data["query"] = asked
     if quiet and not result.confident:
         return
     hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE]
@@ -90,7 +93,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         ids = [h.id for h in result.hits]
         show_article(turn, ids[0], ids[1:])
         return
-    await turn.svc.store.add_search_miss(query, turn.now)
+    turn.writes.misses.append(asked)
     if hits:
         turn.conv.step = Step.CANDIDATES
         turn.data["candidates"] = [h.id for h in hits]
@@ -107,7 +110,7 @@ async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
         turn.text("stale_button", turn.human_row())
         return
     query = str(turn.data.get("query", ""))
-    await turn.svc.store.add_feedback(article_id, query, solved, turn.now)
+    turn.writes.feedback.append(Feedback(article_id, query, solved))
     if solved:
         turn.data["unsolved"] = 0
         menu.show_menu(turn, "", turn.t("glad"))

@@ -1,21 +1,25 @@
-"""One event's handling: the services it may use and the replies it collects."""
+"""One event's handling: the services it may use, what it read, and what it will write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.actions import Verb, act, owner_tag
 from bot.config import Config
+from bot.deliveries import to_chat, to_ticket_topic
 from bot.hours import Hours
-from bot.outbox import reply_to_payload
 from bot.state import Conversation
-from bot.storage.base import OutboxItem, Store, Ticket, UserRecord
+from bot.storage.base import Store
+from bot.storage.records import Author, Ticket, TicketMessage, UserRecord
+from bot.storage.writes import TurnWrites
 from bot.texts import Texts
-from bot.types import Button, ChatKind, ChatRef, IncomingEvent, Reply
+from bot.types import Button, Capabilities, ChatKind, ChatRef, IncomingEvent, Look, Reply
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
+
+NO_CAPABILITIES = Capabilities()
 
 
 @dataclass(slots=True)
@@ -28,28 +32,38 @@ class Services:
     texts: Texts
     config: Config
     clock: Callable[[], float]
-    surfaces: tuple[ChatRef, ...] = ()  # moderator chats to page (Telegram, Discord)
+    surfaces: tuple[ChatRef, ...] = ()  # moderator chats to page, from the configuration
     hours: Hours | None = None
     file_path: Callable[[str], str] = str  # stored file's relative path -> absolute path
+    capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
 
     @property
     def mod_lang(self) -> str:
         """The language of moderator-facing texts."""
         return self.config.bot.default_lang
 
+    def can(self, platform: str) -> Capabilities:
+        """What a platform's surface can do (nothing special when its adapter is not here)."""
+        return self.capabilities.get(platform, NO_CAPABILITIES)
+
 
 @dataclass(slots=True)
 class Turn:
-    """The handling of one event: state loaded, replies collected, saved at the end."""
+    """The handling of one event: state loaded, decisions made, writes collected for commit.
+
+    Flows read through `svc.store` (what is committed) and never write there: what they
+    decide goes into `writes`, which the engine commits atomically at the end of the turn.
+    """
 
     svc: Services
     event: IncomingEvent
     now: float
     user: UserRecord
     conv: Conversation
-    ticket: Ticket | None = None
-    items: list[OutboxItem] = field(default_factory=list)
-    forgotten: list[str] | None = None  # after /forget: stored files to delete, nothing to save
+    ticket: Ticket | None = None  # the user's open ticket (private chats)
+    target: Ticket | None = None  # the ticket a moderator's event is about
+    writes: TurnWrites = field(default_factory=TurnWrites)
+    forget: bool = False  # after /forget: the user's data goes, nothing else is saved
     _owner: str = ""
 
     @property
@@ -69,6 +83,16 @@ class Turn:
         """The conversation's step data."""
         return self.conv.data
 
+    @property
+    def actor(self) -> str:
+        """The key of who acts: the user, or the moderator."""
+        return self.event.user.key
+
+    @property
+    def actor_name(self) -> str:
+        """The name of who acts, as the platform gave it."""
+        return self.event.user.display_name or self.event.user.id
+
     def t(self, key: str, /, **values: Any) -> str:
         """A string in the user's language."""
         return self.svc.texts(self.lang, key, **values)
@@ -77,49 +101,34 @@ class Turn:
         """A string in the moderators' language."""
         return self.svc.texts(self.svc.mod_lang, key, **values)
 
-    def button(self, key: str, verb: Verb, *args: str | int, **values: Any) -> Button:
+    def button(
+        self, key: str, verb: Verb, *args: str | int, look: Look = Look.PLAIN, **values: Any
+    ) -> Button:
         """A button for this user, labelled with text `key`."""
-        return Button(self.t(key, **values), act(verb, *args, owner=self.owner))
+        return Button(self.t(key, **values), act(verb, *args, owner=self.owner), look=look)
 
-    def button_text(self, label: str, verb: Verb, *args: str | int) -> Button:
+    def button_text(
+        self, label: str, verb: Verb, *args: str | int, look: Look = Look.PLAIN
+    ) -> Button:
         """A button for this user with a literal label (an article title, a category)."""
         short = label if len(label) <= 64 else label[:63].rstrip() + "…"
-        return Button(short, act(verb, *args, owner=self.owner))
+        return Button(short, act(verb, *args, owner=self.owner), look=look)
 
     def human_row(self) -> tuple[Button, ...]:
         """The row every step-ending message carries: a person is one tap away."""
-        return (self.button("btn_human", Verb.HUMAN), self.button("btn_menu", Verb.MENU))
+        return (
+            self.button("btn_human", Verb.HUMAN, look=Look.PRIMARY),
+            self.button("btn_menu", Verb.MENU),
+        )
+
+    # what the turn writes
 
     def _key(self) -> str:
-        return f"{self.event.user.platform}:{self.event.event_id}:{len(self.items)}"
-
-    def _add(
-        self,
-        platform: str,
-        chat_id: str,
-        thread: str,
-        kind: str,
-        reply: Reply,
-        ticket_id: int | None,
-        card: bool = False,
-    ) -> None:
-        self.items.append(
-            OutboxItem(
-                platform=platform,
-                chat_id=chat_id,
-                payload=reply_to_payload(reply, card=card),
-                key=self._key(),
-                thread=thread,
-                chat_kind=kind,
-                ticket_id=ticket_id,
-                created_at=self.now,
-            )
-        )
+        return f"{self.event.user.platform}:{self.event.event_id}:{len(self.writes.outbox)}"
 
     def say(self, reply: Reply) -> None:
         """Answer in the chat the event came from."""
-        chat = self.event.chat
-        self._add(chat.platform, chat.id, chat.thread_id, chat.kind.value, reply, None)
+        self.writes.outbox.append(to_chat(self.event.chat, reply, self._key(), self.now))
 
     def text(self, key: str, *rows: tuple[Button, ...], **values: Any) -> None:
         """Answer with text `key` and button rows."""
@@ -127,30 +136,42 @@ class Turn:
 
     def to_user(self, ticket: Ticket, reply: Reply) -> None:
         """Send to the ticket's user, wherever they are."""
-        self._add(ticket.platform, ticket.chat_id, "", ChatKind.PRIVATE.value, reply, ticket.id)
+        chat = ChatRef(ticket.platform, ticket.chat_id, ChatKind.PRIVATE)
+        self.writes.outbox.append(to_chat(chat, reply, self._key(), self.now, ticket.id))
 
     def to_moderators(
         self, ticket: Ticket, reply: Reply, skip: str = "", *, card: bool = False
     ) -> None:
         """Send into the ticket's topic/thread on every moderator surface but `skip`.
 
-        `card` marks the ticket's card: the outbox opens a new topic with it.
+        `card` marks the ticket's card: the outbox opens a new topic with it. A moderation
+        chat that is not paged (the desk) is shown the outcome of its own action instead.
         """
         origin = self.event.chat
         if (
             origin.kind == ChatKind.MODERATION
             and not skip
-            and origin.platform not in {c.platform for c in self.svc.surfaces}
+            and not self.svc.can(origin.platform).paged
         ):
-            self.say(reply)  # the desk is no paged surface: show it the outcome of its action
+            self.say(reply)
         for chat in self.svc.surfaces:
             if chat.platform != skip:
-                self._add(
-                    chat.platform,
-                    chat.id,
-                    f"@ticket:{ticket.id}",
-                    ChatKind.MODERATION.value,
-                    reply,
-                    ticket.id,
-                    card,
-                )
+                item = to_ticket_topic(chat, ticket.id, reply, self._key(), self.now, card=card)
+                self.writes.outbox.append(item)
+
+    def log(
+        self, ticket: Ticket, author: Author, text: str, files: list[str] | None = None
+    ) -> None:
+        """Keep a line in the ticket's history (written with the turn)."""
+        who, name = (
+            (self.user.key, self.user.display_name)
+            if author is Author.USER
+            else (self.actor, self.actor_name)
+        )
+        self.writes.messages.append(
+            TicketMessage(ticket.id, author, who, name, text, list(files or []), self.now)
+        )
+
+    def save(self, ticket: Ticket) -> None:
+        """Save the ticket's current state with the turn."""
+        self.writes.save_ticket(ticket)

@@ -1,18 +1,15 @@
-"""Kefu's storage: the Store Protocol (base), SqliteStore, MemoryStore and `open_store`."""
+"""Kefu's storage: the store's roles (base), its records, a turn's writes, and SqliteStore."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bot.storage.base import Store
-from bot.storage.memory import MemoryStore
 from bot.storage.sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "SqliteStore", "Store", "open_store"]
+__all__ = ["SqliteStore", "Store", "open_store"]
 
 
-async def open_store(path: Path | None) -> Store:
-    """The SQLite store in that file, or a MemoryStore when `path` is None; close it after."""
-    if path is None:
-        return MemoryStore()
+async def open_store(path: Path) -> Store:
+    """The SQLite store in that file; close it after."""
     return await SqliteStore.open(path)

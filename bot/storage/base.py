@@ -1,152 +1,43 @@
-"""Storage Protocols and the records they hold. Times are UTC epoch seconds (float)."""
+"""The store's roles: small Protocols, each for what one part of Kefu needs of the store.
+
+Every implementation (SqliteStore; PostgresStore) provides all of them, and one contract suite
+(tests/bot/test_store_contract.py) runs against each. A consumer takes only the roles it uses:
+the outbox an `OutboxStore`, the desk's feed a `TicketStore`, the engine a `TurnStore`.
+Reads see what is committed (or, on SQLite, what this process has finished and is about to
+commit); writes outside `commit_turn` are atomic one by one, or together inside `transaction()`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.state import Conversation
+from bot.storage.records import (
+    Loaded,
+    OutboxItem,
+    OutboxStatus,
+    StoredFile,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
+from bot.storage.writes import Committed, TurnWrites
 
 
-class TicketStatus(StrEnum):
-    """A ticket's life: open (waiting), claimed (a moderator has it), closed."""
+class ConversationLocks(Protocol):
+    """One turn at a time per conversation key: in the process for SQLite (one process writes
+    a conversation's turns), in the database when several processes share one."""
 
-    OPEN = "open"
-    CLAIMED = "claimed"
-    CLOSED = "closed"
-
-
-class Author(StrEnum):
-    """Who wrote a ticket message."""
-
-    USER = "user"
-    MODERATOR = "moderator"
-    NOTE = "note"  # internal moderator note, never relayed to the user
-    SYSTEM = "system"  # claimed, closed, delivery failed, ...
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the lock of `key` for the block."""
+        ...
 
 
-class OutboxStatus(StrEnum):
-    """A delivery's state."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"
-
-
-@dataclass(slots=True)
-class UserRecord:
-    """A person on one platform, keyed `platform:id`."""
-
-    key: str
-    platform: str
-    platform_id: str
-    display_name: str = ""
-    lang: str = ""
-    blocked_bot: bool = False  # they blocked the bot / closed DMs: deliveries fail
-    banned: bool = False  # a moderator blocked them from opening tickets
-    created_at: float = 0.0
-
-
-@dataclass(slots=True)
-class Ticket:
-    """A handoff to a person. `id` is assigned by the store (shown as #id)."""
-
-    user_key: str
-    platform: str
-    chat_id: str  # where the user's replies go
-    user_name: str = ""
-    category: str = ""
-    form_id: str = ""
-    answers: list[tuple[str, str]] = field(default_factory=list)  # (field label, answer)
-    images: list[str] = field(default_factory=list)  # sha256 of form screenshots
-    status: TicketStatus = TicketStatus.OPEN
-    priority: int = 0
-    lang: str = ""
-    summary: str = ""  # what the user asked, for the queue listing
-    created_at: float = 0.0
-    claimed_by: str = ""
-    claimed_at: float | None = None
-    first_response_at: float | None = None
-    closed_at: float | None = None
-    closed_by: str = ""
-    close_reason: str = ""
-    rating: int | None = None
-    user_unreachable: bool = False
-    last_paged_at: float | None = None
-    id: int = 0
-
-
-@dataclass(slots=True)
-class TicketMessage:
-    """One message in a ticket's history, with the sha256 of its attachments."""
-
-    ticket_id: int
-    author: Author
-    author_id: str
-    author_name: str
-    text: str
-    attachments: list[str] = field(default_factory=list)
-    created_at: float = 0.0
-    id: int = 0
-
-
-@dataclass(slots=True)
-class StoredFile:
-    """An attachment stored by content hash under the data directory."""
-
-    sha256: str
-    mime: str
-    size: int
-    width: int
-    height: int
-    path: str  # relative to the data directory
-    created_at: float = 0.0
-
-
-@dataclass(slots=True)
-class OutboxItem:
-    """A delivery to make: `payload` is a serialised Reply (see bot.outbox).
-
-    `key` is unique: enqueueing the same key twice keeps the first. Deliveries to one
-    (platform, chat_id, thread) go out in id order. `thread` may be "@ticket" to mean the
-    ticket's topic/thread on that platform, resolved (and created if needed) at delivery.
-
-    `inflight_at` is set (see `Store.mark_inflight`) while a send is under way and cleared when
-    its outcome is recorded. `maybe_doubled`: the platform may have received it more than once.
-    """
-
-    platform: str
-    chat_id: str
-    payload: dict[str, Any]
-    key: str
-    thread: str = ""
-    chat_kind: str = "private"
-    ticket_id: int | None = None
-    status: OutboxStatus = OutboxStatus.PENDING
-    attempts: int = 0
-    next_at: float = 0.0
-    last_error: str = ""
-    created_at: float = 0.0
-    sent_at: float | None = None
-    maybe_doubled: bool = False
-    inflight_at: float | None = None
-    id: int = 0
-
-
-@dataclass(slots=True)
-class Loaded:
-    """What the handling of one event starts from (see `Store.begin_turn`)."""
-
-    user: UserRecord | None
-    conversation: Conversation | None
-    ticket: Ticket | None  # the user's open or claimed ticket
-
-
-class Store(Protocol):
-    """Everything Kefu keeps. One implementation per technology: SqliteStore, MemoryStore."""
+class Transactions(Protocol):
+    """Atomic groups of writes, and the store's lifetime."""
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Group writes atomically; nested use in the same task joins the outer one."""
@@ -156,28 +47,52 @@ class Store(Protocol):
         """Release the underlying resources."""
         ...
 
-    # inbound events
-    async def mark_seen(self, platform: str, event_id: str, now: float) -> bool:
-        """Record an event id; False when it was seen before (handle it only once)."""
+
+class TurnStore(Protocol):
+    """What the engine needs to handle one event: load, then commit what it decided."""
+
+    async def is_seen(self, platform: str, event_id: str) -> bool:
+        """Whether the event was handled already (commit_turn is the authority)."""
         ...
 
-    async def begin_turn(
-        self, platform: str, event_id: str, now: float, user_key: str, conversation: bool = True
-    ) -> Loaded | None:
-        """Mark an event seen and load its user, conversation (if asked) and open ticket.
+    async def mark_seen(self, platform: str, event_id: str, now: float) -> bool:
+        """Record an event id on its own; False when it was seen before."""
+        ...
 
-        None when the event was seen before. Call it inside `transaction()`, which the turn's
-        saves then join: the mark, the loads and the saves are one atomic unit.
+    async def load_turn(self, user_key: str, conversation: bool = True) -> Loaded:
+        """The user, their conversation (if asked) and their open ticket, in one read."""
+        ...
+
+    async def next_ticket_id(self) -> int:
+        """A ticket number never handed out before (committed at once; unused ones are gaps)."""
+        ...
+
+    async def commit_turn(self, writes: TurnWrites) -> Committed:
+        """Write everything a turn decided, atomically, with its event marked handled.
+
+        Raises AlreadyHandled (the event was handled meanwhile) or Conflict (a saved record
+        moved on since it was loaded); then nothing is written.
         """
         ...
 
-    # users and conversations
+
+class UserStore(Protocol):
+    """People and their conversations."""
+
     async def get_user(self, key: str) -> UserRecord | None:
         """The user, if known."""
         ...
 
     async def upsert_user(self, user: UserRecord) -> None:
-        """Insert or update a user."""
+        """Insert or update a user's own fields (`banned` is set only by `set_banned`)."""
+        ...
+
+    async def set_banned(self, user_key: str, banned: bool) -> None:
+        """Block or unblock a user from opening tickets."""
+        ...
+
+    async def set_blocked_bot(self, user_key: str, blocked: bool) -> None:
+        """Record that deliveries to the user fail (they blocked the bot) or work again."""
         ...
 
     async def load_conversation(self, user_key: str) -> Conversation | None:
@@ -185,16 +100,35 @@ class Store(Protocol):
         ...
 
     async def save_conversation(self, conv: Conversation) -> None:
-        """Save the conversation (the caller bumps `version`)."""
+        """Save a conversation as it is, version included (copies and tests; a turn saves
+        its conversation through commit_turn, which checks the version)."""
         ...
 
-    # tickets
+    async def forget_user(self, user_key: str) -> list[str]:
+        """Delete a user's data; return the paths of files no other ticket still uses."""
+        ...
+
+
+class TicketStore(Protocol):
+    """Tickets, their history, their topics on each platform and the queue."""
+
     async def create_ticket(self, ticket: Ticket) -> Ticket:
-        """Insert a ticket and return it with its new id."""
+        """Insert a ticket (allocating its id when it has none) and return it with its id."""
         ...
 
-    async def update_ticket(self, ticket: Ticket) -> None:
-        """Save every field of an existing ticket."""
+    async def update_ticket(self, ticket: Ticket) -> Ticket:
+        """Save every field of a ticket loaded at `ticket.version`; the saved copy.
+
+        Raises Conflict when it changed since, KeyError when there is none with its id.
+        """
+        ...
+
+    async def set_user_unreachable(self, ticket_id: int, unreachable: bool) -> bool:
+        """Mark whether the ticket's user can be reached; False when it was so already."""
+        ...
+
+    async def touch_paged(self, ticket_id: int, now: float) -> None:
+        """Remember when the moderators were last paged for the ticket."""
         ...
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
@@ -232,7 +166,7 @@ class Store(Protocol):
         ...
 
     async def messages_after(self, after_id: int, limit: int = 500) -> list[TicketMessage]:
-        """Every ticket message with id > after_id, oldest first (for the desk's live view)."""
+        """Every ticket message with id > after_id, oldest first (for live views)."""
         ...
 
     async def recent_first_responses(self, limit: int = 20) -> list[float]:
@@ -259,7 +193,10 @@ class Store(Protocol):
         """Forget a ticket's topic on a platform (it was deleted)."""
         ...
 
-    # attachments
+
+class FileRecords(Protocol):
+    """What is known of the stored attachments (the bytes are in bot.media.FileStore)."""
+
     async def add_file(self, file: StoredFile, owner: str = "") -> None:
         """Record a stored file (idempotent by sha256) and, if given, who uploaded it."""
         ...
@@ -268,7 +205,14 @@ class Store(Protocol):
         """A stored file's record."""
         ...
 
-    # outbox
+    async def expire_files(self, closed_before: float) -> list[str]:
+        """Drop the attachments of tickets closed before then; paths of files now unused."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Durable deliveries: queued with the change that made them, sent in order per lane."""
+
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one when the key was seen)."""
         ...
@@ -276,19 +220,20 @@ class Store(Protocol):
     async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
         """Pending deliveries whose time has come, for those platforms, oldest first.
 
-        Only the oldest pending item of each (platform, chat_id, thread) is returned, so a
-        destination's messages are never reordered by retries. An item still marked in flight
-        (a process died between `mark_inflight` and recording the outcome: the platform may
-        have taken it) comes back with `maybe_doubled = True`.
+        Only the oldest pending item of each lane is returned, so a destination's messages
+        are never reordered by retries. Only committed items: nothing is sent that could
+        still be rolled back. An item still marked in flight (a process died between
+        `mark_inflight` and recording the outcome: the platform may have taken it) comes back
+        with `maybe_doubled = True`.
         """
         ...
 
     async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
         """Mark pending deliveries as being sent (`inflight_at = now`), before the sends.
 
-        One write for the whole batch, committed before it returns (inside `transaction()` it
-        joins that instead), so a process killed mid-send leaves the mark for the next one to
-        find. Recording the outcome (`mark_sent`, `mark_retry`, `mark_dead`) clears it.
+        Committed before it returns, so a process killed mid-send leaves the mark for the
+        next one to find. Recording the outcome (`mark_sent`, `mark_retry`, `mark_dead`)
+        clears it.
         """
         ...
 
@@ -301,8 +246,8 @@ class Store(Protocol):
     ) -> None:
         """The delivery failed for now; count the attempt and try again at `next_at`.
 
-        `maybe_delivered` (the platform may have acted before failing) sticks to the item. The
-        in-flight mark is cleared: the outcome of this try is known.
+        `maybe_delivered` (the platform may have acted before failing) sticks to the item.
+        The in-flight mark is cleared: the outcome of this try is known.
         """
         ...
 
@@ -320,7 +265,14 @@ class Store(Protocol):
         """Deliveries in those states (all when empty), oldest first."""
         ...
 
-    # snippets, feedback, stats, privacy
+    async def outbox_item(self, item_id: int) -> OutboxItem | None:
+        """One delivery by id."""
+        ...
+
+
+class SnippetStore(Protocol):
+    """Moderators' canned replies."""
+
     async def get_snippet(self, name: str) -> str | None:
         """A canned reply by name."""
         ...
@@ -332,6 +284,10 @@ class Store(Protocol):
     async def list_snippets(self) -> list[tuple[str, str]]:
         """Every canned reply, by name."""
         ...
+
+
+class StatsStore(Protocol):
+    """How the help center serves: feedback on articles and queries that found nothing."""
 
     async def add_feedback(self, article_id: str, query: str, solved: bool, now: float) -> None:
         """Record a Solved / Not solved click."""
@@ -349,10 +305,16 @@ class Store(Protocol):
         """The most frequent queries that found nothing, with their counts."""
         ...
 
-    async def expire_files(self, closed_before: float) -> list[str]:
-        """Drop the attachments of tickets closed before then; paths of files now unused."""
-        ...
 
-    async def forget_user(self, user_key: str) -> list[str]:
-        """Delete a user's data; return the paths of files no other ticket still uses."""
-        ...
+class Store(
+    Transactions,
+    TurnStore,
+    UserStore,
+    TicketStore,
+    FileRecords,
+    OutboxStore,
+    SnippetStore,
+    StatsStore,
+    Protocol,
+):
+    """Every role at once: what a store implementation provides."""

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import KeyedLocks
 from bot.flows import search
+from bot.locks import InProcessLocks as KeyedLocks
 from bot.types import CommandReceived, TextReceived
 from tests.helpers.fakes import Harness, harness
 

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from bot.flows.appeal import parse_date
 from bot.state import Step
 from bot.types import Attachment, FormSubmitted
 from tests.helpers.builders import png
 from tests.helpers.fakes import Harness, config, harness, shared_knowledge
 
-TODAY = date(2026, 1, 15)
 VALID = (
     ("account_id", "L12345678"),
     ("happened_on", "2025-03-14"),
@@ -32,35 +29,6 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     """A harness on SQLite."""
     async with harness(tmp_path / "data") as opened:
         yield opened
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2025-03-14", date(2025, 3, 14)),
-        ("2025/3/4", date(2025, 3, 4)),
-        ("2025.03.14", date(2025, 3, 14)),
-        ("2025年3月14日", date(2025, 3, 14)),
-        ("2025 年 3 月 14 号", date(2025, 3, 14)),
-        ("1月3日", date(2026, 1, 3)),
-        ("today", TODAY),
-        ("Yesterday", date(2026, 1, 14)),
-        ("昨天", date(2026, 1, 14)),
-        ("前天", date(2026, 1, 13)),
-        ("2025-02-30", None),
-        ("13/13", None),
-        ("soon", None),
-        ("", None),
-    ],
-)
-def test_parse_date(text: str, expected: date | None) -> None:
-    assert parse_date(text, TODAY) == expected
-
-
-def test_a_day_without_a_year_is_the_latest_one_not_in_the_future() -> None:
-    """ "3月14日" typed in January means last March (a form asks when something happened)."""
-    assert parse_date("3月14日", TODAY) == date(2025, 3, 14)
-    assert parse_date("12-31", TODAY) == date(2025, 12, 31)
 
 
 async def go_to_banned(h: Harness, lang: str = "en") -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.outbox import Outbox, reply_to_payload
+from bot.deliveries import reply_to_payload
+from bot.outbox import Outbox
 from bot.ports import RetryLater
 from bot.storage import Store, open_store
-from bot.storage.base import OutboxItem, OutboxStatus
+from bot.storage.records import OutboxItem, OutboxStatus
 from bot.types import Delivered, Outgoing, Reply
 from tests.helpers.fakes import Clock, FakeAdapter
 
@@ -28,7 +29,7 @@ class Stores:
     """A store of one kind, which can be closed and opened again (a process restart)."""
 
     def __init__(self, kind: str, tmp_path: Path) -> None:
-        self.path = None if kind == "memory" else tmp_path / "kefu.sqlite3"
+        self.path = tmp_path / f"kefu-{kind}.sqlite3"
         self.store: Store
 
     async def open(self) -> Store:
@@ -37,14 +38,13 @@ class Stores:
         return self.store
 
     async def restart(self) -> Store:
-        """The same data in a new store object (a MemoryStore is kept: it has no file)."""
-        if self.path is not None:
-            await self.store.close()
-            self.store = await open_store(self.path)
+        """The same data in a new store object."""
+        await self.store.close()
+        self.store = await open_store(self.path)
         return self.store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["sqlite"])
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     """A fresh store of each kind."""
     made = Stores(request.param, tmp_path)
@@ -71,12 +71,18 @@ class HangingAdapter(FakeAdapter):
         raise AssertionError("unreachable")
 
 
-async def _no_card(ticket_id: int, platform: str) -> Reply | None:
-    return None
+class NoReports:
+    """DeliveryReports that need no tickets: these deliveries are to users' chats."""
 
+    async def card(self, ticket_id: int) -> Reply | None:
+        """No ticket, no card."""
+        return None
 
-async def _ignore(item: OutboxItem, reason: str, unreachable: bool) -> None:
-    pass
+    async def failed(self, item: OutboxItem, reason: str, unreachable: bool) -> None:
+        """Nobody to tell."""
+
+    async def late(self, item: OutboxItem) -> None:
+        """Nobody to tell."""
 
 
 def outbox(
@@ -86,7 +92,7 @@ def outbox(
     accept: Callable[[OutboxItem], bool] | None = None,
 ) -> Outbox:
     """An Outbox delivering to `adapter` only."""
-    return Outbox(store, {USERS: adapter}, clock, _no_card, _ignore, accept=accept)
+    return Outbox(store, {USERS: adapter}, clock, NoReports(), accept=accept)
 
 
 async def enqueue(store: Store, chat_id: str, text: str) -> int:

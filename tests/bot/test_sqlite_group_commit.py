@@ -1,5 +1,6 @@
-"""Group commit in SqliteStore: units that finish together share one COMMIT, and none of
-them returns, nor is seen by a reader, before that COMMIT."""
+"""Group commit in SqliteStore: units that finish together share one COMMIT, none of them
+returns before it, nothing is sent out (the outbox reads durably) before it, and a turn that
+read what a failed COMMIT lost is refused."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import sqlite as sqlite_module
-from bot.storage import sqlite_rows as rows
-from bot.storage.base import UserRecord
-from bot.storage.sqlite import SqliteStore, StoreError
+from bot.storage.records import OutboxItem, UserRecord
+from bot.storage.sqlite import SqliteStore, StoreError, rows
+from bot.storage.writes import Conflict, TurnWrites
 
 
 @pytest.fixture
@@ -60,16 +60,31 @@ async def test_a_failing_unit_leaves_the_rest_of_its_group_alone(
     assert committed_keys(tmp_path / "kefu.sqlite3") == {"telegram:1", "telegram:3"}
 
 
-async def test_a_read_outside_a_unit_commits_the_finished_units_first(
+async def test_a_read_sees_finished_units_without_forcing_their_commit(
     store: SqliteStore, tmp_path: Path
 ) -> None:
+    """A turn's load reads what finished units wrote; it commits after them, in order."""
     writer = asyncio.create_task(store.upsert_user(user(7)))
     await asyncio.sleep(0)  # the unit ran and now waits for its group's COMMIT
     assert not writer.done()
-    assert committed_keys(tmp_path / "kefu.sqlite3") == set()
-    found = await store.get_user("telegram:7")
-    assert found is not None
+    assert await store.get_user("telegram:7") is not None
+    assert committed_keys(tmp_path / "kefu.sqlite3") == set()  # the group is still one
+    await writer
     assert committed_keys(tmp_path / "kefu.sqlite3") == {"telegram:7"}
+
+
+async def test_what_is_sent_out_is_read_only_once_committed(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    item = OutboxItem("telegram", "1", {"text": "hi"}, "k1")
+    writer = asyncio.create_task(store.enqueue(item))
+    await asyncio.sleep(0)
+    assert not writer.done()
+    [due] = await store.due(["telegram"], 1.0)  # the outbox's read commits the group first
+    assert due.key == "k1"
+    with sqlite3.connect(tmp_path / "kefu.sqlite3") as db:
+        assert db.execute("SELECT key FROM outbox").fetchall() == [("k1",)]
+    db.close()
     await writer
 
 
@@ -83,12 +98,36 @@ async def test_a_failed_commit_fails_every_unit_of_the_group(
             raise sqlite3.OperationalError("disk I/O error")
         return real(conn, ops, atomic)
 
-    monkeypatch.setattr(sqlite_module.rows, "run_ops", broken_commit)
+    monkeypatch.setattr(rows, "run_ops", broken_commit)
     results = await asyncio.gather(
         store.upsert_user(user(1)), store.upsert_user(user(2)), return_exceptions=True
     )
     assert [type(r) for r in results] == [StoreError, StoreError]
-    monkeypatch.setattr(sqlite_module.rows, "run_ops", real)
+    monkeypatch.setattr(rows, "run_ops", real)
     assert committed_keys(tmp_path / "kefu.sqlite3") == set()
     await store.upsert_user(user(3))  # the store goes on working
     assert committed_keys(tmp_path / "kefu.sqlite3") == {"telegram:3"}
+
+
+async def test_a_turn_that_read_what_a_failed_commit_lost_is_refused(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = rows.run_ops
+
+    def broken_commit(conn: sqlite3.Connection, ops: list[rows.Op], atomic: bool) -> object:
+        if list(ops) == [rows.COMMIT]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(conn, ops, atomic)
+
+    monkeypatch.setattr(rows, "run_ops", broken_commit)
+    writer = asyncio.create_task(store.upsert_user(user(1)))
+    await asyncio.sleep(0)
+    loaded = await store.load_turn("telegram:1")  # sees the user the COMMIT will lose
+    assert loaded.user is not None
+    with pytest.raises(StoreError):
+        await writer
+    monkeypatch.setattr(rows, "run_ops", real)
+    with pytest.raises(Conflict):
+        await store.commit_turn(TurnWrites(seen=("telegram", "e1"), now=1.0))
+    assert (await store.load_turn("telegram:1")).user is None  # a fresh load: handled again
+    await store.commit_turn(TurnWrites(seen=("telegram", "e1"), now=1.0))

@@ -1,10 +1,11 @@
-"""One contract for every Store: each test runs against MemoryStore and SqliteStore."""
+"""One contract for every Store: each test runs against every implementation (SqliteStore)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +13,30 @@ import pytest
 
 from bot.state import Conversation, Step
 from bot.storage import open_store
-from bot.storage import sqlite_rows as rows
-from bot.storage.base import (
+from bot.storage.base import Store
+from bot.storage.records import (
     Author,
     Loaded,
     OutboxItem,
     OutboxStatus,
-    Store,
     StoredFile,
     Ticket,
     TicketMessage,
     TicketStatus,
     UserRecord,
 )
-from bot.storage.memory import MemoryStore
-from bot.storage.sqlite import SqliteStore
+from bot.storage.sqlite import SqliteStore, rows
+from bot.storage.writes import AlreadyHandled, Conflict, Feedback, TurnWrites
+from bot.types import ChatKind
 
 NASTY = "'; DROP TABLE tickets; --"
 sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["sqlite"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A fresh store of each kind (the SQLite one in a temporary file)."""
-    made = await open_store(None if request.param == "memory" else tmp_path / "kefu.sqlite3")
+    made = await open_store(tmp_path / "kefu.sqlite3")
     try:
         yield made
     finally:
@@ -90,8 +91,24 @@ async def test_users_upsert_and_keep_their_first_created_at(store: Store) -> Non
         UserRecord("telegram:1", "telegram", "1", "Li Lei", "en", True, True, created_at=9)
     )
     assert await store.get_user("telegram:1") == UserRecord(
-        "telegram:1", "telegram", "1", "Li Lei", "en", True, True, created_at=5
+        "telegram:1", "telegram", "1", "Li Lei", "en", False, False, created_at=5
     )
+
+
+async def test_banned_and_blocked_are_set_only_on_their_own(store: Store) -> None:
+    """A user's own turn saves their name and language; a moderator's block and a failed
+    delivery set their flags, and neither write undoes the other."""
+    await store.upsert_user(UserRecord("telegram:1", "telegram", "1", "Li", "zh-CN"))
+    await store.set_banned("telegram:1", True)
+    await store.set_blocked_bot("telegram:1", True)
+    await store.upsert_user(UserRecord("telegram:1", "telegram", "1", "Li Lei", "en"))
+    user = await store.get_user("telegram:1")
+    assert user is not None
+    assert (user.display_name, user.banned, user.blocked_bot) == ("Li Lei", True, True)
+    await store.set_banned("telegram:1", False)
+    await store.set_blocked_bot("telegram:1", False)
+    user = await store.get_user("telegram:1")
+    assert user is not None and (user.banned, user.blocked_bot) == (False, False)
 
 
 async def test_a_conversation_round_trips_with_unicode_and_nested_data(store: Store) -> None:
@@ -121,35 +138,121 @@ async def test_callers_cannot_change_stored_records_by_accident(store: Store) ->
     assert (await store.get_ticket(made.id)) == ticket(images=["s1"], id=made.id)
 
 
-async def test_begin_turn_marks_the_event_and_loads_what_the_turn_needs(store: Store) -> None:
-    async with store.transaction():
-        first = await store.begin_turn("telegram", "e1", 1.0, "telegram:1")
-    assert first == Loaded(None, None, None)
+async def test_load_turn_reads_what_the_turn_needs(store: Store) -> None:
+    assert await store.load_turn("telegram:1") == Loaded(None, None, None)
     user = UserRecord("telegram:1", "telegram", "1", "李雷", "zh-CN", created_at=5)
     conv = Conversation("telegram:1", Step.FORM, {"form": {"id": "appeal"}}, "zh-CN", 2, 3.0)
     await store.upsert_user(user)
     await store.save_conversation(conv)
     await store.create_ticket(ticket(status=TicketStatus.CLOSED))
     claimed = await store.create_ticket(ticket(status=TicketStatus.CLAIMED))
-    async with store.transaction():
-        assert await store.begin_turn("telegram", "e2", 2.0, "telegram:1") == Loaded(
-            user, conv, claimed
-        )
-        assert await store.begin_turn("telegram", "e2", 2.0, "telegram:1") is None
-    assert await store.begin_turn("discord", "e2", 3.0, "telegram:1", False) == Loaded(
-        user, None, claimed
-    )
-    assert not await store.mark_seen("telegram", "e1", 4.0)
+    assert await store.load_turn("telegram:1") == Loaded(user, conv, claimed)
+    assert await store.load_turn("telegram:1", conversation=False) == Loaded(user, None, claimed)
 
 
-async def test_what_begin_turn_returns_is_the_callers_own(store: Store) -> None:
+async def test_what_load_turn_returns_is_the_callers_own(store: Store) -> None:
     await store.save_conversation(Conversation("telegram:1", Step.MENU, {"path": ["a"]}))
-    loaded = await store.begin_turn("telegram", "e1", 1.0, "telegram:1")
-    assert loaded is not None and loaded.conversation is not None
+    loaded = await store.load_turn("telegram:1")
+    assert loaded.conversation is not None
     loaded.conversation.data["path"].append("b")
     assert await store.load_conversation("telegram:1") == Conversation(
         "telegram:1", Step.MENU, {"path": ["a"]}
     )
+
+
+def _writes(event: str = "e1", **fields: Any) -> TurnWrites:
+    return TurnWrites(seen=("telegram", event), now=10.0, **fields)
+
+
+async def test_a_turn_commits_everything_it_decided_at_once(store: Store) -> None:
+    user = UserRecord("telegram:1", "telegram", "1", "李雷", "zh-CN", created_at=5)
+    conv = Conversation("telegram:1", Step.MENU, {"category": "account"}, "zh-CN")
+    new = ticket(id=await store.next_ticket_id(), summary="封号了")
+    writes = _writes(user=user, conversation=conv, new_tickets=[new])
+    writes.messages.append(message(new.id, "截图如下", attachments=["s1"]))
+    writes.outbox.append(delivery("e1:0"))
+    writes.feedback.append(Feedback("account-banned", "封号", False))
+    writes.misses.append("登不上")
+    writes.snippets.append(("hi", "您好"))
+    committed = await store.commit_turn(writes)
+    assert committed.orphan_files == []
+    assert await store.is_seen("telegram", "e1")
+    assert await store.get_user("telegram:1") == user
+    assert await store.load_conversation("telegram:1") == Conversation(
+        "telegram:1", Step.MENU, {"category": "account"}, "zh-CN", 1, 10.0
+    )
+    assert await store.get_ticket(new.id) == new
+    assert [m.text for m in await store.messages(new.id)] == ["截图如下"]
+    assert [i.key for i in await store.outbox_items()] == ["e1:0"]
+    assert await store.article_stats() == [("account-banned", 0, 1)]
+    assert await store.top_misses() == [("登不上", 1)]
+    assert await store.get_snippet("hi") == "您好"
+
+
+async def test_a_redelivered_event_commits_nothing(store: Store) -> None:
+    await store.commit_turn(_writes())
+    again = _writes(outbox=[delivery("e1:0")], misses=["x"])
+    with pytest.raises(AlreadyHandled):
+        await store.commit_turn(again)
+    assert await store.outbox_items() == []
+    assert await store.top_misses() == []
+
+
+async def test_a_conversation_saved_meanwhile_is_a_conflict(store: Store) -> None:
+    """Two turns loaded the same conversation: the second to commit writes nothing."""
+    first = (await store.load_turn("telegram:1")).conversation or Conversation("telegram:1")
+    second = Conversation("telegram:1")
+    await store.commit_turn(_writes("e1", conversation=first))
+    with pytest.raises(Conflict):
+        await store.commit_turn(_writes("e2", conversation=second, outbox=[delivery("e2:0")]))
+    assert not await store.is_seen("telegram", "e2")  # it will be handled again
+    assert [i.key for i in await store.outbox_items()] == []
+    loaded = await store.load_conversation("telegram:1")
+    assert loaded is not None and loaded.version == 1
+    await store.commit_turn(_writes("e2", conversation=loaded))
+    assert (await store.load_conversation("telegram:1")).version == 2  # type: ignore[union-attr]
+
+
+async def test_a_ticket_changed_meanwhile_is_a_conflict(store: Store) -> None:
+    made = await store.create_ticket(ticket())
+    mine, theirs = replace(made), replace(made)
+    theirs.status = TicketStatus.CLAIMED
+    await store.commit_turn(_writes("e1", tickets={made.id: theirs}))
+    mine.status = TicketStatus.CLOSED
+    with pytest.raises(Conflict):
+        await store.commit_turn(_writes("e2", tickets={made.id: mine}))
+    saved = await store.get_ticket(made.id)
+    assert saved is not None and (saved.status, saved.version) == (TicketStatus.CLAIMED, 1)
+    with pytest.raises(Conflict):
+        await store.update_ticket(mine)
+    assert (await store.update_ticket(replace(saved, priority=3))).version == 2
+
+
+async def test_targeted_ticket_writes_move_its_version_on(store: Store) -> None:
+    made = await store.create_ticket(ticket())
+    assert await store.set_user_unreachable(made.id, True)
+    assert not await store.set_user_unreachable(made.id, True)  # it was so already
+    await store.touch_paged(made.id, 42.0)
+    saved = await store.get_ticket(made.id)
+    assert saved is not None
+    assert (saved.user_unreachable, saved.last_paged_at, saved.version) == (True, 42.0, 2)
+    with pytest.raises(Conflict):
+        await store.update_ticket(made)  # loaded before: it would undo both
+
+
+async def test_ticket_numbers_are_never_handed_out_twice(store: Store) -> None:
+    first = await store.next_ticket_id()
+    made = await store.create_ticket(ticket())
+    second = await store.next_ticket_id()
+    assert first < made.id < second
+
+
+async def test_a_turn_that_forgets_the_user_reports_the_orphan_files(store: Store) -> None:
+    await store.add_file(png("s1"), owner="telegram:1")
+    writes = _writes(forget="telegram:1")
+    committed = await store.commit_turn(writes)
+    assert committed.orphan_files == ["files/s1.png"]
+    assert await store.get_file("s1") is None
 
 
 # tickets
@@ -181,8 +284,9 @@ async def test_ticket_ids_increase_and_every_field_round_trips(store: Store) -> 
         user_unreachable=True,
         last_paged_at=1.5,
     )
-    await store.update_ticket(full)
-    assert await store.get_ticket(first.id) == full
+    saved = await store.update_ticket(full)
+    assert saved == replace(full, version=1)
+    assert await store.get_ticket(first.id) == saved
     assert await store.get_ticket(second.id + 100) is None
     with pytest.raises(KeyError):
         await store.update_ticket(ticket(id=second.id + 100))
@@ -366,13 +470,14 @@ async def test_dead_letters_step_aside_and_can_be_retried(store: Store) -> None:
 
 
 async def test_each_tickets_topic_is_its_own_destination(store: Store) -> None:
-    mods = {"chat_id": "-100", "thread": "@ticket", "chat_kind": "forum"}
+    mods = {"chat_id": "-100", "to_ticket": True, "chat_kind": ChatKind.MODERATION}
     one = await store.enqueue(delivery("p1", ticket_id=1, **mods))
     await store.enqueue(delivery("p1b", ticket_id=1, **mods))
-    two = await store.enqueue(delivery("p2", ticket_id=2, **mods))
+    two = await store.enqueue(delivery("p2", ticket_id=2, card=True, **mods))
     await store.mark_retry(one, next_at=99.0, error="topic gone")
     [item] = await store.due(["telegram"], now=1.0)
-    assert (item.id, item.thread, item.ticket_id, item.chat_kind) == (two, "@ticket", 2, "forum")
+    assert (item.id, item.to_ticket, item.ticket_id, item.card) == (two, True, 2, True)
+    assert item.chat_kind is ChatKind.MODERATION
 
 
 async def _item(store: Store, item_id: int) -> OutboxItem:
@@ -495,7 +600,15 @@ async def _user_with_history(store: Store) -> tuple[Ticket, TicketMessage, Ticke
         message(made.id, "收到", author=Author.MODERATOR, author_id="mod:a", attachments=["mods"])
     )
     await store.create_ticket(ticket("telegram:2", images=["shared"]))
-    await store.enqueue(delivery("relay", chat_id="-100", ticket_id=made.id, chat_kind="group"))
+    await store.enqueue(
+        delivery(
+            "relay",
+            chat_id="-100",
+            ticket_id=made.id,
+            chat_kind=ChatKind.MODERATION,
+            to_ticket=True,
+        )
+    )
     await store.enqueue(delivery("menu", chat_id="1"))
     await store.enqueue(delivery("pending", chat_id="1"))
     for key in ("relay", "menu"):
@@ -541,16 +654,16 @@ async def test_a_transaction_that_raises_rolls_back(store: Store) -> None:
     assert await store.mark_seen("telegram", "1", 2.0)
 
 
-@sqlite_only
-async def test_a_turn_that_raises_leaves_its_event_unseen(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        async with store.transaction():
-            assert await store.begin_turn("telegram", "e1", 1.0, "telegram:1") is not None
-            await store.save_conversation(Conversation("telegram:1", Step.MENU))
-            raise RuntimeError("boom")
-    assert await store.load_conversation("telegram:1") is None
-    async with store.transaction():  # redelivered: handled this time
-        assert await store.begin_turn("telegram", "e1", 2.0, "telegram:1") is not None
+async def test_a_turn_whose_commit_fails_leaves_its_event_unseen(store: Store) -> None:
+    made = await store.create_ticket(ticket())
+    stale = replace(made, version=7)
+    conv = Conversation("telegram:1", Step.MENU)
+    with pytest.raises(Conflict):
+        await store.commit_turn(_writes("e1", conversation=conv, tickets={made.id: stale}))
+    assert await store.load_conversation("telegram:1") is None  # nothing of it was written
+    assert not await store.is_seen("telegram", "e1")
+    await store.commit_turn(_writes("e1", conversation=conv))  # handled again: this time
+    assert await store.is_seen("telegram", "e1")
 
 
 @sqlite_only
@@ -679,8 +792,6 @@ async def test_reopening_the_file_keeps_everything(tmp_path: Path) -> None:
         assert await _snapshot(store, ticket_id) == before
         assert not await store.mark_seen("telegram", "1", 2.0)
         assert (await store.create_ticket(ticket())).id > ticket_id
-    memory = MemoryStore()
-    assert await _snapshot(memory, await _fill(memory)) == before
 
 
 async def test_the_schema_version_is_recorded(tmp_path: Path) -> None:
@@ -727,7 +838,7 @@ async def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) ->
         assert await desk.queue() == [made]
         claimed = ticket(id=made.id, status=TicketStatus.CLAIMED, claimed_by="mod:a")
         async with desk.transaction():
-            await desk.update_ticket(claimed)
+            claimed = await desk.update_ticket(claimed)
             await desk.add_message(message(made.id, "在的", author=Author.MODERATOR))
         assert await chat.open_ticket_for("telegram:1") == claimed
         assert [m.text for m in await chat.messages_after(0)] == ["在的"]

@@ -1,5 +1,5 @@
 """Fakes, not mocks (STYLE rule 11): a FakeAdapter that records every Outgoing, and a Harness
-that runs the real engine, hub and outbox on a MemoryStore or a SqliteStore, with a
+that runs the real runtime (bot.app.open_runtime: store, engine, hub, outbox, scheduler) with a
 conversational API (STYLE rule 13):
 
     user = h.user("alice", lang="en")
@@ -22,27 +22,27 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from bot.app import build_index, load_kb
+from bot.app import Runtime, build_index, load_kb, open_runtime
 from bot.config import Config
 from bot.engine import Engine
 from bot.flows.turn import Services
-from bot.hours import Hours
 from bot.hub import Hub
 from bot.media import FileStore
 from bot.outbox import Outbox
 from bot.scheduler import Scheduler
-from bot.storage import MemoryStore, SqliteStore, Store
-from bot.storage.base import Ticket
+from bot.storage import Store
+from bot.storage.records import Ticket
 from bot.texts import Texts
 from bot.types import (
     Attachment,
     Button,
     ButtonPressed,
+    Capabilities,
     ChatKind,
     ChatRef,
     CommandReceived,
@@ -61,12 +61,13 @@ from tests.helpers.builders import T0, config
 USERS = "fake"
 MODS = "fakemod"
 MOD_CHAT = ChatRef(MODS, "modchat", ChatKind.MODERATION)
-StoreKind = Literal["memory", "sqlite"]
 MakeHarness = Callable[..., AbstractAsyncContextManager["Harness"]]
 
 
 class FakeAdapter:
     """A platform that records what it is sent; it can open threads and serve attachments."""
+
+    capabilities = Capabilities()
 
     def __init__(self, platform: str, moderation: ChatRef | None = None) -> None:
         self.platform = platform
@@ -179,87 +180,83 @@ class Replies:
 
 
 class Harness:
-    """The real runtime (store, engine, hub, outbox) wired to two FakeAdapters."""
+    """The real runtime (bot.app.open_runtime) wired to two FakeAdapters."""
 
-    def __init__(
-        self,
-        config: Config,
-        kb: KnowledgeBase,
-        index: SearchIndex,
-        store_kind: StoreKind = "sqlite",
-    ) -> None:
+    def __init__(self, config: Config, kb: KnowledgeBase, index: SearchIndex) -> None:
         self.config = config
         self.kb = kb
         self.index = PinnedIndex(index, kb)
-        self.store_kind = store_kind
         self.clock = Clock()
         self.users_adapter = FakeAdapter(USERS)
         self.mods_adapter = FakeAdapter(MODS, MOD_CHAT)
         self.texts = Texts()
         self.moderators = ModeratorView(self)
         self._ids = itertools.count(1)
-        self.store: Store
-        self.engine: Engine
-        self.outbox: Outbox
-        self.hub: Hub
-        self.files: FileStore
+        self._stack = AsyncExitStack()
+        self.runtime: Runtime
 
     @property
     def data_dir(self) -> Path:
         """Where the SQLite file and the stored attachments live."""
         return self.config.bot.data_dir
 
+    @property
+    def store(self) -> Store:
+        """The runtime's store."""
+        return self.runtime.store
+
+    @property
+    def services(self) -> Services:
+        """What the flows use."""
+        return self.runtime.services
+
+    @property
+    def engine(self) -> Engine:
+        """The runtime's engine."""
+        return self.runtime.engine
+
+    @property
+    def outbox(self) -> Outbox:
+        """The runtime's outbox (stepped by hand: see `settle`)."""
+        return self.runtime.outbox
+
+    @property
+    def hub(self) -> Hub:
+        """Where events go."""
+        return self.runtime.hub
+
+    @property
+    def files(self) -> FileStore:
+        """The stored attachments."""
+        return self.runtime.files
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The SLA re-pager and retention (run by hand: see `tick`)."""
+        return self.runtime.scheduler
+
     async def open(self) -> Harness:
-        """Open the store and wire everything, like bot.app.open_runtime does."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.store_kind == "sqlite":
-            self.store = await SqliteStore.open(self.data_dir / "kefu.sqlite3")
-        else:
-            self.store = MemoryStore()
-        self.files = FileStore(self.data_dir)
-        hours = Hours.parse(self.config.handoff.hours, self.config.handoff.timezone)
-        svc = Services(
-            self.store,
-            self.kb,
-            self.index,  # type: ignore[arg-type]  # a PinnedIndex wraps the real one
-            self.texts,
-            self.config,
-            self.clock,
-            (MOD_CHAT,),
-            hours,
-            lambda rel: str(self.files.path(rel)),
+        """Open the runtime exactly as `kefu run` does, on the fake platforms."""
+        self.runtime = await self._stack.enter_async_context(
+            open_runtime(
+                self.config,
+                [self.users_adapter, self.mods_adapter],
+                clock=self.clock,
+                kb=self.kb,
+                index=self.index,  # type: ignore[arg-type]  # a PinnedIndex wraps the real one
+                paged=(MOD_CHAT,),
+            )
         )
-        self.services = svc
-        self.engine = Engine(svc, self.files.delete)
-        adapters = {USERS: self.users_adapter, MODS: self.mods_adapter}
-        self.outbox = Outbox(
-            self.store,
-            adapters,
-            self.clock,
-            self.engine.card_for,
-            self.engine.note_delivery_problem,
-        )
-        self.hub = Hub(
-            self.engine,
-            self.store,
-            self.files,
-            adapters,
-            self.texts,
-            self.clock,
-            self.outbox.wake,
-            self.config.bot.max_image_bytes,
-        )
-        self.scheduler = Scheduler(svc, self.outbox.wake, delete_file=self.files.delete)
         return self
 
     async def close(self) -> None:
-        """Close the store."""
-        await self.store.close()
+        """Close the runtime (and its store)."""
+        await self._stack.aclose()
 
     async def restart(self) -> None:
         """Close everything and open it again on the same data (a process restart)."""
-        assert self.store_kind == "sqlite", "only the SQLite store survives a restart"
         await self.close()
+        self._stack = AsyncExitStack()
         await self.open()
 
     def next_id(self) -> str:
@@ -517,14 +514,11 @@ def shared_knowledge() -> tuple[KnowledgeBase, SearchIndex]:
 
 @asynccontextmanager
 async def harness(
-    data_dir: Path,
-    store_kind: StoreKind = "sqlite",
-    handoff: dict[str, Any] | None = None,
-    **bot: Any,
+    data_dir: Path, handoff: dict[str, Any] | None = None, **bot: Any
 ) -> AsyncIterator[Harness]:
     """An open Harness on the bundled help center, data in `data_dir`, config overrides."""
     kb, index = shared_knowledge()
-    h = await Harness(config(data_dir, handoff, **bot), kb, index, store_kind).open()
+    h = await Harness(config(data_dir, handoff, **bot), kb, index).open()
     try:
         yield h
     finally:

@@ -21,7 +21,8 @@ from typing import Any
 
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, open_runtime, serve
-from bot.storage.base import OutboxStatus, Store
+from bot.storage.base import Store
+from bot.storage.records import OutboxStatus
 from tests.adapters.telegram.dialog import help_center, kefu_config
 from tests.helpers.fake_telegram import FakeTelegram
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Runtime
-from bot.outbox import reply_to_payload
-from bot.storage.base import OutboxItem, OutboxStatus, Ticket
+from bot.deliveries import reply_to_payload
+from bot.storage.records import OutboxItem, OutboxStatus, Ticket
 from bot.types import ChatKind, ChatRef, MessageRef, Reply
 from tests.adapters.telegram.dialog import Person
 from tests.helpers.builders import png

@@ -26,11 +26,11 @@ import aiohttp
 import pytest
 
 from adapters.console import ConsoleAdapter, console_user
-from adapters.discord.router import REFUSED
 from bot.actions import Verb, act, owner_tag
 from bot.app import Runtime, open_runtime
 from bot.config import BotConfig, Config
-from bot.storage.base import OutboxStatus, TicketStatus
+from bot.storage.records import OutboxStatus, TicketStatus
+from bot.texts import Texts
 from bot.types import ChatKind, ChatRef
 from tests.adapters.discord.conftest import eventually
 from tests.adapters.discord.scenario import Kefu, Moderators, User, text_of
@@ -48,6 +48,8 @@ NO_TICKET = "You have no open ticket."
 VICTIM, FORGER = "telegram:1001", "telegram:1002"
 SQL = "Robert'); DROP TABLE tickets; --"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+REFUSED = Texts().both("mod_only")  # what Discord tells a stranger, privately, at once
 
 
 # ------------------------------------------------------------------------------ the scene

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from bot.storage.base import OutboxStatus, TicketStatus
+from bot.storage.records import OutboxStatus, TicketStatus
 from bot.types import (
     Attachment,
     ButtonPressed,
@@ -85,7 +85,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.tmp = Path(tempfile.mkdtemp(prefix="kefu-machine-"))
         kb, index = shared_knowledge()
-        self.h = Harness(config(self.tmp / "data"), kb, index, "sqlite")
+        self.h = Harness(config(self.tmp / "data"), kb, index)
         self.run(self.h.open())
         self.people = {"alice": self.h.user("alice", "en"), "bai": self.h.user("bai", "zh-CN")}
         self.mod = self.h.moderator("mei")

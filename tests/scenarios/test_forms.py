@@ -64,16 +64,26 @@ async def test_submit_creates_one_ticket_with_the_answers(h: Harness, lang: str)
         ("today", "2026-01-15"),
         ("前天", "2026-01-13"),
         ("２０２５－０３－１４", "2025-03-14"),
+        # how people write dates (the harness's today is Thursday 2026-01-15)
+        ("上周二", "2026-01-06"),
+        ("上个月15号", "2025-12-15"),
+        ("礼拜二", "2026-01-13"),
+        ("三天前", "2026-01-12"),
+        ("3 days ago", "2026-01-12"),
+        ("last Tuesday", "2026-01-13"),
+        ("1 Dec", "2025-12-01"),
+        ("12号", "2026-01-12"),
     ],
 )
 async def test_dates_as_people_type_them(h: Harness, typed: str, stored: str) -> None:
     user = h.user("alice", "en")
     form = await open_form(h, user, BANNED)
     await answer(h, user, form, "account_id", 0)
-    await user.says(typed)
+    said = await user.says(typed)
     conv = await h.store.load_conversation(user.key)
     assert conv is not None
     assert conv.data["form"]["answers"]["happened_on"] == stored
+    assert said.has(f"📅 {stored}")  # the date understood is said back
 
 
 @pytest.mark.parametrize(
@@ -81,8 +91,9 @@ async def test_dates_as_people_type_them(h: Harness, typed: str, stored: str) ->
     [
         ("2027-01-01", "err_date_future"),
         ("2026-01-16", "err_date_future"),
-        ("tomorrow", "err_date"),
-        ("明天", "err_date"),
+        ("tomorrow", "err_date_future"),
+        ("明天", "err_date_future"),
+        ("下周一", "err_date"),
         ("last week sometime", "err_date"),
         ("2025-02-30", "err_date"),
         ("1999-12-31", "err_date"),
@@ -95,6 +106,7 @@ async def test_bad_dates_are_refused_clearly(h: Harness, typed: str, problem: st
     await answer(h, user, form, "account_id", 0)
     said = await user.says(typed)
     assert said.text == user.t(problem)
+    assert user.t("btn_human") in said.labels  # a person stays one tap away
     said = await user.says("2025-03-14")  # still at the same question
     assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
 
@@ -104,7 +116,8 @@ async def test_a_date_in_the_future_in_both_languages(h: Harness, lang: str) -> 
     form = await open_form(h, user, BANNED)
     await answer(h, user, form, "account_id", 0)
     assert (await user.says("2027-01-01")).has(w.err_date_future)
-    assert (await user.says("next week")).has(w.err_date)
+    assert (await user.says("next week")).has(w.err_date_future)
+    assert (await user.says("whenever")).has(w.err_date)
 
 
 async def test_text_over_the_limit_is_refused_with_the_limit(h: Harness, lang: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.actions import Verb, act
 from bot.ports import RetryLater, ThreadGone, Unreachable
-from bot.storage.base import Author, TicketStatus
+from bot.storage.records import Author, TicketStatus
 from bot.types import Attachment, TextReceived
 from tests.helpers.builders import DAY, MINUTE, png
 from tests.helpers.fakes import MOD_CHAT, FakeUser, Harness, MakeHarness, harness

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from bot.storage.base import TicketStatus
+from bot.storage.records import TicketStatus
 from tests.helpers.builders import exe, png
 from tests.helpers.fakes import FakeUser, Harness
 from tests.scenarios.steps import SQL_TEXT

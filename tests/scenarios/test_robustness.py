@@ -10,11 +10,10 @@ import socket
 import pytest
 
 from bot.actions import Verb, act, owner_tag
-from bot.state import Step
-from bot.storage.base import Author, TicketStatus
+from bot.storage.records import Author, TicketStatus
 from bot.types import ButtonPressed, ChatKind, ChatRef, TextReceived
 from tests.helpers.builders import MINUTE, png
-from tests.helpers.fakes import Harness, MakeHarness
+from tests.helpers.fakes import Harness
 from tests.scenarios.steps import fill_form, open_form, reach_person
 from tests.scenarios.words import WORDS
 
@@ -281,17 +280,6 @@ async def test_a_restart_resumes_the_ticket_conversation(h: Harness) -> None:
     said = await user.says("after the restart")
     assert said.has(WORDS["en"].relay_ack)
     assert (await h.moderators.in_ticket(1)).has("after the restart")
-
-
-async def test_the_memory_store_runs_the_same_conversation(make_harness: MakeHarness) -> None:
-    async with make_harness("memory") as h:
-        user = h.user("alice", "zh-CN")
-        said = await fill_form(h, user, BANNED)
-        assert said.has("#1")
-        await h.moderator("bob").says_in(1, "收到")
-        assert user.last_text() == "客服：收到"
-        conv = await h.store.load_conversation(user.key)
-        assert conv is not None and conv.step == Step.MENU
 
 
 async def test_a_thread_that_is_no_ticket_is_ignored(h: Harness) -> None:

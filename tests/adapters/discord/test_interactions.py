@@ -7,9 +7,9 @@ from pathlib import Path
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.pending import POINTER
-from adapters.discord.router import NOT_HERE, PANEL_POSTED, REFUSED
 from bot.actions import Verb, act
 from bot.config import Config
+from bot.texts import Texts
 from bot.types import (
     Button,
     ButtonPressed,
@@ -18,6 +18,7 @@ from bot.types import (
     CommandReceived,
     FormSubmitted,
     IncomingEvent,
+    Look,
     ModalField,
     ModalSpec,
     Outgoing,
@@ -37,6 +38,11 @@ EPHEMERAL = 64
 FORM = ModalSpec(
     "ban-appeal", "Appeal", (ModalField("account_id", "Account id"), ModalField("why", "Why"))
 )
+
+TEXTS = Texts()
+REFUSED = TEXTS.both("mod_only")  # what a stranger is told, privately, at once
+NOT_HERE = TEXTS.both("not_in_ticket")
+PANEL_POSTED = TEXTS.both("panel_posted")
 
 
 def _ack(record: object) -> tuple[int, int]:
@@ -249,8 +255,11 @@ OWNER = "1a2b3c4d"
 
 
 def _long_menu() -> Reply:
-    topics = tuple((Button(f"Topic {i}", act(Verb.MENU, f"t{i}", owner=OWNER)),) for i in range(8))
-    human = (Button("Talk to a person", act(Verb.HUMAN, owner=OWNER)),)
+    topics = tuple(
+        (Button(f"Topic {i}", act(Verb.MENU, f"t{i}", owner=OWNER), look=Look.TOPIC),)
+        for i in range(8)
+    )
+    human = (Button("Talk to a person", act(Verb.HUMAN, owner=OWNER), look=Look.PRIMARY),)
     return Reply("pick a topic", (*topics, human))
 
 

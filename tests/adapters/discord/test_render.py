@@ -12,7 +12,8 @@ import pytest
 from adapters.discord import render
 from adapters.discord.views import KefuButton, KefuSelect, custom_id_for
 from bot.actions import Verb, act
-from bot.types import Button, ModalField, ModalSpec, OutFile, Reply
+from bot.texts import Texts
+from bot.types import Button, Look, ModalField, ModalSpec, OutFile, Reply
 from tests.adapters.discord.conftest import upload_field
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -25,6 +26,14 @@ BAN_FORM = ModalSpec(
         ModalField("when", "When did it happen?", required=False, max_length=10_000),
     ),
 )
+
+
+WORDS = render.Words.of(Texts())
+
+
+def rendered(reply: Reply, **options: Any) -> list[render.Part]:
+    """The reply as Discord messages, with the catalogs' words."""
+    return render.render(reply, WORDS, **options)
 
 
 def golden(name: str, actual: Any) -> None:
@@ -52,18 +61,24 @@ def test_ticket_card_golden() -> None:
     reply = Reply(
         "账号 ID: lumen_42\n原因: *误判*",
         buttons=(
-            (Button("认领 Claim", act(Verb.CLAIM, 12)), Button("关闭", act(Verb.MOD_CLOSE, 12))),
+            (
+                Button("认领 Claim", act(Verb.CLAIM, 12), look=Look.POSITIVE),
+                Button("关闭", act(Verb.MOD_CLOSE, 12), look=Look.DANGER),
+            ),
         ),
         files=(OutFile("/tmp/a.png", "shot.png", "image/png"),),
         title="#12 账号被封禁/限制",
     )
-    golden("render_card.json", dump(render.render(reply, mention="<@&900000000000000002>")))
+    golden("render_card.json", dump(rendered(reply, mention="<@&900000000000000002>")))
 
 
 def test_menu_with_modal_button_golden() -> None:
-    row = tuple(Button(f"分类 {i}", act(Verb.MENU, f"cat{i}", owner="1a2b3c4d")) for i in range(7))
+    row = tuple(
+        Button(f"分类 {i}", act(Verb.MENU, f"cat{i}", owner="1a2b3c4d"), look=Look.TOPIC)
+        for i in range(7)
+    )
     form = Button("填写申诉表", act(Verb.FORM, "account/banned", owner="1a2b3c4d"), BAN_FORM)
-    parts = render.render(Reply("选择问题类型：", buttons=(row, (form,))))
+    parts = rendered(Reply("选择问题类型：", buttons=(row, (form,))))
     golden("render_menu.json", dump(parts))
     assert parts[-1].modals == {form.data: BAN_FORM}
 
@@ -73,11 +88,11 @@ def test_modal_golden() -> None:
 
 
 def test_panel_golden() -> None:
-    golden("render_panel.json", render.panel_view().to_components())
+    golden("render_panel.json", render.panel_view(WORDS).to_components())
 
 
 def test_markdown_is_escaped() -> None:
-    (part,) = render.render(Reply("*hi* _there_ `code` ~~x~~\n> quote https://a.example/x_y"))
+    (part,) = rendered(Reply("*hi* _there_ `code` ~~x~~\n> quote https://a.example/x_y"))
     assert (
         part.content
         == r"\*hi\* \_there\_ \`code\` \~\~x\~\~" + "\n" + r"\> quote https://a.example/x_y"
@@ -86,7 +101,9 @@ def test_markdown_is_escaped() -> None:
 
 def test_long_text_is_split_at_2000_characters() -> None:
     text = "\n".join(f"第{i}行 " + "很长的内容" * 20 for i in range(60))
-    parts = render.render(Reply(text, buttons=((Button("OK", act(Verb.SOLVED, "a")),),)))
+    parts = rendered(
+        Reply(text, buttons=((Button("OK", act(Verb.SOLVED, "a"), look=Look.POSITIVE),),))
+    )
     assert len(parts) >= 3
     assert all(p.content is not None and len(p.content) <= 2000 for p in parts)
     assert "\n".join(p.content or "" for p in parts) == text
@@ -95,7 +112,7 @@ def test_long_text_is_split_at_2000_characters() -> None:
 
 def test_long_article_is_split_into_embeds_of_4096() -> None:
     text = "word " * 2000
-    parts = render.render(Reply(text, title="Article"))
+    parts = rendered(Reply(text, title="Article"))
     assert [bool(p.embed and p.embed.title) for p in parts] == [True, False, False]
     assert all(p.embed and len(p.embed.description or "") <= 4096 for p in parts)
 
@@ -115,25 +132,27 @@ def _layout(parts: list[render.Part]) -> list[list[int]]:
 
 def test_more_than_five_rows_are_packed_keeping_the_last_row_apart() -> None:
     rows = tuple((Button(f"b{i}", act(Verb.CHOICE, "f", f"c{i}")),) for i in range(10))
-    assert _layout(render.render(Reply("menu", buttons=rows))) == [[5, 4, 1]]
+    assert _layout(rendered(Reply("menu", buttons=rows))) == [[5, 4, 1]]
 
 
 def test_more_than_25_buttons_go_to_another_message() -> None:
     # choices of a form question are answers, not navigation: they stay buttons
     rows = tuple((Button(f"b{i}", act(Verb.CHOICE, "f", f"c{i}")),) for i in range(27))
-    parts = render.render(Reply("menu", buttons=rows))
+    parts = rendered(Reply("menu", buttons=rows))
     assert _layout(parts) == [[5, 5, 5, 5, 5], [2]]
     assert parts[1].content == render.EMPTY
 
 
 def test_more_than_ten_files_take_two_messages() -> None:
     files = tuple(OutFile(f"/x/{i}.png", f"{i}.png", "image/png") for i in range(12))
-    parts = render.render(Reply("screens", files=files))
+    parts = rendered(Reply("screens", files=files))
     assert [len(p.files) for p in parts] == [10, 2]
 
 
 def test_long_labels_are_cut_to_80() -> None:
-    (part,) = render.render(Reply("x", buttons=((Button("长" * 100, act(Verb.HUMAN)),),)))
+    (part,) = rendered(
+        Reply("x", buttons=((Button("长" * 100, act(Verb.HUMAN), look=Look.PRIMARY),),))
+    )
     assert part.view is not None
     label = part.view.to_components()[0]["components"][0]["label"]
     assert len(label) == 80 and label.endswith("…")
@@ -143,7 +162,7 @@ def test_a_form_that_does_not_fit_a_modal_is_refused() -> None:
     fields = tuple(ModalField(f"f{i}", f"Q{i}") for i in range(6))
     with pytest.raises(ValueError, match="does not fit"):
         render.build_modal(ModalSpec("long", "Long form", fields))
-    parts = render.render(
+    parts = rendered(
         Reply(
             "x", buttons=((Button("Form", act(Verb.FORM, "x"), ModalSpec("long", "L", fields)),),)
         )
@@ -177,7 +196,8 @@ ACCOUNT_TOPICS = (
 
 def _articles(count: int) -> tuple[tuple[Button, ...], ...]:
     return tuple(
-        (Button(f"文章 {i}", act(Verb.ARTICLE, f"a{i}", owner=OWNER)),) for i in range(count)
+        (Button(f"文章 {i}", act(Verb.ARTICLE, f"a{i}", owner=OWNER), look=Look.ARTICLE),)
+        for i in range(count)
     )
 
 
@@ -188,12 +208,12 @@ def _kinds(part: render.Part) -> list[list[int]]:
 
 
 def _human(label: str = "人工客服") -> tuple[Button, ...]:
-    return (Button(label, act(Verb.HUMAN, owner=OWNER)),)
+    return (Button(label, act(Verb.HUMAN, owner=OWNER), look=Look.PRIMARY),)
 
 
 def test_a_long_category_menu_is_a_select_golden() -> None:
     cats = [
-        Button(t, act(Verb.MENU, f"account/t{i}", owner=OWNER))
+        Button(t, act(Verb.MENU, f"account/t{i}", owner=OWNER), look=Look.TOPIC)
         for i, t in enumerate(ACCOUNT_TOPICS)
     ]
     rows = tuple(tuple(cats[i : i + 2]) for i in range(0, len(cats), 2))
@@ -201,7 +221,7 @@ def test_a_long_category_menu_is_a_select_golden() -> None:
         Button("返回", act(Verb.BACK, "account", owner=OWNER)),
         Button("菜单", act(Verb.MENU, owner=OWNER)),
     )
-    parts = render.render(Reply("账号问题：请选择", buttons=(*rows, back, _human())))
+    parts = rendered(Reply("账号问题：请选择", buttons=(*rows, back, _human())))
     golden("render_menu_select.json", dump(parts))
     (part,) = parts
     assert _kinds(part) == [[3], [2, 2], [2]]
@@ -213,14 +233,14 @@ def test_a_person_back_menu_and_forms_stay_buttons() -> None:
         Button("返回", act(Verb.BACK, "account", owner=OWNER)),
         Button("菜单", act(Verb.MENU, owner=OWNER)),
     )
-    (part,) = render.render(Reply("x", buttons=(*_articles(12), (form,), back, _human())))
+    (part,) = rendered(Reply("x", buttons=(*_articles(12), (form,), back, _human())))
     assert _kinds(part) == [[3], [2], [2, 2], [2]]
     assert part.view is not None
     select = part.view.to_components()[0]["components"][0]
     assert [o["value"] for o in select["options"]] == [
         act(Verb.ARTICLE, f"a{i}", owner=OWNER) for i in range(12)
     ]
-    assert select["placeholder"] == render.PICK_ARTICLE
+    assert select["placeholder"] == WORDS.pick_article
     labels = [c.get("label") for row in part.view.to_components()[1:] for c in row["components"]]
     assert labels == ["填写申诉表", "返回", "菜单", "人工客服"]
     assert part.modals == {form.data: BAN_FORM}  # the form still opens its modal
@@ -229,12 +249,12 @@ def test_a_person_back_menu_and_forms_stay_buttons() -> None:
 @pytest.mark.parametrize("count", [2, 3])
 def test_a_short_list_stays_buttons(count: int) -> None:
     back = (Button("Back", act(Verb.BACK, "x")), Button("Menu", act(Verb.MENU)))
-    (part,) = render.render(Reply("x", buttons=(*_articles(count), back, _human())))
+    (part,) = rendered(Reply("x", buttons=(*_articles(count), back, _human())))
     assert all(kinds == [2] * len(kinds) for kinds in _kinds(part))
 
 
 def test_more_than_25_entries_take_several_selects() -> None:
-    (part,) = render.render(Reply("x", buttons=(*_articles(30), _human())))
+    (part,) = rendered(Reply("x", buttons=(*_articles(30), _human())))
     assert _kinds(part) == [[3], [3], [2]]
     assert part.view is not None
     first, second = (row["components"][0] for row in part.view.to_components()[:2])
@@ -244,15 +264,15 @@ def test_more_than_25_entries_take_several_selects() -> None:
 
 
 def test_a_list_too_long_for_one_message_keeps_a_person_in_the_last() -> None:
-    parts = render.render(Reply("x", buttons=(*_articles(110), _human())))
+    parts = rendered(Reply("x", buttons=(*_articles(110), _human())))
     assert [_kinds(p) for p in parts] == [[[3]] * 5, [[2]]]
     assert parts[1].content == render.EMPTY
 
 
 def test_option_labels_are_cut_to_100_and_each_action_is_listed_once() -> None:
-    long = Button("长" * 120, act(Verb.ARTICLE, "long"))
+    long = Button("长" * 120, act(Verb.ARTICLE, "long"), look=Look.ARTICLE)
     rows = (*_articles(11), (long,), (long,), _human())
-    (part,) = render.render(Reply("x", buttons=rows))
+    (part,) = rendered(Reply("x", buttons=rows))
     assert part.view is not None
     select = part.view.to_components()[0]["components"][0]
     assert len(select["options"]) == 12
@@ -261,15 +281,15 @@ def test_option_labels_are_cut_to_100_and_each_action_is_listed_once() -> None:
 
 
 def test_mixed_categories_and_articles_share_one_select() -> None:
-    cats = tuple((Button(f"c{i}", act(Verb.MENU, f"c{i}")),) for i in range(4))
-    (part,) = render.render(Reply("x", buttons=(*cats, *_articles(2), _human())))
+    cats = tuple((Button(f"c{i}", act(Verb.MENU, f"c{i}"), look=Look.TOPIC),) for i in range(4))
+    (part,) = rendered(Reply("x", buttons=(*cats, *_articles(2), _human())))
     assert part.view is not None
     select = part.view.to_components()[0]["components"][0]
-    assert select["placeholder"] == render.PICK_ANY and len(select["options"]) == 6
+    assert select["placeholder"] == WORDS.pick_any and len(select["options"]) == 6
 
 
 def test_select_custom_ids_match_the_persistent_template() -> None:
-    (part,) = render.render(Reply("x", buttons=(*_articles(30), _human())))
+    (part,) = rendered(Reply("x", buttons=(*_articles(30), _human())))
     assert part.view is not None
     ids = [row["components"][0]["custom_id"] for row in part.view.to_components()[:2]]
     assert ids == ["kfs:0", "kfs:1"]
@@ -315,5 +335,5 @@ def test_a_required_upload_needs_one_file_and_takes_at_most_ten() -> None:
 def test_a_form_whose_upload_does_not_fit_is_a_plain_button() -> None:
     fields = (*(ModalField(f"f{i}", f"Q{i}") for i in range(5)), upload_field("shots", "Shots"))
     spec = ModalSpec("long", "Long", fields)
-    (part,) = render.render(Reply("x", buttons=((Button("Form", act(Verb.FORM, "x"), spec),),)))
+    (part,) = rendered(Reply("x", buttons=((Button("Form", act(Verb.FORM, "x"), spec),),)))
     assert part.modals == {}  # the core asks for the screenshots as a message afterwards

@@ -12,6 +12,7 @@ from adapters.discord import DiscordAdapter, DiscordStartError, create
 from adapters.discord.delivery import nonce, translate
 from bot.config import Config
 from bot.ports import Rejected, RetryLater, ThreadGone, Unreachable
+from bot.texts import Texts
 from bot.types import Attachment, ChatKind, ChatRef, MessageRef, OutFile, Outgoing, Reply
 from tests.adapters.discord.conftest import RecordingSink, running
 from tests.helpers.fake_discord import FakeDiscord
@@ -38,14 +39,14 @@ def test_the_patch_points_still_exist() -> None:
 
 
 def test_create_reads_the_discord_section(config: Config) -> None:
-    adapter = create(config)
+    adapter = create(config, Texts())
     assert adapter.platform == "discord"
     chat = adapter.moderation_chat()
     assert chat is not None and chat.kind is ChatKind.MODERATION
     assert chat.id == config.discord.moderator_channel_id
 
 
-def test_kefu_run_finds_the_adapter_by_name(config: Config) -> None:
+def test_kefu_run_creates_the_enabled_adapter(config: Config) -> None:
     from bot.app import platform_adapters
 
     (adapter,) = platform_adapters(config)

@@ -1,6 +1,6 @@
 """SqliteConnection: how Kefu uses its SQLite file — one connection on the event loop's thread,
 units of work under one lock with group commit, waits for other processes off the loop, and
-checkpoints and migrations on aiosqlite's thread. SqliteStore (sqlite.py) adds the queries."""
+checkpoints and migrations on aiosqlite's thread. SqliteStore (store.py) adds the queries."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Self, TypeVar
 
 import aiosqlite
 
-from bot.storage import sqlite_rows as rows
+from bot.storage.sqlite import rows
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class SqliteConnection:
         self._group: asyncio.Future[None] | None = None  # finished units awaiting COMMIT
         self._committer: asyncio.Task[None] | None = None
         self._writes = 0  # commits so far, so the checkpointer knows when there is work
+        self.failed_groups = 0  # COMMITs that failed: reads made before one may be stale
         self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -125,8 +126,13 @@ class SqliteConnection:
     # held, inside SAVEPOINT unit within one BEGIN IMMEDIATE … COMMIT shared by the units that
     # finished in the same turn of the event loop (group commit: one commit writes the pages
     # they all changed, once). A unit returns only after that COMMIT; a unit that fails rolls
-    # back to its savepoint and leaves the others in the group alone. Reads outside a unit
-    # commit the open group first, so nothing uncommitted (an outbox item, say) is ever seen.
+    # back to its savepoint and leaves the others in the group alone.
+    #
+    # Reads outside a unit see finished units, even before their group's COMMIT: whatever a
+    # reader does with them is committed after that COMMIT (on this connection, in order), and
+    # should the COMMIT fail, `failed_groups` moves on so that a turn which read before it is
+    # refused. A reader waits only for a unit that is still open in another task. What goes
+    # out of the process (the outbox's sends) reads durably: `_durable_reads` commits first.
 
     def _joined(self) -> bool:
         return self._tx is not None and self._tx in _CURRENT_TX.get()
@@ -190,6 +196,7 @@ class SqliteConnection:
         self._fail_group(exc)
 
     def _fail_group(self, exc: BaseException) -> None:
+        self.failed_groups += 1
         group, self._group = self._group, None
         if group is not None and not group.done():
             group.set_exception(StoreError(f"the transaction was rolled back: {exc!r}"))
@@ -264,16 +271,22 @@ class SqliteConnection:
         await self._write((statement, params))
 
     async def _reads(self, *ops: rows.Op) -> list[list[rows.Row]]:
-        """Read; in a unit, see its own writes, else only what is committed."""
+        """Read; in a unit, see its own writes, else every finished unit's (see above)."""
         if self._joined():
             outcomes = await self._send(ops)
-        elif self._conn.in_transaction:
-            # A group waits for its COMMIT, or another task's unit is open: reading now would
-            # see writes that are not yet durable. Take the lock and commit what is finished.
-            async with self._lock:
-                await self._commit_group()
+        elif self._in_unit:
+            async with self._lock:  # another task's unit is half done: wait for its end
                 outcomes = await self._busy_wait(rows.run_ops, ops, False)
         else:
+            outcomes = await self._busy_wait(rows.run_ops, ops, False)
+        return [outcome.rows for outcome in outcomes]
+
+    async def _durable_reads(self, *ops: rows.Op) -> list[list[rows.Row]]:
+        """Read only what is committed: commit the finished units first (for what is sent)."""
+        if self._joined() or not self._conn.in_transaction:
+            return await self._reads(*ops)
+        async with self._lock:
+            await self._commit_group()
             outcomes = await self._busy_wait(rows.run_ops, ops, False)
         return [outcome.rows for outcome in outcomes]
 

@@ -1,0 +1,67 @@
+"""What the outbox's reports lead to: a card for a new topic, the ticket marked when its user
+cannot be reached, the moderators told of a failed page, the user told that moderators are
+slow to get their messages. Implements bot.outbox.DeliveryReports."""
+
+from __future__ import annotations
+
+from bot.deliveries import to_chat, to_ticket_topic
+from bot.flows import handoff
+from bot.flows.turn import Services
+from bot.storage.records import Author, OutboxItem, TicketMessage, TicketStatus
+from bot.types import ChatKind, ChatRef, Reply
+
+REASON_SHOWN = 200  # characters of a delivery error shown to the moderators
+
+
+class DeliveryNotices:
+    """Turns delivery outcomes into notices, through the store and the outbox."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+
+    async def card(self, ticket_id: int) -> Reply | None:
+        """The current card of a ticket (for a new or recreated topic)."""
+        ticket = await self._svc.store.get_ticket(ticket_id)
+        return await handoff.card(self._svc, ticket) if ticket else None
+
+    async def late(self, item: OutboxItem) -> None:
+        """A page or relay to the moderators keeps failing: tell the ticket's user, once."""
+        if not item.to_ticket or not item.ticket_id:
+            return
+        svc = self._svc
+        ticket = await svc.store.get_ticket(item.ticket_id)
+        if ticket is None or ticket.status == TicketStatus.CLOSED:
+            return
+        text = svc.texts(ticket.lang, "delivery_late")
+        chat = ChatRef(ticket.platform, ticket.chat_id, ChatKind.PRIVATE)
+        key = f"late:{ticket.id}:{item.platform}"
+        await svc.store.enqueue(to_chat(chat, Reply(text), key, svc.clock(), ticket.id))
+
+    async def failed(self, item: OutboxItem, reason: str, unreachable: bool) -> None:
+        """A delivery failed for good or arrived degraded: mark it, tell the moderators."""
+        svc = self._svc
+        to_user = not item.to_ticket and item.chat_kind is ChatKind.PRIVATE
+        ticket = await svc.store.get_ticket(item.ticket_id) if item.ticket_id else None
+        if unreachable and to_user:
+            user_key = ticket.user_key if ticket else f"{item.platform}:{item.chat_id}"
+            await svc.store.set_blocked_bot(user_key, True)
+            if ticket is not None and not await svc.store.set_user_unreachable(ticket.id, True):
+                return  # the moderators were told already; no notice per failed reply
+        if ticket is None:
+            return
+        now, lang = svc.clock(), svc.mod_lang
+        line = svc.texts(lang, "log_delivery_problem", reason=reason[:REASON_SHOWN])
+        async with svc.store.transaction():
+            await svc.store.add_message(
+                TicketMessage(ticket.id, Author.SYSTEM, "", "", line, created_at=now)
+            )
+            text = (
+                svc.texts(lang, "mod_card_unreachable", platform=ticket.platform)
+                if unreachable and to_user
+                else svc.texts(lang, "mod_delivery_failed", reason=reason[:REASON_SHOWN])
+            )
+            for chat in svc.surfaces:
+                if chat.platform == item.platform and not to_user:
+                    continue  # that surface is the one failing: tell the others
+                key = f"problem:{item.id}:{chat.platform}"
+                await svc.store.enqueue(to_ticket_topic(chat, ticket.id, Reply(text), key, now))

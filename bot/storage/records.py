@@ -1,0 +1,156 @@
+"""The records Kefu keeps, as the stores hand them out. Times are UTC epoch seconds (float)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.state import Conversation
+from bot.types import ChatKind
+
+
+class TicketStatus(StrEnum):
+    """A ticket's life: open (waiting), claimed (a moderator has it), closed."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class Author(StrEnum):
+    """Who wrote a ticket message."""
+
+    USER = "user"
+    MODERATOR = "moderator"
+    NOTE = "note"  # internal moderator note, never relayed to the user
+    SYSTEM = "system"  # claimed, closed, delivery failed, ...
+
+
+class OutboxStatus(StrEnum):
+    """A delivery's state."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@dataclass(slots=True)
+class UserRecord:
+    """A person on one platform, keyed `platform:id`."""
+
+    key: str
+    platform: str
+    platform_id: str
+    display_name: str = ""
+    lang: str = ""
+    blocked_bot: bool = False  # they blocked the bot / closed DMs: deliveries fail
+    banned: bool = False  # a moderator blocked them from opening tickets
+    created_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A handoff to a person. `id` is assigned by the store (shown as #id)."""
+
+    user_key: str
+    platform: str
+    chat_id: str  # where the user's replies go
+    user_name: str = ""
+    category: str = ""
+    form_id: str = ""
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (field label, answer)
+    images: list[str] = field(default_factory=list)  # sha256 of form screenshots
+    status: TicketStatus = TicketStatus.OPEN
+    priority: int = 0
+    lang: str = ""
+    summary: str = ""  # what the user asked, for the queue listing
+    created_at: float = 0.0
+    claimed_by: str = ""
+    claimed_at: float | None = None
+    first_response_at: float | None = None
+    closed_at: float | None = None
+    closed_by: str = ""
+    close_reason: str = ""
+    rating: int | None = None
+    user_unreachable: bool = False
+    last_paged_at: float | None = None
+    id: int = 0
+    version: int = 0  # bumped by every save; a save from an older version is a Conflict
+
+
+@dataclass(slots=True)
+class TicketMessage:
+    """One message in a ticket's history, with the sha256 of its attachments."""
+
+    ticket_id: int
+    author: Author
+    author_id: str
+    author_name: str
+    text: str
+    attachments: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+    id: int = 0
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """An attachment stored by content hash under the data directory."""
+
+    sha256: str
+    mime: str
+    size: int
+    width: int
+    height: int
+    path: str  # relative to the data directory
+    created_at: float = 0.0
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """A delivery to make: `payload` is a serialised Reply (see bot.payload).
+
+    Build them with bot.deliveries, not by hand. `key` is unique: enqueueing the same key
+    twice keeps the first. Deliveries to one lane go out in id order: a lane is
+    (platform, chat_id, thread), except that `to_ticket` items go to the ticket's topic or
+    thread on that platform (`ticket_id`), resolved and opened if needed at delivery, and
+    each ticket's topic is a lane of its own. `card` marks a ticket's card: the topic it
+    opens needs no other card first.
+
+    `inflight_at` is set (see `OutboxStore.mark_inflight`) while a send is under way and
+    cleared when its outcome is recorded. `maybe_doubled`: the platform may have received it
+    more than once.
+    """
+
+    platform: str
+    chat_id: str
+    payload: dict[str, Any]
+    key: str
+    thread: str = ""
+    chat_kind: ChatKind = ChatKind.PRIVATE
+    ticket_id: int | None = None
+    to_ticket: bool = False
+    card: bool = False
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    next_at: float = 0.0
+    last_error: str = ""
+    created_at: float = 0.0
+    sent_at: float | None = None
+    maybe_doubled: bool = False
+    inflight_at: float | None = None
+    id: int = 0
+
+    @property
+    def lane(self) -> str:
+        """The destination within the chat: the thread, or the ticket's own topic."""
+        return f"@ticket:{self.ticket_id}" if self.to_ticket else self.thread
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What the handling of one event starts from (see `TurnStore.load_turn`)."""
+
+    user: UserRecord | None
+    conversation: Conversation | None
+    ticket: Ticket | None  # the user's open or claimed ticket

@@ -1,0 +1,73 @@
+"""SqliteOutboxStore: durable deliveries, sent in order per lane."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.storage.records import OutboxItem, OutboxStatus
+from bot.storage.sqlite import rows, sql
+from bot.storage.sqlite.conn import SqliteConnection
+from bot.storage.sqlite.tickets import new_id
+
+
+class SqliteOutboxStore(SqliteConnection):
+    """The outbox role of the SQLite store (see bot.storage.base.OutboxStore)."""
+
+    async def enqueue(self, item: OutboxItem) -> int:
+        """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
+        [outcome] = await self._write((sql.INSERT_OUTBOX, rows.outbox_params(item)))
+        if outcome.rowcount == 1:  # inserted; 0 when the key was seen
+            return new_id(outcome)
+        row = await self._row(sql.OUTBOX_ID, (item.key,))
+        if row is None:
+            raise RuntimeError(f"outbox key {item.key!r} neither inserted nor found")
+        return int(row[0])
+
+    async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
+        """Committed pending deliveries whose time has come, oldest first, each lane's oldest."""
+        if not platforms:
+            return []
+        [found] = await self._durable_reads(
+            (sql.DUE, (rows.dump_json(list(platforms)), now, limit))
+        )
+        return [rows.due_from_row(row) for row in found]
+
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
+        """Mark pending deliveries as being sent, in one statement committed now."""
+        if item_ids:
+            await self._write((sql.MARK_INFLIGHT, (now, rows.dump_json(list(item_ids)))))
+
+    async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
+        """The delivery succeeded; the in-flight mark is cleared."""
+        await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))
+
+    async def mark_retry(
+        self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
+    ) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`."""
+        await self._defer(sql.MARK_RETRY, (next_at, error, int(maybe_delivered), item_id))
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        """The delivery will not succeed: dead-letter it (the in-flight mark is cleared)."""
+        await self._defer(sql.MARK_DEAD, (error, item_id))
+
+    async def retry_dead(self, item_id: int, now: float) -> bool:
+        """Put a dead delivery back to pending, due now; False when there is none with that id."""
+        [outcome] = await self._write((sql.RETRY_DEAD, (now, item_id)))
+        return outcome.rowcount == 1
+
+    async def outbox_items(
+        self, statuses: Sequence[OutboxStatus] = (), limit: int = 100
+    ) -> list[OutboxItem]:
+        """Deliveries in those states (all when empty), oldest first."""
+        if statuses:
+            wanted = rows.dump_json([OutboxStatus(s).value for s in statuses])
+            found = await self._rows(sql.OUTBOX_ITEMS_IN, (wanted, limit))
+        else:
+            found = await self._rows(sql.OUTBOX_ITEMS, (limit,))
+        return [rows.outbox_from_row(row) for row in found]
+
+    async def outbox_item(self, item_id: int) -> OutboxItem | None:
+        """One delivery by id."""
+        row = await self._row("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return None if row is None else rows.outbox_from_row(row)

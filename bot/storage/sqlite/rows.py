@@ -1,0 +1,258 @@
+"""SqliteStore's helpers: schema files, statement batches on the loop's connection, rows."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import fields
+from enum import StrEnum
+from importlib import resources
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from bot.state import Conversation, Step
+from bot.storage.records import (
+    Author,
+    OutboxItem,
+    OutboxStatus,
+    StoredFile,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
+from bot.types import ChatKind
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Row = sqlite3.Row
+Params = tuple[Any, ...]
+Named = dict[str, Any]
+Args = Params | Named
+Op = tuple[str, Args]
+
+BEGIN: Op = ("BEGIN IMMEDIATE", ())
+COMMIT: Op = ("COMMIT", ())
+SAVEPOINT: Op = ("SAVEPOINT unit", ())
+RELEASE: Op = ("RELEASE unit", ())
+ROLLBACK_UNIT: Op = ("ROLLBACK TO unit", ())
+
+_SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def schema_scripts() -> list[tuple[int, str]]:
+    """The numbered schema files (version, SQL text), in version order."""
+    folder = resources.files("bot.storage").joinpath("schema", "sqlite")
+    scripts: dict[int, str] = {}
+    for entry in folder.iterdir():
+        match = _SCHEMA_NAME.match(entry.name)
+        if match is None:
+            continue
+        version = int(match.group(1))
+        if version in scripts:
+            raise RuntimeError(f"two schema files share version {version}")
+        scripts[version] = entry.read_text(encoding="utf-8")
+    return sorted(scripts.items())
+
+
+def split_statements(script: str) -> list[str]:
+    """Cut an SQL script into complete statements (so they can run inside one transaction)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    leftover = [line for line in pending.splitlines() if not line.strip().startswith("--")]
+    if "".join(leftover).strip():
+        raise ValueError("schema script ends with an incomplete statement")
+    return statements
+
+
+# The background connection (aiosqlite's thread: migrations, checkpoints) may wait for locks;
+# busy_timeout first: another process may hold the file while we switch to WAL.
+BACKGROUND_PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA wal_autocheckpoint = 0",
+)
+
+# The event loop's connection never waits inside SQLite (SqliteStore waits with asyncio.sleep)
+# and never checkpoints (a checkpoint fsyncs: the background connection does it).
+LOOP_PRAGMAS = (
+    "PRAGMA busy_timeout = 0",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA wal_autocheckpoint = 0",
+)
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """The file is locked by another connection for now (SQLITE_BUSY or an extended code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class Outcome(NamedTuple):
+    """What one statement did: rows changed, the new row id, the rows it returned.
+
+    A NamedTuple: one is made per statement, and a frozen dataclass costs 3x as much to make.
+    """
+
+    rowcount: int
+    lastrowid: int | None
+    rows: list[Row]
+
+
+def run_ops(conn: sqlite3.Connection, ops: Sequence[Op], atomic: bool) -> list[Outcome]:
+    """Run statements in order (atomic: in their own transaction, rolled back on error)."""
+    if atomic:
+        conn.execute(BEGIN[0])
+    try:
+        outcomes: list[Outcome] = []
+        run_into(conn, ops, outcomes)
+        if atomic:
+            conn.execute(COMMIT[0])
+    except BaseException:
+        if atomic:
+            rollback_if_open(conn)
+        raise
+    return outcomes
+
+
+def run_into(conn: sqlite3.Connection, ops: Sequence[Op], done: list[Outcome]) -> None:
+    """Run the statements of ops not yet in `done`, appending each one's outcome as it ends."""
+    for statement, params in ops[len(done) :]:
+        cursor = conn.execute(statement, params)
+        found = cursor.fetchall() if cursor.description is not None else []
+        done.append(Outcome(cursor.rowcount, cursor.lastrowid, found))
+
+
+def rollback_if_open(conn: sqlite3.Connection) -> None:
+    """ROLLBACK when a transaction is open (it runs after whatever was queued before it)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def dump_json(value: object) -> str:
+    """Compact JSON that keeps CJK readable in the file."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fold_query(query: str) -> str:
+    """How search misses are grouped: lower case, whitespace runs collapsed, trimmed."""
+    return " ".join(query.lower().split())
+
+
+def _encode(value: object) -> object:
+    """A record field as an SQLite value: enums by value, bools as 0/1, lists and dicts as JSON."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return dump_json(value)
+    return value
+
+
+_PLAIN = frozenset({str, int, float, type(None)})  # exact types SQLite takes as they are
+
+
+@functools.cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(cls))
+
+
+def params_of(record: DataclassInstance) -> Named:
+    """Every field of a record as named SQL parameters (`:field`), encoded for SQLite."""
+    values: Named = {}
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        values[name] = value if type(value) in _PLAIN else _encode(value)
+    return values
+
+
+def _columns(row: Row) -> Named:
+    return dict(zip(row.keys(), row, strict=True))
+
+
+def user_from_row(row: Row) -> UserRecord:
+    """A users row as a record."""
+    values = _columns(row)
+    values["blocked_bot"] = bool(values["blocked_bot"])
+    values["banned"] = bool(values["banned"])
+    return UserRecord(**values)
+
+
+def conversation_from_row(row: Row) -> Conversation:
+    """A conversations row as a Conversation."""
+    values = _columns(row)
+    values["step"] = Step(values["step"])
+    values["data"] = json.loads(values["data"])
+    return Conversation(**values)
+
+
+def ticket_from_row(row: Row) -> Ticket:
+    """A tickets row as a Ticket."""
+    values = _columns(row)
+    values["answers"] = [(str(a), str(b)) for a, b in json.loads(values["answers"])]
+    values["images"] = json_list(values["images"])
+    values["status"] = TicketStatus(values["status"])
+    values["user_unreachable"] = bool(values["user_unreachable"])
+    return Ticket(**values)
+
+
+def message_from_row(row: Row, attachments: list[str]) -> TicketMessage:
+    """A ticket_messages row (and its attachments, in order) as a TicketMessage."""
+    values = _columns(row)
+    values["author"] = Author(values["author"])
+    return TicketMessage(**values, attachments=attachments)
+
+
+def file_from_row(row: Row) -> StoredFile:
+    """A files row as a StoredFile."""
+    return StoredFile(**_columns(row))
+
+
+def outbox_params(item: OutboxItem) -> Named:
+    """An outbox item as named parameters, with its lane."""
+    return {**params_of(item), "lane": item.lane}
+
+
+def outbox_from_row(row: Row) -> OutboxItem:
+    """An outbox row as an OutboxItem."""
+    values = _columns(row)
+    del values["lane"]
+    values["payload"] = json.loads(values["payload"])
+    values["status"] = OutboxStatus(values["status"])
+    values["chat_kind"] = ChatKind(values["chat_kind"])
+    values["maybe_doubled"] = bool(values["maybe_doubled"])
+    values["to_ticket"] = bool(values["to_ticket"])
+    values["card"] = bool(values["card"])
+    return OutboxItem(**values)
+
+
+def due_from_row(row: Row) -> OutboxItem:
+    """An outbox row loaded to be sent: still in flight means its last send's process died
+    before recording the outcome, so the platform may have it already (maybe doubled)."""
+    item = outbox_from_row(row)
+    item.maybe_doubled = item.maybe_doubled or item.inflight_at is not None
+    return item
+
+
+def json_list(text: str) -> list[str]:
+    """A JSON array column as a list of strings."""
+    return [str(value) for value in json.loads(text)]
+
+
+def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessage]:
+    """Messages from their rows and (message_id, sha256) rows in attachment order."""
+    by_message: dict[int, list[str]] = {}
+    for row in attached:
+        by_message.setdefault(row[0], []).append(row[1])
+    return [message_from_row(row, by_message.get(row["id"], [])) for row in found]
