@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import io
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image, ImageFile
 
 from bot.media import FileStore, MediaError, check_image
 from tests.helpers.builders import bmp, exe, gif, jpeg, png, png_bomb, png_header_only
@@ -60,21 +62,47 @@ def test_too_many_bytes_are_refused_before_decoding() -> None:
     assert err.value.key == "err_too_large"
 
 
-def test_a_20000_by_20000_png_bomb_is_refused_quickly_and_cheaply() -> None:
+class DecodeSpy:
+    """Counts Pillow's pixel decoding: every decoder is made by `Image._getdecoder` and every
+    pixel load goes through `ImageFile.load`, so a count of 0 proves no pixel was decoded."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.decoders: list[str] = []
+        self.loads = 0
+        real_decoder, real_load = Image._getdecoder, ImageFile.ImageFile.load
+
+        def getdecoder(mode: str, name: str, *args: Any, **kw: Any) -> Any:
+            self.decoders.append(name)
+            return real_decoder(mode, name, *args, **kw)
+
+        def load(image: ImageFile.ImageFile) -> Any:
+            self.loads += 1
+            return real_load(image)
+
+        monkeypatch.setattr(Image, "_getdecoder", getdecoder)
+        monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+
+
+def test_a_20000_by_20000_png_bomb_is_refused_without_decoding_a_pixel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     bomb = png_bomb()
     assert len(bomb) < 200_000  # ~50 KB on disk, 400 megapixels once decoded
+    spy = DecodeSpy(monkeypatch)
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(MediaError) as err:
             check_image(bomb, LIMIT)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert err.value.key == "err_too_many_pixels"
-    assert elapsed < 1.0
-    assert peak < 20 * 1024 * 1024
+    assert (spy.decoders, spy.loads) == ([], 0)  # refused from the header alone
+    assert peak < 20 * 1024 * 1024  # Python-side allocations: the 50 KB file, nothing inflated
+    # The spy sees a decode when there is one: a small image's pixels, loaded on purpose.
+    with Image.open(io.BytesIO(png(4, 3))) as small:
+        small.load()
+    assert spy.decoders == ["zip"] and spy.loads == 1
 
 
 @pytest.mark.parametrize(("width", "height"), [(8_000, 8_000), (100_000, 1_000), (65_535, 65_535)])
