@@ -897,6 +897,16 @@ async def discord_state(kefu: Kefu, dc: FakeDiscord, skip: int) -> DiscordState:
     return DiscordState(tickets, alice.banned if alice else None, posts)
 
 
+async def carries_on(person: User, menu: dict[str, Any], since: int) -> None:
+    """The positive signal that an earlier refused or dropped interaction of `person` reached
+    nothing: they choose Account on their menu afterwards (one person's events are handled in
+    order), and its answer is the only message they got since their `since`-th."""
+    await person.chooses("Account", menu)
+    await person.sees("Suspended or restricted")
+    got = [text_of(m).splitlines()[0] for m in person.bot_messages()[since:]]
+    assert got == ["Account: pick a topic"], got
+
+
 async def quiet(kefu: Kefu) -> None:
     """Wait until nothing is left to deliver."""
     store = kefu.runtime.store  # type: ignore[union-attr]
@@ -929,6 +939,7 @@ async def test_a_forged_custom_id_in_dms_changes_nothing(
             await eventually(lambda: pressed.callbacks)
             assert pressed.callbacks[0]["data"]["content"] == REFUSED
             assert pressed.callbacks[0]["data"]["flags"] & 64  # ephemeral
+            await carries_on(bob, menu, bob.cursor)
         else:
             await bob.sees(answer)
         await quiet(kefu)
@@ -962,26 +973,29 @@ async def test_a_custom_id_that_is_no_kefu_button_reaches_nothing(
     # discord.py routes only custom_ids that match KefuButton's template; anything else is
     # dropped before the core (the client shows "This interaction failed").
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, _, menu = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, _, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         pressed = await dc.press(dc.bob, forged_message(menu, custom_id), "forged")  # type: ignore[attr-defined]
-        await asyncio.sleep(0.3)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert pressed.callbacks == []
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 async def test_a_non_moderator_pressing_close_in_the_ticket_thread_is_refused(
     dc: FakeDiscord, dc_config: Config
 ) -> None:
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, mods, _ = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, mods, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         refused = await mods.presses(dc.bob, "Close")  # type: ignore[attr-defined]
         await eventually(lambda: refused.callbacks)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert refused.callbacks[0]["data"]["content"] == REFUSED
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 @pytest.mark.parametrize("command", ["close", "block"])
@@ -989,14 +1003,15 @@ async def test_a_non_moderators_slash_command_in_the_thread_is_refused(
     dc: FakeDiscord, dc_config: Config, command: str
 ) -> None:
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, mods, _ = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, mods, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         refused = await dc.slash(dc.bob, command, mods.chat.channel_id)  # type: ignore[attr-defined]
         await eventually(lambda: refused.callbacks)
-        await asyncio.sleep(0.1)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert refused.callbacks[0]["data"]["content"] == REFUSED
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 async def test_a_forged_modal_for_no_form_is_no_longer_active(
