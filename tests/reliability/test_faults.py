@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.types import ChatKind, ChatRef, MessageRef, Reply
 from tests.adapters.telegram.dialog import Person
 from tests.helpers.builders import png
 from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.fakes import Clock
 from tests.reliability.runtime import settled, telegram_kefu
 
 KINDS = ("429", "500", "502", "drop", "drop_after")
@@ -78,6 +80,17 @@ async def no_dead_letters(rt: Runtime) -> None:
     """Every delivery went out in the end."""
     dead = await rt.store.outbox_items([OutboxStatus.DEAD])
     assert dead == [], [(i.key, i.last_error) for i in dead]
+
+
+async def owed_retry(rt: Runtime, within: float = 5.0) -> OutboxItem:
+    """Wait until a delivery failed once and its retry is recorded in the store; that item."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        items = await rt.store.outbox_items([OutboxStatus.PENDING])
+        if failed := next((i for i in items if i.attempts), None):
+            return failed
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no failed delivery recorded within {within} s")
 
 
 async def check_copies(rt: Runtime, case: Case, copies: int, chat_id: int) -> None:
@@ -280,12 +293,15 @@ async def test_nothing_is_lost_while_the_bot_is_down_between_retries(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
     # A 502 and then a restart before the retry: the retry is owed by the store, not memory.
+    # The first process's clock stands still, so its retry (backoff >= 0.5 s) never comes due.
     person = Person(tg, tg.user(1001, "Lin", "en"))
     tg.fail("sendMessage", "502", chat_id=person.user.id)
-    async with telegram_kefu(tg, tmp_path) as rt:
+    still = Clock(time.time())
+    async with telegram_kefu(tg, tmp_path, clock=still) as rt:
         await person.says("/start")
-        await tg.wait_for(lambda: tg.calls_to("sendMessage"), 5)
-        await asyncio.sleep(0.1)
+        failed = await owed_retry(rt)
+    assert (failed.attempts, failed.next_at > still.now) == (1, True), failed
+    assert failed.last_error.startswith("Bad Gateway (502)"), failed.last_error
     assert person.count("How can we help?") == 0
     async with telegram_kefu(tg, tmp_path) as rt:
         await person.sees("How can we help?")
