@@ -4,7 +4,7 @@ Usage: python benchmarks/soak.py [--users N] [--seconds S] [--rate R] [--drain D
        [--user-limit L] [--flood-limit] [--seed X] [--keep]
 
 `kefu run` runs as a separate process (polling, SQLite in a temporary directory) against the
-fake Bot API of tests/helpers/fake_telegram.py, served from this process on loopback. N users
+fake Bot API of tests/helpers/fake_telegram/, served from this process on loopback. N users
 (half English, half Chinese) share R messages a second (R/N each): they browse the menu to an
 article, search in free text, fill a short form and submit it (a ticket: a new topic and its
 card in the moderators' forum group), or ask for a person; a ticket goes on with a relayed

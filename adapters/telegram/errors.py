@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
+import httpx
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -33,8 +34,9 @@ UNREACHABLE = (
     "have no rights to send",
     "chat_write_forbidden",
 )
-# httpx exceptions raised before the request left this machine (nothing was sent).
-_NOT_SENT = {"ConnectError", "ConnectTimeout", "PoolTimeout"}
+# httpx exceptions raised before the request left this machine (nothing was sent): PTB's
+# HTTPXRequest raises its NetworkError or TimedOut `from` them.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -52,7 +54,7 @@ def maybe_sent(exc: TelegramError) -> bool:
     if cause is None or isinstance(cause, TelegramError):
         return False  # an HTTP error status came back: Telegram answered, it did not act
     # A read timeout, a reset or "server disconnected" came after the request went out.
-    return type(cause).__name__ not in _NOT_SENT and "was *not* sent" not in exc.message
+    return not isinstance(cause, _NOT_SENT) and "was *not* sent" not in exc.message
 
 
 def _bad_request(exc: BadRequest) -> DeliveryError:

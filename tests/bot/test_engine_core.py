@@ -122,17 +122,33 @@ async def test_events_of_one_user_are_handled_one_at_a_time(h: Harness) -> None:
 
 
 async def test_keyed_locks_serialise_one_key_and_are_dropped_after_use() -> None:
+    """Proved by order, with events for every hand-over: while "1" holds key a, "2" is waiting
+    for it and key b is taken and given back; "2" gets key a only after "1" let it go."""
     locks = KeyedLocks()
     order: list[str] = []
+    entered, waiting, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    async def work(key: str, tag: str) -> None:
-        async with locks.hold(key):
-            order.append(f"{tag}+")
-            await asyncio.sleep(0.01)
-            order.append(f"{tag}-")
+    async def holder() -> None:
+        async with locks.hold("a"):
+            order.append("1+")
+            entered.set()
+            await release.wait()
+            order.append("1-")
 
-    await asyncio.gather(work("a", "1"), work("a", "2"), work("b", "3"))
-    a_only = [x for x in order if x[0] in "12"]
-    assert a_only in (["1+", "1-", "2+", "2-"], ["2+", "2-", "1+", "1-"])
-    assert order.index("3+") < order.index("1-") or order.index("3+") < order.index("2-")
+    async def waiter() -> None:
+        order.append("2?")
+        waiting.set()  # no await between this and the acquire below: it is blocked once seen
+        async with locks.hold("a"):
+            order.append("2+")
+        order.append("2-")
+
+    first = asyncio.create_task(holder())
+    await entered.wait()
+    second = asyncio.create_task(waiter())
+    await waiting.wait()
+    async with locks.hold("b"):  # another key: not held up by "1"
+        order.append("3+")
+    release.set()
+    await asyncio.gather(first, second)
+    assert order == ["1+", "2?", "3+", "1-", "2+", "2-"]
     assert not locks._locks  # the leak this class exists to prevent

@@ -668,21 +668,26 @@ async def test_a_turn_whose_commit_fails_leaves_its_event_unseen(store: Store) -
 
 @sqlite_only
 async def test_other_tasks_never_read_an_unfinished_transaction(store: Store) -> None:
-    inside, done = asyncio.Event(), asyncio.Event()
+    inside, done, reading = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def writer() -> None:
         async with store.transaction():
             await store.set_snippet("hi", "not yet")
             inside.set()
             await done.wait()
+            await store.set_snippet("hi", "final")
+
+    async def reader() -> str | None:
+        reading.set()  # no await before the read: once the test sees this, the read ran to
+        return await store.get_snippet("hi")  # its first wait (or to its end)
 
     task = asyncio.create_task(writer())
     await inside.wait()
-    read = asyncio.create_task(store.get_snippet("hi"))
-    await asyncio.sleep(0.01)
+    read = asyncio.create_task(reader())
+    await reading.wait()
     assert not read.done()  # it waits for the transaction instead of reading into it
     done.set()
-    assert await read == "not yet"
+    assert await read == "final"  # what the transaction committed, not what it held midway
     await task
 
 
@@ -711,10 +716,11 @@ async def test_a_transaction_reads_its_own_writes(store: Store) -> None:
 
 async def test_a_transaction_commits_and_other_writers_wait_for_it(store: Store) -> None:
     order: list[str] = []
-    inside = asyncio.Event()
+    inside, trying = asyncio.Event(), asyncio.Event()
 
     async def other_writer() -> None:
         await inside.wait()
+        trying.set()  # no await before the write: once seen, the write ran to its first wait
         await store.mark_seen("telegram", "other", 1.0)
         order.append("other")
 
@@ -722,7 +728,7 @@ async def test_a_transaction_commits_and_other_writers_wait_for_it(store: Store)
     async with store.transaction():
         inside.set()
         await store.mark_seen("telegram", "mine", 1.0)
-        await asyncio.sleep(0.01)
+        await trying.wait()  # the other writer is at the store now, while this one is open
         order.append("mine")
         async with store.transaction():  # nested: joins
             await store.set_snippet("s", "nested")

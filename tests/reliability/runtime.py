@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +31,22 @@ SETTLE = 8.0  # seconds the runtime may take to confirm every update and deliver
 
 @asynccontextmanager
 async def telegram_kefu(
-    tg: FakeTelegram, data_dir: Path, *, bot: dict[str, Any] | None = None, **telegram: Any
+    tg: FakeTelegram,
+    data_dir: Path,
+    *,
+    bot: dict[str, Any] | None = None,
+    clock: Callable[[], float] = time.time,
+    **telegram: Any,
 ) -> AsyncIterator[Runtime]:
-    """`kefu run` in-process over the fake Bot API: the real store, engine, outbox, adapter."""
+    """`kefu run` in-process over the fake Bot API: the real store, engine, outbox, adapter
+    (`clock`: the runtime's, e.g. one the test holds still so no retry comes due)."""
     config = kefu_config(tg, data_dir, **telegram)
     if bot:
         config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, **bot))
     adapter = TelegramAdapter(config, album_delay=0.3, poll_timeout=2)
     kb, index = await asyncio.to_thread(help_center)
-    async with adapter, open_runtime(config, [adapter], kb=kb, index=index) as runtime:
+    opened = open_runtime(config, [adapter], clock=clock, kb=kb, index=index)
+    async with adapter, opened as runtime:
         task = asyncio.create_task(serve(runtime))
         try:
             yield runtime

@@ -8,11 +8,12 @@ ticket holding each of their answers once, every topic one card, every prompt, r
 arrived, and each conversation went on to the end. A delivery Telegram made that the killed
 process had not yet recorded as sent (still pending in the store at the kill) goes out again
 after the restart: the Bot API has no idempotency key, so this is at-least-once; such a copy is
-counted as `doubled`, and any other second copy fails the test. The store counts these doubles
-itself: the outbox marks each batch in flight before sending it, and an item the next process
-finds still marked is flagged `maybe_doubled` when it goes out again. Every copy in `doubled`
-must belong to an item so flagged (a second topic: the ticket's card page, whose delivery opens
-the topic); one that does not is `uncounted` and fails the test.
+allowed only because the store counts it: the outbox marks each batch in flight before sending
+it, and an item the next process finds still marked is flagged `maybe_doubled` when it goes out
+again. So a second copy is explained exactly when its delivery is so flagged (a second topic:
+the ticket's card page, whose delivery opens the topic); such copies are `doubled`, and any
+other second copy is `unexplained` and fails the test. No clock decides: nothing is sorted by
+when it happened relative to a kill.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import random
 import re
 import signal
 import sqlite3
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,6 @@ from tests.adapters.telegram.test_e2e import start_kefu, stop, write_config
 from tests.helpers.fake_telegram import FakeTelegram, Sent
 
 WAIT = 40.0  # seconds a step may take, restarts included
-WINDOW = 0.5  # seconds around a kill in which a delivery may have gone out unrecorded
 SENDS = {"sendmessage", "createforumtopic"}
 SENDS_PER_USER = 17  # 16 messages and a topic per user in a run without kills
 MENUS = ["How can we help?", "Account: pick a topic", "Suspended or restricted: pick a topic"]
@@ -68,9 +67,7 @@ class KillingTelegram(FakeTelegram):
         self.armed = 0  # kills due at the next call
         self.owed = 0  # kills due now (or at the next call of a live process)
         self.victim: asyncio.subprocess.Process | None = None
-        self.kills: list[float] = []  # monotonic time of each kill
-        self.unrecorded: list[list[tuple[str, str]]] = []  # per kill: (chat, text) pending
-        self.sent_at: list[float] = []  # monotonic time each `sent` entry was made
+        self.kills = 0
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         self.owed, self.armed = self.owed + self.armed, 0
@@ -82,15 +79,12 @@ class KillingTelegram(FakeTelegram):
             os.kill(self.victim.pid, signal.SIGKILL)  # before this call acts
             self.owed -= 1
             self.victim = None
-            self.kills.append(time.monotonic())
+            self.kills += 1
             if request.transport is not None:
                 request.transport.close()
             self._notify()
             return web.Response()
-        response = await super()._api(request)
-        now = time.monotonic()
-        self.sent_at.extend(now for _ in range(len(self.sent) - len(self.sent_at)))
-        return response
+        return await super()._api(request)
 
 
 @dataclass
@@ -103,10 +97,9 @@ class Outcome:
     finished: int = 0  # conversations that reached the moderator's reply
     checked: int = 0  # deliveries that had to arrive exactly once
     lost: list[str] = field(default_factory=list)
-    doubled: list[str] = field(default_factory=list)  # within a kill's window (tolerated)
-    unexplained: list[str] = field(default_factory=list)  # doubled outside any window
+    doubled: list[str] = field(default_factory=list)  # counted by the store (tolerated)
+    unexplained: list[str] = field(default_factory=list)  # a second copy the store did not count
     maybe_doubled: int = 0  # deliveries the outbox itself flagged
-    uncounted: list[str] = field(default_factory=list)  # doubled, but its item not flagged
     answers: dict[str, str] = field(default_factory=dict)  # user key → the ticket's answers
     extra_topics: int = 0
 
@@ -207,7 +200,6 @@ async def crash_run(
             while True:
                 code = await proc.wait()
                 assert code == -signal.SIGKILL, f"kefu exited {code}: {log.read_text()}"
-                fake.unrecorded.append(pending(tmp / "data" / "kefu.sqlite3"))
                 outcome.restarts += 1
                 proc = await start()
 
@@ -223,20 +215,9 @@ async def crash_run(
                 await stop(proc)
             if isinstance(crashed, AssertionError):  # kefu exited on its own
                 raise crashed
-        outcome.kills = len(fake.kills)
+        outcome.kills = fake.kills
     check(outcome, fake, done, tmp / "data" / "kefu.sqlite3")
     return outcome, fake, done
-
-
-def pending(db: Path) -> list[tuple[str, str]]:
-    """(chat id, text) of every delivery the store has not recorded as sent."""
-    if not db.exists():
-        return []
-    query = "SELECT chat_id, json_extract(payload, '$.text') FROM outbox WHERE status = 'pending'"
-    with sqlite3.connect(db) as conn:
-        found = [(str(chat), str(text)) for chat, text in conn.execute(query).fetchall()]
-    conn.close()
-    return found
 
 
 @dataclass
@@ -295,7 +276,6 @@ def check(
         for chat, thread, text in expected:
             tally(outcome, fake, chat, thread, text, marks)
         outcome.finished += 1
-    late = any(in_window(fake, c.at) for c in fake.calls_to("createForumTopic"))
     outcome.extra_topics = len(fake.topics()) - len(done)
     names = list(fake.topics().values())
     extras = [(ticket, sum(n.startswith(f"#{ticket} ") for n in names) - 1) for _, ticket in done]
@@ -303,48 +283,24 @@ def check(
     extras.append((0, outcome.extra_topics - sum(n for _, n in extras)))
     for ticket, n in extras:
         # A second topic: createForumTopic acted, then a kill before the topic was recorded;
-        # the delivery that opened it is the ticket's card page.
+        # the delivery that opened it is the ticket's card page, flagged if the store counted it.
         for _ in range(n):
             label = f"a second topic for #{ticket}"
-            (outcome.doubled if late else outcome.unexplained).append(label)
-            if late and ticket not in marks.cards:
-                outcome.uncounted.append(label)
-
-
-def in_window(fake: KillingTelegram, at: float, chat: int | None = None, text: str = "") -> bool:
-    """Whether Telegram did something at `at` just before a kill (or, for a request the killed
-    process had already made, just after it) that the killed process had not recorded as sent:
-    a delivery still pending in the store then, to `chat`, containing `text`."""
-    for kill, unrecorded in zip(fake.kills, fake.unrecorded, strict=False):
-        if abs(kill - at) > WINDOW:
-            continue
-        if chat is None or any(c == str(chat) and text in t for c, t in unrecorded):
-            return True
-    return False
+            (outcome.doubled if ticket in marks.cards else outcome.unexplained).append(label)
 
 
 def tally(
     outcome: Outcome, fake: KillingTelegram, chat: int, thread: Any, text: str, marks: Flagged
 ) -> None:
-    """Check that `text` reached `chat` (topic `thread`) once; each extra copy is allowed only
-    if the copy before it went out just before a kill that left it pending in the store, and
-    must then be counted: its delivery flagged maybe_doubled in the store."""
-    where = [
-        i
-        for i, s in enumerate(fake.sent)
-        if s.chat_id == chat and s.thread_id == thread and text in s.text
-    ]
+    """Check that `text` reached `chat` (topic `thread`) once; an extra copy is explained
+    exactly when the store counted it: a delivery of it to `chat` flagged maybe_doubled."""
+    copies = sum(s.chat_id == chat and s.thread_id == thread and text in s.text for s in fake.sent)
     outcome.checked += 1
     label = f"{text!r} to {chat}/{thread}"
-    if not where:
+    if not copies:
         outcome.lost.append(label)
-    for earlier in where[:-1]:
-        if in_window(fake, fake.sent_at[earlier], chat, text):
-            outcome.doubled.append(label)
-            if not marks.has(chat, text):
-                outcome.uncounted.append(label)
-        else:
-            outcome.unexplained.append(label)
+    for _ in range(copies - 1):
+        (outcome.doubled if marks.has(chat, text) else outcome.unexplained).append(label)
 
 
 def summary(outcome: Outcome, users: int) -> str:
@@ -353,8 +309,7 @@ def summary(outcome: Outcome, users: int) -> str:
         f"points={outcome.kills} restarts={outcome.restarts} users={users} "
         f"tickets={sum(outcome.tickets.values())} finished={outcome.finished} "
         f"checked={outcome.checked} lost={len(outcome.lost)} doubled={len(outcome.doubled)} "
-        f"unexplained={len(outcome.unexplained)} maybe_doubled={outcome.maybe_doubled} "
-        f"uncounted={len(outcome.uncounted)}"
+        f"unexplained={len(outcome.unexplained)} maybe_doubled={outcome.maybe_doubled}"
     )
 
 
@@ -368,11 +323,10 @@ async def test_scripted_load_survives_five_sigkills(tmp_path: Path) -> None:
         answers = outcome.answers[f"telegram:{1000 + n}"]
         for _, answer in ANSWERS:
             assert answers.count(answer.format(n=n, name=f"U{n}")) == 1, answers
-    assert outcome.unexplained == [], outcome.unexplained
     # Every double is counted by the store: its delivery (for a second topic, the ticket's card
     # page) is flagged maybe_doubled. More may be flagged: a kill can stop a send in flight
     # before Telegram acted, and one flagged delivery may have gone out more than twice.
-    assert outcome.uncounted == [], outcome.uncounted
+    assert outcome.unexplained == [], outcome.unexplained
     assert fake.pending_updates() == []
     assert fake.unknown == [], fake.unknown
     assert fake.errors == [], fake.errors

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from adapters.console import ConsoleAdapter, console_user
@@ -685,20 +684,22 @@ async def test_an_oversized_webhook_post_is_refused_before_it_is_read(
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     url = f"http://127.0.0.1:{port}/kefu/telegram"
-    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}
-    body = io.BytesIO(b'{"update_id": 1, "message": {"text": "' + b"x" * 2_000_000 + b'"}}')
-    async with (
-        telegram_kefu(tg, tmp_path, mode="webhook", webhook_url=url, port=port) as rt,
-        aiohttp.ClientSession() as http,
-    ):
+    head = (
+        "POST /kefu/telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "X-Telegram-Bot-Api-Secret-Token: s3cret-Token_1\r\nContent-Length: 2000040\r\n\r\n"
+    )
+    async with telegram_kefu(tg, tmp_path, mode="webhook", webhook_url=url, port=port) as rt:
         await tg.wait_for(lambda: tg.webhook)
-        try:
-            async with http.post(url, data=body, headers=headers) as resp:
-                status = resp.status
-        except aiohttp.ClientError:
-            status = 0  # the server may close the connection before reading the body
+        # Only the head of a 2 MB post is sent: an answer can only come from the head, so it
+        # proves the body is refused unread (sending the body too would race the refusal).
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head.encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        await writer.wait_closed()
         users = await rt.store.get_user(VICTIM)
-    assert status in (413, 0)
+    assert status_line.split()[:2] == [b"HTTP/1.1", b"413"], status_line
     assert users is None and tg.sent == []
 
 
@@ -899,6 +900,16 @@ async def discord_state(kefu: Kefu, dc: FakeDiscord, skip: int) -> DiscordState:
     return DiscordState(tickets, alice.banned if alice else None, posts)
 
 
+async def carries_on(person: User, menu: dict[str, Any], since: int) -> None:
+    """The positive signal that an earlier refused or dropped interaction of `person` reached
+    nothing: they choose Account on their menu afterwards (one person's events are handled in
+    order), and its answer is the only message they got since their `since`-th."""
+    await person.chooses("Account", menu)
+    await person.sees("Suspended or restricted")
+    got = [text_of(m).splitlines()[0] for m in person.bot_messages()[since:]]
+    assert got == ["Account: pick a topic"], got
+
+
 async def quiet(kefu: Kefu) -> None:
     """Wait until nothing is left to deliver."""
     store = kefu.runtime.store  # type: ignore[union-attr]
@@ -931,6 +942,7 @@ async def test_a_forged_custom_id_in_dms_changes_nothing(
             await eventually(lambda: pressed.callbacks)
             assert pressed.callbacks[0]["data"]["content"] == REFUSED
             assert pressed.callbacks[0]["data"]["flags"] & 64  # ephemeral
+            await carries_on(bob, menu, bob.cursor)
         else:
             await bob.sees(answer)
         await quiet(kefu)
@@ -964,26 +976,29 @@ async def test_a_custom_id_that_is_no_kefu_button_reaches_nothing(
     # discord.py routes only custom_ids that match KefuButton's template; anything else is
     # dropped before the core (the client shows "This interaction failed").
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, _, menu = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, _, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         pressed = await dc.press(dc.bob, forged_message(menu, custom_id), "forged")  # type: ignore[attr-defined]
-        await asyncio.sleep(0.3)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert pressed.callbacks == []
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 async def test_a_non_moderator_pressing_close_in_the_ticket_thread_is_refused(
     dc: FakeDiscord, dc_config: Config
 ) -> None:
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, mods, _ = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, mods, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         refused = await mods.presses(dc.bob, "Close")  # type: ignore[attr-defined]
         await eventually(lambda: refused.callbacks)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert refused.callbacks[0]["data"]["content"] == REFUSED
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 @pytest.mark.parametrize("command", ["close", "block"])
@@ -991,14 +1006,15 @@ async def test_a_non_moderators_slash_command_in_the_thread_is_refused(
     dc: FakeDiscord, dc_config: Config, command: str
 ) -> None:
     async with discord_kefu(dc, dc_config) as kefu:
-        _, _, mods, _ = await discord_scene(dc)
-        before = await discord_state(kefu, dc, 0)
+        _, bob, mods, menu = await discord_scene(dc)
+        before = await discord_state(kefu, dc, bob.channel_id)
+        since = len(bob.bot_messages())
         refused = await dc.slash(dc.bob, command, mods.chat.channel_id)  # type: ignore[attr-defined]
         await eventually(lambda: refused.callbacks)
-        await asyncio.sleep(0.1)
+        await carries_on(bob, menu, since)
         await quiet(kefu)
         assert refused.callbacks[0]["data"]["content"] == REFUSED
-        unchanged(before, await discord_state(kefu, dc, 0))
+        unchanged(before, await discord_state(kefu, dc, bob.channel_id))
 
 
 async def test_a_forged_modal_for_no_form_is_no_longer_active(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from adapters.discord import convert
 from bot.types import ChatKind, CommandReceived, FormSubmitted, TextReceived, UserRef
+from tests.adapters.discord.conftest import eventually
 
 PAYLOADS = Path(__file__).parent / "payloads"
 GUILD, ROLE, MOD_CHANNEL = 900000000000000001, 900000000000000002, 900000000000000003
@@ -39,10 +39,11 @@ class Recorder(discord.Client):
 
     async def feed(self, event: str, name: str) -> Any:
         """Parse one DISPATCH the way the gateway does; the object discord.py made of it."""
+        before = len(self.seen)
         self._connection.parsers[event](payload(name))
-        for _ in range(10):
-            await asyncio.sleep(0)
-        return self.seen[-1]
+        await eventually(lambda: len(self.seen) > before)  # the listener runs in a task
+        (made,) = self.seen[before:]
+        return made
 
 
 @pytest.fixture

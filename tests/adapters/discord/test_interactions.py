@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from adapters.discord import DiscordAdapter
@@ -140,21 +139,32 @@ async def _ticket_card(adapter: DiscordAdapter, fake: FakeDiscord) -> tuple[Chat
     return to, fake.sent(thread_id)[0]
 
 
+async def only_the_later_event(
+    fake: FakeDiscord, user: dict, where: ChatRef, sink: RecordingSink, before: list
+) -> None:
+    """The positive signal that an earlier, refused interaction of `user` reached nothing: the
+    user writes in the thread afterwards, and once that message is in the sink it is the only
+    event since `before` (one person's events reach the core in order, one at a time)."""
+    await fake.member_says(user, int(where.thread_id), "after the refusal")
+    await eventually(
+        lambda: any(getattr(e, "text", "") == "after the refusal" for e in sink.events)
+    )
+    assert [getattr(e, "text", e) for e in sink.events[len(before) :]] == ["after the refusal"]
+    assert sink.events[: len(before)] == before
+
+
 async def test_a_non_moderator_pressing_claim_is_refused_at_once(
     adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
 ) -> None:
     to, card = await _ticket_card(adapter, fake)
-    before = len(sink.events)
+    before = list(sink.events)
     record = await fake.press(fake.bob, card, "Claim")  # type: ignore[attr-defined]
-    for _ in range(100):  # the interaction callback arrives shortly after the press
-        if record.callbacks:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: record.callbacks)
     assert _ack(record) == (MESSAGE, EPHEMERAL)
     assert record.callbacks[0]["data"]["content"] == REFUSED
-    # Refused privately and not passed on: the core would only repeat it in public.
-    await asyncio.sleep(0.2)
-    assert len(sink.events) == before
+    # Refused privately and not passed on: the core would only repeat it in public. Proved by
+    # order: bob's next event, handed over after the press, is the only one since.
+    await only_the_later_event(fake, fake.bob, to, sink, before)  # type: ignore[attr-defined]
     assert int(fake.bob["id"]) not in fake.thread_members[int(to.thread_id)]  # type: ignore[attr-defined]
 
 
@@ -315,17 +325,17 @@ async def test_a_value_the_menu_did_not_offer_is_a_stale_press(
 async def test_a_moderator_action_forged_into_a_menu_is_refused_at_once(
     adapter: DiscordAdapter, fake: FakeDiscord, sink: RecordingSink
 ) -> None:
-    _, card = await _ticket_card(adapter, fake)
+    to, card = await _ticket_card(adapter, fake)
     forged = dict(card)
     option = {"label": "close", "value": act(Verb.MOD_CLOSE, 12)}
     select = {"type": 3, "custom_id": "kfs:0", "options": [option]}
     forged["components"] = [{"type": 1, "components": [select]}]
+    before = list(sink.events)
     record = await fake.choose(fake.bob, forged, "close")  # type: ignore[attr-defined]
     await eventually(lambda: record.callbacks)
     assert _ack(record) == (MESSAGE, EPHEMERAL)
     assert record.callbacks[0]["data"]["content"] == REFUSED
-    await asyncio.sleep(0.1)
-    assert sink.events == []
+    await only_the_later_event(fake, fake.bob, to, sink, before)  # type: ignore[attr-defined]
 
 
 # -- screenshots inside the modal -------------------------------------------------------------

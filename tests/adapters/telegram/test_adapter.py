@@ -45,6 +45,12 @@ def offsets(fake: FakeTelegram) -> list[int]:
     return [int(c.params.get("offset") or 0) for c in fake.calls_to("getUpdates")]
 
 
+def short_polls(fake: FakeTelegram, since: int = 0) -> int:
+    """getUpdates calls (from the `since`-th on) with timeout 0: polls while an album is open."""
+    calls = fake.calls_to("getUpdates")[since:]
+    return sum(int(c.params.get("timeout") or 0) == 0 for c in calls)
+
+
 # ----------------------------------------------------------------------------- intake
 
 
@@ -75,18 +81,26 @@ async def test_events_arrive_with_the_right_kinds(fake: FakeTelegram, sink: Reco
 async def test_offset_advances_only_after_the_sink_returns(
     fake: FakeTelegram, sink: RecordingSink
 ) -> None:
+    """Proved by order: every getUpdates made before the sink returned keeps the offset at
+    the update, and the one that passes it comes after."""
     user = fake.user()
     sink.gate = asyncio.Event()
-    async with running(adapter_for(fake), sink):
+    polls_when_returned: list[int] = []
+
+    async def noting_sink(event: IncomingEvent) -> None:
+        await sink(event)
+        polls_when_returned.append(len(offsets(fake)))
+
+    async with running(adapter_for(fake), noting_sink):  # type: ignore[arg-type]
         uid = fake.user_says(user, "hi")
         await fake.wait_for(lambda: sink.calls == 1)
-        await asyncio.sleep(0.2)
         assert fake.pending_updates() == [uid]
-        assert all(offset <= uid for offset in offsets(fake))
+        fake.user_says(user, "next")  # wakes any poll; the next poll confirms the first
         sink.gate.set()
-        await sink.wait(1)
-        fake.user_says(user, "next")  # the next poll confirms the first
         await fake.wait_for(lambda: uid not in fake.pending_updates())
+    returned = polls_when_returned[0]
+    assert all(offset <= uid for offset in offsets(fake)[:returned]), offsets(fake)
+    assert any(offset > uid for offset in offsets(fake)[returned:]), offsets(fake)
     assert [e.event_id for e in sink.events][:1] == [str(uid)]
 
 
@@ -125,16 +139,25 @@ async def test_album_is_debounced_into_one_event_and_not_confirmed_early(
 async def test_offset_never_passes_an_album_still_collecting(
     fake: FakeTelegram, sink: RecordingSink
 ) -> None:
+    """The album's quiet period never ends by itself here: the parts are collected until the
+    user's next message hands them over, so "still collecting" is a state, not a moment."""
     user = fake.user()
     adapter = adapter_for(fake)
-    adapter._album_delay = 0.8
+    adapter._album_delay = 3600
     async with running(adapter, sink):
         ids = fake.user_sends_album(user, [png_bytes(), png_bytes()])
-        await asyncio.sleep(0.4)  # collecting: the parts were received, not handed over
+        first = len(offsets(fake))
+        # The positive signal that the parts were received: while an album is open the poller
+        # short-polls (timeout 0), and the second short poll gets the same parts back unconfirmed.
+        await fake.wait_for(lambda: short_polls(fake, first) >= 2)
         assert sink.calls == 0
         assert all(offset <= ids[0] for offset in offsets(fake))
         assert fake.pending_updates() == ids
-        await sink.wait(1)
+        uid = fake.user_says(user, "that is all")  # a later message flushes the album first
+        album, text = await sink.wait(2)
+        await fake.wait_for(lambda: fake.pending_updates() == [])
+    assert album.event_id == str(ids[0]) and len(getattr(album, "attachments", ())) == 2
+    assert text.event_id == str(uid)
 
 
 async def test_album_whose_sink_fails_comes_back_whole(
