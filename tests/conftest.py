@@ -1,4 +1,5 @@
-"""Suite-wide rules: no test reaches the network outside loopback (STYLE rule 11)."""
+"""Suite-wide rules: no test reaches the network outside loopback (STYLE rule 11), and no
+test is timed (hypothesis's per-example deadline is off: speed is measured in benchmarks/)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
+
+# A slow example on a busy machine is not a failure: the suite asserts behaviour, not time.
+settings.register_profile("kefu", deadline=None)
+settings.load_profile("kefu")
 
 
 def _loopback(address: object) -> bool:

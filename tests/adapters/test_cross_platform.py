@@ -19,7 +19,7 @@ from typing import TextIO
 
 import pytest
 
-from adapters.console import ConsoleAdapter, console_user
+from adapters.console import DESK, ConsoleAdapter, console_user
 from adapters.discord import DiscordAdapter
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, open_runtime, serve
@@ -144,7 +144,8 @@ async def desk(config: Config, name: str = "dora") -> AsyncIterator[Desk]:
     stdin, typed = text_pipe()
     out = io.StringIO()
     me = ChatRef("desk", name, ChatKind.MODERATION)
-    adapter = ConsoleAdapter("desk", console_user(name, "", "desk"), me, stdin=stdin, stdout=out)
+    user = console_user(name, "", "desk")
+    adapter = ConsoleAdapter("desk", user, me, capabilities=DESK, stdin=stdin, stdout=out)
 
     def mine(item: OutboxItem) -> bool:
         return item.platform != "desk" or item.chat_id == me.id
@@ -152,7 +153,8 @@ async def desk(config: Config, name: str = "dora") -> AsyncIterator[Desk]:
     kb, index = await asyncio.to_thread(help_center)
     async with open_runtime(config, [adapter], kb=kb, index=index, accept=mine) as runtime:
         adapter.set_settle(lambda: runtime.outbox.drain("desk"))
-        feed = DeskFeed(runtime.store, adapter.show, name)
+        texts = runtime.services.texts
+        feed = DeskFeed(runtime.store, adapter.show, name, texts, config.bot.default_lang)
         await feed.start()
         background = [asyncio.create_task(runtime.outbox.run()), asyncio.create_task(feed.run())]
         reading = asyncio.create_task(adapter.run(runtime.hub.sink))
