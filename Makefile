@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+RUNSTAMP := $(VENV)/.installed-platforms
 
-.PHONY: chat desk test lint format bench clean
+.PHONY: chat desk run test lint format bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,15 +16,25 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(RUNSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[telegram,discord]'
+	touch $@ $(STAMP)
+
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(STAMP)
+	touch $@ $(STAMP) $(RUNSTAMP)
 
 chat: $(STAMP)
 	$(BIN)/kefu chat
 
 desk: $(STAMP)
 	$(BIN)/kefu desk
+
+# Telegram and Discord: installs their libraries, then serves what the config enables
+# (KEFU_CONFIG, or CONFIG=kefu.toml).
+CONFIG ?=
+run: $(RUNSTAMP)
+	$(BIN)/kefu run $(if $(CONFIG),--config $(CONFIG),)
 
 test: $(DEVSTAMP)
 	$(BIN)/ruff check .

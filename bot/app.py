@@ -244,9 +244,9 @@ def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
     )
 
 
-async def run_platforms(config: Config) -> None:
+async def run_platforms(config: Config, adapters: Sequence[Adapter] | None = None) -> None:
     """`kefu run`: every enabled platform adapter with its resources, until interrupted."""
-    adapters = platform_adapters(config)
+    adapters = platform_adapters(config) if adapters is None else adapters
     async with AsyncExitStack() as stack:
         for adapter in adapters:
             enter = getattr(adapter, "__aenter__", None)

@@ -288,3 +288,40 @@ def test_an_invalid_config_names_the_key(runs: dict[str, Done]) -> None:
     assert done.code != 0
     assert "reopen_dayz" in done.err
     assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize(
+    ("section", "library"), [("telegram", "telegram"), ("discord", "discord")]
+)
+def test_run_without_the_platform_library_names_the_extra(
+    tmp_path: Path, section: str, library: str
+) -> None:
+    """After `make chat` only the core is installed: enabling a platform says what to install."""
+    settings = {
+        "telegram": "moderator_chat_id = -1001",
+        "discord": 'moderator_channel_id = "1"',
+    }
+    config = toml_config(
+        tmp_path / "kefu.toml",
+        tmp_path / "data",
+        f"[{section}]\nenabled = true\n{settings[section]}\n",
+    )
+    hide = f"import sys; sys.modules[{library!r}] = None; from bot.__main__ import main; "
+    env = {k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"}
+    env.pop("KEFU_TELEGRAM_TOKEN", None)  # the library is missing: that is said first
+    env.pop("KEFU_DISCORD_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-c", hide + f"sys.exit(main(['run', '--config', {str(config)!r}]))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert (
+        f"[{section}]" in line and f"pip install -e '.[{section}]'" in line and "make run" in line
+    )

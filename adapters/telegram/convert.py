@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Chat, Message, Update, User
 
+from bot.texts import normalize_lang
 from bot.types import (
     Attachment,
     ButtonPressed,
@@ -38,11 +39,14 @@ class Context:
     is_moderator: bool = False  # the sender's rights in the moderator group (adapter-checked)
 
 
+FOREIGN = "en"
+
+
 def locale_of(language_code: str | None) -> str:
     """Telegram's IETF language tag → a Kefu locale ("" when Telegram sent none)."""
     if not language_code:
         return ""
-    return "zh-CN" if language_code.lower().startswith("zh") else "en"
+    return normalize_lang(language_code) or FOREIGN  # a language Kefu does not speak: English
 
 
 def user_ref(user: User, is_moderator: bool = False) -> UserRef:

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from bot.app import MissingExtra, open_runtime, run_platforms
+from bot.app import MissingExtra, open_runtime, platform_adapters, run_platforms
 from bot.config import Config
 from bot.desk import DeskFeed
 from bot.storage.records import OutboxItem
@@ -105,13 +105,14 @@ async def run(config: Config) -> int:
             "kefu chat\n"
         )
         return 2
+    try:
+        adapters = platform_adapters(config)
+    except MissingExtra as exc:
+        sys.stderr.write(f"kefu run: {exc}\n")
+        return 2
     for section, env in (("telegram", config.telegram), ("discord", config.discord)):
         if env.enabled and not config.token(env.token_env):
             sys.stderr.write(f"kefu run: [{section}] is enabled but ${env.token_env} is empty\n")
             return 2
-    try:
-        await run_platforms(config)
-    except MissingExtra as exc:
-        sys.stderr.write(f"kefu run: {exc}\n")
-        return 2
+    await run_platforms(config, adapters)
     return 0

@@ -49,6 +49,7 @@ from bot.types import (
     Delivered,
     IncomingEvent,
     MessageRef,
+    ModalLimits,
     Outgoing,
     Reply,
     TextReceived,
@@ -61,16 +62,22 @@ from tests.helpers.builders import T0, config
 USERS = "fake"
 MODS = "fakemod"
 MOD_CHAT = ChatRef(MODS, "modchat", ChatKind.MODERATION)
+# The users' platform has modal dialogs with Discord's limits, so scenarios see the modal path.
+WITH_MODALS = Capabilities(modals=ModalLimits(5, 45, 45, 100, 4000, 10))
 MakeHarness = Callable[..., AbstractAsyncContextManager["Harness"]]
 
 
 class FakeAdapter:
     """A platform that records what it is sent; it can open threads and serve attachments."""
 
-    capabilities = Capabilities()
-
-    def __init__(self, platform: str, moderation: ChatRef | None = None) -> None:
+    def __init__(
+        self,
+        platform: str,
+        moderation: ChatRef | None = None,
+        capabilities: Capabilities = Capabilities(),  # noqa: B008 (frozen, shared on purpose)
+    ) -> None:
         self.platform = platform
+        self.capabilities = capabilities
         self.sent: list[Outgoing] = []
         self.threads: dict[str, str] = {}  # thread id -> title
         self.files: dict[str, bytes] = {}  # attachment ref -> bytes
@@ -187,7 +194,7 @@ class Harness:
         self.kb = kb
         self.index = PinnedIndex(index, kb)
         self.clock = Clock()
-        self.users_adapter = FakeAdapter(USERS)
+        self.users_adapter = FakeAdapter(USERS, capabilities=WITH_MODALS)
         self.mods_adapter = FakeAdapter(MODS, MOD_CHAT)
         self.texts = Texts()
         self.moderators = ModeratorView(self)

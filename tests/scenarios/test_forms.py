@@ -9,6 +9,7 @@ import hashlib
 import pytest
 
 from bot.state import Step
+from bot.types import Capabilities
 from tests.helpers.builders import exe, jpeg, png, png_bomb
 from tests.helpers.fakes import Harness, MakeHarness
 from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
@@ -326,3 +327,40 @@ async def test_a_restart_in_the_middle_of_a_form_continues_at_the_same_question(
     await h.restart()
     said = await user.presses(WORDS[lang].submit)  # a button from before the restart
     assert said.has("#1")
+
+
+async def test_the_users_words_reach_the_card_the_desk_and_the_export_as_typed(
+    h: Harness,
+) -> None:
+    """Full-width punctuation, a word-for-word notice: kept verbatim, matched normalised."""
+    user = h.user("alice", "zh-CN")
+    notice = "账号已被封禁，原因：违反社区公约（第３条）！"
+    form = await open_form(h, user, BANNED)
+    for field in form.fields:
+        if field.id == "notice":
+            await user.says(f"  {notice}\u202e ")  # edges trimmed, a direction override dropped
+        else:
+            await answer(h, user, form, field.id, images=1)
+    await user.presses(WORDS["zh-CN"].submit)
+    ticket = await h.ticket(1)
+    assert notice in [answer for _, answer in ticket.answers]
+    card = (await h.moderators.in_ticket(1)).items[0]
+    assert notice in card.text
+    mod = h.moderator("mei")
+    await mod.command(1, "open")
+    assert notice in h.moderators.last_text()
+    await user.says("补充：截图在上面，谢谢！")
+    assert (await h.store.messages(1))[-1].text == "补充：截图在上面，谢谢！"
+    assert (await h.moderators.in_ticket(1)).has("补充：截图在上面，谢谢！")
+
+
+async def test_a_platform_without_dialogs_gets_the_form_question_by_question(
+    h: Harness,
+) -> None:
+    h.services.capabilities = {**h.services.capabilities, "fake": Capabilities()}
+    user = h.user("alice", "en")
+    await user.command("start")
+    cat = h.kb.categories[BANNED]
+    await user.presses(h.kb.categories[cat.parent].label("en"))
+    await user.presses(cat.label("en"))
+    assert user.button(WORDS["en"].form).modal is None
