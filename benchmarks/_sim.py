@@ -24,6 +24,7 @@ from bot.storage.records import OutboxItem
 from bot.types import (
     Attachment,
     ButtonPressed,
+    Capabilities,
     ChatKind,
     ChatRef,
     CommandReceived,
@@ -163,6 +164,7 @@ class FakePlatform:
     """An in-process platform adapter: private chats and a moderators' group with topics."""
 
     platform = PLATFORM
+    capabilities = Capabilities()  # like Telegram: no dialogs, a topic per ticket
 
     def __init__(self, images: dict[str, bytes], tracker: Tracker) -> None:
         self.images = images

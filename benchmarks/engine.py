@@ -162,16 +162,24 @@ async def aiosqlite_ceiling(path: Path, seconds: float) -> float:
 
 
 def track_outbox(runtime: Runtime, tracker: Tracker) -> None:
-    """Tell the tracker about every outbox item, so a dialog knows when its replies are in."""
+    """Tell the tracker about every outbox item a turn committed (and every one enqueued on its
+    own), so a dialog knows when its replies are in."""
     store = runtime.store
-    enqueue = store.enqueue
+    enqueue, commit_turn = store.enqueue, store.commit_turn
 
     async def enqueue_tracked(item: OutboxItem) -> int:
         ident = await enqueue(item)
         tracker.enqueued(item)
         return ident
 
+    async def commit_tracked(writes: TurnWrites) -> Committed:
+        committed = await commit_turn(writes)
+        for item in writes.outbox:
+            tracker.enqueued(item)
+        return committed
+
     store.enqueue = enqueue_tracked  # type: ignore[method-assign]
+    store.commit_turn = commit_tracked  # type: ignore[method-assign]
 
 
 @asynccontextmanager

@@ -71,10 +71,11 @@ class Engine:
         subject = await store.get_ticket(target) if target is not None else None
         key = event.user.key if private or subject is None else subject.user_key
         async with self._locks.hold(key):
-            if await store.is_seen(event.chat.platform, event.event_id):
+            mark = (event.chat.platform, event.event_id)
+            loaded = await store.load_turn(event.user.key, private, mark)
+            if loaded.seen:
                 return False
             now = svc.clock()
-            loaded = await store.load_turn(event.user.key, conversation=private)
             turn = self._turn(event, now, loaded)
             if private:
                 await self._user_event(turn)

@@ -130,10 +130,7 @@ class Outbox:
         room = MAX_IN_FLIGHT - len(self._running)
         if room <= 0:
             return []
-        # Items under way are still pending (each heads its destination): ask for that many more.
-        due = await self._store.due(
-            list(self._adapters), self._clock(), limit=room + len(self._running)
-        )
+        due = await self._store.due(list(self._adapters), self._clock(), room, self._running)
         items = [i for i in due if i.id not in self._running and self._accept(i)][:room]
         if not items:
             return []

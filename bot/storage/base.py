@@ -9,7 +9,7 @@ commit); writes outside `commit_turn` are atomic one by one, or together inside 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -59,8 +59,11 @@ class TurnStore(Protocol):
         """Record an event id on its own; False when it was seen before."""
         ...
 
-    async def load_turn(self, user_key: str, conversation: bool = True) -> Loaded:
-        """The user, their conversation (if asked) and their open ticket, in one read."""
+    async def load_turn(
+        self, user_key: str, conversation: bool = True, event: tuple[str, str] | None = None
+    ) -> Loaded:
+        """The user, their conversation (if asked) and their open ticket, in one read; and
+        whether `event` (platform, event id) was handled already (commit_turn decides)."""
         ...
 
     async def next_ticket_id(self) -> int:
@@ -217,8 +220,16 @@ class OutboxStore(Protocol):
         """Add a delivery; returns its id (the existing one when the key was seen)."""
         ...
 
-    async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
+    async def due(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
         """Pending deliveries whose time has come, for those platforms, oldest first.
+
+        `skip`: ids of deliveries under way here (they still hold their lanes).
 
         Only the oldest pending item of each lane is returned, so a destination's messages
         are never reordered by retries. Only committed items: nothing is sent that could

@@ -154,3 +154,4 @@ class Loaded:
     user: UserRecord | None
     conversation: Conversation | None
     ticket: Ticket | None  # the user's open or claimed ticket
+    seen: bool = False  # the event asked about was handled already

@@ -936,3 +936,19 @@ async def test_queue_position_counts_open_tickets_served_first(store: Store) -> 
     assert order == [high.id, low.id, later.id]
     assert [await store.queue_position(t) for t in (high, low, later)] == [1, 2, 3]
     assert taken.id not in order
+
+
+async def test_load_turn_says_whether_the_event_was_handled(store: Store) -> None:
+    assert not (await store.load_turn("telegram:1", event=("telegram", "e1"))).seen
+    await store.commit_turn(_writes("e1"))
+    assert (await store.load_turn("telegram:1", event=("telegram", "e1"))).seen
+    assert not (await store.load_turn("telegram:1", event=("discord", "e1"))).seen
+    assert not (await store.load_turn("telegram:1")).seen
+
+
+async def test_due_leaves_out_what_is_under_way_and_keeps_its_lane(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    await store.enqueue(delivery("a2", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    assert [i.id for i in await store.due(["telegram"], 1.0, skip=[a1])] == [b1]
+    assert [i.id for i in await store.due(["telegram"], 1.0, skip=[a1, b1])] == []

@@ -176,6 +176,10 @@ class SqliteConnection:
             return None
         self._in_unit = False
         rows.run_ops(self._conn, [rows.RELEASE], False)
+        return self._join_group()
+
+    def _join_group(self) -> asyncio.Future[None]:
+        """The future of the open group's COMMIT (scheduled for the loop's next turn)."""
         if self._group is None:
             self._group = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._schedule_commit)
@@ -263,8 +267,26 @@ class SqliteConnection:
         """Run write statements as a unit of their own (or in the caller's), durably."""
         if self._joined():
             return await self._send(ops)
+        if len(ops) == 1 and not self._lock.locked():
+            return [await self._single(ops[0])]
         async with self.transaction():
             return await self._send(ops)
+
+    async def _single(self, op: rows.Op) -> rows.Outcome:
+        """One statement on its own: atomic by itself (SQLite undoes a failed statement alone),
+        so it needs no savepoint; it joins the group's COMMIT like a unit."""
+        async with self._lock:
+            head = [] if self._conn.in_transaction else [rows.BEGIN]
+            done: list[rows.Outcome] = []
+            try:
+                await self._busy_wait(rows.run_into, [*head, op], done)
+            except BaseException as exc:
+                if self._group is not None and not self._conn.in_transaction:
+                    self._fail_group(exc)  # the error took the whole transaction with it
+                raise
+            group = self._join_group()
+        await asyncio.shield(group)
+        return done[-1]
 
     async def _defer(self, statement: str, params: rows.Args) -> None:
         """A write whose outcome nobody needs."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.storage.records import OutboxItem, OutboxStatus
 from bot.storage.sqlite import rows, sql
@@ -23,13 +23,19 @@ class SqliteOutboxStore(SqliteConnection):
             raise RuntimeError(f"outbox key {item.key!r} neither inserted nor found")
         return int(row[0])
 
-    async def due(self, platforms: Sequence[str], now: float, limit: int = 50) -> list[OutboxItem]:
-        """Committed pending deliveries whose time has come, oldest first, each lane's oldest."""
+    async def due(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Committed pending deliveries whose time has come, oldest first, each lane's oldest,
+        leaving out `skip` (those are under way, and still hold their lanes)."""
         if not platforms:
             return []
-        [found] = await self._durable_reads(
-            (sql.DUE, (rows.dump_json(list(platforms)), now, limit))
-        )
+        wanted, skipped = rows.dump_json(list(platforms)), rows.dump_json(list(skip))
+        [found] = await self._durable_reads((sql.DUE, (wanted, now, skipped, limit)))
         return [rows.due_from_row(row) for row in found]
 
     async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:

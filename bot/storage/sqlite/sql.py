@@ -192,11 +192,12 @@ ON CONFLICT (key) DO NOTHING
 
 OUTBOX_ID = "SELECT id FROM outbox WHERE key = ?"
 
-# A lane's head blocks the rest of the lane even while it waits for its retry time.
+# A lane's head blocks the rest of the lane even while it waits for its retry time, or while
+# it is under way (skipped: the caller sends it already).
 DUE = """
 SELECT * FROM outbox AS o
 WHERE o.status = 'pending' AND o.platform IN (SELECT value FROM json_each(?))
-  AND o.next_at <= ?
+  AND o.next_at <= ? AND o.id NOT IN (SELECT value FROM json_each(?))
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS p
     WHERE p.status = 'pending' AND p.platform = o.platform AND p.chat_id = o.chat_id

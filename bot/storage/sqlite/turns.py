@@ -28,19 +28,23 @@ class SqliteTurnStore(SqliteTicketStore):
         [outcome] = await self._write((sql.MARK_SEEN, (platform, event_id, now)))
         return outcome.rowcount == 1
 
-    async def load_turn(self, user_key: str, conversation: bool = True) -> Loaded:
-        """The user, their conversation (if asked) and their open ticket, in one batch."""
+    async def load_turn(
+        self, user_key: str, conversation: bool = True, event: tuple[str, str] | None = None
+    ) -> Loaded:
+        """The user, their conversation, their open ticket and the event's mark, in one batch."""
         _LOADED_AT.set(self.failed_groups)
-        ops: list[rows.Op] = [(sql.GET_USER, (user_key,)), (sql.OPEN_TICKET_FOR, (user_key,))]
-        if conversation:
-            ops.append((sql.LOAD_CONVERSATION, (user_key,)))
-        found = await self._reads(*ops)
-        user, ticket = found[0], found[1]
-        conv = found[2] if conversation else []
+        ops: list[rows.Op] = [
+            (sql.GET_USER, (user_key,)),
+            (sql.OPEN_TICKET_FOR, (user_key,)),
+            (sql.LOAD_CONVERSATION, (user_key if conversation else "",)),
+            (sql.IS_SEEN, event or ("", "")),
+        ]
+        user, ticket, conv, seen = await self._reads(*ops)
         return Loaded(
             rows.user_from_row(user[0]) if user else None,
-            rows.conversation_from_row(conv[0]) if conv else None,
+            rows.conversation_from_row(conv[0]) if conv and conversation else None,
             rows.ticket_from_row(ticket[0]) if ticket else None,
+            bool(seen) and event is not None,
         )
 
     async def next_ticket_id(self) -> int:
