@@ -71,7 +71,7 @@ class SqliteTurnStore(SqliteTicketStore):
 
 
 def _conversation_op(conv: Conversation, now: float) -> rows.Op:
-    params = rows.params_of(conv)
+    params = rows.conversation_params(conv)
     params["version"] = conv.version + 1
     params["updated_at"] = now
     return (sql.INSERT_CONVERSATION if conv.version == 0 else sql.UPDATE_CONVERSATION, params)
