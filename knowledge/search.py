@@ -16,19 +16,22 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from knowledge.models import LANGS, Article
+from knowledge.terms import Lexicon
 from knowledge.text import (
+    EN_FILLERS,
     MAX_QUERY_CHARS,
     ZH_STOPWORDS,
     Analysis,
-    Lexicon,
     Segmenter,
     Unit,
     analyze,
     doc_tokens,
     english_token,
+    is_cjk,
     normalize,
     normalize_query,
 )
+from knowledge.writing import PinyinReader, read_pinyin
 
 FIELDS = ("title", "keywords", "body", "category")
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
@@ -160,6 +163,7 @@ class SearchIndex:
         segmenter: Segmenter,
         tuning: Tuning,
     ) -> None:
+        self._pinyin = PinyinReader(_chinese_words(tables.postings, lexicon, segmenter))
         self._docs = docs
         self._postings = tables.postings
         self._heads = tables.heads
@@ -357,6 +361,7 @@ class SearchIndex:
 
     def _analyze(self, query: str) -> Analysis:
         text = normalize_query(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
+        text = read_pinyin(text, self._pinyin, self._english)
         budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
 
         def fix(word: str) -> str:
@@ -391,12 +396,35 @@ class SearchIndex:
             put(token, t.w_inner if token in a.inner else t.w_concept)
         return weights
 
+    def _english(self, word: str) -> bool:
+        """Whether a word is English: a filler, in an article or in a lexicon term."""
+        return (
+            word in EN_FILLERS
+            or word in self._vocab_set
+            or self._lexicon.knows(english_token(word)[0])
+        )
+
     def _unknown(self, word: str) -> bool:
         """Whether an English word of 5 to 24 letters is in no article nor term (maybe a typo)."""
         if not 5 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
             return False
         term, stop = english_token(word)
         return not stop and term not in self._idf and not self._lexicon.knows(term)
+
+
+def _chinese_words(
+    postings: Mapping[str, Mapping[int, float]], lexicon: Lexicon, segmenter: Segmenter
+) -> dict[str, float]:
+    """The Chinese words typed pinyin may stand for, each with how common it is here: the help
+    center's words by the number of articles that hold them, lexicon terms, and function words,
+    which always win (so that "wo de" reads 我的)."""
+    words = dict.fromkeys(ZH_STOPWORDS, 1e6)  # the commonest words of the language win
+    words.update(dict.fromkeys(lexicon.chinese_terms(), 1.0))
+    for token, posting in postings.items():
+        # A title's bigrams include pairs across two words ("得被"): only real words count.
+        if len(token) <= 5 and is_cjk(token) and (len(token) == 1 or segmenter.known(token)):
+            words[token] = max(words.get(token, 0.0), 1.0 + len(posting))
+    return words
 
 
 def _typo_of(word: str, known: str) -> bool:
