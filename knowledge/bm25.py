@@ -50,6 +50,12 @@ class Tuning:
     # and either way it explains a query word through a token this rare (in under about a
     # sixth of the articles), not only through words that most articles hold ("app", "post")
     min_specific_idf: float = 1.75
+    # and the best article leads the next one by this share of its score.
+    min_margin: float = 0.0
+    w_example: float = 1.0  # ranking adds this times the likeness of an attached example,
+    example_min: float = 0.3  # when it is at least this like the query
+    w_taught: float = 3.0  # a word an example taught its article weighs as in a title
+    example_sure: float = 0.6  # an example this like the query makes its article confident
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ from knowledge.bm25 import (
     parse_synonyms,
     postings,
 )
+from knowledge.examples import Example, ExampleField
+from knowledge.intents import Intent, Intents
+from knowledge.intents import builtin as builtin_intents
 from knowledge.models import LANGS, Article
 from knowledge.terms import Lexicon
 from knowledge.text import (
@@ -39,6 +42,7 @@ from knowledge.text import (
 from knowledge.writing import PinyinReader, read_pinyin
 
 __all__ = [
+    "Example",
     "Hit",
     "SearchIndex",
     "SearchResult",
@@ -48,6 +52,8 @@ __all__ = [
     "search_jsonl",
 ]
 
+# No article is a confident answer to these, whatever it holds.
+_SILENT = frozenset({Intent.GREETING, Intent.SMALL_TALK, Intent.COMPLAINT})
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.
 _MAX_TOKENS = 48
@@ -87,6 +93,7 @@ class SearchIndex:
         lexicon: Lexicon,
         segmenter: Segmenter,
         tuning: Tuning,
+        intents: Intents,
     ) -> None:
         self._pinyin = PinyinReader(_chinese_words(tables.postings, lexicon, segmenter))
         self._docs = docs
@@ -99,6 +106,9 @@ class SearchIndex:
         self._segmenter = segmenter
         self._tuning = tuning
         self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5)
+        self._intents = intents
+        self._by_id = {d.id: n for n, d in enumerate(docs)}
+        self._examples = ExampleField()
 
     @classmethod
     def build(
@@ -106,9 +116,14 @@ class SearchIndex:
         articles: Sequence[Article],
         synonyms: Sequence[Sequence[str]] = (),
         category_labels: Mapping[str, Sequence[str]] | None = None,
+        examples: Iterable[Example] = (),
     ) -> SearchIndex:
-        """Index articles (all languages under one id) with the lexicon plus `synonyms`."""
-        return cls.build_tuned(articles, synonyms, category_labels, Tuning())
+        """Index articles (all languages under one id) with the lexicon plus `synonyms`, and
+        the queries attached to them (`examples`; one for an unknown article is skipped)."""
+        index = cls.build_tuned(articles, synonyms, category_labels, Tuning())
+        for example in examples:
+            index.add_example(example.query, example.article_id)
+        return index
 
     @classmethod
     def build_tuned(
@@ -135,45 +150,115 @@ class SearchIndex:
             if (plain := word.replace("'", "")).isalpha():
                 words[plain] += count
         vocab = sorted(words, key=lambda w: (-words[w], w))  # ties go to the commoner word
-        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
+        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning, builtin_intents())
+
+    def add_example(self, query: str, article_id: str) -> bool:
+        """Attach a user's query to the article that answers it; the search uses it at once.
+
+        False (and nothing kept) when no article has that id or the query has no words.
+        """
+        doc = self._by_id.get(article_id)
+        if doc is None:
+            return False
+        tokens = self._example_tokens(self._analyze(query))
+        if not tokens:
+            return False
+        post, heads, t = self._postings, self._heads[doc], self._tuning
+        new = {
+            tok: t.w_taught * weight * (t.k1 + 1) / (t.k1 + 1)
+            for tok, weight in tokens.items()
+            if tok not in heads and doc not in post.get(tok, ())
+        }
+        self._examples.add(Example(query, article_id), doc, tokens, new)
+        return True
+
+    def _example_tokens(self, a: Analysis) -> dict[str, float]:
+        """A query's content words and concepts, each weighed by its idf (function words and
+        the bigrams across two words would make unrelated queries alike)."""
+        idf, unseen = self._idf, self._idf_unseen
+        tokens = [u.token for u in a.units if not u.complaint] + a.concepts
+        return {tok: idf.get(tok, unseen) for tok in tokens}
+
+    def examples(self) -> tuple[Example, ...]:
+        """The queries attached so far, in the order they came."""
+        return tuple(self._examples.examples)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
         """Rank articles for a user's words; `lang` picks the title language shown."""
         analysis = self._analyze(query)
         weights = self._query_weights(analysis)
         scores = self._accumulate(weights) if weights and limit > 0 else {}
-        if not scores:
+        taught: dict[int, float] = {}
+        if self._examples.examples and limit > 0:
+            taught = self._examples.similar(self._example_tokens(analysis))
+        if not scores and not taught:
             return SearchResult(query, confident=False, hits=())
-        t = self._tuning
-        ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
-        best = heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1))
-        scale = max(ceiling, best[0][1])  # the best hit's share is at most 1; others, below
-        # The best by BM25 are ranked again with how much of the query each one explains: an
-        # article that matches one word strongly gives way to one that explains every word.
-        found: list[tuple[float, float, float, int]] = []  # (rank key, score, coverage, doc)
-        for d, raw in best:
-            cov = self.coverage(d, analysis.units)
-            score = t.w_norm * raw / scale + (1 - t.w_norm) * cov
-            found.append((raw / scale + t.rank_coverage * cov, score, cov, d))
-        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
+        found = self._rank(analysis, weights, scores, taught, limit)
         hits: list[Hit] = []
         for _, score, _, d in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
             hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
+        confident = self._confident(query, analysis, found, taught)
+        return SearchResult(query, confident, tuple(hits))
+
+    def _rank(
+        self,
+        analysis: Analysis,
+        weights: Mapping[str, float],
+        scores: Mapping[int, float],
+        taught: Mapping[int, float],
+        limit: int,
+    ) -> list[tuple[float, float, float, int]]:
+        """The best articles as (rank key, score, coverage, doc), best first.
+
+        The best by BM25 are ranked again with how much of the query each one explains: an
+        article that matches one word strongly gives way to one that explains every word. An
+        example like the query, attached to an article, brings that article up.
+        """
+        t = self._tuning
+        ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
+        best = dict(heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1)))
+        best.update({d: scores.get(d, 0.0) for d in taught})
+        scale = max(ceiling, *best.values(), 1e-9)  # the best share is at most 1
+        found: list[tuple[float, float, float, int]] = []
+        for d, raw in best.items():
+            cov = self.coverage(d, analysis.units)
+            like = taught.get(d, 0.0)
+            like = like if like >= t.example_min else 0.0
+            score = max(t.w_norm * raw / scale + (1 - t.w_norm) * cov, like)
+            found.append((raw / scale + t.rank_coverage * cov + t.w_example * like, score, cov, d))
+        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
+        return found
+
+    def _confident(
+        self,
+        query: str,
+        analysis: Analysis,
+        found: Sequence[tuple[float, float, float, int]],
+        taught: Mapping[int, float],
+    ) -> bool:
+        """Whether the best article is a confident answer (see Tuning for each condition)."""
+        t = self._tuning
         _, top_score, top_cov, top = found[0]
-        runner_up = max((f[1] for f in found[1:]), default=0.0)
-        confident = (
+        if self._intents.classify(query) in _SILENT:
+            return False  # a greeting, small talk or a complaint about the service
+        if taught.get(top, 0.0) >= t.example_sure:
+            return True
+        runner_up = min(max((f[1] for f in found[1:]), default=0.0), top_score)
+        if top_score - runner_up < t.min_margin * top_score:
+            return False
+        units = analysis.units
+        return (
             (
                 top_score >= t.min_score
                 and top_cov >= t.min_coverage
                 and (
-                    self.coverage(top, analysis.units, head=True) >= t.min_head
-                    or (top_cov >= t.body_coverage and self._subtopic(top, analysis.units))
+                    self.coverage(top, units, head=True) >= t.min_head
+                    or (top_cov >= t.body_coverage and self._subtopic(top, units))
                 )
             )
             or self._clear_winner(analysis, top_score, runner_up)
-        ) and self._specific(top, analysis.units) >= t.min_specific_idf
-        return SearchResult(query, confident, tuple(hits))
+        ) and self._specific(top, units) >= t.min_specific_idf
 
     def _specific(self, doc: int, units: Sequence[Unit]) -> float:
         """The idf of the rarest token through which an article explains a query word.
@@ -226,8 +311,11 @@ class SearchIndex:
         post = self._postings
         heads = self._heads[doc]
 
+        taught = self._examples
+
         def has(token: str) -> bool:
-            return token in heads if head else doc in post.get(token, ())
+            found = token in heads if head else doc in post.get(token, ())
+            return found or taught.holds(doc, token)
 
         total = explained = 0.0
         for unit in units[:_MAX_UNITS]:
@@ -271,6 +359,9 @@ class SearchIndex:
                 broad.append(token)
             elif posting:
                 _add(acc, posting, weights[token])
+        for token in order:
+            if (taught := self._examples.taught.get(token)) is not None:
+                _add(acc, taught, weights[token])
         if not broad:
             return acc
         if not acc:
