@@ -45,13 +45,13 @@ class Tuning:
     body_coverage: float = 0.5  # it explains this share with its body alone
     body_concept_idf: float = 2.5  # through a concept this rare (a subtopic: "价保", "退订");
     long_units: int = 10  # or, for a query of this many content words or more (a long story),
-    long_min_score: float = 0.18  # the best hit scores this much
+    long_min_score: float = 0.15  # the best hit scores this much
     long_lead: float = 1.4  # and this many times the next one's score;
     # and either way it explains a query word through a token this rare (in under about a
     # sixth of the articles), not only through words that most articles hold ("app", "post")
     min_specific_idf: float = 1.75
     # and the best article leads the next one by this share of its score.
-    min_margin: float = 0.0
+    min_margin: float = 0.05
     w_example: float = 1.0  # ranking adds this times the likeness of an attached example,
     example_min: float = 0.3  # when it is at least this like the query
     w_taught: float = 3.0  # a word an example taught its article weighs as in a title

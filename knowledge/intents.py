@@ -26,6 +26,7 @@ _BIDI = (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069)
 _INVISIBLE = dict.fromkeys((*_ZERO_WIDTH, *_BIDI))
 _NON_WORD = re.compile(r"[\W_]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_REPEATS = re.compile(r"(.)\1{2,}")
 
 
 class Intent(StrEnum):
@@ -133,7 +134,7 @@ class Intents:
             return Intent.COMPLAINT
         if not _strip(None, low):
             return Intent.SMALL_TALK  # only punctuation or emoji ("???", "🙏")
-        rest = _strip(self.filler, low)
+        rest = _strip(self.filler, _REPEATS.sub(r"\1\1", low))  # "哈哈哈哈" is "哈哈"
         if not _strip(self.greeting, rest):
             return Intent.GREETING
         if not _strip(self.chatter, _strip(self.greeting, rest)) or _found(self.small_talk, low):
