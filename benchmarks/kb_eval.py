@@ -306,7 +306,8 @@ def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
             if syn == "none"
             else Path(syn)
             if syn
-            else default_syn or (kb / "synonyms.toml" if (kb / "synonyms.toml").is_file() else None)
+            else default_syn
+            or (kb / "synonyms.toml" if (kb / "synonyms.toml").is_file() else None)
         )
         if not (kb / "articles").is_dir() or not queries.is_file():
             parser.error(f"need {kb}/articles and {queries}")
