@@ -403,7 +403,7 @@ class SearchIndex:
             put(term, t.w_number if term.isdigit() else t.w_term)
         for char in a.unigrams:
             put(char, t.w_unigram)
-        strong = _strong_bigrams(a.words)
+        strong = _strong_bigrams(a.words, self._segmenter)
         for bigram in a.bigrams:
             put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
         for token in a.covered & weights.keys():
@@ -462,12 +462,14 @@ def _add(acc: dict[int, float], posting: dict[int, float], weight: float) -> Non
         acc[d] = acc.get(d, 0.0) + weight * impact
 
 
-def _strong_bigrams(words: Sequence[str]) -> set[str]:
-    """Bigrams inside a content word; bigrams across word boundaries count less."""
+def _strong_bigrams(words: Sequence[str], segmenter: Segmenter) -> set[str]:
+    """Bigrams inside a content word (a long word's parts); across words they count less."""
     strong: set[str] = set()
     for w in words:
-        if len(w) >= 2 and w not in ZH_STOPWORDS:
-            strong.update(w[i : i + 2] for i in range(len(w) - 1))
+        if len(w) == 2 and w not in ZH_STOPWORDS:
+            strong.add(w)
+        elif len(w) > 2 and w not in ZH_STOPWORDS:
+            strong.update(segmenter.parts(w))
     return strong
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import operator
 import re
 import tomllib
@@ -196,11 +197,25 @@ class Segmenter:
         return bool(self._load().dt.FREQ.get(word))
 
     def parts(self, word: str) -> tuple[str, ...]:
-        """The bigrams of a long word that articles are indexed under: its dictionary words
-        ("环境异常" → 环境, 异常; "境异" is in no body), or every bigram if none is one."""
-        pairs = bigrams(word)
+        """The bigrams of a long word that articles are indexed under: the dictionary words it
+        is made of ("环境异常" → 环境, 异常; "境异" is in no body), or every bigram if none is one.
+
+        Where two dictionary words overlap, the commoner one is the part: "新手机" is a new
+        手机 (phone), not a 新手 (newbie) with a 机.
+        """
+        freq: dict[str, int] = self._load().dt.FREQ
         words = self.two_char_words()
-        return tuple(p for p in pairs if p in words and p not in ZH_STOPWORDS) or tuple(pairs)
+        # best[i]: (total log frequency, parts) over the first i characters.
+        best: list[tuple[float, tuple[str, ...]]] = [(0.0, ())] * (len(word) + 1)
+        for i in range(1, len(word) + 1):
+            best[i] = best[i - 1]
+            pair = word[i - 2 : i] if i >= 2 else ""
+            if pair in words and pair not in ZH_STOPWORDS:
+                score, found = best[i - 2]
+                gain = score + math.log1p(freq.get(pair, 0))
+                if gain > best[i][0]:
+                    best[i] = (gain, (*found, pair))
+        return best[-1][1] or tuple(bigrams(word))
 
     def two_char_words(self) -> frozenset[str]:
         """The two-character words of jieba's dictionary (collected once)."""
