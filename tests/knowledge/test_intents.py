@@ -164,3 +164,10 @@ def test_the_search_is_silent_on_them(query: str) -> None:
     kb = load_knowledge(default_content_path())
     index = SearchIndex.build(kb.articles, kb.synonyms)
     assert not index.search(query).confident
+
+
+@pytest.mark.parametrize(
+    "text", ["你们发货太慢了", "你们的服务器太差了 老掉线", "service fee too high"]
+)
+def test_a_problem_with_the_product_is_a_question(text: str) -> None:
+    assert classify(text) is Intent.NONE
