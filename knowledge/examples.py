@@ -9,7 +9,8 @@ both sides: a long story that shares one common word with an example is not like
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -70,3 +71,35 @@ class ExampleField:
             doc = self._docs[n]
             best[doc] = max(best.get(doc, 0.0), likeness)
         return best
+
+
+def examples_jsonl(examples: Iterable[Example]) -> Iterator[str]:
+    """One JSON line per example, `{"query": ..., "article": ...}` (for `kefu kb examples
+    export`)."""
+    for example in examples:
+        yield json.dumps(
+            {"query": example.query, "article": example.article_id}, ensure_ascii=False
+        )
+
+
+def parse_examples_jsonl(lines: Iterable[str]) -> list[Example]:
+    """The examples of JSON lines written by `examples_jsonl` (blank lines skipped).
+
+    Raises ValueError naming the line of the first one that is not such an object.
+    """
+    out: list[Example] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {n}: not JSON: {exc}") from exc
+        query, article = (
+            (obj.get("query"), obj.get("article")) if isinstance(obj, dict) else (0, 0)
+        )
+        shaped = isinstance(query, str) and isinstance(article, str)
+        if not shaped:
+            raise ValueError(f'line {n}: expected {{"query": "...", "article": "..."}}')
+        out.append(Example(str(query), str(article)))
+    return out

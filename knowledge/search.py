@@ -61,6 +61,7 @@ _MAX_UNITS = 64
 _BROAD_MIN = 250
 _CANDIDATES = 200
 _MAX_FIXES = 8
+_RERANKED = 16  # the best by BM25 that are ranked again
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,8 @@ class SearchIndex:
         """
         t = self._tuning
         ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
-        best = dict(heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1)))
+        # As many candidates whatever the limit: the best article does not depend on it.
+        best = dict(heapq.nlargest(max(limit, _RERANKED), scores.items(), key=itemgetter(1)))
         best.update({d: scores.get(d, 0.0) for d in taught})
         scale = max(ceiling, *best.values(), 1e-9)  # the best share is at most 1
         found: list[tuple[float, float, float, int]] = []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.examples import Example
+from knowledge.examples import Example, examples_jsonl, parse_examples_jsonl
 from knowledge.loader import content_warnings, default_content_path, load_articles
 from knowledge.models import Article
 from knowledge.search import SearchIndex
@@ -95,3 +95,14 @@ def test_kb_check_has_no_synonym_warnings_without_a_synonyms_file(tmp_path: Path
     root = _kb(tmp_path, "")
     (root / "synonyms.toml").unlink()
     assert content_warnings(root) == []
+
+
+def test_examples_export_and_import_as_json_lines() -> None:
+    taught = [Example("号被偷了 怎么办", "account-hacked"), Example('say "hi"', "x")]
+    lines = list(examples_jsonl(taught))
+    assert lines[0] == '{"query": "号被偷了 怎么办", "article": "account-hacked"}'
+    assert parse_examples_jsonl([*lines, "", "\n"]) == taught
+    with pytest.raises(ValueError, match="line 2"):
+        parse_examples_jsonl([lines[0], '{"query": 1}'])
+    with pytest.raises(ValueError, match="line 1: not JSON"):
+        parse_examples_jsonl(["{"])
