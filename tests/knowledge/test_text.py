@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.search import _typo_of
+from knowledge.query import _typo_of
 from knowledge.terms import Lexicon
 from knowledge.text import (
     EN_STOPWORDS,
