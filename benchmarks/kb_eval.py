@@ -277,15 +277,42 @@ def replay(center: HelpCenter, limit: int) -> list[str]:
     return out
 
 
-def evaluate(center: HelpCenter, limit: int) -> list[str]:
-    """Every figure of one help center."""
+def evaluate(center: HelpCenter, limit: int) -> tuple[list[str], list[dict[str, float]]]:
+    """Every figure of one help center, and Kefu's and the baseline's overall figures."""
     _, fn = kefu_engine(center, limit)
     fn("warm up")
     kefu = run_engine("kefu", fn, center.queries)
     base_fn = bm25s_engine(center.articles, limit)
     base = run_engine("bm25s+jieba", base_fn, center.queries)
     base.threshold = best_threshold(base, center.queries)
-    return [*table(center, [kefu, base]), *replay(center, limit)]
+    overall = [
+        metrics(run, center.queries, lambda i, p=pick: p(center.queries[i], i))
+        for run in (kefu, base)
+        for pick in (SCOPES["all"], SCOPES["tune"], SCOPES["check"])
+    ]
+    return [*table(center, [kefu, base]), *replay(center, limit)], overall
+
+
+SUMMARY = (
+    ("handled (target >= 0.92)", "handled"),
+    ("top-1", "top1"),
+    ("confident+wrong / answerable (<= 0.03)", "cw"),
+    ("unanswerable answered confidently (<= 0.10)", "uc"),
+    ("p99 ms (<= 5)", "p99"),
+)
+
+
+def side_by_side(names: Sequence[str], overall: Sequence[list[dict[str, float]]]) -> list[str]:
+    """Kefu's headline figures for every help center in one table: all / tune / check."""
+    head = f"{'':<44}" + "".join(f"{n[:26]:>27}" for n in names)
+    out = ["== side by side: kefu all / tune / check (bm25s+jieba all)", head]
+    for label, key in SUMMARY:
+        cells = []
+        for runs in overall:
+            k_all, k_tune, k_check, b_all = runs[0][key], runs[1][key], runs[2][key], runs[3][key]
+            cells.append(f"{k_all:.3f}/{k_tune:.3f}/{k_check:.3f} ({b_all:.3f})")
+        out.append(f"{label:<44}" + "".join(f"{c:>27}" for c in cells))
+    return out
 
 
 def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
@@ -320,9 +347,13 @@ def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate every help center and print the figures, one block each."""
     found, limit = centers(argv)
+    overall = []
     for center in found:
-        print("\n".join(evaluate(center, limit)))
+        lines, figures = evaluate(center, limit)
+        print("\n".join(lines))
         print()
+        overall.append(figures)
+    print("\n".join(side_by_side([c.name.split(" ")[0] for c in found], overall)))
     return 0
 
 
