@@ -44,6 +44,7 @@ __all__ = [
 
 # No article is a confident answer to these, whatever it holds.
 _SILENT = frozenset({Intent.GREETING, Intent.SMALL_TALK, Intent.COMPLAINT})
+_NOTHING = frozenset({Intent.GREETING, Intent.SMALL_TALK})  # and no article is offered
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.
 _MAX_TOKENS = 48
@@ -170,7 +171,14 @@ class SearchIndex:
         return tuple(self._examples.examples)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
-        """Rank articles for a user's words; `lang` picks the title language shown."""
+        """Rank articles for a user's words; `lang` picks the title language shown.
+
+        A greeting or small talk finds nothing (there is nothing to offer: the bot greets); a
+        complaint about the service finds articles, none of them with confidence.
+        """
+        intent = self._intents.classify(query)
+        if intent in _NOTHING:
+            return SearchResult(query, confident=False, hits=())
         analysis = self._reader.read(query)
         weights = self._reader.weights(analysis)
         scores = self._accumulate(weights) if weights and limit > 0 else {}
@@ -184,7 +192,7 @@ class SearchIndex:
         for _, score, _, d in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
             hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
-        confident = self._confident(query, analysis, found, taught)
+        confident = intent not in _SILENT and self._confident(analysis, found, taught)
         return SearchResult(query, confident, tuple(hits))
 
     def _rank(
@@ -219,7 +227,6 @@ class SearchIndex:
 
     def _confident(
         self,
-        query: str,
         analysis: Analysis,
         found: Sequence[tuple[float, float, float, int]],
         taught: Mapping[int, float],
@@ -227,8 +234,6 @@ class SearchIndex:
         """Whether the best article is a confident answer (see Tuning for each condition)."""
         t = self._tuning
         _, top_score, top_cov, top = found[0]
-        if self._intents.classify(query) in _SILENT:
-            return False  # a greeting, small talk or a complaint about the service
         if taught.get(top, 0.0) >= t.example_sure:
             return True
         runner_up = min(max((f[1] for f in found[1:]), default=0.0), top_score)
