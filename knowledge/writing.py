@@ -94,18 +94,23 @@ class PinyinReader:
         for word, weight in words.items():
             if not 1 <= len(word) <= _MAX_SYLLABLES:
                 continue
-            for key in _spellings(word, readings):
+            # A character alone is read by its first (commonest) reading only: 能 is "neng",
+            # not the archaic "tai".
+            first = [(r,) for r in readings.get(word, ())[:1]]
+            for key in _spellings(word, readings) if len(word) > 1 else first:
                 if key not in self._words or self._words[key][0] < weight:
                     self._words[key] = (weight, word)
 
-    def read(self, syllables: Sequence[str]) -> str:
+    def read(self, syllables: Sequence[str]) -> tuple[str, int]:
         """The likeliest Chinese for a run of syllables: long known words first, then the
-        commonest character of each leftover syllable (dropped when there is none)."""
+        commonest character of each leftover syllable (dropped when there is none); and how
+        many syllables known words of two syllables or more account for."""
         n = len(syllables)
-        # best[i]: (score, text) for the first i syllables; a word of k syllables scores k*k.
-        best: list[tuple[float, str]] = [(0.0, "")] + [(-1.0, "")] * n
+        # best[i]: (score, text, syllables in words) for the first i; a word of k syllables
+        # scores k*k.
+        best: list[tuple[float, str, int]] = [(0.0, "", 0)] + [(-1.0, "", 0)] * n
         for i in range(n):
-            score, text = best[i]
+            score, text, in_words = best[i]
             if score < 0:
                 continue
             for k in range(1, min(_MAX_SYLLABLES, n - i) + 1):
@@ -118,8 +123,8 @@ class PinyinReader:
                         continue
                     found, gain = (0.0, ""), 0.0
                 if score + gain > best[i + k][0]:
-                    best[i + k] = (score + gain, text + found[1])
-        return best[n][1]
+                    best[i + k] = (score + gain, text + found[1], in_words + (k if k > 1 else 0))
+        return best[n][1], best[n][2]
 
 
 def _spellings(word: str, readings: Mapping[str, tuple[str, ...]]) -> Iterable[tuple[str, ...]]:
@@ -140,8 +145,9 @@ def read_pinyin(text: str, reader: PinyinReader, english: Callable[[str], bool])
     """`text` with its stretches of pinyin read as Chinese ("zhanghao bei feng" → 账号被封).
 
     A stretch is words next to each other (space between them) that all cut into pinyin
-    syllables; it is read as Chinese when it has two syllables or more and at least half its
-    words are not English words (`english`): "ban" or "you can" stay English.
+    syllables; it is read as Chinese when at least half its words are not English words
+    (`english`) and at least half its syllables (two or more) read as words of the help center,
+    its lexicon or the language's commonest: "ban", "you can", "china" or "banana" stay English.
     """
     out: list[str] = []
     done = 0
@@ -152,8 +158,8 @@ def read_pinyin(text: str, reader: PinyinReader, english: Callable[[str], bool])
         count = sum(len(s) for _, s in stretch)
         foreign = sum(not english(m.group()) for m, _ in stretch)
         if count >= 2 and 2 * foreign >= len(stretch):
-            chinese = reader.read([s for _, parts in stretch for s in parts])
-            if chinese:
+            chinese, in_words = reader.read([s for _, parts in stretch for s in parts])
+            if chinese and in_words >= 2 and 2 * in_words >= count:
                 start, end = stretch[0][0].start(), stretch[-1][0].end()
                 out.extend((text[done:start], chinese))
                 done = end

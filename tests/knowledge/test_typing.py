@@ -93,3 +93,13 @@ def test_order_numbers_and_ids_do_not_count_against_the_query(index: SearchIndex
 def test_mixed_chinese_and_english(index: SearchIndex) -> None:
     assert _top(index, "video上传一直失败") == ("video-upload-failed", True)
     assert _top(index, "refund 还没到账") == ("refund-not-received", True)
+
+
+@pytest.mark.parametrize(
+    "english", ["i live in china", "she ran away", "my banana", "lame excuse", "gene"]
+)
+def test_english_words_that_parse_as_pinyin_are_not_read_as_chinese(
+    index: SearchIndex, english: str
+) -> None:
+    # Each cuts into syllables ("chi na", "ba na na"), but they do not read as words.
+    assert not any("\u4e00" <= c <= "\u9fff" for u in index._reader.read(english).words for c in u)
