@@ -1,14 +1,23 @@
-"""Evaluate Kefu's help-center search against two baselines on a labelled query set.
+"""Evaluate Kefu's help-center search on several help centers side by side.
 
-Usage: python benchmarks/kb_eval.py [--kb DIR] [--queries FILE] [--exclude FILE] [--limit K]
+Usage: python benchmarks/kb_eval.py [--kb DIR --queries FILE [--synonyms FILE|none]]... [--limit K]
 
-Prints, for Kefu's search and for two baselines a user might pick instead (rapidfuzz WRatio on
-title + keywords; bm25s with jieba tokens on title + keywords + body), each baseline with the
-abstain threshold that is best on the given queries: top-1, top-3 and MRR on answerable
-queries, the share of unanswerable queries (expect []) not marked confident, "handled" over all
-queries (answerable: top-1 right and confident; unanswerable: not confident), and p50/p99
-latency per query; overall and per language. `--exclude FILE` leaves out the queries that are
-also in FILE (for example a held-out split, so that the rest can be tuned on).
+With no --kb, the two shared fixtures beside the repository: ../shared/kb-fixture (the bundled
+help center's twin, searched with the bundled knowledge/content/synonyms.toml) and
+../shared/kb-fixture-2 (a help center the search was never tuned on, with no synonyms.toml).
+Each --kb takes the --queries and --synonyms given after it (default: DIR/queries-dev.jsonl and
+DIR/synonyms.toml when present; `none` for none).
+
+For each help center it prints, for Kefu and for bm25s over jieba tokens (the baseline, with
+the abstain threshold that is best on the very queries it is scored on, which flatters it):
+top-1, top-3 and MRR on answerable queries, abstention on unanswerable ones (expect []),
+"handled" (answerable: top-1 right and confident; unanswerable: not confident) and p50/p99
+latency; overall, per language, and on two halves of its own discipline (even lines "tune",
+odd lines "check": the method is tuned on the first and checked on the second). Then Kefu's
+queries per class (confident and right, right but not confident, confident and wrong, wrong and
+not confident, unanswerable answered confidently), and the replay of learning from use: the
+expected article of every query of the first half that was not handled is attached as an
+example, and the second half is run again.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +37,17 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.loader import load_articles  # noqa: E402
 from knowledge.models import Article  # noqa: E402
-from knowledge.search import SearchIndex  # noqa: E402
+from knowledge.search import SearchIndex, parse_synonyms  # noqa: E402
 
-DEFAULT_KB = ROOT.parent / "shared" / "kb-fixture"
+SHARED = ROOT.parent / "shared"
+BUNDLED_SYNONYMS = ROOT / "knowledge" / "content" / "synonyms.toml"
+DEFAULTS = (
+    (SHARED / "kb-fixture", BUNDLED_SYNONYMS),
+    (SHARED / "kb-fixture-2", None),
+)
 
 # One ranked answer: ids best first, the top score, and the engine's own confident flag (None
-# for a baseline, which abstains below a threshold chosen on the query set).
+# for the baseline, which abstains below a threshold chosen on the query set).
 Ranked = tuple[list[str], float, bool | None]
 
 
@@ -54,6 +68,16 @@ class Run:
     answers: list[Ranked]
     millis: list[float]
     threshold: float | None = None
+
+
+@dataclass(slots=True)
+class HelpCenter:
+    """One help center to evaluate: its articles, queries and synonyms."""
+
+    name: str
+    articles: list[Article]
+    queries: list[Query]
+    synonyms: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def load_queries(path: Path) -> list[Query]:
@@ -84,12 +108,18 @@ def confident(answer: Ranked, threshold: float | None) -> bool:
     return bool(ids) and threshold is not None and top >= threshold
 
 
-def handled(q: Query, answer: Ranked, threshold: float | None) -> bool:
-    """Answerable: top-1 right and confident; unanswerable: not confident."""
+def verdict(q: Query, answer: Ranked, threshold: float | None) -> str:
+    """The query's class: CR, RN, CW, WN (answerable) or UC, US (unanswerable)."""
     sure = confident(answer, threshold)
     if not q.expect:
-        return not sure
-    return sure and bool(answer[0]) and answer[0][0] in q.expect
+        return "UC" if sure else "US"
+    right = bool(answer[0]) and answer[0][0] in q.expect
+    return ("C" if sure else "") + ("R" if right else "W") + ("" if sure else "N")
+
+
+def handled(q: Query, answer: Ranked, threshold: float | None) -> bool:
+    """Answerable: top-1 right and confident; unanswerable: not confident."""
+    return verdict(q, answer, threshold) in ("CR", "US")
 
 
 def best_threshold(run: Run, queries: Sequence[Query]) -> float:
@@ -109,16 +139,19 @@ def rank_of(q: Query, ids: list[str]) -> int:
     return next((i + 1 for i, x in enumerate(ids[:10]) if x in q.expect), 0)
 
 
-def metrics(run: Run, queries: Sequence[Query], pick: Callable[[Query], bool]) -> dict[str, float]:
-    """The figures for the queries that `pick` selects."""
+def metrics(run: Run, queries: Sequence[Query], pick: Callable[[int], bool]) -> dict[str, float]:
+    """The figures for the queries whose position `pick` selects."""
     rows = [
-        (q, a, ms) for q, a, ms in zip(queries, run.answers, run.millis, strict=True) if pick(q)
+        (q, a, ms)
+        for i, (q, a, ms) in enumerate(zip(queries, run.answers, run.millis, strict=True))
+        if pick(i)
     ]
     answerable = [(q, a) for q, a, _ in rows if q.expect]
     unanswerable = [(q, a) for q, a, _ in rows if not q.expect]
     ranks = [rank_of(q, a[0]) for q, a in answerable]
     millis = sorted(ms for _, _, ms in rows)
     n_ans = max(len(answerable), 1)
+    classes = [verdict(q, a, run.threshold) for q, a, _ in rows]
     return {
         "n": len(rows),
         "top1": sum(r == 1 for r in ranks) / n_ans,
@@ -126,49 +159,24 @@ def metrics(run: Run, queries: Sequence[Query], pick: Callable[[Query], bool]) -
         "mrr": sum(1 / r for r in ranks if r) / n_ans,
         "abstain": sum(not confident(a, run.threshold) for _, a in unanswerable)
         / max(len(unanswerable), 1),
-        "handled": sum(handled(q, a, run.threshold) for q, a, _ in rows) / max(len(rows), 1),
+        "handled": sum(c in ("CR", "US") for c in classes) / max(len(rows), 1),
+        "cw": classes.count("CW") / n_ans,
+        "uc": classes.count("UC") / max(len(unanswerable), 1),
         "p50": statistics.median(millis) if millis else 0.0,
         "p99": millis[min(len(millis) - 1, int(len(millis) * 0.99))] if millis else 0.0,
+        **{c: float(classes.count(c)) for c in ("CR", "RN", "CW", "WN", "UC", "US")},
     }
 
 
-def kefu_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ranked]:
-    """Kefu's search."""
-    index = SearchIndex.build(articles)
+def kefu_engine(center: HelpCenter, limit: int) -> tuple[SearchIndex, Callable[[str], Ranked]]:
+    """Kefu's search over a help center, and the index (to teach it examples)."""
+    index = SearchIndex.build(center.articles, center.synonyms)
 
     def fn(text: str) -> Ranked:
         res = index.search(text, limit=limit)
         return [h.id for h in res.hits], res.hits[0].score if res.hits else 0.0, res.confident
 
-    return fn
-
-
-def by_id(articles: Sequence[Article]) -> dict[str, list[Article]]:
-    """Articles grouped by id."""
-    groups: dict[str, list[Article]] = {}
-    for a in articles:
-        groups.setdefault(a.id, []).append(a)
-    return groups
-
-
-def wratio_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ranked]:
-    """Baseline: rapidfuzz WRatio of the query against each title + keywords (best language)."""
-    from rapidfuzz import fuzz, process, utils
-
-    versions = [(a.id, f"{a.title} {' '.join(a.keywords)}") for a in articles]
-    texts = [text for _, text in versions]
-
-    def fn(text: str) -> Ranked:
-        found = process.extract(
-            text[:500], texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=None
-        )
-        best: dict[str, float] = {}
-        for _, score, i in found:  # best first: the first score per id is its best
-            best.setdefault(versions[i][0], score / 100)
-        ranked = sorted(best, key=lambda art_id: -best[art_id])[:limit]
-        return ranked, (best[ranked[0]] if ranked else 0.0), None
-
-    return fn
+    return index, fn
 
 
 def bm25s_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ranked]:
@@ -177,7 +185,9 @@ def bm25s_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ran
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    groups = by_id(articles)
+    groups: dict[str, list[Article]] = {}
+    for a in articles:
+        groups.setdefault(a.id, []).append(a)
     ids = list(groups)
 
     def tokens(text: str) -> list[str]:
@@ -200,54 +210,150 @@ def bm25s_engine(articles: Sequence[Article], limit: int) -> Callable[[str], Ran
     return fn
 
 
-def report(runs: Sequence[Run], queries: Sequence[Query]) -> None:
-    """Print the table: overall, then per language."""
-    langs = sorted({q.lang for q in queries})
-    head = f"{'engine':<16}{'scope':<7}{'n':>4}{'top1':>7}{'top3':>7}{'MRR':>7}"
-    print(head + f"{'abstain':>9}{'handled':>9}{'p50ms':>8}{'p99ms':>8}  threshold")
+SCOPES: dict[str, Callable[[Query, int], bool]] = {
+    "all": lambda q, i: True,
+    "tune": lambda q, i: i % 2 == 0,
+    "check": lambda q, i: i % 2 == 1,
+    "zh-CN": lambda q, i: q.lang == "zh-CN",
+    "en": lambda q, i: q.lang == "en",
+}
+
+
+def table(center: HelpCenter, runs: Sequence[Run]) -> list[str]:
+    """One help center's figures, overall, per half and per language, for each engine."""
+    out = [
+        f"== {center.name}: {len(center.articles)} articles, {len(center.queries)} queries",
+        f"{'engine':<12}{'scope':<7}{'n':>4}{'top1':>7}{'top3':>7}{'MRR':>7}{'abstain':>8}"
+        f"{'handled':>8}{'confW':>7}{'unansC':>7}{'p50ms':>7}{'p99ms':>7}  threshold",
+    ]
     for run in runs:
-        th = "own flag" if run.threshold is None else f"{run.threshold:.3f}"
-        for scope in ["all", *langs]:
-            m = metrics(run, queries, lambda q, s=scope: s in ("all", q.lang))
-            print(
-                f"{run.name:<16}{scope:<7}{m['n']:>4.0f}{m['top1']:>7.3f}{m['top3']:>7.3f}"
-                f"{m['mrr']:>7.3f}{m['abstain']:>9.3f}{m['handled']:>9.3f}"
-                f"{m['p50']:>8.2f}{m['p99']:>8.2f}  {th}"
+        th = "own flag" if run.threshold is None else f"{run.threshold:.3f} (oracle)"
+        for scope, pick in SCOPES.items():
+            m = metrics(run, center.queries, lambda i, p=pick: p(center.queries[i], i))
+            out.append(
+                f"{run.name:<12}{scope:<7}{m['n']:>4.0f}{m['top1']:>7.3f}{m['top3']:>7.3f}"
+                f"{m['mrr']:>7.3f}{m['abstain']:>8.3f}{m['handled']:>8.3f}{m['cw']:>7.3f}"
+                f"{m['uc']:>7.3f}{m['p50']:>7.2f}{m['p99']:>7.2f}  {th}"
             )
-    kefu = metrics(runs[0], queries, lambda q: True)["handled"]
-    best = max(metrics(r, queries, lambda q: True)["handled"] for r in runs[1:])
-    print(f"kefu handled {kefu:.3f}, better baseline {best:.3f}, margin {kefu - best:+.3f}")
+    kefu = metrics(runs[0], center.queries, lambda i: True)
+    base = metrics(runs[1], center.queries, lambda i: True)
+    out.append(
+        f"kefu handled {kefu['handled']:.3f}, bm25s+jieba {base['handled']:.3f}, "
+        f"margin {kefu['handled'] - base['handled']:+.3f}"
+    )
+    out.append("per class (kefu): " + classes_line(kefu))
+    return out
+
+
+def classes_line(m: dict[str, float]) -> str:
+    """The counts per class of one scope."""
+    answerable = m["CR"] + m["RN"] + m["CW"] + m["WN"]
+    return (
+        f"answerable {answerable:.0f}: confident+right {m['CR']:.0f}, right not confident "
+        f"{m['RN']:.0f}, confident+wrong {m['CW']:.0f}, wrong not confident {m['WN']:.0f}; "
+        f"unanswerable {m['UC'] + m['US']:.0f}: answered confidently {m['UC']:.0f}"
+    )
+
+
+def replay(center: HelpCenter, limit: int) -> list[str]:
+    """Attach the misses of the first half as examples; the second half before and after."""
+    index, fn = kefu_engine(center, limit)
+    half = len(center.queries) // 2
+    first, second = center.queries[:half], center.queries[half:]
+    before = run_engine("before", fn, second)
+    taught = 0
+    for q, answer in zip(first, run_engine("first", fn, first).answers, strict=True):
+        if q.expect and verdict(q, answer, None) != "CR":
+            index.add_example(q.q, sorted(q.expect)[0])
+            taught += 1
+    after = run_engine("after", fn, second)
+    out = [f"replay: {taught} misses of the first {half} queries attached; second half:"]
+    for run in (before, after):
+        m = metrics(run, second, lambda i: True)
+        out.append(
+            f"  {run.name:<7} handled {m['handled']:.3f}  top1 {m['top1']:.3f}  "
+            f"confW {m['cw']:.3f}  unansC {m['uc']:.3f}  ({classes_line(m)})"
+        )
+    return out
+
+
+def evaluate(center: HelpCenter, limit: int) -> tuple[list[str], list[dict[str, float]]]:
+    """Every figure of one help center, and Kefu's and the baseline's overall figures."""
+    _, fn = kefu_engine(center, limit)
+    fn("warm up")
+    kefu = run_engine("kefu", fn, center.queries)
+    base_fn = bm25s_engine(center.articles, limit)
+    base = run_engine("bm25s+jieba", base_fn, center.queries)
+    base.threshold = best_threshold(base, center.queries)
+    overall = [
+        metrics(run, center.queries, lambda i, p=pick: p(center.queries[i], i))
+        for run in (kefu, base)
+        for pick in (SCOPES["all"], SCOPES["tune"], SCOPES["check"])
+    ]
+    return [*table(center, [kefu, base]), *replay(center, limit)], overall
+
+
+SUMMARY = (
+    ("handled (target >= 0.92)", "handled"),
+    ("top-1", "top1"),
+    ("confident+wrong / answerable (<= 0.03)", "cw"),
+    ("unanswerable answered confidently (<= 0.10)", "uc"),
+    ("p99 ms (<= 5)", "p99"),
+)
+
+
+def side_by_side(names: Sequence[str], overall: Sequence[list[dict[str, float]]]) -> list[str]:
+    """Kefu's headline figures for every help center in one table: all / tune / check."""
+    head = f"{'':<44}" + "".join(f"{n[:26]:>27}" for n in names)
+    out = ["== side by side: kefu all / tune / check (bm25s+jieba all)", head]
+    for label, key in SUMMARY:
+        cells = []
+        for runs in overall:
+            k_all, k_tune, k_check, b_all = runs[0][key], runs[1][key], runs[2][key], runs[3][key]
+            cells.append(f"{k_all:.3f}/{k_tune:.3f}/{k_check:.3f} ({b_all:.3f})")
+        out.append(f"{label:<44}" + "".join(f"{c:>27}" for c in cells))
+    return out
+
+
+def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
+    """The help centers named on the command line (or the defaults) and the limit."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--kb", type=Path, action="append", default=[])
+    parser.add_argument("--queries", type=Path, action="append", default=[])
+    parser.add_argument("--synonyms", action="append", default=[])
+    parser.add_argument("--limit", type=int, default=10)
+    args = parser.parse_args(argv)
+    given = [(kb, None) for kb in args.kb] if args.kb else list(DEFAULTS)
+    out = []
+    for n, (kb, default_syn) in enumerate(given):
+        queries = args.queries[n] if n < len(args.queries) else kb / "queries-dev.jsonl"
+        syn = args.synonyms[n] if n < len(args.synonyms) else None
+        syn_path = (
+            None
+            if syn == "none"
+            else Path(syn)
+            if syn
+            else default_syn
+            or (kb / "synonyms.toml" if (kb / "synonyms.toml").is_file() else None)
+        )
+        if not (kb / "articles").is_dir() or not queries.is_file():
+            parser.error(f"need {kb}/articles and {queries}")
+        synonyms = parse_synonyms(syn_path.read_text("utf-8")) if syn_path else []
+        name = f"{kb.name} (synonyms: {syn_path.name if syn_path else 'none'})"
+        out.append(HelpCenter(name, load_articles(kb), load_queries(queries), synonyms))
+    return out, args.limit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the three engines and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
-    parser.add_argument("--queries", type=Path, default=None)
-    parser.add_argument("--exclude", type=Path, default=None)
-    parser.add_argument("--limit", type=int, default=10)
-    args = parser.parse_args(argv)
-    queries_path = args.queries or args.kb / "queries-dev.jsonl"
-    if not (args.kb / "articles").is_dir() or not queries_path.is_file():
-        parser.error(f"need {args.kb}/articles and {queries_path}")
-    articles = load_articles(args.kb)
-    queries = load_queries(queries_path)
-    if args.exclude is not None:
-        held = {q.q for q in load_queries(args.exclude)}
-        queries = [q for q in queries if q.q not in held]
-    runs = []
-    for name, make in (
-        ("kefu", kefu_engine),
-        ("wratio", wratio_engine),
-        ("bm25s+jieba", bm25s_engine),
-    ):
-        fn = make(articles, args.limit)
-        fn("warm up")
-        run = run_engine(name, fn, queries)
-        if name != "kefu":
-            run.threshold = best_threshold(run, queries)
-        runs.append(run)
-    report(runs, queries)
+    """Evaluate every help center and print the figures, one block each."""
+    found, limit = centers(argv)
+    overall = []
+    for center in found:
+        lines, figures = evaluate(center, limit)
+        print("\n".join(lines))
+        print()
+        overall.append(figures)
+    print("\n".join(side_by_side([c.name.split(" ")[0] for c in found], overall)))
     return 0
 
 

@@ -113,6 +113,43 @@ def check_content(root: Path) -> list[str]:
     return _read_content(root)[1]
 
 
+def load_synonyms(root: Path) -> tuple[tuple[str, ...], ...]:
+    """The groups of `root/synonyms.toml` (none when it is absent); raises ContentError."""
+    problems: list[str] = []
+    groups = _read_synonyms(root / "synonyms.toml", problems)
+    if problems:
+        raise ContentError(problems)
+    return groups
+
+
+def content_warnings(root: Path) -> list[str]:
+    """What `kefu kb check` points out without failing, as `file:line: warning: …`.
+
+    A term of `root/synonyms.toml` that occurs in no article (title, keywords, body or
+    category) may still be what users type, but it may also be a phrase copied from a query
+    log: each one is named, so that someone reads it again.
+    """
+    path = root / "synonyms.toml"
+    problems: list[str] = []
+    loaded = _read_toml(path, problems, required=False)
+    if loaded is None:
+        return []
+    src, doc = loaded
+    located: list[tuple[str, int]] = []
+    for n, entry in enumerate(_tables(src, doc, "group", [])):
+        terms = entry.get("terms")
+        if isinstance(terms, list) and not validate.group_problems(entry):
+            after = src.table_line("group", n) or 1
+            located += [(t.strip(), src.line_of_text(t, after)) for t in terms]
+    articles = _collect_articles(root, [])
+    unmet = validate.unmet_terms([t for t, _ in located], articles)
+    return [
+        src.at(line, f"warning: synonym {term!r} never meets the articles' text")
+        for term, line in located
+        if term in unmet
+    ]
+
+
 def load_knowledge(root: Path) -> KnowledgeBase:
     """Articles, categories.toml, forms.toml and the optional synonyms.toml of `root`.
 

@@ -5,75 +5,53 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import tomllib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
-from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA, Levenshtein
-
+from knowledge.bm25 import (
+    Builder,
+    Doc,
+    Tables,
+    Tuning,
+    load_lexicon,
+    parse_synonyms,
+    postings,
+)
+from knowledge.examples import Example, ExampleField
+from knowledge.intents import Intent, Intents
+from knowledge.intents import builtin as builtin_intents
 from knowledge.models import LANGS, Article
+from knowledge.query import QueryReader
+from knowledge.terms import Lexicon
 from knowledge.text import (
-    MAX_QUERY_CHARS,
-    ZH_STOPWORDS,
     Analysis,
-    Lexicon,
     Segmenter,
     Unit,
-    analyze,
-    doc_tokens,
-    english_token,
-    normalize,
-    normalize_query,
 )
 
-FIELDS = ("title", "keywords", "body", "category")
+__all__ = [
+    "Example",
+    "Hit",
+    "SearchIndex",
+    "SearchResult",
+    "Tuning",
+    "load_lexicon",
+    "parse_synonyms",
+    "search_jsonl",
+]
+
+# No article is a confident answer to these, whatever it holds.
+_SILENT = frozenset({Intent.GREETING, Intent.SMALL_TALK, Intent.COMPLAINT})
+_NOTHING = frozenset({Intent.GREETING, Intent.SMALL_TALK})  # and no article is offered
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.
 _MAX_TOKENS = 48
 _MAX_UNITS = 64
 _BROAD_MIN = 250
 _CANDIDATES = 200
-_MAX_FIXES = 8
-# From this many articles on, a body word found in over a quarter of them is not indexed.
-_LARGE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Tuning:
-    """Ranking and confidence constants; the defaults are the shipped ones."""
-
-    weights: tuple[float, ...] = (3.0, 3.0, 1.0, 1.0)  # per field, in FIELDS order
-    b: tuple[float, ...] = (0.5, 0.3, 0.75, 0.0)
-    k1: float = 1.2
-    k1_body: float = 1.2
-    literal_body_idf: float = 0.7
-    w_term: float = 1.0
-    w_concept: float = 1.0
-    w_inner: float = 0.5  # a concept only found inside a longer term of another concept
-    w_bigram: float = 1.0
-    w_weak_bigram: float = 0.3
-    w_number: float = 0.3
-    w_unigram: float = 0.2
-    w_covered: float = 0.5
-    saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
-    w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
-    rank_coverage: float = 0.25  # ranking adds this times the coverage to the share of ceiling
-    w_complaint: float = 2.0  # a complaint word weighs this many unknown words
-    min_score: float = 0.25  # confident: the best hit scores this much,
-    min_coverage: float = 0.2  # explains this share of the query,
-    min_head: float = 0.05  # and its title or keywords explain this share, or else
-    body_coverage: float = 0.5  # it explains this share with its body alone
-    body_concept_idf: float = 2.5  # through a concept this rare (a subtopic: "价保", "退订");
-    long_units: int = 10  # or, for a query of this many content words or more (a long story),
-    long_min_score: float = 0.18  # the best hit scores this much
-    long_lead: float = 1.4  # and this many times the next one's score;
-    # and either way it explains a query word through a token this rare (in under about a
-    # sixth of the articles), not only through words that most articles hold ("app", "post")
-    min_specific_idf: float = 1.75
+_RERANKED = 16  # the best by BM25 that are ranked again
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,81 +73,29 @@ class SearchResult:
     hits: tuple[Hit, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    id: str
-    category: str
-    titles: dict[str, str]
-
-
-def load_lexicon() -> list[tuple[str, ...]]:
-    """The built-in bilingual synonym groups from knowledge/lexicon/synonyms.toml."""
-    path = Path(__file__).parent / "lexicon" / "synonyms.toml"
-    return parse_synonyms(path.read_text(encoding="utf-8"))
-
-
-def parse_synonyms(text: str) -> list[tuple[str, ...]]:
-    """Synonym groups from TOML text of `[[group]] terms = [...]` tables."""
-    data = tomllib.loads(text)
-    groups = data.get("group", [])
-    return [
-        tuple(str(t) for t in g.get("terms", ()) if str(t).strip())
-        for g in groups
-        if isinstance(g, dict)
-    ]
-
-
-@dataclass(slots=True)
-class _Builder:
-    """Collects per-field token counts for each article id."""
-
-    lexicon: Lexicon
-    body_words: Set[str]
-    docs: list[_Doc] = field(default_factory=list)
-    counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
-    words: Counter[str] = field(default_factory=Counter)
-
-    def add(self, group: Sequence[Article], labels: Sequence[str]) -> None:
-        """Index every language version of one article id as one document."""
-        first = group[0]
-        texts = (
-            "\n".join(a.title for a in group),
-            "\n".join(" | ".join(a.keywords) for a in group),
-            "\n".join(a.body for a in group),
-            " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
-        )
-        seen: set[str] = set()
-        fields = []
-        for name, text in zip(FIELDS, texts, strict=True):
-            body = self.body_words if name == "body" else None
-            fields.append(doc_tokens(normalize(text), self.lexicon, seen, body))
-        self.counts.append(tuple(fields))
-        self.words.update(seen)
-        self.docs.append(_Doc(first.id, first.category, {a.lang: a.title for a in group}))
-
-
 class SearchIndex:
     """An in-memory index of the help center; build once, search many times (pure, fast)."""
 
     def __init__(
         self,
-        docs: list[_Doc],
-        tables: _Tables,
+        docs: list[Doc],
+        tables: Tables,
         vocab: list[str],
         lexicon: Lexicon,
         segmenter: Segmenter,
         tuning: Tuning,
+        intents: Intents,
     ) -> None:
+        self._reader = QueryReader(lexicon, segmenter, vocab, tables.postings, tables.idf, tuning)
         self._docs = docs
         self._postings = tables.postings
         self._heads = tables.heads
         self._idf = tables.idf
-        self._vocab = vocab
-        self._vocab_set = frozenset(vocab)
-        self._lexicon = lexicon
-        self._segmenter = segmenter
         self._tuning = tuning
         self._idf_unseen = math.log(1 + (len(docs) + 0.5) / 0.5)
+        self._intents = intents
+        self._by_id = {d.id: n for n, d in enumerate(docs)}
+        self._examples = ExampleField()
 
     @classmethod
     def build(
@@ -177,9 +103,14 @@ class SearchIndex:
         articles: Sequence[Article],
         synonyms: Sequence[Sequence[str]] = (),
         category_labels: Mapping[str, Sequence[str]] | None = None,
+        examples: Iterable[Example] = (),
     ) -> SearchIndex:
-        """Index articles (all languages under one id) with the lexicon plus `synonyms`."""
-        return cls.build_tuned(articles, synonyms, category_labels, Tuning())
+        """Index articles (all languages under one id) with the lexicon plus `synonyms`, and
+        the queries attached to them (`examples`; one for an unknown article is skipped)."""
+        index = cls.build_tuned(articles, synonyms, category_labels, Tuning())
+        for example in examples:
+            index.add_example(example.query, example.article_id)
+        return index
 
     @classmethod
     def build_tuned(
@@ -192,7 +123,7 @@ class SearchIndex:
         """Like `build`, with explicit ranking constants (for benchmarks and tuning)."""
         lexicon = Lexicon.compile([*load_lexicon(), *synonyms])
         segmenter = Segmenter()
-        builder = _Builder(lexicon, segmenter.two_char_words())
+        builder = Builder(lexicon, segmenter.two_char_words())
         by_id: dict[str, list[Article]] = {}
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
@@ -200,51 +131,126 @@ class SearchIndex:
         for group in by_id.values():
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
             builder.add(group, labels.get(group[0].category, ()))
-        tables = _postings(builder.counts, tuning)
+        tables = postings(builder.counts, tuning)
         words = Counter[str]()
         for word, count in builder.words.items():
             if (plain := word.replace("'", "")).isalpha():
                 words[plain] += count
         vocab = sorted(words, key=lambda w: (-words[w], w))  # ties go to the commoner word
-        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning)
+        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning, builtin_intents())
+
+    def add_example(self, query: str, article_id: str) -> bool:
+        """Attach a user's query to the article that answers it; the search uses it at once.
+
+        False (and nothing kept) when no article has that id or the query has no words.
+        """
+        doc = self._by_id.get(article_id)
+        if doc is None:
+            return False
+        tokens = self._example_tokens(self._reader.read(query))
+        if not tokens:
+            return False
+        post, heads, t = self._postings, self._heads[doc], self._tuning
+        new = {
+            tok: t.w_taught * weight * (t.k1 + 1) / (t.k1 + 1)
+            for tok, weight in tokens.items()
+            if tok not in heads and doc not in post.get(tok, ())
+        }
+        self._examples.add(Example(query, article_id), doc, tokens, new)
+        return True
+
+    def _example_tokens(self, a: Analysis) -> dict[str, float]:
+        """A query's content words and concepts, each weighed by its idf (function words and
+        the bigrams across two words would make unrelated queries alike)."""
+        idf, unseen = self._idf, self._idf_unseen
+        tokens = [u.token for u in a.units if not u.complaint] + a.concepts
+        return {tok: idf.get(tok, unseen) for tok in tokens}
+
+    def examples(self) -> tuple[Example, ...]:
+        """The queries attached so far, in the order they came."""
+        return tuple(self._examples.examples)
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
-        """Rank articles for a user's words; `lang` picks the title language shown."""
-        analysis = self._analyze(query)
-        weights = self._query_weights(analysis)
-        scores = self._accumulate(weights) if weights and limit > 0 else {}
-        if not scores:
+        """Rank articles for a user's words; `lang` picks the title language shown.
+
+        A greeting or small talk finds nothing (there is nothing to offer: the bot greets); a
+        complaint about the service finds articles, none of them with confidence.
+        """
+        intent = self._intents.classify(query)
+        if intent in _NOTHING:
             return SearchResult(query, confident=False, hits=())
-        t = self._tuning
-        ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
-        best = heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1))
-        scale = max(ceiling, best[0][1])  # the best hit's share is at most 1; others, below
-        # The best by BM25 are ranked again with how much of the query each one explains: an
-        # article that matches one word strongly gives way to one that explains every word.
-        found: list[tuple[float, float, float, int]] = []  # (rank key, score, coverage, doc)
-        for d, raw in best:
-            cov = self.coverage(d, analysis.units)
-            score = t.w_norm * raw / scale + (1 - t.w_norm) * cov
-            found.append((raw / scale + t.rank_coverage * cov, score, cov, d))
-        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
+        analysis = self._reader.read(query)
+        weights = self._reader.weights(analysis)
+        scores = self._accumulate(weights) if weights and limit > 0 else {}
+        taught: dict[int, float] = {}
+        if self._examples.examples and limit > 0:
+            taught = self._examples.similar(self._example_tokens(analysis))
+        if not scores and not taught:
+            return SearchResult(query, confident=False, hits=())
+        found = self._rank(analysis, weights, scores, taught, limit)
         hits: list[Hit] = []
         for _, score, _, d in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
             hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
+        confident = intent not in _SILENT and self._confident(analysis, found, taught)
+        return SearchResult(query, confident, tuple(hits))
+
+    def _rank(
+        self,
+        analysis: Analysis,
+        weights: Mapping[str, float],
+        scores: Mapping[int, float],
+        taught: Mapping[int, float],
+        limit: int,
+    ) -> list[tuple[float, float, float, int]]:
+        """The best articles as (rank key, score, coverage, doc), best first.
+
+        The best by BM25 are ranked again with how much of the query each one explains: an
+        article that matches one word strongly gives way to one that explains every word. An
+        example like the query, attached to an article, brings that article up.
+        """
+        t = self._tuning
+        ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
+        # As many candidates whatever the limit: the best article does not depend on it.
+        best = dict(heapq.nlargest(max(limit, _RERANKED), scores.items(), key=itemgetter(1)))
+        best.update({d: scores.get(d, 0.0) for d in taught})
+        scale = max(ceiling, *best.values(), 1e-9)  # the best share is at most 1
+        found: list[tuple[float, float, float, int]] = []
+        for d, raw in best.items():
+            cov = self.coverage(d, analysis.units)
+            like = taught.get(d, 0.0)
+            like = like if like >= t.example_min else 0.0
+            score = max(t.w_norm * raw / scale + (1 - t.w_norm) * cov, like)
+            found.append((raw / scale + t.rank_coverage * cov + t.w_example * like, score, cov, d))
+        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
+        return found
+
+    def _confident(
+        self,
+        analysis: Analysis,
+        found: Sequence[tuple[float, float, float, int]],
+        taught: Mapping[int, float],
+    ) -> bool:
+        """Whether the best article is a confident answer (see Tuning for each condition)."""
+        t = self._tuning
         _, top_score, top_cov, top = found[0]
-        runner_up = max((f[1] for f in found[1:]), default=0.0)
-        confident = (
+        if taught.get(top, 0.0) >= t.example_sure:
+            return True
+        runner_up = min(max((f[1] for f in found[1:]), default=0.0), top_score)
+        if top_score - runner_up < t.min_margin * top_score:
+            return False
+        units = analysis.units
+        return (
             (
                 top_score >= t.min_score
                 and top_cov >= t.min_coverage
                 and (
-                    self.coverage(top, analysis.units, head=True) >= t.min_head
-                    or (top_cov >= t.body_coverage and self._subtopic(top, analysis.units))
+                    self.coverage(top, units, head=True) >= t.min_head
+                    or (top_cov >= t.body_coverage and self._subtopic(top, units))
                 )
             )
             or self._clear_winner(analysis, top_score, runner_up)
-        ) and self._specific(top, analysis.units) >= t.min_specific_idf
-        return SearchResult(query, confident, tuple(hits))
+        ) and self._specific(top, units) >= t.min_specific_idf
 
     def _specific(self, doc: int, units: Sequence[Unit]) -> float:
         """The idf of the rarest token through which an article explains a query word.
@@ -297,8 +303,11 @@ class SearchIndex:
         post = self._postings
         heads = self._heads[doc]
 
+        taught = self._examples
+
         def has(token: str) -> bool:
-            return token in heads if head else doc in post.get(token, ())
+            found = token in heads if head else doc in post.get(token, ())
+            return found or taught.holds(doc, token)
 
         total = explained = 0.0
         for unit in units[:_MAX_UNITS]:
@@ -342,6 +351,9 @@ class SearchIndex:
                 broad.append(token)
             elif posting:
                 _add(acc, posting, weights[token])
+        for token in order:
+            if (taught := self._examples.taught.get(token)) is not None:
+                _add(acc, taught, weights[token])
         if not broad:
             return acc
         if not acc:
@@ -355,156 +367,10 @@ class SearchIndex:
                 acc[d] += w * posting.get(d, 0.0)
         return acc
 
-    def _analyze(self, query: str) -> Analysis:
-        text = normalize_query(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
-        budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
-
-        def fix(word: str) -> str:
-            if budget[0] <= 0 or not self._unknown(word):
-                return word
-            budget[0] -= 1
-            # One edit (a swap counts as one): two would turn "collection" into "connection".
-            found = process.extract(
-                word, self._vocab, scorer=OSA.distance, score_cutoff=1, limit=5
-            )
-            return next((str(f[0]) for f in found if _typo_of(word, str(f[0]))), word)
-
-        return analyze(text, self._lexicon, self._segmenter, fix)
-
-    def _query_weights(self, a: Analysis) -> dict[str, float]:
-        t = self._tuning
-        weights: dict[str, float] = {}
-
-        def put(token: str, weight: float) -> None:
-            weights[token] = max(weights.get(token, 0.0), weight)
-
-        for term in a.terms:
-            put(term, t.w_number if term.isdigit() else t.w_term)
-        for char in a.unigrams:
-            put(char, t.w_unigram)
-        strong = _strong_bigrams(a.words)
-        for bigram in a.bigrams:
-            put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
-        for token in a.covered & weights.keys():
-            weights[token] *= t.w_covered
-        for token in a.concepts:
-            put(token, t.w_inner if token in a.inner else t.w_concept)
-        return weights
-
-    def _unknown(self, word: str) -> bool:
-        """Whether an English word of 5 to 24 letters is in no article nor term (maybe a typo)."""
-        if not 5 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
-            return False
-        term, stop = english_token(word)
-        return not stop and term not in self._idf and not self._lexicon.knows(term)
-
-
-def _typo_of(word: str, known: str) -> bool:
-    """Whether `word` plausibly mistypes `known` (one edit away), rather than being a word.
-
-    Typos keep the first letter ("acount", "vidoe"), and a changed letter, rather than one
-    missing, doubled or swapped, is only believed in a long word: "wrote" is not "write" and
-    "came" is not "same", but "recognize" is "recognise".
-    """
-    if word[0] != known[0]:
-        return False
-    if len(word) != len(known) or sorted(word) == sorted(known):
-        return True  # a letter missing or extra, or two swapped
-    return len(word) >= 7 and Levenshtein.distance(word, known) == 1
-
 
 def _add(acc: dict[int, float], posting: dict[int, float], weight: float) -> None:
     for d, impact in posting.items():
         acc[d] = acc.get(d, 0.0) + weight * impact
-
-
-def _strong_bigrams(words: Sequence[str]) -> set[str]:
-    """Bigrams inside a content word; bigrams across word boundaries count less."""
-    strong: set[str] = set()
-    for w in words:
-        if len(w) >= 2 and w not in ZH_STOPWORDS:
-            strong.update(w[i : i + 2] for i in range(len(w) - 1))
-    return strong
-
-
-@dataclass(frozen=True, slots=True)
-class _Tables:
-    """Token → article → impact; each article's head tokens; token → idf."""
-
-    postings: dict[str, dict[int, float]]
-    heads: list[frozenset[str]]
-    idf: dict[str, float]
-
-
-def _postings(counts: list[tuple[Counter[str], ...]], t: Tuning) -> _Tables:
-    """BM25F impacts per token and article, each token's idf, and each article's head tokens.
-
-    The head (title, keywords, category) and the body are scored apart, each with its own
-    idf: nearly every body says "contact support", yet a title that says it is about support.
-    Document frequencies come first, so each article's impacts are computed in one pass.
-    """
-    n = len(counts)
-    body = FIELDS.index("body")
-    sizes = [[c.total() for c in doc] for doc in counts]
-    avg = [max(1.0, sum(s[f] for s in sizes) / max(n, 1)) for f in range(len(FIELDS))]
-
-    def scale(d: int, f: int) -> float:
-        return t.weights[f] / (1 - t.b[f] + t.b[f] * sizes[d][f] / avg[f])
-
-    heads: list[dict[str, float]] = []
-    for d, doc in enumerate(counts):
-        head: dict[str, float] = {}
-        for f in (f for f in range(len(FIELDS)) if f != body):
-            x = scale(d, f)
-            for tok, c in doc[f].items():
-                head[tok] = head.get(tok, 0.0) + c * x
-        heads.append(head)
-    df_head: Counter[str] = Counter()
-    df_body: Counter[str] = Counter()
-    for d, doc in enumerate(counts):
-        df_head.update(heads[d].keys())  # a keys view, not a mapping: counted in C
-        df_body.update(doc[body].keys())
-    # A plain word's weight in a title also heeds how common it is in bodies ("send" is in
-    # one title but many bodies); a lexicon concept's does not (it was chosen as a topic).
-    a = t.literal_body_idf
-    idf_head = {
-        tok: _idf(n, df)
-        if tok[0] == "~"
-        else (1 - a) * _idf(n, df) + a * _idf(n, max(df, df_body.get(tok, 0)))
-        for tok, df in df_head.items()
-    }
-    idf_body = {tok: _idf(n, df) for tok, df in df_body.items()}
-    # In a large help center a body word found in over a quarter of the articles says little
-    # (idf < 1.1) and such words fill half the index: they are left out of bodies.
-    idf_body_kept = {tok: w for tok, w in idf_body.items() if n < _LARGE or df_body[tok] <= n // 4}
-    impacts: dict[str, dict[int, float]] = {}
-    for d, doc in enumerate(counts):
-        scores = _bm25(doc[body], idf_body_kept, t.k1_body, scale(d, body))
-        for tok, v in _bm25(heads[d], idf_head, t.k1, 1.0).items():
-            scores[tok] = scores.get(tok, 0.0) + v
-        for tok, v in scores.items():
-            slot = impacts.get(tok)
-            if slot is None:
-                impacts[tok] = {d: v}
-            else:
-                slot[d] = v
-    idf = idf_body | {tok: max(w, idf_body.get(tok, 0.0)) for tok, w in idf_head.items()}
-    return _Tables(impacts, [frozenset(h) for h in heads], idf)
-
-
-def _bm25(
-    tf: Mapping[str, float], idf: Mapping[str, float], k1: float, scale: float
-) -> dict[str, float]:
-    """BM25 impacts of one field group of one article (tf scaled by field weight and length)."""
-    return {
-        tok: w * c * scale * (k1 + 1) / (k1 + c * scale)
-        for tok, c in tf.items()
-        if (w := idf.get(tok)) is not None
-    }
-
-
-def _idf(n: int, df: int) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def search_jsonl(index: SearchIndex, lines: Iterable[str], limit: int) -> Iterator[str]:

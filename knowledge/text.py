@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import operator
 import re
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jieba
+
+from knowledge.writing import simplified
+
+if TYPE_CHECKING:
+    from knowledge.terms import Lexicon, Match
 
 # Work on a query is capped: a 10,000-character paste must not block the event loop.
 MAX_QUERY_CHARS = 500
@@ -51,7 +57,8 @@ def _load_stopwords() -> dict[str, frozenset[str]]:
 
 _STOP = _load_stopwords()
 _SHORT_FORMS = dict(pair.split("=", 1) for pair in _STOP["short_forms"])
-EN_STOPWORDS = _STOP["english"] | _STOP["pinyin"]
+EN_FILLERS = _STOP["english"]
+EN_STOPWORDS = EN_FILLERS | _STOP["pinyin"]
 ZH_STOPWORDS = _STOP["chinese"]
 _NEGATIONS = _STOP["negations"]
 _NEG_STEMS = _STOP["negation_stems"]
@@ -61,8 +68,12 @@ NOT = "!not"  # not a word a stemmer can produce ("note" stems to "not")
 
 
 def normalize(text: str) -> str:
-    """NFKC-fold, lower-case and unify apostrophes (full-width letters become ASCII)."""
-    folded = unicodedata.normalize("NFKC", text).lower()
+    """NFKC-fold, lower-case, unify apostrophes and write Chinese in Simplified characters.
+
+    Full-width letters and digits become ASCII ("ＡＰＰ" is "app"); Traditional characters and
+    phrases become Simplified ("帳號被封" is "帐号被封").
+    """
+    folded = simplified(unicodedata.normalize("NFKC", text)).lower()
     return folded.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
 
 
@@ -117,6 +128,16 @@ def english_token(raw: str) -> tuple[str, bool]:
 def english_tokens(words: Iterable[str]) -> list[tuple[str, bool]]:
     """Each word stemmed, with whether it is a filler word."""
     return list(map(english_token, words))
+
+
+_REFERENCE_RE = re.compile(r"[0-9]{5,}|(?=[a-z]*[0-9])(?=[0-9]*[a-z])[a-z0-9]{8,}")
+
+
+def is_reference(word: str) -> bool:
+    """Whether a word is an order number, a user id or a transaction code ("20261107123456",
+    "uid88812345", "tx9f3k2m1q"): no article names one, so it says nothing about the topic.
+    Shorter numbers stay words: error codes ("1003"), amounts ("648"), sizes ("99%")."""
+    return bool(_REFERENCE_RE.fullmatch(word))
 
 
 def runs(text: str) -> list[str]:
@@ -176,11 +197,25 @@ class Segmenter:
         return bool(self._load().dt.FREQ.get(word))
 
     def parts(self, word: str) -> tuple[str, ...]:
-        """The bigrams of a long word that articles are indexed under: its dictionary words
-        ("环境异常" → 环境, 异常; "境异" is in no body), or every bigram if none is one."""
-        pairs = bigrams(word)
+        """The bigrams of a long word that articles are indexed under: the dictionary words it
+        is made of ("环境异常" → 环境, 异常; "境异" is in no body), or every bigram if none is one.
+
+        Where two dictionary words overlap, the commoner one is the part: "新手机" is a new
+        手机 (phone), not a 新手 (newbie) with a 机.
+        """
+        freq: dict[str, int] = self._load().dt.FREQ
         words = self.two_char_words()
-        return tuple(p for p in pairs if p in words and p not in ZH_STOPWORDS) or tuple(pairs)
+        # best[i]: (total log frequency, parts) over the first i characters.
+        best: list[tuple[float, tuple[str, ...]]] = [(0.0, ())] * (len(word) + 1)
+        for i in range(1, len(word) + 1):
+            best[i] = best[i - 1]
+            pair = word[i - 2 : i] if i >= 2 else ""
+            if pair in words and pair not in ZH_STOPWORDS:
+                score, found = best[i - 2]
+                gain = score + math.log1p(freq.get(pair, 0))
+                if gain > best[i][0]:
+                    best[i] = (gain, (*found, pair))
+        return best[-1][1] or tuple(bigrams(word))
 
     def two_char_words(self) -> frozenset[str]:
         """The two-character words of jieba's dictionary (collected once)."""
@@ -197,183 +232,6 @@ def _unglue(word: str) -> list[str]:
     if len(rest) >= 2 and rest[-1] in _GLUE:
         return [*head, rest[:-1], rest[-1]]
     return [*head, rest]
-
-
-Match = tuple[int, int, int]  # (group id, start, length)
-
-
-@dataclass(slots=True)
-class _Phrases:
-    """English phrases by their word (one-word ones) or first two words (longer ones)."""
-
-    singles: dict[str, list[int]] = field(default_factory=dict)
-    pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
-    starts: set[str] = field(default_factory=set)
-
-    def add(self, phrase: tuple[str, ...], gid: int) -> None:
-        """Register a phrase (a tuple of terms) for a group."""
-        if len(phrase) == 1:
-            self.singles.setdefault(phrase[0], []).append(gid)
-        else:
-            self.pairs.setdefault((phrase[0], phrase[1]), []).append((phrase, gid))
-            self.starts.add(phrase[0])
-
-    def find(self, seq: Sequence[str], gaps: int, shortest: int = 1) -> list[Match]:
-        """Each phrase of `shortest` words or more in `seq`, skipping up to `gaps` words."""
-        found: set[Match] = set()
-        if shortest <= 1:
-            ones = self.singles
-            found.update((g, i, 1) for i, w in enumerate(seq) if w in ones for g in ones[w])
-        for i in [i for i, w in enumerate(seq) if w in self.starts]:
-            for skip in range(min(gaps, len(seq) - i - 2) + 1):
-                if skip and seq[i + 1] in self.singles:
-                    break  # a word with a meaning of its own is not skipped
-                for phrase, gid in self.pairs.get((seq[i], seq[i + 1 + skip]), ()):
-                    end = _follow(seq, i + 2 + skip, phrase[2:], gaps - skip, self.singles)
-                    if end and len(phrase) >= shortest:
-                        found.add((gid, i, end - i))
-        return sorted(found)
-
-
-def _follow(
-    seq: Sequence[str], j: int, rest: tuple[str, ...], gaps: int, meaningful: Container[str]
-) -> int:
-    """Where `rest` ends if it starts at `j`, skipping at most `gaps` plain words; else 0."""
-    for want in rest:
-        if j < len(seq) and seq[j] == want:
-            j += 1
-        elif gaps and j + 1 < len(seq) and seq[j + 1] == want and seq[j] not in meaningful:
-            gaps -= 1
-            j += 2
-        else:
-            return 0
-    return j
-
-
-@dataclass(slots=True)
-class Lexicon:
-    """Synonym groups compiled for matching; each group stands for one concept token."""
-
-    _zh: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by first bigram
-    _zh2: dict[str, list[int]] = field(default_factory=dict)  # two-character terms
-    _zh_long: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # rarest bigram
-    _zh_pairs: dict[str, frozenset[str]] = field(default_factory=dict)
-    _en: _Phrases = field(default_factory=_Phrases)  # filler words dropped
-    _en_full: _Phrases = field(default_factory=_Phrases)  # word for word
-    _en_words: set[str] = field(default_factory=set)  # every English term's words, stemmed
-
-    @classmethod
-    def compile(cls, groups: Iterable[Sequence[str]]) -> Lexicon:
-        """Index every term of every group (the group's position is its id)."""
-        lex = cls()
-        for gid, group in enumerate(groups):
-            for term in group:
-                lex._add(normalize(term).strip(), gid)
-        spread = Counter(p for pairs in lex._zh_pairs.values() for p in pairs)
-        for key, found in lex._zh.items():
-            lex._zh[key] = entries = sorted(set(found))
-            for term, gid in entries:
-                if len(term) == 2:
-                    lex._zh2.setdefault(term, []).append(gid)
-                else:
-                    rarest = min(sorted(lex._zh_pairs[term]), key=spread.__getitem__)
-                    lex._zh_long.setdefault(rarest, []).append((term, gid))
-        return lex
-
-    def _add(self, term: str, gid: int) -> None:
-        compact = re.sub(r"\s+", "", term)
-        if _CJK_RE.search(compact):
-            # Chinese runs hold no Latin letters or digits: only all-Chinese terms can match.
-            if len(compact) >= 2 and _CJK_RUN_RE.fullmatch(compact):
-                self._zh.setdefault(compact[:2], []).append((compact, gid))
-                self._zh_pairs[compact] = frozenset(bigrams(compact))
-            return
-        tokens = english_tokens(w for w in runs(term) if not is_cjk(w))
-        full = tuple(t for t, _ in tokens)
-        self._en_words.update(full)
-        kept = tuple(t for t, stop in tokens if not stop)
-        if kept and kept != (NOT,) and (len(kept) == len(full) or len(kept) >= 2):
-            self._en.add(kept, gid)
-        if len(kept) < len(full) and len(full) >= 2:
-            # "for you page" says something its content words alone ("page") do not.
-            self._en_full.add(full, gid)
-
-    def knows(self, term: str) -> bool:
-        """Whether a stemmed English word is part of some term (so it is no typo)."""
-        return term in self._en_words
-
-    def match_zh(self, run: str) -> list[Match]:
-        """Every Chinese term in a run, also across filler words.
-
-        "退了钱" says "退钱" and "不想再看到" says "不想看到": a second pass reads the run with
-        particles and adverbs such as 了, 的, 再, 一直 taken out, and maps matches back.
-        """
-        found = self._scan(run)
-        keep = [True] * len(run)
-        for m in _FILLER_RE.finditer(run):
-            keep[m.start() : m.end()] = [False] * (m.end() - m.start())
-        pos = [i for i, k in enumerate(keep) if k]
-        if len(pos) < len(run):
-            seen = set(found)
-            for gid, start, length in self._scan("".join(run[i] for i in pos)):
-                match = (gid, pos[start], pos[start + length - 1] + 1 - pos[start])
-                if match not in seen:
-                    seen.add(match)
-                    found.append(match)
-        return found
-
-    def _scan(self, run: str) -> list[Match]:
-        found: list[Match] = []
-        for key in sorted(self._zh.keys() & set(bigrams(run))):
-            i = run.find(key)
-            while i >= 0:
-                found.extend((g, i, len(t)) for t, g in self._zh[key] if run.startswith(t, i))
-                i = run.find(key, i + 1)
-        return found
-
-    def count_zh(self, text: str, pairs: Set[str]) -> list[int]:
-        """The group of every Chinese term occurrence in a text whose bigrams are `pairs`.
-
-        Two-character terms are counted directly. A longer term is only looked for when all
-        its bigrams occur, and is filed under its rarest bigram so that few are tried.
-        """
-        out: list[int] = []
-        for key in self._zh2.keys() & pairs:
-            out.extend(self._zh2[key] * text.count(key))
-        for key in self._zh_long.keys() & pairs:
-            for term, gid in self._zh_long[key]:
-                if self._zh_pairs[term] <= pairs:
-                    out.extend([gid] * text.count(term))
-        return out
-
-    def count_en(self, tokens: Sequence[tuple[str, bool]]) -> list[int]:
-        """The group of every English word and phrase occurrence (a short field's)."""
-        return [
-            gid
-            for gid, _, _ in (
-                *self._en.find([t for t, stop in tokens if not stop], gaps=1),
-                *self._en_full.find([t for t, _ in tokens], gaps=0),
-            )
-        ]
-
-    def count_words(self, tally: Mapping[str, int]) -> list[int]:
-        """The group of every one-word English term occurrence, from counted terms."""
-        ones = self._en.singles
-        return [g for w in ones.keys() & tally.keys() for g in ones[w] * tally[w]]
-
-    def match_en(self, tokens: Sequence[tuple[str, bool]]) -> list[Match]:
-        """Every English phrase, with positions in `tokens`.
-
-        Content-word phrases match across fillers and one extra word ("can't leave comments"
-        says "can't comment"); phrases that need their fillers match word for word.
-        """
-        pos = [i for i, (_, stop) in enumerate(tokens) if not stop]
-        found = [
-            (gid, pos[start], pos[start + length - 1] + 1 - pos[start])
-            for gid, start, length in self._en.find([tokens[i][0] for i in pos], gaps=1)
-        ]
-        found.extend(self._en_full.find([t for t, _ in tokens], gaps=0))
-        return found
 
 
 class _ConceptNames(dict[int, str]):
@@ -517,7 +375,7 @@ def _english(words: list[str], lexicon: Lexicon, out: Analysis) -> None:
     tokens = english_tokens(words)
     spans = _spans(lexicon.match_en(tokens), out)
     for i, (term, stop) in enumerate(tokens):
-        if not stop and term not in _PARTICLES:
+        if not stop and term not in _PARTICLES and not is_reference(term):
             out.terms.append(term)
             out.units.append(Unit(term, (), _over(spans, i, i + 1), words[i] in COMPLAINTS))
             if _inside(spans, i, i + 1):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.models import LANGS, Article, Category, FieldType, Form
+from knowledge.terms import Lexicon
+from knowledge.text import doc_tokens, normalize
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9_\-/]*")
 # Discord: a modal title and a text input label hold at most 45 characters.
@@ -67,6 +69,15 @@ class Source:
         pattern = re.compile(rf"(?<![\w-])id\s*=\s*[\"']{re.escape(ident)}[\"']")
         match = pattern.search(self.text, start)
         return self._line_at(match.start()) if match else fallback
+
+    def line_of_text(self, text: str, after: int = 0) -> int:
+        """The line of the first quoted `text` at or after line `after` (else `after`, or 1)."""
+        start = self._offset_of_line(after)
+        for quote in ('"', "'"):
+            found = self.text.find(f"{quote}{text}{quote}", start)
+            if found >= 0:
+                return self._line_at(found)
+        return max(after, 1)
 
     def key_line(self, key: str) -> int:
         """The line where a top-level `key` (or `[key]` table) is set, else 1."""
@@ -299,3 +310,19 @@ def tree_problems(
             message = f"category {cat.id!r}: form {cat.form!r} is not in forms.toml"
             problems.append(src.at(src.line_of(cat.id), message))
     return problems
+
+
+def unmet_terms(terms: Sequence[str], articles: Sequence[Article]) -> set[str]:
+    """The synonym terms that occur in no article, matched as the search matches them.
+
+    Each term is compiled as a group of its own; an article's title, keywords, body and
+    category are read like short fields (every phrase found, stemmed, across fillers).
+    """
+    lexicon = Lexicon.compile([(term,) for term in terms])
+    met: set[str] = set()
+    for article in articles:
+        text = "\n".join(
+            (article.title, " | ".join(article.keywords), article.body, article.category)
+        )
+        met.update(doc_tokens(normalize(text), lexicon))
+    return {term for n, term in enumerate(terms) if f"~{n}" not in met}

@@ -15,7 +15,13 @@ from bot.config import Config
 from bot.storage.base import Store
 from bot.storage.records import OutboxStatus, TicketStatus
 from bot.storage.sqlite import SqliteStore
-from knowledge.loader import check_content, default_content_path, load_articles
+from knowledge.loader import (
+    check_content,
+    content_warnings,
+    default_content_path,
+    load_articles,
+    load_synonyms,
+)
 from knowledge.search import SearchIndex, search_jsonl
 
 
@@ -26,10 +32,14 @@ def kb(config: Config, args: argparse.Namespace) -> int:
         problems = check_content(root)
         for problem in problems:
             print(problem)
+        warnings = content_warnings(root)
+        for warning in warnings:
+            print(warning)
         if not problems:
-            print(f"{root}: ok")
+            print(f"{root}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
         return 1 if problems else 0
-    index = SearchIndex.build(load_articles(root))
+    # Only articles/ is needed; synonyms.toml beside them extends the lexicon when present.
+    index = SearchIndex.build(load_articles(root), load_synonyms(root))
     lines = sys.stdin if args.stdin else [" ".join(args.query)]
     if args.json:
         for line in search_jsonl(index, (ln.rstrip("\n") for ln in lines), args.limit):

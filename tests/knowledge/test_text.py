@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.search import _typo_of
+from knowledge.query import _typo_of
+from knowledge.terms import Lexicon
 from knowledge.text import (
     EN_STOPWORDS,
-    Lexicon,
     Segmenter,
     analyze,
     english_token,

@@ -1,0 +1,158 @@
+"""What a message asks for besides an article: a greeting, small talk, a complaint, a person.
+
+The phrases are data (knowledge/lexicon/intents.toml); this module only matches them. The
+search stays silent (not confident) on greetings, small talk and complaints about the service,
+and the bot greets, or offers a person, instead of pushing an article.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from knowledge.writing import simplified
+
+_INTENTS_TOML = Path(__file__).parent / "lexicon" / "intents.toml"
+# Zero-width and bidi control characters: invisible, and used to slip past word lists.
+_ZERO_WIDTH = (0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF)
+_BIDI = (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069)
+_INVISIBLE = dict.fromkeys((*_ZERO_WIDTH, *_BIDI))
+_NON_WORD = re.compile(r"[\W_]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_REPEATS = re.compile(r"(.)\1{2,}")
+
+
+class Intent(StrEnum):
+    """What a message is, besides a question for the help center."""
+
+    NONE = "none"  # a question (or anything else): search it
+    GREETING = "greeting"  # hello, thanks, bye: greet and show the menu
+    SMALL_TALK = "small_talk"  # chatter or an off-topic request: no article answers it
+    COMPLAINT = "complaint"  # about the service itself: offer a person
+    PERSON = "person"  # asks for a person: start the handoff
+
+
+def clean(text: str) -> str:
+    """NFKC-folded, lower-case, Simplified, without invisible characters, trimmed."""
+    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    return simplified(folded).lower().strip()
+
+
+def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for a list: Chinese phrases anywhere, English ones on word boundaries."""
+    parts = []
+    for phrase in sorted({p.lower() for p in phrases if p.strip()}, key=len, reverse=True):
+        body = re.escape(phrase)
+        parts.append(body if _CJK.search(phrase) else rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _found(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
+
+
+def _strip(pattern: re.Pattern[str] | None, text: str) -> str:
+    """`text` without the pattern's matches and anything but letters, digits and CJK."""
+    if pattern is not None:
+        text = pattern.sub(" ", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Intents:
+    """The compiled phrase lists of intents.toml."""
+
+    explicit: re.Pattern[str] | None
+    bare: frozenset[str]
+    filler: re.Pattern[str] | None
+    greeting: re.Pattern[str] | None
+    chatter: re.Pattern[str] | None
+    small_talk: re.Pattern[str] | None
+    complaint: re.Pattern[str] | None
+    targets: re.Pattern[str] | None
+    complaints: re.Pattern[str] | None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Intents:
+        """Compile the tables of an intents TOML document."""
+
+        def words(table: str, key: str) -> list[str]:
+            return [str(w) for w in data.get(table, {}).get(key, [])]
+
+        return cls(
+            explicit=_pattern(words("person", "explicit") + words("person", "explicit_words")),
+            bare=frozenset(" ".join(w.lower().split()) for w in words("person", "bare")),
+            filler=_pattern(words("person", "filler")),
+            greeting=_pattern(words("greeting", "whole")),
+            chatter=_pattern(words("small_talk", "whole")),
+            small_talk=_pattern(words("small_talk", "phrases")),
+            complaint=_pattern(words("complaint", "phrases")),
+            targets=_pattern(words("complaint", "targets")),
+            complaints=_pattern(words("complaint", "complaints")),
+        )
+
+    @classmethod
+    def load(cls, path: Path = _INTENTS_TOML) -> Intents:
+        """The intents of a TOML file (by default the built-in knowledge/lexicon/intents.toml)."""
+        return cls.parse(tomllib.loads(path.read_text(encoding="utf-8")))
+
+    def wants_person(self, text: str) -> bool:
+        """Whether a message asks for a person (DESIGN principle 1).
+
+        Explicit phrases anywhere ("账号被封了，请转人工"); bare words ("客服", "human") only
+        when, filler and punctuation aside, they are the whole message.
+        """
+        low = clean(text)
+        if not low:
+            return False
+        if _found(self.explicit, low):
+            return True
+        return _strip(self.filler, low) in self.bare
+
+    def is_complaint(self, text: str) -> bool:
+        """Whether a message complains about the service itself ("your support is useless")."""
+        low = clean(text)
+        if _found(self.complaint, low):
+            return True
+        return _found(self.targets, low) and _found(self.complaints, low)
+
+    def classify(self, text: str) -> Intent:
+        """The intent of a message: a person, a complaint, a greeting, small talk, or none."""
+        low = clean(text)
+        if not low:
+            return Intent.NONE
+        if self.wants_person(low):
+            return Intent.PERSON
+        if self.is_complaint(low):
+            return Intent.COMPLAINT
+        if not _strip(None, low):
+            return Intent.SMALL_TALK  # only punctuation or emoji ("???", "🙏")
+        rest = _strip(self.filler, _REPEATS.sub(r"\1\1", low))  # "哈哈哈哈" is "哈哈"
+        if not _strip(self.greeting, rest):
+            return Intent.GREETING
+        if not _strip(self.chatter, _strip(self.greeting, rest)) or _found(self.small_talk, low):
+            return Intent.SMALL_TALK
+        return Intent.NONE
+
+
+@functools.cache
+def builtin() -> Intents:
+    """The built-in intents (knowledge/lexicon/intents.toml), compiled once."""
+    return Intents.load()
+
+
+def classify(text: str) -> Intent:
+    """The intent of a message, by the built-in phrase lists."""
+    return builtin().classify(text)
+
+
+def wants_human(text: str) -> bool:
+    """Whether a message asks for a person, by the built-in phrase lists."""
+    return builtin().wants_person(text)

@@ -1,0 +1,140 @@
+"""Reading a user's query: pinyin and typos, tokens, and how much each token weighs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from knowledge.bm25 import Tuning
+from knowledge.terms import Lexicon
+from knowledge.text import (
+    EN_FILLERS,
+    MAX_QUERY_CHARS,
+    ZH_STOPWORDS,
+    Analysis,
+    Segmenter,
+    analyze,
+    english_token,
+    is_cjk,
+    normalize_query,
+)
+from knowledge.writing import PinyinReader, read_pinyin
+
+_MAX_FIXES = 8  # typo look-ups per query, so that gibberish stays cheap
+
+
+class QueryReader:
+    """Reads queries with one help center's vocabulary, lexicon and idf."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        segmenter: Segmenter,
+        vocab: list[str],
+        postings: Mapping[str, Mapping[int, float]],
+        idf: Mapping[str, float],
+        tuning: Tuning,
+    ) -> None:
+        self._pinyin = PinyinReader(_chinese_words(postings, lexicon, segmenter))
+        self._lexicon = lexicon
+        self._segmenter = segmenter
+        self._vocab = vocab
+        self._vocab_set = frozenset(vocab)
+        self._idf = idf
+        self._tuning = tuning
+
+    def read(self, query: str) -> Analysis:
+        """The tokens of a user's words: normalised, pinyin read, typos fixed, tokenised."""
+        text = normalize_query(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
+        text = read_pinyin(text, self._pinyin, self._english)
+        budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
+
+        def fix(word: str) -> str:
+            if budget[0] <= 0 or not self._unknown(word):
+                return word
+            budget[0] -= 1
+            # One edit (a swap counts as one): two would turn "collection" into "connection".
+            found = process.extract(
+                word, self._vocab, scorer=OSA.distance, score_cutoff=1, limit=5
+            )
+            return next((str(f[0]) for f in found if _typo_of(word, str(f[0]))), word)
+
+        return analyze(text, self._lexicon, self._segmenter, fix)
+
+    def weights(self, a: Analysis) -> dict[str, float]:
+        """How much each token of an analysed query weighs in the ranking."""
+        t = self._tuning
+        weights: dict[str, float] = {}
+
+        def put(token: str, weight: float) -> None:
+            weights[token] = max(weights.get(token, 0.0), weight)
+
+        for term in a.terms:
+            put(term, t.w_number if term.isdigit() else t.w_term)
+        for char in a.unigrams:
+            put(char, t.w_unigram)
+        strong = _strong_bigrams(a.words, self._segmenter)
+        for bigram in a.bigrams:
+            put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
+        for token in a.covered & weights.keys():
+            weights[token] *= t.w_covered
+        for token in a.concepts:
+            put(token, t.w_inner if token in a.inner else t.w_concept)
+        return weights
+
+    def _english(self, word: str) -> bool:
+        """Whether a word is English: a filler, in an article or in a lexicon term."""
+        return (
+            word in EN_FILLERS
+            or word in self._vocab_set
+            or self._lexicon.knows(english_token(word)[0])
+        )
+
+    def _unknown(self, word: str) -> bool:
+        """Whether an English word of 5 to 24 letters is in no article nor term (maybe a typo)."""
+        if not 5 <= len(word) <= 24 or not word.isalpha() or word in self._vocab_set:
+            return False
+        term, stop = english_token(word)
+        return not stop and term not in self._idf and not self._lexicon.knows(term)
+
+
+def _chinese_words(
+    postings: Mapping[str, Mapping[int, float]], lexicon: Lexicon, segmenter: Segmenter
+) -> dict[str, float]:
+    """The Chinese words typed pinyin may stand for, each with how common it is here: the help
+    center's words by the number of articles that hold them, lexicon terms, and function words,
+    which always win (so that "wo de" reads 我的)."""
+    words = dict.fromkeys(ZH_STOPWORDS, 1e6)  # the commonest words of the language win
+    words.update(dict.fromkeys(lexicon.chinese_terms(), 1.0))
+    for token, posting in postings.items():
+        # A title's bigrams include pairs across two words ("得被"): only real words count.
+        if len(token) <= 5 and is_cjk(token) and (len(token) == 1 or segmenter.known(token)):
+            words[token] = max(words.get(token, 0.0), 1.0 + len(posting))
+    return words
+
+
+def _typo_of(word: str, known: str) -> bool:
+    """Whether `word` plausibly mistypes `known` (one edit away), rather than being a word.
+
+    Typos keep the first letter ("acount", "vidoe"), and a changed letter, rather than one
+    missing, doubled or swapped, is only believed in a long word: "wrote" is not "write" and
+    "came" is not "same", but "recognize" is "recognise".
+    """
+    if word[0] != known[0]:
+        return False
+    if len(word) != len(known) or sorted(word) == sorted(known):
+        return True  # a letter missing or extra, or two swapped
+    return len(word) >= 7 and Levenshtein.distance(word, known) == 1
+
+
+def _strong_bigrams(words: Sequence[str], segmenter: Segmenter) -> set[str]:
+    """Bigrams inside a content word (a long word's parts); across words they count less."""
+    strong: set[str] = set()
+    for w in words:
+        if len(w) == 2 and w not in ZH_STOPWORDS:
+            strong.add(w)
+        elif len(w) > 2 and w not in ZH_STOPWORDS:
+            strong.update(segmenter.parts(w))
+    return strong

@@ -1,0 +1,176 @@
+"""Intents besides a question: a person, a complaint about the service, greetings, small talk.
+
+The person cases are those of tests/bot/test_intent.py for bot.flows.intent.wants_human, which
+knowledge.intents is to replace.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.intents import Intent, Intents, classify, wants_human
+from knowledge.loader import default_content_path, load_knowledge
+from knowledge.search import SearchIndex
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "转人工",
+        "我要人工",
+        "人工客服",
+        "找人工",
+        "真人",
+        "请帮我转人工，谢谢",
+        "账号被封了，我理解规则，但这是误判，请转人工",
+        "客服",
+        "人工",
+        "客服！",
+        "客服？？",
+        "我要客服",
+        "人工客服 ",
+        "talk to a human",
+        "Talk To A Human please",
+        "I want a real person",
+        "agent",
+        "Agent!",
+        "can I speak to someone",
+        "human",
+        "I need a human",
+        "support",
+        "转\u200b人工",  # zero-width space inside
+        "\u202e转人工\u202c",  # right-to-left override around it
+        "ｔａｌｋ ｔｏ ａ ｈｕｍａｎ",  # full-width letters
+        "請幫我轉人工",  # Traditional characters
+    ],
+)
+def test_requests_for_a_person(text: str) -> None:
+    assert wants_human(text)
+    assert classify(text) is Intent.PERSON
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "客服态度太差",
+        "客服回复太慢了",
+        "人工智能推荐不准",
+        "我的账号被封了",
+        "忘记密码",
+        "how do I reset my password",
+        "humanity",
+        "the support article was wrong about refunds",
+        "",
+        "   ",
+        "\u200b\u200f",
+    ],
+)
+def test_not_requests_for_a_person(text: str) -> None:
+    assert not wants_human(text)
+    assert classify(text) is not Intent.PERSON
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要投诉你们",
+        "your support is useless",
+        "让你们领导出来",
+        "客服态度太差",
+        "客服回复太慢了",
+        "你们的客服就是垃圾",
+        "this is the worst customer service ever",
+        "I want to speak to your manager",
+        "我要打12315",
+    ],
+)
+def test_complaints_about_the_service(text: str) -> None:
+    assert classify(text) is Intent.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要投诉这个商家",  # a seller, not the service: the disputes article
+        "how do I report a user",
+        "客服电话多少",
+        "商家态度很差",
+    ],
+)
+def test_complaints_about_others_are_questions(text: str) -> None:
+    assert classify(text) is Intent.NONE
+
+
+@pytest.mark.parametrize(
+    "text", ["hi", "Hello!", "你好", "您好，在吗", "谢谢！", "thx 🙏", "ok cool thanks", "拜拜"]
+)
+def test_greetings(text: str) -> None:
+    assert classify(text) is Intent.GREETING
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你叫什么名字",
+        "recommend me a good laptop",
+        "哈哈",
+        "哈哈哈哈",
+        "tell me a joke",
+        "今天天气怎么样",
+        "are you a bot?",
+        "？？？",
+        "😂😂",
+    ],
+)
+def test_small_talk_and_off_topic(text: str) -> None:
+    assert classify(text) is Intent.SMALL_TALK
+
+
+@pytest.mark.parametrize(
+    "text", ["hello, my account got banned", "谢谢，但是退款还没到账", "what's up with my refund"]
+)
+def test_a_question_after_a_greeting_is_a_question(text: str) -> None:
+    assert classify(text) is Intent.NONE
+
+
+def test_intents_are_data() -> None:
+    intents = Intents.parse(
+        {
+            "person": {"explicit": ["beam me up"], "bare": ["scotty"], "filler": ["please"]},
+            "greeting": {"whole": ["ahoy"]},
+            "complaint": {"targets": ["crew"], "complaints": ["lazy"]},
+        }
+    )
+    assert intents.classify("please beam me up now") is Intent.PERSON
+    assert intents.classify("scotty please") is Intent.PERSON
+    assert intents.classify("scotty is late") is Intent.NONE
+    assert intents.classify("Ahoy!") is Intent.GREETING
+    assert intents.classify("the crew is lazy") is Intent.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "你叫什么名字",
+        "recommend me a good laptop",
+        "哈哈",
+        "hi",
+        "我要投诉你们",
+        "your support is useless",
+        "让你们领导出来",
+    ],
+)
+def test_the_search_is_silent_on_them(query: str) -> None:
+    kb = load_knowledge(default_content_path())
+    index = SearchIndex.build(kb.articles, kb.synonyms)
+    result = index.search(query)
+    assert not result.confident
+    if classify(query) is not Intent.COMPLAINT:
+        assert result.hits == ()  # nothing to offer: the bot greets, or shows the menu
+
+
+@pytest.mark.parametrize(
+    "text", ["你们发货太慢了", "你们的服务器太差了 老掉线", "service fee too high"]
+)
+def test_a_problem_with_the_product_is_a_question(text: str) -> None:
+    assert classify(text) is Intent.NONE

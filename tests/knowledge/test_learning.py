@@ -1,0 +1,108 @@
+"""Learning from use (queries attached to articles) and `kefu kb check`'s synonym warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.examples import Example, examples_jsonl, parse_examples_jsonl
+from knowledge.loader import content_warnings, default_content_path, load_articles
+from knowledge.models import Article
+from knowledge.search import SearchIndex
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Article]:
+    return load_articles(default_content_path())
+
+
+def test_an_attached_query_teaches_its_words_to_the_article(articles: list[Article]) -> None:
+    # "yeeted" is in no article: before, the query finds the ban article through "account"
+    # and "again" only, or nothing confident; after a moderator attached one such query to
+    # the hacked-account article, queries with that word lead there.
+    index = SearchIndex.build(articles)
+    query = "someone yeeted my account again"
+    before = index.search(query)
+    assert not (before.confident and before.hits[0].id == "account-hacked")
+    assert index.add_example("my account got yeeted by some stranger", "account-hacked")
+    after = index.search(query)
+    assert after.hits[0].id == "account-hacked"
+    assert after.confident
+
+
+def test_a_query_like_an_example_is_answered_with_its_article(articles: list[Article]) -> None:
+    query = "我想把我拍的所有照片都存到电脑上"
+    index = SearchIndex.build(articles)
+    assert index.search(query).hits[0].id != "data-export" or not index.search(query).confident
+    index.add_example("怎么把我拍的照片全部存到电脑上", "data-export")
+    result = index.search(query)
+    assert result.hits[0].id == "data-export"
+    assert result.confident
+
+
+def test_examples_at_build_are_the_same_as_examples_added_later(
+    articles: list[Article],
+) -> None:
+    taught = [Example("my account got yeeted", "account-hacked")]
+    built = SearchIndex.build(articles, examples=taught)
+    added = SearchIndex.build(articles)
+    added.add_example("my account got yeeted", "account-hacked")
+    assert built.examples() == added.examples() == tuple(taught)
+    assert built.search("yeeted again") == added.search("yeeted again")
+
+
+def test_an_example_for_an_unknown_article_or_without_words_is_not_kept(
+    articles: list[Article],
+) -> None:
+    index = SearchIndex.build(articles, examples=[Example("whatever", "no-such-article")])
+    assert not index.add_example("my account got yeeted", "no-such-article")
+    assert not index.add_example("😀 !!!", "account-hacked")
+    assert index.examples() == ()
+
+
+def _kb(root: Path, synonyms: str) -> Path:
+    for lang, title, body in (
+        ("zh-CN", "充值没到账", "付款成功但是晶石没有到账，请先重启游戏。"),
+        ("en", "Top-up not received", "You paid but the crystals did not arrive. Restart."),
+    ):
+        folder = root / "articles" / lang
+        folder.mkdir(parents=True)
+        front = f"---\nid: topup\ntitle: {title}\ncategory: pay/topup\nkeywords: []\n---\n"
+        (folder / "topup.md").write_text(front + body + "\n", encoding="utf-8")
+    (root / "synonyms.toml").write_text(synonyms, encoding="utf-8")
+    return root
+
+
+def test_kb_check_names_each_synonym_that_never_meets_the_articles(tmp_path: Path) -> None:
+    root = _kb(
+        tmp_path,
+        '# a comment line\n[[group]]\nterms = ["晶石", "钻石", "crystals", "gems"]\n\n'
+        '[[group]]\nterms = ["我的钻石怎么还没到啊",\n  "never got my gems after paying"]\n',
+    )
+    warnings = content_warnings(root)
+    path = root / "synonyms.toml"
+    assert warnings == [
+        f"{path}:3: warning: synonym '钻石' never meets the articles' text",
+        f"{path}:3: warning: synonym 'gems' never meets the articles' text",
+        f"{path}:6: warning: synonym '我的钻石怎么还没到啊' never meets the articles' text",
+        f"{path}:7: warning: synonym 'never got my gems after paying' never meets the articles'"
+        " text",
+    ]
+
+
+def test_kb_check_has_no_synonym_warnings_without_a_synonyms_file(tmp_path: Path) -> None:
+    root = _kb(tmp_path, "")
+    (root / "synonyms.toml").unlink()
+    assert content_warnings(root) == []
+
+
+def test_examples_export_and_import_as_json_lines() -> None:
+    taught = [Example("号被偷了 怎么办", "account-hacked"), Example('say "hi"', "x")]
+    lines = list(examples_jsonl(taught))
+    assert lines[0] == '{"query": "号被偷了 怎么办", "article": "account-hacked"}'
+    assert parse_examples_jsonl([*lines, "", "\n"]) == taught
+    with pytest.raises(ValueError, match="line 2"):
+        parse_examples_jsonl([lines[0], '{"query": 1}'])
+    with pytest.raises(ValueError, match="line 1: not JSON"):
+        parse_examples_jsonl(["{"])
