@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-from bot.config import Config, ConfigError
+from bot.config import DB_NAME, Config, ConfigError
 from bot.engine import Engine
 from bot.flows.delivery import DeliveryNotices
 from bot.flows.turn import Services
@@ -29,7 +29,7 @@ from bot.outbox import Outbox
 from bot.ports import Adapter
 from bot.redact import Redactor
 from bot.scheduler import Scheduler
-from bot.storage.base import Store
+from bot.storage.base import ConversationLocks, Store
 from bot.storage.records import OutboxItem
 from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
@@ -40,7 +40,7 @@ from knowledge.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "kefu.sqlite3"
+__all__ = ["DB_NAME", "Runtime", "open_runtime", "open_store", "run_platforms", "serve"]
 
 
 def load_kb(config: Config) -> KnowledgeBase:
@@ -64,6 +64,36 @@ def surfaces(config: Config) -> tuple[ChatRef, ...]:
 
 class MissingExtra(Exception):
     """A platform is enabled but its library is not installed; the message says how."""
+
+
+async def open_store(config: Config) -> Store:
+    """The configured store, its schema brought up to date: SQLite (`[store] url` absent or
+    `sqlite:///PATH`) or PostgreSQL (`postgresql://…`, the driver imported only then)."""
+    if config.store.postgres:
+        try:
+            from bot.storage.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            raise MissingExtra(_missing("[store] url names PostgreSQL", "postgres", exc)) from exc
+        env = config.store.password_env
+        return await PostgresStore.open(
+            config.store.url, password=config.token(env) if env else ""
+        )
+    path = config.sqlite_path().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return await SqliteStore.open(path)
+
+
+def conversation_locks(store: Store) -> ConversationLocks:
+    """One turn at a time per conversation: in the database when processes share it, else
+    in this process (one process writes a SQLite file's turns)."""
+    if isinstance(store, SqliteStore):
+        return InProcessLocks()
+    from bot.storage.postgres import PostgresStore
+    from bot.storage.postgres.coordination import PostgresLocks
+
+    if not isinstance(store, PostgresStore):
+        raise TypeError(f"no conversation locks for {type(store).__name__}")
+    return PostgresLocks(store)
 
 
 @dataclass
@@ -110,9 +140,9 @@ async def open_runtime(
     if index is None:
         index = await asyncio.to_thread(build_index, kb)
     async with AsyncExitStack() as stack:
-        store = await SqliteStore.open(data_dir / DB_NAME)
+        store = await open_store(config)
         stack.push_async_callback(store.close)
-        files = FileStore(data_dir)
+        files = FileStore(data_dir, config.files_dir())
         hosted = {a.platform: a for a in adapters}
         svc = Services(
             store,
@@ -126,7 +156,7 @@ async def open_runtime(
             lambda rel: str(files.path(rel)),
             {name: adapter.capabilities for name, adapter in hosted.items()},
         )
-        engine = Engine(svc, InProcessLocks(), files.delete)
+        engine = Engine(svc, conversation_locks(store), files.delete)
         redact = Redactor(
             [config.token(config.telegram.token_env), config.token(config.discord.token_env)]
         )
@@ -208,7 +238,11 @@ async def serve(
 ) -> None:
     """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
     async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(runtime.scheduler.run())]
+        tasks = [
+            tg.create_task(runtime.outbox.run()),
+            tg.create_task(runtime.scheduler.run()),
+            tg.create_task(runtime.store.watch_outbox(runtime.outbox.wake)),
+        ]
         if watch:
             tasks.append(tg.create_task(watch_content(runtime)))
         tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
@@ -238,9 +272,10 @@ def platform_adapters(config: Config) -> list[Adapter]:
 
 
 def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
+    what = name if name.startswith("[") else f"[{extra}] is enabled but {name}'s library"
     return (
-        f"[{extra}] is enabled but {name}'s library ({exc.name}) is not installed; install "
-        f"it with `make run`, or `.venv/bin/pip install -e '.[{extra}]'`"
+        f"{what} ({exc.name}) is not installed; install it with `make run`, or "
+        f"`.venv/bin/pip install -e '.[{extra}]'`"
     )
 
 

@@ -104,6 +104,25 @@ class DiscordConfig:
     moderator_role_id: str = ""
 
 
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+DB_NAME = "kefu.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """[store]: where Kefu keeps its records (and its attachments)."""
+
+    url: str = ""  # "" or sqlite:///PATH: SQLite; postgresql://…: several processes share it
+    password_env: str = ""  # environment variable with the PostgreSQL password, if any
+    files: str = ""  # directory of the attachments; default <data_dir>/files
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the store is a PostgreSQL database."""
+        return self.url.startswith(POSTGRES_PREFIXES)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration."""
@@ -113,11 +132,23 @@ class Config:
     handoff: HandoffConfig = field(default_factory=HandoffConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     source: str = ""  # the file it came from, "" for defaults
 
     def token(self, env_name: str) -> str:
         """The secret held in environment variable `env_name` ("" when unset)."""
         return os.environ.get(env_name, "")
+
+    def sqlite_path(self) -> Path:
+        """The SQLite file: `[store] url = "sqlite:///PATH"` (relative to the working directory;
+        four slashes for an absolute path), else `<data_dir>/kefu.sqlite3`."""
+        if self.store.url.startswith(SQLITE_PREFIX):
+            return Path(self.store.url.removeprefix(SQLITE_PREFIX))
+        return self.bot.data_dir / DB_NAME
+
+    def files_dir(self) -> Path:
+        """Where attachments are stored: `[store] files`, else `<data_dir>/files`."""
+        return Path(self.store.files) if self.store.files else self.bot.data_dir / "files"
 
     def moderator_chats(self) -> tuple[tuple[str, str], ...]:
         """(platform, chat id) of each enabled platform's moderator chat."""
@@ -134,6 +165,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "handoff": HandoffConfig,
     "telegram": TelegramConfig,
     "discord": DiscordConfig,
+    "store": StoreConfig,
 }
 _ID_KEYS = {"moderator_chat_id", "guild_id", "moderator_channel_id", "moderator_role_id"}
 
@@ -193,6 +225,11 @@ def _section(name: str, raw: Any) -> Any:
 
 
 def _validate(cfg: Config) -> None:
+    url = cfg.store.url
+    if url and not url.startswith((SQLITE_PREFIX, *POSTGRES_PREFIXES)):
+        raise ConfigError('[store] url must be "sqlite:///PATH" or "postgresql://…"')
+    if url.startswith(SQLITE_PREFIX) and not url.removeprefix(SQLITE_PREFIX):
+        raise ConfigError('[store] url "sqlite:///" needs a file path after it')
     if cfg.telegram.mode not in ("polling", "webhook"):
         raise ConfigError('[telegram] mode must be "polling" or "webhook"')
     if cfg.bot.default_lang not in LANGS:

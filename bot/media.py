@@ -69,10 +69,12 @@ def _inspect(data: bytes) -> ImageInfo:
 
 
 class FileStore:
-    """Files under `<data_dir>/files/<ab>/<sha256>.<ext>`: never a user-supplied name."""
+    """Files under `<root>/<ab>/<sha256>.<ext>` (root: `[store] files`, else
+    `<data_dir>/files`): never a user-supplied name. Every process that shares a store reads
+    and deletes them there (a directory the hosts share, when they are several)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.root = data_dir.resolve() / "files"
+    def __init__(self, data_dir: Path, root: Path | None = None) -> None:
+        self.root = (root or data_dir / "files").resolve()
 
     def save(self, data: bytes, info: ImageInfo, now: float) -> StoredFile:
         """Write the bytes once (content-addressed) and describe them."""

@@ -137,7 +137,8 @@ class Outbox:
         # On disk before the first send: should this process die before an outcome is
         # recorded, the next one finds these marked and counts their delivery as maybe
         # doubled. Only the accepted items: a terminal session leaves the others alone.
-        await self._store.mark_inflight([i.id for i in items], self._clock())
+        claimed = set(await self._store.mark_inflight([i.id for i in items], self._clock()))
+        items = [i for i in items if i.id in claimed]  # the others: another process has them
         tasks = []
         for item in items:
             task = asyncio.create_task(self._deliver_one(item))

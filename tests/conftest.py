@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import settings
+
+from tests.helpers.pg import TestDatabases, test_server
 
 # A slow example on a busy machine is not a failure: the suite asserts behaviour, not time.
 settings.register_profile("kefu", deadline=None)
@@ -41,3 +43,17 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded(connect))
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[TestDatabases]:
+    """A PostgreSQL server for the whole session (KEFU_TEST_POSTGRES_DSN's, or an embedded one
+    started now), handing out a fresh database per test."""
+    with test_server() as databases:
+        yield databases
+
+
+@pytest.fixture
+def pg_url(pg_databases: TestDatabases) -> str:
+    """The URL of a fresh, migrated PostgreSQL database for this test."""
+    return pg_databases.fresh()

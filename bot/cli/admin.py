@@ -10,11 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bot.app import DB_NAME
+from bot.app import open_store
 from bot.config import Config
 from bot.storage.base import Store
 from bot.storage.records import OutboxStatus, TicketStatus
-from bot.storage.sqlite import SqliteStore
 from knowledge.loader import (
     check_content,
     content_warnings,
@@ -55,9 +54,7 @@ def kb(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _open(config: Config) -> Store:
-    data_dir = config.bot.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return await SqliteStore.open(data_dir / DB_NAME)
+    return await open_store(config)
 
 
 def _row(t: Any) -> str:

@@ -9,7 +9,7 @@ commit); writes outside `commit_turn` are atomic one by one, or together inside 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -239,12 +239,16 @@ class OutboxStore(Protocol):
         """
         ...
 
-    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
-        """Mark pending deliveries as being sent (`inflight_at = now`), before the sends.
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Claim pending deliveries for this process (`inflight_at = now`), before the sends;
+        returns the ids claimed: only those are this process's to send.
 
         Committed before it returns, so a process killed mid-send leaves the mark for the
         next one to find. Recording the outcome (`mark_sent`, `mark_retry`, `mark_dead`)
-        clears it.
+        clears it. Where several processes share the store (PostgreSQL), an item another live
+        process claimed first is left out, and `due()` there leaves out (and holds the lane
+        of) what another live process is sending; what a dead process had claimed comes back
+        from `due()` flagged `maybe_doubled`.
         """
         ...
 
@@ -278,6 +282,11 @@ class OutboxStore(Protocol):
 
     async def outbox_item(self, item_id: int) -> OutboxItem | None:
         """One delivery by id."""
+        ...
+
+    async def watch_outbox(self, wake: Callable[[], None]) -> None:
+        """Until cancelled, call `wake` when another process enqueued deliveries (a hint: the
+        outbox polls too; a store without notifications just waits)."""
         ...
 
 

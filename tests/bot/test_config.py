@@ -81,7 +81,7 @@ def test_the_example_config_parses_and_documents_every_key() -> None:
     cfg = parse_config(example.read_text(encoding="utf-8"), str(example))
     assert cfg.bot.default_lang == "zh-CN"
     raw = tomllib.loads(example.read_text(encoding="utf-8"))
-    for section in ("bot", "knowledge", "handoff", "telegram", "discord"):
+    for section in ("bot", "knowledge", "handoff", "telegram", "discord", "store"):
         documented = set(raw.get(section, {}))
         text = example.read_text(encoding="utf-8")
         for f in fields(getattr(cfg, section)):
@@ -109,6 +109,9 @@ def test_the_example_config_parses_and_documents_every_key() -> None:
         ("[telegram]\nenabled = true\n", "[telegram] moderator_chat_id"),
         ("[discord]\nenabled = true\n", "[discord] moderator_channel_id"),
         ("bot = 3\n", "[bot]"),
+        ("[store]\nurl = 'mysql://x'\n", "[store] url"),
+        ("[store]\nurl = 'sqlite:///'\n", "[store] url"),
+        ("[store]\npool = 3\n", "[store] pool"),
     ],
 )
 def test_errors_name_the_key(text: str, names: str) -> None:
@@ -172,3 +175,17 @@ def test_tokens_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert cfg.token(cfg.telegram.token_env) == "123:abc"
     monkeypatch.delenv("MY_TOKEN")
     assert cfg.token(cfg.telegram.token_env) == ""
+
+
+def test_the_store_is_sqlite_unless_a_postgresql_url_is_given() -> None:
+    default = Config()
+    assert not default.store.postgres
+    assert default.sqlite_path() == Path("./kefu-data/kefu.sqlite3")
+    assert default.files_dir() == Path("./kefu-data/files")
+    chosen = parse_config('[store]\nurl = "sqlite:///var/kefu.db"\nfiles = "/srv/kefu-files"\n')
+    assert chosen.sqlite_path() == Path("var/kefu.db")
+    assert chosen.files_dir() == Path("/srv/kefu-files")
+    socket = "postgresql://kefu@/kefu?host=/run/postgresql"
+    shared = parse_config(f'[store]\nurl = "{socket}"\npassword_env = "KEFU_PG_PASSWORD"\n')
+    assert shared.store.postgres and shared.store.url == socket
+    assert shared.store.password_env == "KEFU_PG_PASSWORD"

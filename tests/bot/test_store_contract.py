@@ -1,4 +1,5 @@
-"""One contract for every Store: each test runs against every implementation (SqliteStore)."""
+"""One contract for every Store: each test runs against every implementation (SqliteStore and
+PostgresStore, on a real server: see tests/helpers/pg.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from bot.state import Conversation, Step
 from bot.storage import open_store
 from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore
 from bot.storage.records import (
     Author,
     Loaded,
@@ -33,10 +35,14 @@ NASTY = "'; DROP TABLE tickets; --"
 sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh store of each kind (the SQLite one in a temporary file)."""
-    made = await open_store(tmp_path / "kefu.sqlite3")
+    """A fresh store of each kind (SQLite in a temporary file, PostgreSQL in a new database)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        made: Store = await PostgresStore.open(url)
+    else:
+        made = await open_store(tmp_path / "kefu.sqlite3")
     try:
         yield made
     finally:
@@ -640,7 +646,6 @@ async def test_forget_user_removes_personal_data_and_returns_orphans(store: Stor
 # transactions, hostile text, persistence
 
 
-@sqlite_only
 async def test_a_transaction_that_raises_rolls_back(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction():

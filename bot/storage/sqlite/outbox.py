@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import asyncio
+from collections.abc import Callable, Collection, Sequence
 
 from bot.storage.records import OutboxItem, OutboxStatus
 from bot.storage.sqlite import rows, sql
@@ -38,10 +39,13 @@ class SqliteOutboxStore(SqliteConnection):
         [found] = await self._durable_reads((sql.DUE, (wanted, now, skipped, limit)))
         return [rows.due_from_row(row) for row in found]
 
-    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> None:
-        """Mark pending deliveries as being sent, in one statement committed now."""
-        if item_ids:
-            await self._write((sql.MARK_INFLIGHT, (now, rows.dump_json(list(item_ids)))))
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Mark pending deliveries as being sent, in one statement committed now; the ids
+        marked (one process sends from a SQLite file: every pending one given)."""
+        if not item_ids:
+            return []
+        [done] = await self._write((sql.MARK_INFLIGHT, (now, rows.dump_json(list(item_ids)))))
+        return [int(row[0]) for row in done.rows]
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded; the in-flight mark is cleared."""
@@ -72,6 +76,10 @@ class SqliteOutboxStore(SqliteConnection):
         else:
             found = await self._rows(sql.OUTBOX_ITEMS, (limit,))
         return [rows.outbox_from_row(row) for row in found]
+
+    async def watch_outbox(self, wake: Callable[[], None]) -> None:
+        """SQLite tells nobody about commits: the outbox's polling finds them; wait forever."""
+        await asyncio.Event().wait()
 
     async def outbox_item(self, item_id: int) -> OutboxItem | None:
         """One delivery by id."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import fields
 from enum import StrEnum
-from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.state import Conversation, Step
+from bot.storage import codec
 from bot.storage.records import (
     Author,
     OutboxItem,
@@ -40,22 +39,10 @@ SAVEPOINT: Op = ("SAVEPOINT unit", ())
 RELEASE: Op = ("RELEASE unit", ())
 ROLLBACK_UNIT: Op = ("ROLLBACK TO unit", ())
 
-_SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
 
 def schema_scripts() -> list[tuple[int, str]]:
-    """The numbered schema files (version, SQL text), in version order."""
-    folder = resources.files("bot.storage").joinpath("schema", "sqlite")
-    scripts: dict[int, str] = {}
-    for entry in folder.iterdir():
-        match = _SCHEMA_NAME.match(entry.name)
-        if match is None:
-            continue
-        version = int(match.group(1))
-        if version in scripts:
-            raise RuntimeError(f"two schema files share version {version}")
-        scripts[version] = entry.read_text(encoding="utf-8")
-    return sorted(scripts.items())
+    """The numbered SQLite schema files (version, SQL text), in version order."""
+    return codec.schema_scripts("sqlite")
 
 
 def split_statements(script: str) -> list[str]:
@@ -139,14 +126,8 @@ def rollback_if_open(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-def dump_json(value: object) -> str:
-    """Compact JSON that keeps CJK readable in the file."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def fold_query(query: str) -> str:
-    """How search misses are grouped: lower case, whitespace runs collapsed, trimmed."""
-    return " ".join(query.lower().split())
+dump_json = codec.dump_json
+fold_query = codec.fold_query
 
 
 def _encode(value: object) -> object:

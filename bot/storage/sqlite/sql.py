@@ -210,6 +210,7 @@ ORDER BY o.id LIMIT ?
 MARK_INFLIGHT = """
 UPDATE outbox SET inflight_at = ?
 WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'
+RETURNING id
 """
 
 # An outcome recorded: the send is no longer in flight.

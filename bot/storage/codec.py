@@ -1,0 +1,34 @@
+"""What every store shares: its numbered schema files, and how texts are folded and encoded."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+_SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def schema_scripts(kind: str) -> list[tuple[int, str]]:
+    """The numbered schema files of one store (`sqlite`, `postgres`): (version, SQL text)."""
+    folder = resources.files("bot.storage").joinpath("schema", kind)
+    scripts: dict[int, str] = {}
+    for entry in folder.iterdir():
+        match = _SCHEMA_NAME.match(entry.name)
+        if match is None:
+            continue
+        version = int(match.group(1))
+        if version in scripts:
+            raise RuntimeError(f"two {kind} schema files share version {version}")
+        scripts[version] = entry.read_text(encoding="utf-8")
+    return sorted(scripts.items())
+
+
+def dump_json(value: object) -> str:
+    """Compact JSON that keeps CJK readable in the database."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fold_query(query: str) -> str:
+    """How search misses are grouped: lower case, whitespace runs collapsed, trimmed."""
+    return " ".join(query.lower().split())

@@ -1,0 +1,114 @@
+"""PostgresOutboxStore: durable deliveries, claimed by one process at a time, in order per lane
+across every process of the deployment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Sequence
+
+import psycopg
+
+from bot.storage.postgres import rows, sql
+from bot.storage.postgres.conn import NODE_TTL, PostgresConnection
+from bot.storage.records import OutboxItem, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+RELISTEN_AFTER = 1.0  # seconds before LISTEN is tried again after its connection broke
+
+
+class PostgresOutboxStore(PostgresConnection):
+    """The outbox role of the PostgreSQL store (see bot.storage.base.OutboxStore)."""
+
+    async def enqueue(self, item: OutboxItem) -> int:
+        """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
+        outcome, _ = await self._batch(
+            [(sql.INSERT_OUTBOX_ID, rows.outbox_params(item)), (sql.NOTIFY_OUTBOX, ())]
+        )
+        if outcome.rows:
+            return int(outcome.rows[0]["id"])
+        row = await self._row(sql.OUTBOX_ID, (item.key,))
+        if row is None:
+            raise RuntimeError(f"outbox key {item.key!r} neither inserted nor found")
+        return int(row["id"])
+
+    async def due(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Committed pending deliveries whose time has come, oldest first, each lane's oldest,
+        leaving out `skip` (under way here) and what another live process is sending."""
+        if not platforms:
+            return []
+        params = {
+            "platforms": list(platforms),
+            "now": now,
+            "skip": list(skip),
+            "limit": limit,
+            "me": self.node,
+            "ttl": NODE_TTL,
+        }
+        return [rows.due_from_row(row) for row in await self._rows(sql.DUE, params)]
+
+    async def mark_inflight(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Claim pending deliveries for this process (their sends start now); the ids claimed
+        (another process may have claimed some first: those are not ours to send)."""
+        if not item_ids:
+            return []
+        params = {"ids": list(item_ids), "now": now, "me": self.node, "ttl": NODE_TTL}
+        return [int(row["id"]) for row in await self._rows(sql.CLAIM, params)]
+
+    async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
+        """The delivery succeeded; the in-flight mark is cleared."""
+        await self._one(sql.MARK_SENT, (now, maybe_doubled, item_id))
+
+    async def mark_retry(
+        self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
+    ) -> None:
+        """The delivery failed for now; count the attempt and try again at `next_at`."""
+        await self._one(sql.MARK_RETRY, (next_at, error, maybe_delivered, item_id))
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        """The delivery will not succeed: dead-letter it (the in-flight mark is cleared)."""
+        await self._one(sql.MARK_DEAD, (error, item_id))
+
+    async def retry_dead(self, item_id: int, now: float) -> bool:
+        """Put a dead delivery back to pending, due now; False when there is none with that id."""
+        done, _ = await self._batch([(sql.RETRY_DEAD, (now, item_id)), (sql.NOTIFY_OUTBOX, ())])
+        return done.rowcount == 1
+
+    async def outbox_items(
+        self, statuses: Sequence[OutboxStatus] = (), limit: int = 100
+    ) -> list[OutboxItem]:
+        """Deliveries in those states (all when empty), oldest first."""
+        if statuses:
+            wanted = [OutboxStatus(s).value for s in statuses]
+            found = await self._rows(sql.OUTBOX_ITEMS_IN, (wanted, limit))
+        else:
+            found = await self._rows(sql.OUTBOX_ITEMS, (limit,))
+        return [rows.outbox_from_row(row) for row in found]
+
+    async def outbox_item(self, item_id: int) -> OutboxItem | None:
+        """One delivery by id."""
+        row = await self._row(sql.OUTBOX_ITEM, (item_id,))
+        return None if row is None else rows.outbox_from_row(row)
+
+    async def watch_outbox(self, wake: Callable[[], None]) -> None:
+        """Call `wake` whenever any process enqueued deliveries (LISTEN/NOTIFY), until
+        cancelled. A hint only: the outbox polls as well, so a lost notification (the
+        connection broke) delays a delivery and never loses it."""
+        while True:
+            try:
+                conn = await self.connect()
+                async with conn:
+                    await conn.execute("LISTEN kefu_outbox")
+                    wake()  # whatever was enqueued while not listening
+                    async for _ in conn.notifies():
+                        wake()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("LISTEN kefu_outbox failed (%s); polling meanwhile", exc)
+            await asyncio.sleep(RELISTEN_AFTER)

@@ -1,0 +1,73 @@
+"""What the PostgreSQL store adds to the contract (test_store_contract.py runs it too): a
+versioned schema, and several processes (here: several stores, each a node) on one database."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from bot.state import Conversation
+from bot.storage.postgres import PostgresStore
+from bot.storage.postgres.migrate import SchemaTooNew, latest
+from bot.storage.records import OutboxItem
+from bot.storage.writes import Conflict, TurnWrites
+from tests.helpers.pg import TestDatabases
+
+
+def delivery(key: str, chat_id: str = "1") -> OutboxItem:
+    """A pending delivery to a Telegram chat."""
+    return OutboxItem("telegram", chat_id, {"text": key}, key)
+
+
+async def test_an_empty_database_is_migrated_once_and_the_version_recorded(
+    pg_databases: TestDatabases,
+) -> None:
+    url = pg_databases.empty()
+    for _ in range(2):  # the second open finds nothing to do
+        async with await PostgresStore.open(url) as store:
+            await store.set_snippet("hi", "你好")
+    with psycopg.connect(url) as db:
+        versions = [row[0] for row in db.execute("SELECT version FROM kefu_schema")]
+        assert versions == list(range(1, latest() + 1))
+        db.execute("INSERT INTO kefu_schema (version) VALUES (%s)", (latest() + 1,))
+    with pytest.raises(SchemaTooNew):
+        await PostgresStore.open(url)
+
+
+async def test_two_processes_claim_each_delivery_once_in_lane_order(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        a1 = await a.enqueue(delivery("a1", "A"))
+        a2 = await a.enqueue(delivery("a2", "A"))
+        b1 = await a.enqueue(delivery("b1", "B"))
+        assert [i.id for i in await b.due(["telegram"], 1.0)] == [a1, b1]
+        assert await a.mark_inflight([a1], 1.0) == [a1]
+        assert await b.mark_inflight([a1, b1], 1.0) == [b1]  # a1 is a's
+        # a's send of a1 holds lane A for every process: a2 waits behind it
+        assert await b.due(["telegram"], 1.0, skip=[b1]) == []
+        await a.mark_sent(a1, 2.0)
+        assert [i.id for i in await b.due(["telegram"], 2.0, skip=[b1])] == [a2]
+
+
+async def test_what_a_dead_process_claimed_comes_back_maybe_doubled(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as b:
+        a = await PostgresStore.open(pg_url)
+        a1 = await a.enqueue(delivery("a1"))
+        assert await a.mark_inflight([a1], 1.0) == [a1]
+        assert await b.due(["telegram"], 2.0) == []  # a is alive: its send is under way
+        await a.close()  # gone (a SIGKILL is the same once its heartbeat is old)
+        [item] = await b.due(["telegram"], 3.0)
+        assert (item.id, item.maybe_doubled) == (a1, True)
+        assert await b.mark_inflight([a1], 3.0) == [a1]
+
+
+async def test_a_turn_of_another_process_that_saved_first_wins(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        mine = (await a.load_turn("telegram:1")).conversation or Conversation("telegram:1")
+        theirs = (await b.load_turn("telegram:1")).conversation or Conversation("telegram:1")
+        await b.commit_turn(TurnWrites(seen=("telegram", "e1"), conversation=theirs, now=1.0))
+        with pytest.raises(Conflict):
+            await a.commit_turn(
+                TurnWrites(seen=("telegram", "e2"), conversation=mine, outbox=[delivery("x")])
+            )
+        assert not await a.is_seen("telegram", "e2")
+        assert await a.outbox_items() == []
