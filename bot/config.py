@@ -25,37 +25,17 @@ class BotConfig:
     """[bot]: where data lives and how the bot behaves."""
 
     data_dir: Path = Path("./kefu-data")
+    name: str = ""  # your app's or community's name, said in the greeting
     default_lang: str = "zh-CN"
     reopen_days: int = 7
     retention_days: int = 90  # closed tickets' attachments are deleted after this; 0 = never
     user_rate_limit: int = 20  # messages a minute per user before one polite notice
     max_attachments_per_ticket: int = 30
     max_image_bytes: int = 8 * 1024 * 1024
-    angry_words_zh: tuple[str, ...] = (
-        "垃圾",
-        "投诉",
-        "骗子",
-        "气死",
-        "什么破",
-        "太差",
-        "无语",
-        "没用",
-        "废物",
-        "坑人",
-        "12315",
-    )
-    angry_words_en: tuple[str, ...] = (
-        "useless",
-        "ridiculous",
-        "scam",
-        "terrible",
-        "worst",
-        "angry",
-        "wtf",
-        "stupid bot",
-        "sue",
-        "complaint",
-    )
+    # words that mean frustration here, on top of the built-in ones (knowledge/lexicon/
+    # intents.toml): the bot offers a person at once
+    angry_words_zh: tuple[str, ...] = ()
+    angry_words_en: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,11 @@ from pathlib import PurePosixPath
 
 from bot.actions import Verb
 from bot.flows.formbutton import form_button
+from bot.flows.learning import missed
 from bot.flows.ticket_moves import mod_buttons
 from bot.flows.turn import Services, Turn
 from bot.state import Step
-from bot.storage.records import Author, Ticket, TicketStatus
+from bot.storage.records import Author, MissKind, Ticket, TicketStatus
 from bot.types import Attachment, Button, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
@@ -50,6 +51,9 @@ async def request_human(turn: Turn) -> None:
     if turn.user.banned:
         turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
         return
+    if turn.conv.step == Step.ARTICLE:  # the article did not help: the search should learn
+        query, article = str(turn.data.get("query", "")), str(turn.data.get("article", ""))
+        missed(turn, query, MissKind.HANDOFF, article)
     if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER):
         await create_ticket(turn)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.actions import ActionError, Verb, unpack
+from bot.flows import learning
 from bot.flows import moderation as mod
 from bot.flows.ticket_moves import make
 from bot.flows.turn import Services, Turn
@@ -202,6 +203,8 @@ async def _retry(turn: Turn, args: str) -> None:
 
 
 COMMANDS: dict[str, Command] = {
+    "misses": learning.show_misses_command,
+    "teach": learning.teach,
     "queue": _queue,
     "list": _queue,
     "snippets": _snippets,

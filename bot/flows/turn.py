@@ -36,6 +36,7 @@ class Services:
     hours: Hours | None = None
     file_path: Callable[[str], str] = str  # stored file's relative path -> absolute path
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+    kb_key: str = ""  # which knowledge base misses and examples belong to
 
     @property
     def mod_lang(self) -> str:

@@ -16,9 +16,11 @@ from typing import Protocol
 from bot.state import Conversation
 from bot.storage.records import (
     Loaded,
+    Miss,
     OutboxItem,
     OutboxStatus,
     StoredFile,
+    TaughtExample,
     Ticket,
     TicketMessage,
     TicketStatus,
@@ -313,8 +315,9 @@ class StatsStore(Protocol):
         """Record a Solved / Not solved click."""
         ...
 
-    async def add_search_miss(self, query: str, now: float) -> None:
-        """Record a query that found nothing confident."""
+    async def add_search_miss(self, miss: Miss) -> None:
+        """Record a query the help center did not answer (found nothing, not solved, or a
+        handoff right after an article)."""
         ...
 
     async def article_stats(self, limit: int = 10) -> list[tuple[str, int, int]]:
@@ -323,6 +326,26 @@ class StatsStore(Protocol):
 
     async def top_misses(self, limit: int = 10) -> list[tuple[str, int]]:
         """The most frequent queries that found nothing, with their counts."""
+        ...
+
+
+class LearningStore(Protocol):
+    """What the search learns from: misses a moderator can attach to the right article."""
+
+    async def recent_misses(self, kb: str, limit: int = 20) -> list[Miss]:
+        """A knowledge base's latest misses, newest first, leaving out queries already taught."""
+        ...
+
+    async def get_miss(self, miss_id: int) -> Miss | None:
+        """One miss by id."""
+        ...
+
+    async def add_example(self, example: TaughtExample) -> bool:
+        """Attach a query to an article; False when that pair was attached already."""
+        ...
+
+    async def examples(self, kb: str, after_id: int = 0) -> list[TaughtExample]:
+        """A knowledge base's attached queries with id > after_id, oldest first."""
         ...
 
 
@@ -335,6 +358,7 @@ class Store(
     OutboxStore,
     SnippetStore,
     StatsStore,
+    LearningStore,
     Protocol,
 ):
     """Every role at once: what a store implementation provides."""

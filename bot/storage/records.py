@@ -155,3 +155,35 @@ class Loaded:
     conversation: Conversation | None
     ticket: Ticket | None  # the user's open or claimed ticket
     seen: bool = False  # the event asked about was handled already
+
+
+class MissKind(StrEnum):
+    """How a search ended without helping."""
+
+    NOTHING = "nothing"  # nothing confident was found
+    NOT_SOLVED = "not_solved"  # the user said the article shown did not solve it
+    HANDOFF = "handoff"  # the user asked for a person right after an article
+
+
+@dataclass(slots=True)
+class Miss:
+    """A query the help center did not answer, kept so a moderator can teach the search."""
+
+    query: str
+    kind: MissKind = MissKind.NOTHING
+    article_id: str = ""  # the article shown, if any
+    kb: str = ""  # the knowledge base it was asked of
+    created_at: float = 0.0
+    id: int = 0
+
+
+@dataclass(slots=True)
+class TaughtExample:
+    """A query a moderator attached to the article that answers it."""
+
+    query: str
+    article_id: str
+    kb: str = ""
+    added_by: str = ""
+    created_at: float = 0.0
+    id: int = 0

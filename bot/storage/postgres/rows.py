@@ -8,12 +8,16 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from bot.state import Conversation, Step
+from bot.storage.codec import fold_query
 from bot.storage.postgres.conn import Row
 from bot.storage.records import (
     Author,
+    Miss,
+    MissKind,
     OutboxItem,
     OutboxStatus,
     StoredFile,
+    TaughtExample,
     Ticket,
     TicketMessage,
     TicketStatus,
@@ -128,6 +132,41 @@ def outbox_params(item: OutboxItem) -> Named:
         "maybe_doubled": item.maybe_doubled,
         "inflight_at": item.inflight_at,
     }
+
+
+def miss_params(miss: Miss, now: float) -> Named:
+    """A miss as named parameters (grouped by its folded query)."""
+    return {
+        "query": miss.query,
+        "norm": fold_query(miss.query),
+        "created_at": miss.created_at or now,
+        "kb": miss.kb,
+        "kind": MissKind(miss.kind).value,
+        "article_id": miss.article_id,
+    }
+
+
+def example_params(example: TaughtExample) -> Named:
+    """A taught example as named parameters (its id is the database's)."""
+    return {
+        "kb": example.kb,
+        "query": example.query,
+        "article_id": example.article_id,
+        "added_by": example.added_by,
+        "created_at": example.created_at,
+    }
+
+
+def miss_from_row(row: Row) -> Miss:
+    """A search_misses row as a Miss."""
+    values = dict(row)
+    values["kind"] = MissKind(values["kind"])
+    return Miss(**values)
+
+
+def example_from_row(row: Row) -> TaughtExample:
+    """A search_examples row as a TaughtExample."""
+    return TaughtExample(**row)
 
 
 def user_from_row(row: Row) -> UserRecord:

@@ -227,7 +227,10 @@ INSERT_FEEDBACK = """
 INSERT INTO article_feedback (article_id, query, solved, created_at) VALUES (%s, %s, %s, %s)
 """
 
-INSERT_MISS = "INSERT INTO search_misses (query, norm, created_at) VALUES (%s, %s, %s)"
+INSERT_MISS = """
+INSERT INTO search_misses (query, norm, created_at, kb, kind, article_id)
+VALUES (%(query)s, %(norm)s, %(created_at)s, %(kb)s, %(kind)s, %(article_id)s)
+"""
 
 # Sorted as SQLite sorts: byte order (C collation), whatever the database's locale.
 ARTICLE_STATS = """
@@ -240,9 +243,29 @@ LIMIT %s
 """
 
 TOP_MISSES = """
-SELECT norm, count(*) AS n FROM search_misses GROUP BY norm
-ORDER BY n DESC, norm COLLATE "C" LIMIT %s
+SELECT norm, count(*) AS n FROM search_misses WHERE kind = 'nothing'
+GROUP BY norm ORDER BY n DESC, norm COLLATE "C" LIMIT %s
 """
+
+_MISS_COLUMNS = "id, query, kind, article_id, kb, created_at"
+
+RECENT_MISSES = f"""
+SELECT {_MISS_COLUMNS} FROM search_misses AS m
+WHERE kb = %s AND NOT EXISTS (
+    SELECT 1 FROM search_examples AS e WHERE e.kb = m.kb AND e.query = m.query
+)
+ORDER BY id DESC LIMIT %s
+"""
+
+GET_MISS = f"SELECT {_MISS_COLUMNS} FROM search_misses WHERE id = %s"
+
+INSERT_EXAMPLE = """
+INSERT INTO search_examples (kb, query, article_id, added_by, created_at)
+VALUES (%(kb)s, %(query)s, %(article_id)s, %(added_by)s, %(created_at)s)
+ON CONFLICT (kb, query, article_id) DO NOTHING
+"""
+
+EXAMPLES_AFTER = "SELECT * FROM search_examples WHERE kb = %s AND id > %s ORDER BY id"
 
 FORGET_ATTACHMENTS = """
 SELECT a.sha256 FROM message_attachments AS a

@@ -4,7 +4,6 @@ version in the server (a conflict or a redelivery raises there and undoes every 
 from __future__ import annotations
 
 from bot.state import Conversation
-from bot.storage.codec import fold_query
 from bot.storage.postgres import rows, sql
 from bot.storage.postgres.conn import Op
 from bot.storage.postgres.tickets import PostgresTicketStore
@@ -99,7 +98,7 @@ def _turn_ops(writes: TurnWrites) -> list[Op]:
     ops += [(sql.INSERT_MESSAGE, rows.message_params(m)) for m in writes.messages]
     ops += [(sql.INSERT_OUTBOX, rows.outbox_params(item)) for item in writes.outbox]
     ops += [(sql.INSERT_FEEDBACK, (f.article_id, f.query, f.solved, now)) for f in writes.feedback]
-    ops += [(sql.INSERT_MISS, (q, fold_query(q), now)) for q in writes.misses]
+    ops += [(sql.INSERT_MISS, rows.miss_params(miss, now)) for miss in writes.misses]
     ops += [(sql.SET_SNIPPET, pair) for pair in writes.snippets]
     ops += [(sql.SET_BANNED, (banned, key)) for key, banned in writes.banned]
     ops += [(sql.RETRY_DEAD, (now, item_id)) for item_id in writes.retry_dead]

@@ -244,7 +244,10 @@ INSERT_FEEDBACK = """
 INSERT INTO article_feedback (article_id, query, solved, created_at) VALUES (?, ?, ?, ?)
 """
 
-INSERT_MISS = "INSERT INTO search_misses (query, norm, created_at) VALUES (?, ?, ?)"
+INSERT_MISS = """
+INSERT INTO search_misses (query, norm, created_at, kb, kind, article_id)
+VALUES (:query, :norm, :created_at, :kb, :kind, :article_id)
+"""
 
 ARTICLE_STATS = """
 SELECT article_id, SUM(solved), COUNT(*) - SUM(solved) FROM article_feedback
@@ -254,8 +257,27 @@ LIMIT ?
 """
 
 TOP_MISSES = """
-SELECT norm, COUNT(*) AS n FROM search_misses GROUP BY norm ORDER BY n DESC, norm LIMIT ?
+SELECT norm, COUNT(*) AS n FROM search_misses WHERE kind = 'nothing'
+GROUP BY norm ORDER BY n DESC, norm LIMIT ?
 """
+
+RECENT_MISSES = """
+SELECT id, query, kind, article_id, kb, created_at FROM search_misses AS m
+WHERE kb = ? AND NOT EXISTS (
+    SELECT 1 FROM search_examples AS e WHERE e.kb = m.kb AND e.query = m.query
+)
+ORDER BY id DESC LIMIT ?
+"""
+
+GET_MISS = "SELECT id, query, kind, article_id, kb, created_at FROM search_misses WHERE id = ?"
+
+INSERT_EXAMPLE = """
+INSERT INTO search_examples (kb, query, article_id, added_by, created_at)
+VALUES (:kb, :query, :article_id, :added_by, :created_at)
+ON CONFLICT (kb, query, article_id) DO NOTHING
+"""
+
+EXAMPLES_AFTER = "SELECT * FROM search_examples WHERE kb = ? AND id > ? ORDER BY id"
 
 FORGET_ATTACHMENTS = """
 SELECT a.sha256 FROM message_attachments AS a
