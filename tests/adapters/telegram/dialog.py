@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, build_index, load_kb, open_runtime, serve
-from bot.config import BotConfig, Config, TelegramConfig
+from bot.config import BotConfig, Config, StoreConfig, TelegramConfig
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
 from tests.helpers.fake_telegram import FakeTelegram, FakeUser, Sent
@@ -26,8 +26,11 @@ def help_center() -> tuple[KnowledgeBase, SearchIndex]:
     return kb, build_index(kb)
 
 
-def kefu_config(fake: FakeTelegram, data_dir: Path, **telegram: Any) -> Config:
-    """A deployment's config pointing at the fake server; moderators read English."""
+def kefu_config(
+    fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any
+) -> Config:
+    """A deployment's config pointing at the fake server; moderators read English; `store`:
+    a `[store] url` (default: SQLite in `data_dir`)."""
     values: dict[str, Any] = {
         "enabled": True,
         "moderator_chat_id": str(fake.moderator_chat_id),
@@ -39,13 +42,16 @@ def kefu_config(fake: FakeTelegram, data_dir: Path, **telegram: Any) -> Config:
     return Config(
         bot=BotConfig(data_dir=data_dir, default_lang="en"),
         telegram=TelegramConfig(**values),
+        store=StoreConfig(url=store),
     )
 
 
 @asynccontextmanager
-async def kefu(fake: FakeTelegram, data_dir: Path, **telegram: Any) -> AsyncIterator[Runtime]:
+async def kefu(
+    fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any
+) -> AsyncIterator[Runtime]:
     """`kefu run` in-process: the real runtime (store, engine, outbox) and adapter."""
-    config = kefu_config(fake, data_dir, **telegram)
+    config = kefu_config(fake, data_dir, store, **telegram)
     adapter = TelegramAdapter(config, album_delay=0.3, poll_timeout=2)
     kb, index = await asyncio.to_thread(help_center)
     async with adapter, open_runtime(config, [adapter], kb=kb, index=index) as runtime:
