@@ -204,12 +204,16 @@ def _section(name: str, raw: Any) -> Any:
     return cls(**values)
 
 
-def _validate(cfg: Config) -> None:
-    url = cfg.store.url
+def parse_store_url(url: str) -> None:
+    """Check a store URL: "" (the default SQLite file), sqlite:///PATH or postgresql://…"""
     if url and not url.startswith((SQLITE_PREFIX, *POSTGRES_PREFIXES)):
         raise ConfigError('[store] url must be "sqlite:///PATH" or "postgresql://…"')
     if url.startswith(SQLITE_PREFIX) and not url.removeprefix(SQLITE_PREFIX):
         raise ConfigError('[store] url "sqlite:///" needs a file path after it')
+
+
+def _validate(cfg: Config) -> None:
+    parse_store_url(cfg.store.url)
     if cfg.telegram.mode not in ("polling", "webhook"):
         raise ConfigError('[telegram] mode must be "polling" or "webhook"')
     if cfg.bot.default_lang not in LANGS:

@@ -1,4 +1,4 @@
-"""The `kefu` command: chat, desk, run, kb, tickets, stats."""
+"""The `kefu` command: chat, desk, run, kb, tickets, stats, db."""
 
 from __future__ import annotations
 
@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=int)
     tsub.add_parser("export", parents=[common], help="every ticket as JSON on stdout")
     sub.add_parser("stats", parents=[common], help="queue, response times, content gaps")
+    db = sub.add_parser("db", parents=[common], help="the store: migrate, copy")
+    dsub = db.add_subparsers(dest="db_command", required=True)
+    mig = dsub.add_parser("migrate", parents=[common], help="bring the schema up to date")
+    mig.add_argument("--url", default="", help="a store URL (default: [store] url)")
+    cp = dsub.add_parser("copy", parents=[common], help="copy a deployment to an empty store")
+    cp.add_argument(
+        "--from", dest="source", required=True, help="sqlite:///PATH or postgresql://…"
+    )
+    cp.add_argument("--to", dest="target", required=True, help="sqlite:///PATH or postgresql://…")
     return p
 
 
@@ -82,6 +91,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return admin.kb(config, args)
     if args.command == "tickets":
         return asyncio.run(admin.tickets(config, args))
+    if args.command == "db":
+        from bot.cli import db
+
+        if args.db_command == "migrate":
+            return asyncio.run(db.migrate(config, args.url))
+        return asyncio.run(db.copy(config, args.source, args.target))
     return asyncio.run(admin.stats(config))
 
 

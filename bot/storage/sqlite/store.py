@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.storage.sqlite.conn import StoreError
+from bot.storage.sqlite.copy import SqlitePortable
 from bot.storage.sqlite.outbox import SqliteOutboxStore
 from bot.storage.sqlite.turns import SqliteTurnStore
 
 __all__ = ["SqliteStore", "StoreError"]
 
 
-class SqliteStore(SqliteTurnStore, SqliteOutboxStore):
+class SqliteStore(SqliteTurnStore, SqliteOutboxStore, SqlitePortable):
     """Every role of the store on SQLite: turns, users, tickets, files, snippets, stats (turns.py
     and tickets.py), the outbox (outbox.py), on one connection's discipline (conn.py)."""

@@ -26,9 +26,7 @@ def help_center() -> tuple[KnowledgeBase, SearchIndex]:
     return kb, build_index(kb)
 
 
-def kefu_config(
-    fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any
-) -> Config:
+def kefu_config(fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any) -> Config:
     """A deployment's config pointing at the fake server; moderators read English; `store`:
     a `[store] url` (default: SQLite in `data_dir`)."""
     values: dict[str, Any] = {
