@@ -3,11 +3,14 @@ versioned schema, and several processes (here: several stores, each a node) on o
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 
 from bot.state import Conversation
 from bot.storage.postgres import PostgresStore
+from bot.storage.postgres.coordination import PostgresLocks
 from bot.storage.postgres.migrate import SchemaTooNew, latest
 from bot.storage.records import OutboxItem
 from bot.storage.writes import Conflict, TurnWrites
@@ -71,3 +74,50 @@ async def test_a_turn_of_another_process_that_saved_first_wins(pg_url: str) -> N
             )
         assert not await a.is_seen("telegram", "e2")
         assert await a.outbox_items() == []
+
+
+async def test_a_conversation_lock_holds_across_processes(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        first, second = PostgresLocks(a), PostgresLocks(b)
+        order: list[str] = []
+
+        async def other() -> None:
+            async with second.hold("telegram:1"):
+                order.append("b")
+
+        async with first.hold("telegram:1"):
+            waiting = asyncio.create_task(other())
+            async with second.hold("telegram:2"):  # another conversation: not held up
+                order.append("b2")
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # it waits in the database for a's turn to end
+            order.append("a")
+        await asyncio.wait_for(waiting, 5)
+        assert order == ["b2", "a", "b"]
+
+
+async def test_a_turn_that_raises_under_its_lock_writes_nothing(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as store:
+        locks = PostgresLocks(store)
+        with pytest.raises(RuntimeError):
+            async with locks.hold("telegram:1"):
+                await store.set_snippet("hi", "held back")
+                raise RuntimeError("boom")
+        assert await store.get_snippet("hi") is None
+
+
+async def test_another_process_is_woken_by_what_one_enqueues(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        woken = asyncio.Event()
+        watcher = asyncio.create_task(b.watch_outbox(woken.set))
+        try:
+            await asyncio.wait_for(woken.wait(), 5)  # once when it starts listening
+            woken.clear()
+            await a.commit_turn(TurnWrites(seen=("telegram", "e1"), outbox=[delivery("x")]))
+            await asyncio.wait_for(woken.wait(), 5)
+            woken.clear()
+            await a.enqueue(delivery("y"))
+            await asyncio.wait_for(woken.wait(), 5)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
