@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import gc
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.config import DB_NAME, Config, ConfigError
 from bot.engine import Engine
+from bot.flood import FloodGate, platform_limits
 from bot.flows.delivery import DeliveryNotices
 from bot.flows.turn import Services
 from bot.hours import Hours
 from bot.hub import Hub
+from bot.leases import while_held
 from bot.locks import InProcessLocks
 from bot.media import FileStore
 from bot.outbox import Outbox
-from bot.ports import Adapter
+from bot.ports import Adapter, LeasedIntake
 from bot.redact import Redactor
 from bot.scheduler import Scheduler
 from bot.storage.base import ConversationLocks, Store
@@ -92,17 +97,23 @@ async def open_store(config: Config) -> Store:
     return await SqliteStore.open(path)
 
 
-def conversation_locks(store: Store) -> ConversationLocks:
-    """One turn at a time per conversation: in the database when processes share it, else
-    in this process (one process writes a SQLite file's turns)."""
+def coordination(store: Store) -> tuple[ConversationLocks, FloodGate | None]:
+    """One turn at a time per conversation, and the flood gate: in the database when
+    processes share it; else in this process (one process writes a SQLite file's turns, and
+    python-telegram-bot's own rate limiter paces its sends)."""
     if isinstance(store, SqliteStore):
-        return InProcessLocks()
+        return InProcessLocks(), None
     from bot.storage.postgres import PostgresStore
-    from bot.storage.postgres.coordination import PostgresLocks
+    from bot.storage.postgres.coordination import PostgresFloodGate, PostgresLocks
 
     if not isinstance(store, PostgresStore):
-        raise TypeError(f"no conversation locks for {type(store).__name__}")
-    return PostgresLocks(store)
+        raise TypeError(f"no coordination for {type(store).__name__}")
+    return PostgresLocks(store), PostgresFloodGate(store)
+
+
+def paced_platforms(config: Config) -> frozenset[str]:
+    """The platforms whose flood limits a store-backed gate holds (when there is one)."""
+    return frozenset({"discord", *(("telegram",) if config.telegram.rate_limit else ())})
 
 
 @dataclass
@@ -168,11 +179,22 @@ async def open_runtime(
             {name: adapter.capabilities for name, adapter in hosted.items()},
             kb_key(config),
         )
-        engine = Engine(svc, conversation_locks(store), files.delete)
+        locks, gate = coordination(store)
+        engine = Engine(svc, locks, files.delete)
         redact = Redactor(
             [config.token(config.telegram.token_env), config.token(config.discord.token_env)]
         )
-        outbox = Outbox(store, hosted, clock, DeliveryNotices(svc), accept=accept, redact=redact)
+        rules = functools.partial(platform_limits, paced=paced_platforms(config))
+        outbox = Outbox(
+            store,
+            hosted,
+            clock,
+            DeliveryNotices(svc),
+            accept=accept,
+            redact=redact,
+            gate=gate,
+            rules=rules,
+        )
         hub = Hub(
             engine,
             store,
@@ -263,20 +285,39 @@ async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
 async def serve(
     runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
 ) -> None:
-    """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done)."""
+    """Run the adapters, the outbox and the scheduler until cancelled (or `until` is done).
+
+    What one process of a deployment does at a time runs under a lease in the store: the
+    scheduler, and the intake of an adapter that allows only one receiver (Telegram's
+    getUpdates, Discord's gateway), whose standby still sends. On SQLite this process holds
+    every lease.
+    """
+    store = runtime.store
     async with asyncio.TaskGroup() as tg:
         tasks = [
             tg.create_task(runtime.outbox.run()),
-            tg.create_task(runtime.scheduler.run()),
-            tg.create_task(runtime.store.watch_outbox(runtime.outbox.wake)),
+            tg.create_task(while_held(store, "scheduler", runtime.scheduler.run)),
+            tg.create_task(store.watch_outbox(runtime.outbox.wake)),
         ]
         if watch:
             tasks.append(tg.create_task(watch_content(runtime)))
-        tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
+        for adapter in runtime.adapters.values():
+            tasks += [tg.create_task(job) for job in _intake(runtime, adapter)]
         if until is not None:
             await until
             for task in tasks:
                 task.cancel()
+
+
+def _intake(runtime: Runtime, adapter: Adapter) -> list[Coroutine[Any, Any, None]]:
+    """What receives an adapter's events here: its run, under its lease if it needs one."""
+    lease = adapter.intake_lease if isinstance(adapter, LeasedIntake) else ""
+    if not lease or not isinstance(adapter, LeasedIntake):
+        return [adapter.run(runtime.hub.sink)]
+    return [
+        adapter.standby(),
+        while_held(runtime.store, lease, functools.partial(adapter.run, runtime.hub.sink)),
+    ]
 
 
 def platform_adapters(config: Config) -> list[Adapter]:
@@ -288,6 +329,10 @@ def platform_adapters(config: Config) -> list[Adapter]:
             from adapters import telegram as telegram_adapter
         except ModuleNotFoundError as exc:
             raise MissingExtra(_missing("Telegram", "telegram", exc)) from exc
+        if config.store.postgres:  # the outbox's gate paces every process's sends together
+            config = dataclasses.replace(
+                config, telegram=dataclasses.replace(config.telegram, rate_limit=False)
+            )
         found.append(telegram_adapter.create(config, texts))
     if config.discord.enabled:
         try:

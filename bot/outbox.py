@@ -18,10 +18,11 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from bot.deliveries import payload_to_reply
+from bot.flood import FloodGate, FloodRule
 from bot.ports import Adapter, ModerationSurface, Rejected, RetryLater, ThreadGone, Unreachable
 from bot.redact import Redactor
 from bot.storage.base import OutboxStore, TicketStore
@@ -76,6 +77,8 @@ class Outbox:
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
+        gate: FloodGate | None = None,
+        rules: Callable[[OutboxItem], Sequence[FloodRule]] = lambda _item: (),
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
@@ -86,6 +89,8 @@ class Outbox:
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
         self._accept = accept or (lambda _item: True)
+        # Flood limits held across processes: each send waits for its slot (bot.flood).
+        self._gate, self._rules = gate, rules
         self._wake = asyncio.Event()
         self._card_owed: set[tuple[int, str]] = set()
         self._running: dict[int, asyncio.Task[None]] = {}  # item id → its delivery under way
@@ -232,6 +237,7 @@ class Outbox:
         """Send one item and record the outcome; what the platform said, if it took it."""
         adapter = self._adapters[item.platform]
         try:
+            await self._pace(item)
             target = await self._target(item, adapter)
             reply = payload_to_reply(item.payload)
             done = await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
@@ -266,6 +272,17 @@ class Outbox:
             await self._mark_sent(item)
             return done
         return None
+
+    async def _pace(self, item: OutboxItem) -> None:
+        """Wait for the send's slot under the platform's flood limits (every process's sends
+        count), when a gate is set."""
+        if self._gate is None:
+            return
+        rules = self._rules(item)
+        if rules:
+            wait = await self._gate.reserve(rules)
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
         if item.attempts + 1 >= self._max_attempts:

@@ -70,3 +70,16 @@ class ModerationSurface(Protocol):
     async def open_thread(self, chat: ChatRef, title: str) -> str:
         """Create a topic/thread in the moderator chat `chat` and return its id."""
         ...
+
+
+@runtime_checkable
+class LeasedIntake(Protocol):
+    """An adapter of which one process of a deployment at a time may receive (Telegram's
+    getUpdates, Discord's gateway), while every process may send."""
+
+    platform: str
+    intake_lease: str  # the lease `run` needs; "" when every process may receive (a webhook)
+
+    async def standby(self) -> None:
+        """Until cancelled: be able to send while another process receives."""
+        ...

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 THREAD_NAME_MAX = 100  # Discord: a channel or thread name holds at most 100 characters
 THREAD_ARCHIVE_MINUTES = 10080  # a week: tickets can wait over a weekend
-READY_WAIT = 10.0  # seconds send() waits for the gateway before asking the outbox to retry
+READY_WAIT = 10.0  # seconds send() waits for the login before asking the outbox to retry
 GUILD_READY_TIMEOUT = 2.0  # discord.py's default wait for GUILD_CREATE after READY
 MODALS_KEPT = 500
 CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
@@ -184,6 +184,11 @@ class DiscordAdapter:
         self.router = Router(self.client, self.settings, self.pending, self.modals, self.texts)
         self.client.kefu_buttons = self.router
         self.client.kefu_stamp = self._state_dir / "commands.sha256"
+        # One gateway connection per bot (a lease in the store); sends go over REST from any
+        # process once logged in.
+        self.intake_lease = "discord:gateway"
+        self._login_lock = asyncio.Lock()
+        self._logged_in = asyncio.Event()
         self.delivery = Delivery(
             self.client,
             self.pending,
@@ -211,32 +216,55 @@ class DiscordAdapter:
         if not self.client.is_closed():
             await self.client.close()
 
-    async def run(self, sink: EventSink) -> None:
-        """Connect and receive events until cancelled; raises DiscordStartError on bad setup."""
+    def _token(self) -> str:
         token = self.config.token(self.config.discord.token_env)
         if not token:
             raise DiscordStartError(
                 f"set the bot token in the {self.config.discord.token_env} environment variable"
             )
+        return token
+
+    async def _login(self) -> None:
+        """Log in over REST once (also registers buttons and syncs commands: setup_hook)."""
+        async with self._login_lock:
+            if self._logged_in.is_set():
+                return
+            try:
+                await self.client.__aenter__()
+                await self.client.login(self._token())
+            except discord.LoginFailure as exc:
+                raise DiscordStartError(
+                    f"Discord rejected the token in {self.config.discord.token_env}"
+                ) from exc
+            self._logged_in.set()
+
+    async def standby(self) -> None:
+        """Log in over REST and wait: this process sends while another holds the gateway."""
+        await self._login()
+        await asyncio.Event().wait()
+
+    async def run(self, sink: EventSink) -> None:
+        """Connect to the gateway and receive events until cancelled; raises DiscordStartError
+        on bad setup."""
+        await self._login()
         self.router.sink = sink
         try:
-            async with self.client:
-                await self.client.start(token)
+            await self.client.connect()
         except discord.PrivilegedIntentsRequired as exc:
             raise DiscordStartError(INTENTS_HELP) from exc
-        except discord.LoginFailure as exc:
-            raise DiscordStartError(
-                f"Discord rejected the token in {self.config.discord.token_env}"
-            ) from exc
         finally:
             self.router.sink = None
             self.client.kefu_ready.clear()
+            ws = self.client.ws
+            if ws is not None and ws.open:  # the lease moved on: leave the gateway to its holder
+                await asyncio.shield(ws.close(code=1000))
 
     async def _wait_ready(self) -> None:
+        """Sends need a REST login, not the gateway (another process may hold it)."""
         try:
-            await asyncio.wait_for(self.client.kefu_ready.wait(), READY_WAIT)
+            await asyncio.wait_for(self._logged_in.wait(), READY_WAIT)
         except TimeoutError as exc:
-            raise RetryLater("not connected to Discord yet", 5.0) from exc
+            raise RetryLater("not logged in to Discord yet", 5.0) from exc
 
     async def send(self, out: Outgoing) -> Delivered:
         """Deliver one reply to a DM channel (or user id) or a ticket thread."""

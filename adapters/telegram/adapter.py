@@ -130,6 +130,9 @@ class TelegramAdapter:
         self._poller: Poller | None = None
         self._sink: EventSink | None = None
         self.webhook_port: int | None = None  # the bound port once the webhook receiver runs
+        # Only one getUpdates caller per bot (Telegram answers the others 409 Conflict); a
+        # webhook reaches every process behind its address.
+        self.intake_lease = "telegram:getUpdates" if self._tg.mode == "polling" else ""
 
     @property
     def bot(self) -> Bot:
@@ -203,6 +206,10 @@ class TelegramAdapter:
                 await self._poller.run()
         finally:
             await self._albums.close()
+
+    async def standby(self) -> None:
+        """Sends need nothing more than the Bot set up on entry: wait until cancelled."""
+        await asyncio.Event().wait()
 
     async def _run_webhook(self) -> None:
         secret = self._config.token(self._tg.secret_token_env)

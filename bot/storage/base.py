@@ -349,6 +349,20 @@ class LearningStore(Protocol):
         ...
 
 
+class Leases(Protocol):
+    """One holder at a time of a role of the deployment (the Telegram poller, the Discord
+    gateway, the scheduler), for a time-to-live it renews; where one process writes the store
+    (SQLite), that process always holds them."""
+
+    async def acquire_lease(self, name: str, ttl: float) -> bool:
+        """Take the lease `name`, or renew it, for `ttl` seconds; whether this process holds it."""
+        ...
+
+    async def release_lease(self, name: str) -> None:
+        """Give the lease up at once (a clean stop), if this process holds it."""
+        ...
+
+
 class Store(
     Transactions,
     TurnStore,
@@ -359,6 +373,7 @@ class Store(
     SnippetStore,
     StatsStore,
     LearningStore,
+    Leases,
     Protocol,
 ):
     """Every role at once: what a store implementation provides."""

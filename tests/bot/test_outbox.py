@@ -18,6 +18,7 @@ from bot.deliveries import reply_to_payload
 from bot.outbox import Outbox
 from bot.ports import RetryLater
 from bot.storage import Store, open_store
+from bot.storage.postgres import PostgresStore
 from bot.storage.records import OutboxItem, OutboxStatus
 from bot.types import Delivered, Outgoing, Reply
 from tests.helpers.fakes import Clock, FakeAdapter
@@ -26,28 +27,36 @@ USERS = "fake"
 
 
 class Stores:
-    """A store of one kind, which can be closed and opened again (a process restart)."""
+    """A store of one kind, which can be closed and opened again (a process restart; on
+    PostgreSQL the closed one leaves the deployment, as a killed one does once silent)."""
 
-    def __init__(self, kind: str, tmp_path: Path) -> None:
+    def __init__(self, kind: str, tmp_path: Path, url: str = "") -> None:
         self.path = tmp_path / f"kefu-{kind}.sqlite3"
+        self.url = url
         self.store: Store
+
+    async def _open(self) -> Store:
+        if self.url:
+            return await PostgresStore.open(self.url)
+        return await open_store(self.path)
 
     async def open(self) -> Store:
         """The store, as a fresh process would open it."""
-        self.store = await open_store(self.path)
+        self.store = await self._open()
         return self.store
 
     async def restart(self) -> Store:
         """The same data in a new store object."""
         await self.store.close()
-        self.store = await open_store(self.path)
+        self.store = await self._open()
         return self.store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     """A fresh store of each kind."""
-    made = Stores(request.param, tmp_path)
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else ""
+    made = Stores(request.param, tmp_path, url)
     await made.open()
     try:
         yield made

@@ -1,6 +1,6 @@
-"""What several processes coordinate through PostgreSQL: one turn at a time per conversation
-(an advisory lock held by the turn's transaction), leases (one holder of a role at a time),
-and platform flood limits shared by every process.
+"""What several processes coordinate through PostgreSQL besides the outbox's claims: one turn
+at a time per conversation (an advisory lock held by the turn's transaction), and platform
+flood limits shared by every process. (Leases are the store's own role: store.py.)
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from bot.flood import FloodRule
 from bot.locks import InProcessLocks
 from bot.storage.postgres.store import PostgresStore
 
@@ -34,18 +35,21 @@ class PostgresLocks:
 
 
 class PostgresFloodGate:
-    """Sends paced across every process: each key (a bot, a chat, a group) admits one send per
-    its gap of seconds (kefu_flood_slot in the schema reserves the slot atomically)."""
+    """Sends paced across every process of the deployment: a send is reserved under each of
+    its keys (kefu_flood_reserve in the schema: a sliding window per key, in the server)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
 
-    async def reserve(self, keys: Sequence[tuple[str, float]]) -> float:
-        """Reserve the next send under all `keys` (key, gap in seconds); seconds to wait."""
-        if not keys:
+    async def reserve(self, rules: Sequence[FloodRule]) -> float:
+        """Reserve the next send under every rule's key; seconds to wait before sending."""
+        if not rules:
             return 0.0
-        names, gaps = [k for k, _ in keys], [g for _, g in keys]
-        row = await self._store.execute_row(
-            "SELECT kefu_flood_slot(%s::text[], %s::float8[]) AS wait", (names, gaps)
-        )
+        keys = [r.key for r in rules]
+        limits = [r.limit for r in rules]
+        windows = [r.window for r in rules]
+        row = await self._store.execute_row(_RESERVE, (keys, limits, windows))
         return 0.0 if row is None else max(0.0, float(row["wait"]))
+
+
+_RESERVE = "SELECT kefu_flood_reserve(%s::text[], %s::integer[], %s::float8[]) AS wait"

@@ -200,28 +200,42 @@ CREATE TABLE leases (
     expires_at timestamptz NOT NULL
 );
 
--- Platform flood limits across processes: the earliest server time (epoch seconds) at which
--- the next send under each key (a bot, a chat, a group) may leave.
-CREATE TABLE flood_slots (
-    key     text PRIMARY KEY,
-    next_at double precision NOT NULL
+-- Platform flood limits across processes: every send reserved under each of its keys (a bot,
+-- a chat, a group) at the time it may leave, server time in epoch seconds. `flood_keys` holds
+-- a row per key only to lock on: reservations under one key are made one at a time.
+CREATE TABLE flood_keys (
+    key text PRIMARY KEY
 );
+CREATE TABLE flood_sends (
+    key text NOT NULL,
+    at  double precision NOT NULL
+);
+CREATE INDEX flood_sends_key ON flood_sends (key, at);
 
--- Reserve a send under several keys at once: the slot is the latest of the keys' next times
--- (or now); each key then moves on by its own gap. Returns seconds to wait before sending.
-CREATE FUNCTION kefu_flood_slot(keys text[], gaps double precision[])
+-- Reserve one send under several keys at once, each allowing at most limits[i] sends in any
+-- windows[i] seconds (a sliding window, exact: Telegram's "20 a minute per group" holds in
+-- every minute, not on average). Returns the seconds to wait before sending.
+CREATE FUNCTION kefu_flood_reserve(keys text[], limits integer[], windows double precision[])
 RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE
-    t    double precision := extract(epoch FROM clock_timestamp());
-    slot double precision;
+    t       double precision := extract(epoch FROM clock_timestamp());
+    send_at double precision := t;
+    nth     double precision;
 BEGIN
-    INSERT INTO flood_slots (key, next_at) SELECT k, 0 FROM unnest(keys) AS k
-    ON CONFLICT (key) DO NOTHING;
-    PERFORM 1 FROM flood_slots WHERE key = ANY (keys) ORDER BY key FOR UPDATE;
-    SELECT greatest(t, max(next_at)) INTO slot FROM flood_slots WHERE key = ANY (keys);
-    UPDATE flood_slots AS f SET next_at = slot + g.gap
-    FROM unnest(keys, gaps) AS g (k, gap) WHERE f.key = g.k;
-    RETURN slot - t;
+    INSERT INTO flood_keys (key) SELECT k FROM unnest(keys) AS k ON CONFLICT (key) DO NOTHING;
+    PERFORM 1 FROM flood_keys WHERE key = ANY (keys) ORDER BY key FOR UPDATE;
+    FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
+        nth := NULL;
+        SELECT at INTO nth FROM flood_sends WHERE key = keys[i]
+        ORDER BY at DESC OFFSET limits[i] - 1 LIMIT 1;
+        IF nth IS NOT NULL THEN
+            send_at := greatest(send_at, nth + windows[i]);
+        END IF;
+    END LOOP;
+    INSERT INTO flood_sends (key, at) SELECT k, send_at FROM unnest(keys) AS k;
+    DELETE FROM flood_sends
+    WHERE key = ANY (keys) AND at < t - (SELECT max(w) FROM unnest(windows) AS w);
+    RETURN send_at - t;
 END
 $$;
 
