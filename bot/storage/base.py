@@ -282,6 +282,12 @@ class OutboxStore(Protocol):
         """One delivery by id."""
         ...
 
+    async def recent_sends(
+        self, platform: str, chat_ids: Sequence[str], since: float
+    ) -> dict[str, int]:
+        """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
+        ...
+
 
 class SnippetStore(Protocol):
     """Moderators' canned replies."""
