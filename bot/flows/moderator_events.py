@@ -196,6 +196,19 @@ async def _dead_letters(turn: Turn, _args: str) -> None:
     turn.say(Reply("\n".join(lines)))
 
 
+async def _backlog(turn: Turn, _args: str) -> None:
+    """What waits to be sent, per chat, the longest waiting first (a group's budget spent)."""
+    waiting = await turn.svc.store.backlog()
+    if not waiting:
+        turn.say(Reply(turn.mt("mod_backlog_none")))
+        return
+    lines = [turn.mt("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
+    for platform, chat, n, oldest in waiting[:DEAD_SHOWN]:
+        age = int(turn.now - oldest)
+        lines.append(turn.mt("mod_backlog_line", platform=platform, chat=chat, n=n, age=age))
+    turn.say(Reply("\n".join(lines)))
+
+
 async def _retry(turn: Turn, args: str) -> None:
     """Send a dead delivery again (`/retry ID`)."""
     item_id = args.split(maxsplit=1)[0] if args.strip() else ""
@@ -214,6 +227,7 @@ COMMANDS: dict[str, Command] = {
     "snippets": _snippets,
     "snippet-add": _snippet_add,
     "dead": _dead_letters,
+    "backlog": _backlog,
     "retry": _retry,
 }
 TICKET_COMMANDS: dict[str, TicketCommand] = {
