@@ -56,12 +56,27 @@ async def handle(turn: Turn) -> None:
             return  # chatter in a moderator group's general topic is none of our business
         turn.say(Reply(turn.mt("mod_only")))
         return
+    if _elsewhere(turn):
+        turn.say(Reply(turn.mt("mod_other_team", id=turn.target.id if turn.target else "?")))
+        return
     if isinstance(event, ButtonPressed):
         await _button(turn, event)
     elif isinstance(event, CommandReceived):
         await _command(turn, event.name, event.args.strip())
     elif isinstance(event, TextReceived):
         await _text(turn, event)
+
+
+def _elsewhere(turn: Turn) -> bool:
+    """A ticket of another route's group, acted on from this group: rights follow the group
+    (an administrator of the orders group is not one of the safety group). Surfaces that are
+    not paged (the desk, the web) see every route."""
+    chat, ticket = turn.event.chat, turn.target
+    if ticket is None or not turn.svc.can(chat.platform).paged:
+        return False
+    return not any(
+        s.platform == chat.platform and s.id == chat.id for s in turn.svc.surfaces_of(ticket)
+    )
 
 
 async def _text(turn: Turn, event: TextReceived) -> None:

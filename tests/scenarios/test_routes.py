@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.routes import Route, Routes
+from bot.storage.records import TicketStatus
+from bot.types import ChatKind, ChatRef, CommandReceived
 from tests.helpers.fakes import MODS, Harness, harness
 from tests.scenarios.steps import fill_form, reach_person
 
@@ -90,3 +92,15 @@ async def test_move_to_an_unknown_category_says_how(h: Harness) -> None:
     await h.moderator("mei").command(1, "move", "no/such/category")
     assert "/move" in h.moderators.last_text()
     assert (await h.ticket(1)).category == "commerce/orders"
+
+
+async def test_rights_follow_the_group_a_ticket_belongs_to(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await fill_form(h, user, "commerce/orders")
+    mod = h.moderator("mei")
+    safety = ChatRef(MODS, "safety", ChatKind.MODERATION)
+    await h.deliver(CommandReceived(mod.ref, safety, h.next_id(), "claim", "1"))
+    assert h.moderators.last_text() == h.t("en", "mod_other_team", id=1)
+    assert (await h.ticket(1)).status is TicketStatus.OPEN
+    await mod.command(1, "claim")  # in the ticket's own topic, in its own group
+    assert (await h.ticket(1)).status is TicketStatus.CLAIMED
