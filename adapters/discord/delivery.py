@@ -122,7 +122,17 @@ class Delivery:
             raise translate(exc, thread=thread) from exc
         if thread:
             self.announce.pop(target, None)
+            if out.reply.close_thread:
+                await self._close_thread(target)
         return Delivered(tuple(ids), note)
+
+    async def _close_thread(self, thread_id: int) -> None:
+        """Archive and lock a ticket's thread after the note that says where it went (a move);
+        the note arrived, so a thread that cannot be closed is logged, not retried."""
+        try:
+            await self.client.http.edit_channel(thread_id, archived=True, locked=True)
+        except discord.HTTPException as exc:
+            log.warning("thread %s could not be closed: %s %s", thread_id, exc.status, exc.code)
 
     async def _prepare(
         self, out: Outgoing, target: int, *, thread: bool

@@ -49,7 +49,6 @@ class Settings:
         return self.role_id
 
 
-
 class Router:
     """Turns gateway events into the core's events, acknowledging interactions first."""
 
