@@ -45,9 +45,9 @@ TABLES = (
         ("id", "version", "user_key", "platform", "chat_id", "user_name", "category", "form_id",
          "answers", "images", "status", "priority", "lang", "summary", "created_at",
          "claimed_by", "claimed_at", "first_response_at", "closed_at", "closed_by",
-         "close_reason", "rating", "user_unreachable", "last_paged_at"),
+         "close_reason", "rating", "user_unreachable", "last_paged_at", "surfaces"),
         ("id",),
-        json=("answers", "images"),
+        json=("answers", "images", "surfaces"),
         bools=("user_unreachable",),
     ),
     Table(

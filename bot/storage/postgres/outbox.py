@@ -97,6 +97,20 @@ class PostgresOutboxStore(PostgresConnection):
         row = await self._row(sql.OUTBOX_ITEM, (item_id,))
         return None if row is None else rows.outbox_from_row(row)
 
+    async def recent_sends(
+        self, platform: str, chat_ids: Sequence[str], since: float
+    ) -> dict[str, int]:
+        """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
+        found = await self._rows(sql.RECENT_SENDS, (platform, list(chat_ids), since))
+        return {str(row["chat_id"]): int(row["n"]) for row in found}
+
+    async def backlog(self) -> list[tuple[str, str, int, float]]:
+        """What waits per chat, the longest waiting first."""
+        found = await self._rows(sql.BACKLOG)
+        return [
+            (str(r["platform"]), str(r["chat_id"]), int(r["n"]), float(r["oldest"])) for r in found
+        ]
+
     async def watch_outbox(self, wake: Callable[[], None]) -> None:
         """Call `wake` whenever any process enqueued deliveries (LISTEN/NOTIFY), until
         cancelled. A hint only: the outbox polls as well, so a lost notification (the

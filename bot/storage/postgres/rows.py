@@ -81,6 +81,7 @@ def ticket_params(ticket: Ticket) -> Named:
         "rating": ticket.rating,
         "user_unreachable": ticket.user_unreachable,
         "last_paged_at": ticket.last_paged_at,
+        "surfaces": Jsonb([list(pair) for pair in ticket.surfaces]),
     }
 
 
@@ -186,6 +187,7 @@ def ticket_from_row(row: Row) -> Ticket:
     values = dict(row)
     values["answers"] = [(str(a), str(b)) for a, b in values["answers"]]
     values["images"] = [str(sha) for sha in values["images"]]
+    values["surfaces"] = [(str(a), str(b)) for a, b in values["surfaces"]]
     values["status"] = TicketStatus(values["status"])
     return Ticket(**values)
 

@@ -83,7 +83,7 @@ NEXT_TICKET_ID = "SELECT nextval('ticket_ids')"
 _TICKET_COLUMNS = """
     id, version, user_key, platform, chat_id, user_name, category, form_id, answers, images,
     status, priority, lang, summary, created_at, claimed_by, claimed_at, first_response_at,
-    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at
+    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at, surfaces
 """
 
 INSERT_TICKET = f"""
@@ -91,7 +91,8 @@ INSERT INTO tickets ({_TICKET_COLUMNS}) VALUES (
     %(id)s, %(version)s, %(user_key)s, %(platform)s, %(chat_id)s, %(user_name)s, %(category)s,
     %(form_id)s, %(answers)s, %(images)s, %(status)s, %(priority)s, %(lang)s, %(summary)s,
     %(created_at)s, %(claimed_by)s, %(claimed_at)s, %(first_response_at)s, %(closed_at)s,
-    %(closed_by)s, %(close_reason)s, %(rating)s, %(user_unreachable)s, %(last_paged_at)s
+    %(closed_by)s, %(close_reason)s, %(rating)s, %(user_unreachable)s, %(last_paged_at)s,
+    %(surfaces)s
 )
 """
 
@@ -105,7 +106,7 @@ UPDATE tickets SET
     first_response_at = %(first_response_at)s, closed_at = %(closed_at)s,
     closed_by = %(closed_by)s, close_reason = %(close_reason)s, rating = %(rating)s,
     user_unreachable = %(user_unreachable)s, last_paged_at = %(last_paged_at)s,
-    version = version + 1
+    surfaces = %(surfaces)s, version = version + 1
 WHERE id = %(id)s AND version = %(version)s
 """
 
@@ -398,5 +399,19 @@ OUTBOX_ITEMS = "SELECT * FROM outbox ORDER BY id LIMIT %s"
 OUTBOX_ITEMS_IN = "SELECT * FROM outbox WHERE status = ANY(%s) ORDER BY id LIMIT %s"
 
 OUTBOX_ITEM = "SELECT * FROM outbox WHERE id = %s"
+
+# What each of some chats sent in the last minute, and what waits for them.
+RECENT_SENDS = """
+SELECT chat_id, count(*) AS n FROM outbox
+WHERE platform = %s AND chat_id = ANY(%s)
+  AND (status = 'pending' OR (status = 'sent' AND sent_at >= %s))
+GROUP BY chat_id
+"""
+
+BACKLOG = """
+SELECT platform, chat_id, count(*) AS n, min(created_at) AS oldest FROM outbox
+WHERE status = 'pending'
+GROUP BY platform, chat_id ORDER BY min(created_at), platform COLLATE "C", chat_id COLLATE "C"
+"""
 
 NOTIFY_OUTBOX = "SELECT pg_notify('kefu_outbox', '')"

@@ -102,4 +102,5 @@ def _turn_ops(writes: TurnWrites) -> list[Op]:
     ops += [(sql.SET_SNIPPET, pair) for pair in writes.snippets]
     ops += [(sql.SET_BANNED, (banned, key)) for key, banned in writes.banned]
     ops += [(sql.RETRY_DEAD, (now, item_id)) for item_id in writes.retry_dead]
+    ops += [(sql.CLEAR_THREAD, pair) for pair in writes.moved_threads]
     return ops

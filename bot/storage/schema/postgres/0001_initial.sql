@@ -60,7 +60,8 @@ CREATE TABLE tickets (
     close_reason      text NOT NULL DEFAULT '',
     rating            integer,
     user_unreachable  boolean NOT NULL DEFAULT false,
-    last_paged_at     double precision
+    last_paged_at     double precision,
+    surfaces          jsonb NOT NULL DEFAULT '[]'  -- [[platform, chat id], ...] it pages
 );
 CREATE INDEX tickets_user ON tickets (user_key, id);
 CREATE INDEX tickets_status ON tickets (status, id);
@@ -137,6 +138,8 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
 CREATE INDEX outbox_status ON outbox (status, id);
 CREATE INDEX outbox_lane ON outbox (platform, chat_id, lane, id) WHERE status = 'pending';
+-- How busy a moderator chat has been lately: a new ticket goes to the least busy group.
+CREATE INDEX outbox_sent_by_chat ON outbox (platform, chat_id, sent_at) WHERE status = 'sent';
 
 CREATE TABLE snippets (
     name text PRIMARY KEY,
