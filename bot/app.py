@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import gc
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -90,7 +91,7 @@ async def open_store(config: Config) -> Store:
     return await SqliteStore.open(path)
 
 
-def coordination(store: Store) -> tuple[ConversationLocks, FloodGate | None]:
+def coordination(store: Store, audit: bool = False) -> tuple[ConversationLocks, FloodGate | None]:
     """One turn at a time per conversation, and the flood gate: in the database when
     processes share it; else in this process (one process writes a SQLite file's turns, and
     python-telegram-bot's own rate limiter paces its sends)."""
@@ -101,7 +102,7 @@ def coordination(store: Store) -> tuple[ConversationLocks, FloodGate | None]:
 
     if not isinstance(store, PostgresStore):
         raise TypeError(f"no coordination for {type(store).__name__}")
-    return PostgresLocks(store), PostgresFloodGate(store)
+    return PostgresLocks(store, audit), PostgresFloodGate(store)
 
 
 def paced_platforms(config: Config) -> frozenset[str]:
@@ -172,7 +173,8 @@ async def open_runtime(
             {name: adapter.capabilities for name, adapter in hosted.items()},
             kb_key(config),
         )
-        locks, gate = coordination(store)
+        # KEFU_TEST_AUDIT_TURNS: tests record each turn's time under its lock (PostgresLocks).
+        locks, gate = coordination(store, bool(os.environ.get("KEFU_TEST_AUDIT_TURNS")))
         engine = Engine(svc, locks, files.delete)
         redact = Redactor(
             [config.token(config.telegram.token_env), config.token(config.discord.token_env)]

@@ -12,7 +12,13 @@ from bot.flood import FloodRule
 from bot.locks import InProcessLocks
 from bot.storage.postgres.store import PostgresStore
 
-LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), clock_timestamp() AS at"
+# Test-only (KEFU_TEST_AUDIT_TURNS): each committed turn's time under its lock, into a table the
+# test made with an exclusion constraint, so that two turns of one conversation at once would
+# be refused by the database itself (tests/reliability/test_cluster.py).
+AUDIT = """
+INSERT INTO turn_audit (key, node, during) VALUES (%s, %s, tstzrange(%s, clock_timestamp()))
+"""
 
 
 class PostgresLocks:
@@ -21,17 +27,20 @@ class PostgresLocks:
     (and by the server when the process dies). Waiters in this process queue in memory first,
     so that one connection per process, not one per waiting event, waits in the database."""
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresStore, audit: bool = False) -> None:
         self._store = store
         self._local = InProcessLocks()
+        self._audit = audit
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold the lock of `key` for the block; the block's store calls join its transaction
         (raising rolls it back)."""
         async with self._local.hold(key), self._store.transaction():
-            await self._store.execute(LOCK_KEY, (key,))
+            locked = await self._store.execute_row(LOCK_KEY, (key,))
             yield
+            if self._audit and locked is not None:
+                await self._store.execute(AUDIT, (key, self._store.node, locked["at"]))
 
 
 class PostgresFloodGate:
