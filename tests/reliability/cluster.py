@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 from tests.helpers.fake_telegram.state import Sent
@@ -153,3 +154,51 @@ def in_order(received: list[Sent], expected: list[str]) -> bool:
             return False
         firsts.append(at)
     return firsts == sorted(firsts)
+
+
+class RoundRobin:
+    """One webhook address in front of several processes' ports (a load balancer): each
+    request goes to the next port; a port that refuses the connection answers 502, and
+    Telegram (the fake) delivers the update again later."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.port = 0
+        self.forwarded: list[tuple[int, int]] = []  # (backend port, status)
+        self._next = 0
+        self._runner: web.AppRunner | None = None
+        self._session: ClientSession | None = None
+
+    async def __aenter__(self) -> RoundRobin:
+        self._session = ClientSession(timeout=ClientTimeout(total=30))
+        app = web.Application()
+        app.router.add_route("POST", "/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        port = self.ports[self._next % len(self.ports)]
+        self._next += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-tele")}
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                f"http://127.0.0.1:{port}{request.path}",
+                data=await request.read(),
+                headers={**headers, "Content-Type": "application/json"},
+            ) as resp:
+                status, body = resp.status, await resp.read()
+        except (ClientError, TimeoutError):
+            status, body = 502, b""
+        self.forwarded.append((port, status))
+        return web.Response(status=status, body=body, content_type="application/json")

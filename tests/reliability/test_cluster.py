@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.adapters.telegram.dialog import Moderator
+from tests.adapters.telegram.test_webhook import free_port
 from tests.helpers.fake_telegram import FakeTelegram
-from tests.reliability.cluster import OVERLAPS, Cluster, cluster_config, in_order, prepare
+from tests.reliability.cluster import (
+    OVERLAPS,
+    Cluster,
+    RoundRobin,
+    cluster_config,
+    in_order,
+    prepare,
+)
 from tests.reliability.test_crash import (
     ANSWERS,
     PROMPTS,
@@ -142,3 +150,62 @@ async def test_three_processes_survive_sigkills_of_the_poller(tmp_path: Path, pg
     assert audited > 0 and overlaps == 0
     assert fake.pending_updates() == []
     assert fake.errors == [] and fake.unknown == []
+
+
+async def test_three_webhook_processes_behind_one_address_survive_a_sigkill(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The fake delivers round-robin to three processes' receivers; one is killed mid-run:
+    what it had not answered 200 is delivered again to another, and what it had committed is
+    not handled twice (each answer once in each ticket)."""
+    users = 4
+    ports = [free_port() for _ in range(PROCESSES)]
+    await prepare(pg_url)
+    async with FakeTelegram() as fake, RoundRobin(ports) as balancer:
+        hook = f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{balancer.port}/kefu/tg"\n'
+        configs = [
+            cluster_config(fake, tmp_path, pg_url, f"kefu{n}", f"{hook}port = {port}\n")
+            for n, port in enumerate(ports)
+        ]
+        cluster = Cluster(pg_url, tmp_path)
+        try:
+            for config in configs:
+                await cluster.start(config)
+            await fake.wait_for(lambda: fake.webhook, 60)
+            mod = fake.moderator(2001, "Mei")
+            script = asyncio.gather(
+                *(one_user(fake, n, Moderator(fake, mod)) for n in range(1, users + 1))
+            )
+            await fake.wait_for(lambda: sends(fake) >= 25, 120)
+            await cluster.kill(cluster.nodes[1])
+            before_kill = len(balancer.forwarded)
+            done = await script
+            await fake.wait_for(lambda: not fake.pending_updates(), 30)
+        except BaseException:
+            print(cluster.logs())
+            raise
+        finally:
+            await cluster.stop()
+        marks = await flagged(cluster)
+        outcome = Outcome(kills=1)
+        for user, ticket in done:
+            expected = [*PROMPTS, f"Ticket #{ticket} created", f"Added to ticket #{ticket}"]
+            for text in expected:
+                tally(outcome, fake, user.chat_id, None, text, marks)
+            assert in_order(user.inbox(), expected), [s.text for s in user.inbox()]
+        tickets = dict(await cluster.query("SELECT user_key, count(*) FROM tickets GROUP BY 1"))
+        answers = dict(await cluster.query("SELECT user_key, answers::text FROM tickets"))
+        overlaps = (await cluster.query(OVERLAPS))[0][0]
+    served = {port for port, status in balancer.forwarded if status == 200}
+    refused = {port for port, status in balancer.forwarded[before_kill:] if status != 200}
+    assert served == set(ports), balancer.forwarded  # every process received
+    assert refused == {ports[1]}  # after the kill, the dead one's turns went elsewhere
+    assert sorted(tickets.values()) == [1] * users, tickets
+    for n in range(1, users + 1):
+        for _, answer in ANSWERS:
+            assert (
+                str(answers[f"telegram:{1000 + n}"]).count(answer.format(n=n, name=f"U{n}")) == 1
+            )
+    assert outcome.lost == [] and outcome.unexplained == [], outcome
+    assert overlaps == 0
+    assert fake.pending_updates() == []
