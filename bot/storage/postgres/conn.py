@@ -38,6 +38,7 @@ Params = Sequence[Any] | dict[str, Any]
 Op = tuple[str, Params]
 Conn = psycopg.AsyncConnection[DictRow]
 
+POOL_SIZE = 16  # connections per process (turns take at most half: coordination.TURNS)
 NODE_BEAT = 2.0  # seconds between a node's heartbeats
 NODE_TTL = 10.0  # a node silent this long is gone: what it claimed may be taken over
 
@@ -80,7 +81,7 @@ class PostgresConnection:
         self._beat: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, *, password: str = "", pool_size: int = 10) -> Self:
+    async def open(cls, url: str, *, password: str = "", pool_size: int = POOL_SIZE) -> Self:
         """Connect to the database at `url` (any libpq URI), migrate it, join as a node."""
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
         if password:

@@ -5,6 +5,7 @@ flood limits shared by every process. (Leases are the store's own role: store.py
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from bot.flood import FloodRule
 from bot.locks import InProcessLocks
 from bot.storage.postgres.store import PostgresStore
 
+TURNS = 8  # turns in the database at once, per process (the pool holds POOL_SIZE connections)
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), clock_timestamp() AS at"
 # Test-only (KEFU_TEST_AUDIT_TURNS): each committed turn's time under its lock, into a table the
 # test made with an exclusion constraint, so that two turns of one conversation at once would
@@ -27,16 +29,20 @@ class PostgresLocks:
     (and by the server when the process dies). Waiters in this process queue in memory first,
     so that one connection per process, not one per waiting event, waits in the database."""
 
-    def __init__(self, store: PostgresStore, audit: bool = False) -> None:
+    def __init__(self, store: PostgresStore, audit: bool = False, turns: int = TURNS) -> None:
         self._store = store
         self._local = InProcessLocks()
         self._audit = audit
+        # A turn holds a pooled connection from its lock to its commit: at most `turns` at
+        # once, so that the outbox and the hub always find a connection free (else their
+        # deliveries queue behind every waiting turn, and replies lag).
+        self._slots = asyncio.Semaphore(turns)
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold the lock of `key` for the block; the block's store calls join its transaction
         (raising rolls it back)."""
-        async with self._local.hold(key), self._store.transaction():
+        async with self._local.hold(key), self._slots, self._store.transaction():
             locked = await self._store.execute_row(LOCK_KEY, (key,))
             yield
             if self._audit and locked is not None:
