@@ -166,10 +166,14 @@ class FakePlatform:
     platform = PLATFORM
     capabilities = Capabilities()  # like Telegram: no dialogs, a topic per ticket
 
-    def __init__(self, images: dict[str, bytes], tracker: Tracker, topics: str = "") -> None:
+    def __init__(
+        self, images: dict[str, bytes], tracker: Tracker, platform: str = PLATFORM
+    ) -> None:
+        # Engine processes that share one database each stand for a platform of their own, so
+        # that each delivers (and reads) only its own conversations' replies.
+        self.platform = platform
         self.images = images
         self.tracker = tracker
-        self.prefix = topics  # topic ids unique across processes that share one database
         self.chats: dict[str, Inbox] = {}
         self.topics: dict[str, Inbox] = {}
         self.topic_of: dict[int, str] = {}
@@ -205,12 +209,12 @@ class FakePlatform:
 
     def moderation_chat(self) -> ChatRef | None:
         """The moderators' group."""
-        return ChatRef(PLATFORM, MOD_CHAT, ChatKind.MODERATION)
+        return ChatRef(self.platform, MOD_CHAT, ChatKind.MODERATION)
 
     async def open_thread(self, chat: ChatRef, title: str) -> str:
         """A new forum topic for a ticket."""
         self._next_topic += 1
-        return f"{self.prefix}{self._next_topic}"
+        return str(self._next_topic)
 
 
 def decode(reply: Reply) -> list[Pressable]:
@@ -256,9 +260,10 @@ class Dialog:
         self.kb, self.platform = world.kb, world.platform
         self.queries = world.queries[lang]
         self.rng = random.Random(seed * 100_003 + n)
-        self.user = UserRef(PLATFORM, f"u{n}", f"User {n}", lang)
-        self.chat = ChatRef(PLATFORM, f"u{n}")
-        self.mod = UserRef(PLATFORM, f"mod{n % 10}", f"Mod {n % 10}", "zh-CN", is_moderator=True)
+        where = self.platform.platform
+        self.user = UserRef(where, f"u{n}", f"User {n}", lang)
+        self.chat = ChatRef(where, f"u{n}")
+        self.mod = UserRef(where, f"mod{n % 10}", f"Mod {n % 10}", "zh-CN", is_moderator=True)
         self.tops, self.form_paths = world.tops, world.form_paths
         self._count = 0
         self._mark = 0
@@ -325,7 +330,7 @@ class Dialog:
 
     def _topic(self, ticket_id: int) -> ChatRef:
         topic = self.platform.topic_of.get(ticket_id, "")
-        return ChatRef(PLATFORM, MOD_CHAT, ChatKind.MODERATION, topic)
+        return ChatRef(self.platform.platform, MOD_CHAT, ChatKind.MODERATION, topic)
 
     def mod_press(self, ticket_id: int, verb: Verb) -> Step | None:
         """The moderator presses a button of the ticket's topic."""
@@ -499,12 +504,3 @@ class Dialog:
             return
         self.stats["rated"] += 1
         yield step
-
-
-def dialog_of(key: str) -> int | None:
-    """The dialog whose event made an outbox item (its key: "<platform>:<who><n>-<k>:…")."""
-    parts = key.split(":")
-    if len(parts) < 3:
-        return None
-    head = parts[1].split("-", 1)[0].lstrip("um")
-    return int(head) if head.isdigit() else None

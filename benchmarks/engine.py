@@ -59,7 +59,6 @@ from _sim import (  # noqa: E402
     FakePlatform,
     Tracker,
     World,
-    dialog_of,
     load_queries,
     make_images,
 )
@@ -111,11 +110,6 @@ class Setup:
     def where(self) -> str:
         """How the conversations are split, for the report."""
         return f" in {self.workers} processes" if self.workers > 1 else ""
-
-    def mine(self, item: OutboxItem) -> bool:
-        """Whether this process delivers an item: its own conversations' (the others' replies
-        are read by the dialogs in their process)."""
-        return (dialog_of(item.key) or 0) % self.workers == self.worker
 
 
 @dataclass(slots=True)
@@ -219,13 +213,16 @@ async def phase(setup: Setup, name: str) -> AsyncIterator[Phase]:
     data_dir = setup.root / name
     config = Config(
         bot=BotConfig(data_dir=data_dir),
-        telegram=TelegramConfig(enabled=True, moderator_chat_id="-1001"),
+        # the in-process platform has no flood limits to hold (rate_limit would pace its sends
+        # at Telegram's 30/s across processes on PostgreSQL)
+        telegram=TelegramConfig(enabled=True, moderator_chat_id="-1001", rate_limit=False),
         store=StoreConfig(url=setup.urls.get(name, "")),
     )
     tracker = Tracker(time.perf_counter)
-    platform = FakePlatform(setup.images, tracker, topics=f"w{setup.worker}-")
-    accept = setup.mine if setup.workers > 1 else None
-    opened = open_runtime(config, [platform], kb=setup.kb, index=setup.index, accept=accept)
+    name = f"telegram{setup.worker}" if setup.workers > 1 else "telegram"
+    platform = FakePlatform(setup.images, tracker, name)
+    paged = [platform.moderation_chat()] if setup.workers > 1 else None
+    opened = open_runtime(config, [platform], kb=setup.kb, index=setup.index, paged=paged)
     async with opened as runtime:
         track_outbox(runtime, tracker)
         world = World(setup.kb, platform, setup.queries)

@@ -83,11 +83,14 @@ async def test_a_conversation_lock_holds_across_processes(pg_url: str) -> None:
 
         async def other() -> None:
             async with second.hold("telegram:1"):
+                await b.load_turn("telegram:1")  # a turn starts with its load: locked there
                 order.append("b")
 
         async with first.hold("telegram:1"):
+            await a.load_turn("telegram:1")
             waiting = asyncio.create_task(other())
             async with second.hold("telegram:2"):  # another conversation: not held up
+                await b.load_turn("telegram:2")
                 order.append("b2")
             await asyncio.sleep(0.2)
             assert not waiting.done()  # it waits in the database for a's turn to end
@@ -96,14 +99,13 @@ async def test_a_conversation_lock_holds_across_processes(pg_url: str) -> None:
         assert order == ["b2", "a", "b"]
 
 
-async def test_a_turn_that_raises_under_its_lock_writes_nothing(pg_url: str) -> None:
-    async with await PostgresStore.open(pg_url) as store:
-        locks = PostgresLocks(store)
+async def test_a_turn_that_raises_under_its_lock_releases_it(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
         with pytest.raises(RuntimeError):
-            async with locks.hold("telegram:1"):
-                await store.set_snippet("hi", "held back")
+            async with PostgresLocks(a).hold("telegram:1"):
                 raise RuntimeError("boom")
-        assert await store.get_snippet("hi") is None
+        async with asyncio.timeout(5), PostgresLocks(b).hold("telegram:1"):
+            pass
 
 
 async def test_another_process_is_woken_by_what_one_enqueues(pg_url: str) -> None:

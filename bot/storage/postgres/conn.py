@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -38,11 +39,27 @@ Params = Sequence[Any] | dict[str, Any]
 Op = tuple[str, Params]
 Conn = psycopg.AsyncConnection[DictRow]
 
-POOL_SIZE = 16  # connections per process (turns take at most half: coordination.TURNS)
+POOL_SIZE = 32  # connections per process (turns take at most 24: coordination.TURNS)
 NODE_BEAT = 2.0  # seconds between a node's heartbeats
 NODE_TTL = 10.0  # a node silent this long is gone: what it claimed may be taken over
 
-_CURRENT: ContextVar[tuple[object, Conn] | None] = ContextVar("kefu_pg_tx", default=None)
+# The connection the running task (and the tasks it starts) uses: (store, connection, whether a
+# transaction is open on it). A conversation's turn holds one (PostgresLocks); transaction()
+# opens one or joins the running one.
+_CURRENT: ContextVar[tuple[object, Conn, bool] | None] = ContextVar("kefu_pg_conn", default=None)
+_HELD: ContextVar[Held | None] = ContextVar("kefu_pg_held", default=None)
+
+
+@dataclass(slots=True)
+class Held:
+    """A connection a turn holds, with statements to run before its next one (the lock,
+    pipelined with the turn's load) and after its commit (the unlock, pipelined with it): a
+    turn costs two round trips."""
+
+    conn: Conn
+    ahead: list[Op] = field(default_factory=list)
+    behind: list[Op] = field(default_factory=list)
+
 
 _REGISTER = """
 INSERT INTO nodes (id, host, pid) VALUES (%s, %s, %s)
@@ -155,16 +172,58 @@ class PostgresConnection:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """Group writes atomically; nested use (and tasks started inside) joins the outer one."""
-        if self._joined() is not None:
+        """Group writes atomically; nested use (and tasks started inside) joins the outer one;
+        inside a held connection (a turn), the transaction runs on it."""
+        current = _CURRENT.get()
+        if current is not None and current[0] is self and current[2]:
             yield
             return
-        async with self._pool.connection() as conn, conn.transaction():
-            token = _CURRENT.set((self, conn))
+        async with contextlib.AsyncExitStack() as stack:
+            conn = self._joined()
+            if conn is None:
+                conn = await stack.enter_async_context(self._pool.connection())
+            await stack.enter_async_context(conn.transaction())
+            token = _CURRENT.set((self, conn, True))
             try:
                 yield
             finally:
                 _CURRENT.reset(token)
+
+    @asynccontextmanager
+    async def held(
+        self, ahead: Sequence[Op] = (), behind: Sequence[Op] = ()
+    ) -> AsyncIterator[Held]:
+        """A connection of the pool for the block, which the block's store calls use (each
+        statement atomic on its own, transaction() a transaction on it); `ahead` runs before
+        the block's first statement (in its round trip), `behind` with the turn's commit (or
+        is left in `Held.behind` for the caller to run)."""
+        if self._joined() is not None:
+            raise RuntimeError("a held connection cannot be nested")
+        async with self._pool.connection() as conn:
+            held = Held(conn, list(ahead), list(behind))
+            token, mine = _CURRENT.set((self, conn, False)), _HELD.set(held)
+            try:
+                yield held
+            finally:
+                _HELD.reset(mine)
+                _CURRENT.reset(token)
+
+    def _ahead(self) -> list[Op]:
+        """The held connection's statements that must run first (taken: they run now)."""
+        held = _HELD.get()
+        if held is None or not held.ahead or self._joined() is not held.conn:
+            return []
+        ahead, held.ahead = held.ahead, []
+        return ahead
+
+    async def _finish(self, statement: str, params: Params) -> Outcome:
+        """A turn's last statement, with what the held connection runs after it."""
+        held = _HELD.get()
+        if held is None or self._joined() is not held.conn or not held.behind:
+            return await self._one(statement, params)
+        outcomes = await self._batch([(statement, params), *held.behind], atomic=False)
+        held.behind = []  # ran: the whole pipeline succeeded
+        return outcomes[0]
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:
@@ -178,6 +237,8 @@ class PostgresConnection:
 
     async def _one(self, statement: str, params: Params = ()) -> Outcome:
         """One statement: atomic by itself outside a transaction."""
+        if ahead := self._ahead():
+            return (await self._batch([*ahead, (statement, params)], atomic=False))[-1]
         async with self._connection() as conn:
             try:
                 cur = await conn.execute(statement, params)
@@ -191,10 +252,13 @@ class PostgresConnection:
         one is running), so that one failing undoes them all."""
         if not ops:
             return []
+        ahead = self._ahead()
         async with self._connection() as conn:
             cursors: list[psycopg.AsyncCursor[Row]] = []
             try:
                 async with conn.pipeline():
+                    for q, p in ahead:
+                        await conn.execute(q, p)
                     if atomic:
                         async with conn.transaction():
                             cursors = [await conn.execute(q, p) for q, p in ops]

@@ -11,23 +11,39 @@ from contextlib import asynccontextmanager
 
 from bot.flood import FloodRule
 from bot.locks import InProcessLocks
+from bot.storage.postgres.conn import Held, Op
 from bot.storage.postgres.store import PostgresStore
 
-TURNS = 8  # turns in the database at once, per process (the pool holds POOL_SIZE connections)
-LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), clock_timestamp() AS at"
-# Test-only (KEFU_TEST_AUDIT_TURNS): each committed turn's time under its lock, into a table the
-# test made with an exclusion constraint, so that two turns of one conversation at once would
-# be refused by the database itself (tests/reliability/test_cluster.py).
-AUDIT = """
-INSERT INTO turn_audit (key, node, during) VALUES (%s, %s, tstzrange(%s, clock_timestamp()))
+TURNS = 24  # turns in the database at once, per process (the pool holds POOL_SIZE connections)
+# The lock time is kept in the session for the test-only audit below.
+LOCK_KEY = """
+SELECT pg_advisory_lock(hashtextextended(%s, 0)),
+       set_config('kefu.locked_at', clock_timestamp()::text, false)
+"""
+UNLOCK_KEY = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+# Test-only (KEFU_TEST_AUDIT_TURNS): each turn's time under its lock, into a table the test made
+# with an exclusion constraint, so that two turns of one conversation at once would be refused
+# by the database itself (tests/reliability/test_cluster.py); then the unlock.
+AUDIT_AND_UNLOCK = """
+WITH audit AS (
+    INSERT INTO turn_audit (key, node, during) VALUES (%(key)s, %(node)s,
+        tstzrange(current_setting('kefu.locked_at')::timestamptz, clock_timestamp()))
+)
+SELECT pg_advisory_unlock(hashtextextended(%(key)s, 0))
 """
 
 
 class PostgresLocks:
-    """A conversation's lock across processes: its turn runs in one transaction that holds a
-    transaction-scoped advisory lock on the conversation's key, released by COMMIT or ROLLBACK
-    (and by the server when the process dies). Waiters in this process queue in memory first,
-    so that one connection per process, not one per waiting event, waits in the database."""
+    """A conversation's lock across processes: its turn holds one pooled connection, which
+    holds a session advisory lock on the conversation's key from before the turn's load to
+    after its commit (one statement, atomic: bot/storage/postgres/turns.py); the server
+    releases it should the process die. Waiters in this process queue in memory first, so
+    that one connection per process, not one per waiting event, waits in the database.
+
+    The lock is taken by the block's first statement (a turn's load: one round trip for
+    both) and released with the turn's commit: the block is exclusive from its first
+    statement on; before it, it has neither read nor written anything.
+    """
 
     def __init__(self, store: PostgresStore, audit: bool = False, turns: int = TURNS) -> None:
         self._store = store
@@ -42,11 +58,29 @@ class PostgresLocks:
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold the lock of `key` for the block; the block's store calls join its transaction
         (raising rolls it back)."""
-        async with self._local.hold(key), self._slots, self._store.transaction():
-            locked = await self._store.execute_row(LOCK_KEY, (key,))
-            yield
-            if self._audit and locked is not None:
-                await self._store.execute(AUDIT, (key, self._store.node, locked["at"]))
+        unlock: Op = (UNLOCK_KEY, (key,))
+        if self._audit:
+            unlock = (AUDIT_AND_UNLOCK, {"key": key, "node": self._store.node})
+        # The lock goes out with the turn's load, the unlock with its commit (Held).
+        held_turn = self._store.held([(LOCK_KEY, (key,))], [unlock])
+        async with self._local.hold(key), self._slots, held_turn as held:
+            try:
+                yield
+            finally:
+                await self._release(held)
+
+    async def _release(self, held: Held) -> None:
+        """Unlock, unless the commit's round trip did (or no statement ever took the lock)."""
+        if held.ahead:
+            return
+        try:
+            for statement, params in held.behind:
+                await self._store.execute(statement, params)
+        except BaseException:
+            # The lock must not outlive the turn on a pooled connection: closed, the
+            # connection's session ends and the server releases it.
+            await held.conn.close()
+            raise
 
 
 class PostgresFloodGate:

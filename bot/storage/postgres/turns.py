@@ -1,19 +1,31 @@
-"""PostgresTurnStore: a turn's load, then its writes committed in one round trip, checked by
-version in the server (a conflict or a redelivery raises there and undoes every write)."""
+"""PostgresTurnStore: a turn's load in one statement, then its writes in one statement (the
+kefu_commit_turn function of the schema: atomic, checked by version in the server, where a
+conflict or a redelivery raises and undoes every write)."""
 
 from __future__ import annotations
 
-from bot.state import Conversation
+import json
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
 from bot.storage.postgres import rows, sql
-from bot.storage.postgres.conn import Op
 from bot.storage.postgres.tickets import PostgresTicketStore
-from bot.storage.records import Loaded
+from bot.storage.records import Loaded, OutboxItem
 from bot.storage.writes import Committed, TurnWrites
 
-_GUARDED_SEEN = sql.expect_one(sql.MARK_SEEN_NAMED)
-_GUARDED_INSERT_CONVERSATION = sql.expect_one(sql.INSERT_CONVERSATION)
-_GUARDED_UPDATE_CONVERSATION = sql.expect_one(sql.UPDATE_CONVERSATION)
-_GUARDED_UPDATE_TICKET = sql.expect_one(sql.UPDATE_TICKET)
+# One round trip for a turn's load: each record as JSON (decoded by psycopg), or NULL.
+LOAD_TURN = """
+SELECT
+    (SELECT to_jsonb(u) FROM users AS u WHERE u.key = %(user)s) AS user,
+    (SELECT to_jsonb(t) FROM tickets AS t
+     WHERE t.user_key = %(user)s AND t.status IN ('open', 'claimed')
+     ORDER BY t.id DESC LIMIT 1) AS ticket,
+    (SELECT to_jsonb(c) FROM conversations AS c WHERE c.user_key = %(conv)s) AS conversation,
+    EXISTS (SELECT 1 FROM seen_events WHERE platform = %(platform)s AND event_id = %(event)s)
+        AS seen
+"""
+COMMIT_TURN = "SELECT kefu_commit_turn(%s)"
 
 
 class PostgresTurnStore(PostgresTicketStore):
@@ -32,30 +44,33 @@ class PostgresTurnStore(PostgresTicketStore):
         self, user_key: str, conversation: bool = True, event: tuple[str, str] | None = None
     ) -> Loaded:
         """The user, their conversation, their open ticket and the event's mark, in one trip."""
-        user, ticket, conv, seen = await self._reads(
-            (sql.GET_USER, (user_key,)),
-            (sql.OPEN_TICKET_FOR, (user_key,)),
-            (sql.LOAD_CONVERSATION, (user_key if conversation else "",)),
-            (sql.IS_SEEN, event or ("", "")),
-        )
+        platform, event_id = event or ("", "")
+        params = {
+            "user": user_key,
+            "conv": user_key if conversation else "",
+            "platform": platform,
+            "event": event_id,
+        }
+        row = await self._row(LOAD_TURN, params)
+        if row is None:
+            raise RuntimeError("the turn's load returned nothing")
+        user, ticket, conv = row["user"], row["ticket"], row["conversation"]
         return Loaded(
-            rows.user_from_row(user[0]) if user else None,
-            rows.conversation_from_row(conv[0]) if conv and conversation else None,
-            rows.ticket_from_row(ticket[0]) if ticket else None,
-            bool(seen) and event is not None,
+            rows.user_from_row(user) if user else None,
+            rows.conversation_from_row(conv) if conv and conversation else None,
+            rows.ticket_from_row(ticket) if ticket else None,
+            bool(row["seen"]) and event is not None,
         )
 
     async def commit_turn(self, writes: TurnWrites) -> Committed:
         """Everything the turn decided, atomically; AlreadyHandled or Conflict write nothing."""
-        ops = _turn_ops(writes)
-        if writes.outbox:
-            ops.append((sql.NOTIFY_OUTBOX, ()))  # delivered at COMMIT: a hint, never needed
+        commit = (COMMIT_TURN, (Jsonb(_turn(writes), dumps=_dumps),))
         if writes.forget:
             async with self.transaction():
-                await self._batch(ops)
+                await self._one(*commit)
                 orphans = await self._forget(writes.forget)
         else:
-            await self._batch(ops)
+            await self._finish(*commit)  # with the turn's unlock, in one round trip
             orphans = []
         if writes.conversation is not None:
             writes.conversation.version += 1
@@ -64,43 +79,49 @@ class PostgresTurnStore(PostgresTicketStore):
         return Committed(orphans)
 
 
-def _guard(statement: str, params: rows.Named, state: str, message: str) -> Op:
-    return (statement, {**params, "state": state, "message": message})
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _conversation_op(conv: Conversation, now: float) -> Op:
-    params = rows.conversation_params(conv)
-    params["version"] = conv.version + 1
-    params["updated_at"] = now
-    statement = _GUARDED_INSERT_CONVERSATION if conv.version == 0 else _GUARDED_UPDATE_CONVERSATION
-    return _guard(statement, params, sql.CONFLICT_STATE, f"conversation {conv.user_key}")
+def _plain(params: rows.Named) -> rows.Named:
+    """Parameters as plain JSON values (Jsonb wrappers unwrapped)."""
+    return {k: v.obj if isinstance(v, Jsonb) else v for k, v in params.items()}
 
 
-def _turn_ops(writes: TurnWrites) -> list[Op]:
-    """The statements of a turn, the guarded ones raising in the server."""
-    ops: list[Op] = []
+def _outbox(item: OutboxItem) -> rows.Named:
+    return _plain(rows.outbox_params(item))
+
+
+def _turn(writes: TurnWrites) -> dict[str, Any]:
+    """The turn's writes as kefu_commit_turn reads them."""
     now = writes.now
+    turn: dict[str, Any] = {
+        "now": now,
+        "reachable": writes.reachable,
+        "new_tickets": [_plain(rows.ticket_params(t)) for t in writes.new_tickets],
+        "tickets": [_plain(rows.ticket_params(t)) for t in writes.tickets.values()],
+        "messages": [rows.message_params(m) for m in writes.messages],
+        "outbox": [_outbox(item) for item in writes.outbox],
+        "feedback": [
+            {"article_id": f.article_id, "query": f.query, "solved": f.solved}
+            for f in writes.feedback
+        ],
+        "misses": [rows.miss_params(miss, now) for miss in writes.misses],
+        "snippets": [{"name": name, "text": text} for name, text in writes.snippets],
+        "banned": [{"key": key, "banned": banned} for key, banned in writes.banned],
+        "retry_dead": list(writes.retry_dead),
+        "moved_threads": [
+            {"ticket_id": ticket, "platform": platform}
+            for ticket, platform in writes.moved_threads
+        ],
+    }
+    # absent rather than JSON null: the function reads a missing key as SQL NULL
     if writes.seen is not None:
-        platform, event_id = writes.seen
-        seen = {"platform": platform, "event": event_id, "now": now}
-        message = f"event {writes.seen} was handled before"
-        ops.append(_guard(_GUARDED_SEEN, seen, sql.SEEN_STATE, message))
+        turn["seen"] = list(writes.seen)
     if writes.user is not None:
-        ops.append((sql.UPSERT_USER, rows.user_params(writes.user)))
-    if writes.reachable:
-        ops += [(statement, {"key": writes.reachable}) for statement in sql.REACHABLE]
+        turn["user"] = rows.user_params(writes.user)
     if writes.conversation is not None:
-        ops.append(_conversation_op(writes.conversation, now))
-    ops += [(sql.INSERT_TICKET, rows.ticket_params(t)) for t in writes.new_tickets]
-    for ticket in writes.tickets.values():
-        params, message = rows.ticket_params(ticket), f"ticket #{ticket.id}"
-        ops.append(_guard(_GUARDED_UPDATE_TICKET, params, sql.CONFLICT_STATE, message))
-    ops += [(sql.INSERT_MESSAGE, rows.message_params(m)) for m in writes.messages]
-    ops += [(sql.INSERT_OUTBOX, rows.outbox_params(item)) for item in writes.outbox]
-    ops += [(sql.INSERT_FEEDBACK, (f.article_id, f.query, f.solved, now)) for f in writes.feedback]
-    ops += [(sql.INSERT_MISS, rows.miss_params(miss, now)) for miss in writes.misses]
-    ops += [(sql.SET_SNIPPET, pair) for pair in writes.snippets]
-    ops += [(sql.SET_BANNED, (banned, key)) for key, banned in writes.banned]
-    ops += [(sql.RETRY_DEAD, (now, item_id)) for item_id in writes.retry_dead]
-    ops += [(sql.CLEAR_THREAD, pair) for pair in writes.moved_threads]
-    return ops
+        conv = _plain(rows.conversation_params(writes.conversation))
+        conv["version"] = writes.conversation.version + 1
+        turn["conversation"] = conv
+    return turn
