@@ -10,6 +10,7 @@ one key with overlapping times) makes the database itself refuse two turns at on
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -79,6 +80,7 @@ class Cluster:
     tmp: Path
     nodes: list[Node] = field(default_factory=list)
     kills: list[float] = field(default_factory=list)  # monotonic times of the SIGKILLs
+    audit: bool = True  # KEFU_TEST_AUDIT_TURNS (the test made turn_audit with prepare())
 
     async def start(self, config: Path) -> Node:
         """Start one process with `config`."""
@@ -86,7 +88,7 @@ class Cluster:
         env = {
             **os.environ,
             "KEFU_TELEGRAM_TOKEN": TOKEN,
-            "KEFU_TEST_AUDIT_TURNS": "1",
+            "KEFU_TEST_AUDIT_TURNS": "1" if self.audit else "",
             "PTB_TIMEDELTA": "true",
         }
         with log.open("ab") as err:
@@ -165,6 +167,8 @@ class RoundRobin:
         self.ports = ports
         self.port = 0
         self.forwarded: list[tuple[int, int]] = []  # (backend port, status)
+        # (when answered, backend port, status, update id), monotonic time
+        self.log: list[tuple[float, int, int, int]] = []
         self._next = 0
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -191,14 +195,17 @@ class RoundRobin:
         self._next += 1
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-tele")}
         assert self._session is not None
+        body = await request.read()
         try:
             async with self._session.post(
                 f"http://127.0.0.1:{port}{request.path}",
-                data=await request.read(),
+                data=body,
                 headers={**headers, "Content-Type": "application/json"},
             ) as resp:
-                status, body = resp.status, await resp.read()
+                status, answer = resp.status, await resp.read()
         except (ClientError, TimeoutError):
-            status, body = 502, b""
+            status, answer = 502, b""
         self.forwarded.append((port, status))
-        return web.Response(status=status, body=body, content_type="application/json")
+        update = json.loads(body).get("update_id", 0) if body.startswith(b"{") else 0
+        self.log.append((time.monotonic(), port, status, int(update)))
+        return web.Response(status=status, body=answer, content_type="application/json")
