@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.links import Links
 from knowledge.models import Article
 from knowledge.terms import Lexicon
 from knowledge.text import doc_tokens, normalize
@@ -38,6 +39,7 @@ class Tuning:
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
     rank_coverage: float = 0.25  # ranking adds this times the coverage to the share of ceiling
+    rank_section: float = 0.5  # and this times the share of the query one section explains
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
     min_score: float = 0.25  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,
@@ -92,13 +94,14 @@ class Builder:
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
 
-    def add(self, group: Sequence[Article], labels: Sequence[str]) -> None:
-        """Index every language version of one article id as one document."""
+    def add(self, group: Sequence[Article], labels: Sequence[str], links: Links) -> None:
+        """Index every language version of one article id as one document (the bodies without
+        their clauses about other articles, from `links`)."""
         first = group[0]
         texts = (
             "\n".join(a.title for a in group),
             "\n".join(" | ".join(a.keywords) for a in group),
-            "\n".join(a.body for a in group),
+            "\n".join(links.body(a) for a in group),
             " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
         )
         seen: set[str] = set()

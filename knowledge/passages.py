@@ -1,0 +1,70 @@
+"""Sections of articles: how much of a query one part of an article explains on its own.
+
+An article answers several situations, one a section ("## Long queues", "## The ranked button
+is greyed out"). A query describes one situation: the article whose single section explains
+most of it is a better answer than one whose words for it are spread over the whole body
+(the first names the situation; the second mentions its words in passing). Sections are read
+character by character, like titles: "排不到人" meets "匹配不到人" through 不到 and 到人, which
+the body's dictionary words alone would not show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from knowledge.terms import Lexicon
+from knowledge.text import Unit, normalize, section_tokens
+
+# A section starts at a Markdown heading; a body without headings is one section.
+_HEADING_RE = re.compile(r"\n(?=#{1,6}\s)")
+
+
+def sections(body: str) -> list[str]:
+    """A body cut at its Markdown headings (the text before the first heading is one)."""
+    return [part for part in _HEADING_RE.split(body) if part.strip()]
+
+
+class Passages:
+    """Token → section bit mask, for every article: which of its sections hold the token."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._lexicon = lexicon
+        self._masks: list[dict[str, int]] = []
+
+    def add(self, bodies: Iterable[str]) -> None:
+        """Index the next article's sections, from the bodies of all its language versions."""
+        masks: dict[str, int] = {}
+        bit = 1
+        for body in bodies:
+            for part in sections(body):
+                for token in section_tokens(normalize(part), self._lexicon):
+                    masks[token] = masks.get(token, 0) | bit
+                bit <<= 1
+        self._masks.append(masks)
+
+    def coverage(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:
+        """The largest share of a query's words (each weighed by `weights`, as the query's
+        coverage weighs them) that one section of an article explains: through the word, one
+        of its concepts, or all its parts. A complaint word counts, and is never explained."""
+        masks = self._masks[doc]
+        total = sum(weights)
+        if not masks or not total:
+            return 0.0
+        per_bit: dict[int, float] = {}
+        for unit, w in zip(units, weights, strict=False):
+            if unit.complaint:
+                continue
+            found = masks.get(unit.token, 0)
+            for concept in unit.concepts:
+                found |= masks.get(concept, 0)
+            if unit.parts:
+                every = -1
+                for part in unit.parts:
+                    every &= masks.get(part, 0)
+                found |= every
+            while found:
+                low = found & -found
+                per_bit[low] = per_bit.get(low, 0.0) + w
+                found ^= low
+        return max(per_bit.values(), default=0.0) / total
