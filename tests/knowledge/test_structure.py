@@ -101,3 +101,15 @@ def test_the_article_whose_one_section_explains_the_query_ranks_first() -> None:
     )
     index = SearchIndex.build([spread, focused])
     assert index.search("long queue region").hits[0].id == "focused"
+
+
+def test_a_word_rarer_than_its_concept_keeps_its_weight() -> None:
+    # "mac" is in the lexicon's computer group; many articles say "PC", one says "Mac": the
+    # rare word, not the broad concept, tells which article answers.
+    pc = _article("pc-client", "Play on PC", "Download the PC client for Windows. The PC app.")
+    pc2 = _article("pc-lag", "Lag on a computer", "On a PC, close other programs.")
+    devices = _article(
+        "devices", "Supported devices", "iPhone, Android.\n## Not supported\nMac and Linux."
+    )
+    index = SearchIndex.build([pc, pc2, devices])
+    assert index.search("is there a mac version").hits[0].id == "devices"
