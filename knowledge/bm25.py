@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.links import Links
 from knowledge.models import Article
 from knowledge.terms import Lexicon
 from knowledge.text import doc_tokens, normalize
@@ -94,21 +93,21 @@ class Builder:
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
 
-    def add(self, group: Sequence[Article], labels: Sequence[str], links: Links) -> None:
-        """Index every language version of one article id as one document (the bodies without
-        their clauses about other articles, from `links`)."""
+    def add(self, group: Sequence[Article], labels: Sequence[str], bodies: Sequence[str]) -> None:
+        """Index every language version of one article id as one document; `bodies` are their
+        bodies, normalised (and without their clauses about other articles)."""
         first = group[0]
         texts = (
-            "\n".join(a.title for a in group),
-            "\n".join(" | ".join(a.keywords) for a in group),
-            "\n".join(links.body(a) for a in group),
-            " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
+            normalize("\n".join(a.title for a in group)),
+            normalize("\n".join(" | ".join(a.keywords) for a in group)),
+            "\n".join(bodies),
+            normalize(" | ".join([first.category.replace("/", " ").replace("-", " "), *labels])),
         )
         seen: set[str] = set()
         fields = []
         for name, text in zip(FIELDS, texts, strict=True):
             body = self.body_words if name == "body" else None
-            fields.append(doc_tokens(normalize(text), self.lexicon, seen, body))
+            fields.append(doc_tokens(text, self.lexicon, seen, body))
         self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(Doc(first.id, first.category, {a.lang: a.title for a in group}))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from knowledge.terms import Lexicon
-from knowledge.text import Unit, normalize, section_tokens
+from knowledge.text import Unit, section_tokens
 
 # A section starts at a Markdown heading; a body without headings is one section.
 _HEADING_RE = re.compile(r"\n(?=#{1,6}\s)")
@@ -33,13 +33,17 @@ class Passages:
         self._masks: list[dict[str, int]] = []
 
     def add(self, bodies: Iterable[str]) -> None:
-        """Index the next article's sections, from the bodies of all its language versions."""
+        """Index the next article's sections, from the normalised bodies of all its language
+        versions."""
         masks: dict[str, int] = {}
         bit = 1
         for body in bodies:
             for part in sections(body):
-                for token in section_tokens(normalize(part), self._lexicon):
-                    masks[token] = masks.get(token, 0) | bit
+                tokens = section_tokens(part, self._lexicon)
+                common = tokens & masks.keys()
+                for token in common:
+                    masks[token] |= bit
+                masks.update(dict.fromkeys(tokens - common, bit))  # most tokens: set in C
                 bit <<= 1
         self._masks.append(masks)
 

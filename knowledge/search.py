@@ -31,6 +31,7 @@ from knowledge.terms import Lexicon
 from knowledge.text import (
     Analysis,
     Segmenter,
+    normalize,
 )
 
 __all__ = [
@@ -143,8 +144,9 @@ class SearchIndex:
         passages = Passages(lexicon)
         for group in by_id.values():
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
-            builder.add(group, labels.get(group[0].category, ()), links)
-            passages.add(links.body(a) for a in group)
+            bodies = [normalize(links.body(a)) for a in group]
+            builder.add(group, labels.get(group[0].category, ()), bodies)
+            passages.add(bodies)
         tables = postings(builder.counts, tuning)
         words = Counter[str]()
         for word, count in builder.words.items():

@@ -284,20 +284,18 @@ def doc_tokens(
 
 
 def section_tokens(text: str, lexicon: Lexicon) -> set[str]:
-    """The tokens a section of an article holds, as a set: every Chinese character and plain
+    """The tokens a section of an article holds, as a set: every Chinese character and
     bigram, English terms, and the concepts of Chinese terms and one-word English terms (read
     like a title, but without English phrases, which cost the most on long text)."""
-    tokens: set[str] = set()
-    for stretch in _LATIN_RE.findall(text):
-        terms = english_tokens(_WORD_RE.findall(stretch))
-        tokens.update([t for t, stop in terms if not stop and t not in _PARTICLES])
+    terms = english_tokens(set(_WORD_RE.findall(text)))
+    tokens = {t for t, stop in terms if not stop and t not in _PARTICLES}
     groups = lexicon.count_words(dict.fromkeys(tokens, 1))
     chinese = _CJK_RUN_RE.findall(text)
     if chinese:
         joined = "|".join(chinese)
         pairs = set(map(operator.add, joined, joined[1:]))
         groups.extend(lexicon.count_zh(joined, pairs))
-        tokens.update([p for p in pairs if _plain(p)])
+        tokens.update(pairs)  # pairs with "的" or "|" too: filtering costs more than they do
         tokens.update(joined)
         tokens.difference_update(ZH_STOPWORDS)
         tokens.discard("|")
