@@ -28,12 +28,13 @@ from bot.media import FileStore
 from bot.outbox import Outbox
 from bot.ports import Adapter
 from bot.redact import Redactor
+from bot.routes import Routes
 from bot.scheduler import Scheduler
 from bot.storage.base import Store
 from bot.storage.records import OutboxItem, TaughtExample
 from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
-from bot.types import ChatKind, ChatRef
+from bot.types import ChatRef
 from knowledge.examples import Example
 from knowledge.loader import ContentError, default_content_path, load_knowledge
 from knowledge.models import KnowledgeBase
@@ -61,14 +62,6 @@ def kb_key(config: Config) -> str:
     """Which knowledge base misses and examples belong to: its folder, or the bundled one."""
     path = config.knowledge.path
     return str(path.resolve()) if path is not None else "bundled"
-
-
-def surfaces(config: Config) -> tuple[ChatRef, ...]:
-    """The moderator chats to page, from the configuration (not from what runs here)."""
-    return tuple(
-        ChatRef(platform, chat_id, ChatKind.MODERATION)
-        for platform, chat_id in config.moderator_chats()
-    )
 
 
 class MissingExtra(Exception):
@@ -132,7 +125,7 @@ async def open_runtime(
             Texts(),
             config,
             clock,
-            tuple(paged) if paged is not None else surfaces(config),
+            Routes.fixed(paged) if paged is not None else config.route_table(),
             _hours(config),
             lambda rel: str(files.path(rel)),
             {name: adapter.capabilities for name, adapter in hosted.items()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from bot.actions import Verb
@@ -11,9 +12,10 @@ from bot.flows.formbutton import form_button
 from bot.flows.learning import missed
 from bot.flows.ticket_moves import mod_buttons
 from bot.flows.turn import Services, Turn
+from bot.routes import Route, Routes
 from bot.state import Step
 from bot.storage.records import Author, MissKind, Ticket, TicketStatus
-from bot.types import Attachment, Button, Look, OutFile, Reply
+from bot.types import Attachment, Button, ChatRef, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 5
@@ -88,6 +90,8 @@ async def create_ticket(turn: Turn) -> None:
         return
     form_id, pairs, shas = _answers(turn)
     category = str(turn.data.get("category", ""))
+    route = turn.svc.routes.route_for(category)
+    surfaces = await least_busy(turn, route) if route is not None else ()
     ticket = Ticket(
         id=await turn.svc.store.next_ticket_id(),
         user_key=turn.user.key,
@@ -98,23 +102,50 @@ async def create_ticket(turn: Turn) -> None:
         form_id=form_id,
         answers=pairs,
         images=shas,
-        priority=turn.svc.kb.priority_of(category),
+        priority=turn.svc.kb.priority_of(category) + (route.priority if route else 0),
         lang=turn.lang,
         summary=str(turn.data.get("query", ""))[:200],
         created_at=turn.now,
         last_paged_at=turn.now,
+        surfaces=[(chat.platform, chat.id) for chat in surfaces],
     )
     turn.writes.new_tickets.append(ticket)
     turn.ticket = ticket
     turn.conv.step = Step.MENU
     turn.data.clear()
     turn.data["category"] = category
-    turn.to_moderators(ticket, await card(turn.svc, ticket), card=True)
+    held = await _held_back(turn, surfaces)
+    turn.to_moderators(ticket, await card(turn.svc, ticket, held), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
 
 
-async def card(svc: Services, ticket: Ticket) -> Reply:
-    """The moderators' card: who, what, the form answers (once) and the screenshots."""
+BUSY_WINDOW = 60.0  # Telegram: at most 20 messages a minute into one group
+
+
+async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:
+    """One chat per platform of the route: where fewest messages went out in the last minute
+    (and fewest wait), so a route with several groups spreads its tickets over their budgets."""
+    sent: dict[tuple[str, str], int] = {}
+    for platform, chats in route.chats:
+        if len(chats) > 1:
+            busy = await turn.svc.store.recent_sends(platform, chats, turn.now - BUSY_WINDOW)
+            sent.update({(platform, chat): n for chat, n in busy.items()})
+    return Routes.pick(route, sent)
+
+
+async def _held_back(turn: Turn, surfaces: Sequence[ChatRef]) -> int:
+    """How many deliveries wait for these moderator chats right now."""
+    wanted = {(c.platform, c.id) for c in surfaces}
+    waiting = await turn.svc.store.backlog()
+    return sum(n for platform, chat, n, _ in waiting if (platform, chat) in wanted)
+
+
+async def card(svc: Services, ticket: Ticket, held: int = 0) -> Reply:
+    """The moderators' card: who, what, the form answers (once) and the screenshots.
+
+    `held`: messages for the ticket's moderator chats that were waiting to be sent when it
+    came in (a group's send budget spent): said plainly, so nobody wonders why it is late.
+    """
     lang = svc.mod_lang
     cat = svc.kb.categories.get(ticket.category)
     cat_label = cat.label(lang) if cat else (ticket.category or "—")
@@ -135,6 +166,8 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
     lines += [f"• {label}: {answer}" for label, answer in ticket.answers]
     if ticket.user_unreachable:
         lines.append(svc.texts(lang, "mod_card_unreachable", platform=ticket.platform))
+    if held:
+        lines.append(svc.texts(lang, "mod_card_held", n=held))
     files = []
     for sha in ticket.images:
         stored = await svc.store.get_file(sha)

@@ -282,6 +282,17 @@ class OutboxStore(Protocol):
         """One delivery by id."""
         ...
 
+    async def recent_sends(
+        self, platform: str, chat_ids: Sequence[str], since: float
+    ) -> dict[str, int]:
+        """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
+        ...
+
+    async def backlog(self) -> list[tuple[str, str, int, float]]:
+        """What waits per chat: (platform, chat id, pending deliveries, the oldest's creation
+        time), the longest waiting first."""
+        ...
+
 
 class SnippetStore(Protocol):
     """Moderators' canned replies."""

@@ -75,6 +75,7 @@ class Ticket:
     rating: int | None = None
     user_unreachable: bool = False
     last_paged_at: float | None = None
+    surfaces: list[tuple[str, str]] = field(default_factory=list)  # (platform, chat) it pages
     id: int = 0
     version: int = 0  # bumped by every save; a save from an older version is a Conflict
 

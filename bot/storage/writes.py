@@ -53,6 +53,7 @@ class TurnWrites:
     snippets: list[tuple[str, str]] = field(default_factory=list)  # (name, text)
     banned: list[tuple[str, bool]] = field(default_factory=list)  # (user key, banned)
     retry_dead: list[int] = field(default_factory=list)  # dead deliveries to send again
+    moved_threads: list[tuple[int, str]] = field(default_factory=list)  # (ticket, platform)
     forget: str = ""  # a user key whose data is deleted (after everything else)
     now: float = 0.0
 

@@ -204,6 +204,7 @@ def ticket_from_row(row: Row) -> Ticket:
     """A tickets row as a Ticket."""
     values = _columns(row)
     values["answers"] = [(str(a), str(b)) for a, b in json.loads(values["answers"])]
+    values["surfaces"] = [(str(a), str(b)) for a, b in json.loads(values["surfaces"])]
     values["images"] = json_list(values["images"])
     values["status"] = TicketStatus(values["status"])
     values["user_unreachable"] = bool(values["user_unreachable"])

@@ -60,12 +60,12 @@ INSERT_TICKET = """
 INSERT INTO tickets (
     id, version, user_key, platform, chat_id, user_name, category, form_id, answers, images,
     status, priority, lang, summary, created_at, claimed_by, claimed_at, first_response_at,
-    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at
+    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at, surfaces
 ) VALUES (
     :id, :version, :user_key, :platform, :chat_id, :user_name, :category, :form_id, :answers,
     :images, :status, :priority, :lang, :summary, :created_at, :claimed_by, :claimed_at,
     :first_response_at, :closed_at, :closed_by, :close_reason, :rating, :user_unreachable,
-    :last_paged_at
+    :last_paged_at, :surfaces
 )
 """
 
@@ -77,7 +77,7 @@ UPDATE tickets SET
     created_at = :created_at, claimed_by = :claimed_by, claimed_at = :claimed_at,
     first_response_at = :first_response_at, closed_at = :closed_at, closed_by = :closed_by,
     close_reason = :close_reason, rating = :rating, user_unreachable = :user_unreachable,
-    last_paged_at = :last_paged_at, version = version + 1
+    last_paged_at = :last_paged_at, surfaces = :surfaces, version = version + 1
 WHERE id = :id AND version = :version
 """
 
@@ -353,3 +353,16 @@ TICKET_IMAGES_OF_USER = "SELECT images FROM tickets WHERE user_key = ?"
 UPLOADS_OF_USER = "SELECT sha256 FROM uploads WHERE user_key = ?"
 
 CLEAR_THREAD = "DELETE FROM ticket_threads WHERE ticket_id = ? AND platform = ?"
+
+# What each of some chats sent in the last minute, and what waits for them.
+RECENT_SENDS = """
+SELECT platform, chat_id, COUNT(*) FROM outbox
+WHERE platform = ? AND chat_id IN (SELECT value FROM json_each(?))
+  AND (status = 'pending' OR (status = 'sent' AND sent_at >= ?))
+GROUP BY platform, chat_id
+"""
+
+BACKLOG = """
+SELECT platform, chat_id, COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'
+GROUP BY platform, chat_id ORDER BY MIN(created_at), platform, chat_id
+"""

@@ -108,4 +108,5 @@ def _turn_ops(writes: TurnWrites) -> tuple[list[rows.Op], list[tuple[int, Except
     ops += [(sql.SET_SNIPPET, pair) for pair in writes.snippets]
     ops += [(sql.SET_BANNED, (int(banned), key)) for key, banned in writes.banned]
     ops += [(sql.RETRY_DEAD, (now, item_id)) for item_id in writes.retry_dead]
+    ops += [(sql.CLEAR_THREAD, pair) for pair in writes.moved_threads]
     return ops, checks
