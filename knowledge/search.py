@@ -169,10 +169,13 @@ class SearchIndex:
         if not tokens:
             return False
         post, heads, t = self._postings, self._heads[doc], self._tuning
+        # An example teaches its article the words no article holds (slang, a nickname); a word
+        # that another article holds means what that article says ("taken down" for a post
+        # removed by moderation is also a copyright take-down).
         new = {
             tok: t.w_taught * weight * (t.k1 + 1) / (t.k1 + 1)
             for tok, weight in tokens.items()
-            if tok not in heads and doc not in post.get(tok, ())
+            if tok not in heads and tok not in post
         }
         self._examples.add(Example(query, article_id), doc, tokens, new)
         return True
