@@ -22,7 +22,7 @@ _QUOTED_RE = re.compile(
 )
 # Where a clause starts: a sentence end, a semicolon, a line break (list items are clauses).
 _CLAUSE_END_RE = re.compile(r"[。！？；;!?\n]|\.\s|:\s|：")
-# The words that only point ("see", "请看"), left out of the anchor text.
+# The words that only point ("see", "请看"): a clause of these alone says nothing.
 _POINTERS_RE = re.compile(
     r"(?i)\b(?:please\s+)?see\b|请看|请参考|请参见|请参阅|参见|参考|详见|请查看|(?:可以|先)?看(?=\s*$)|见(?=\s*$)"
 )

@@ -4,8 +4,8 @@ An article answers several situations, one a section ("## Long queues", "## The 
 is greyed out"). A query describes one situation: the article whose single section explains
 most of it is a better answer than one whose words for it are spread over the whole body
 (the first names the situation; the second mentions its words in passing). Sections are read
-character by character, like titles: "排不到人" meets "匹配不到人" through 不到 and 到人, which
-the body's dictionary words alone would not show.
+character by character, like titles: the 码 of "礼包码" meets the 码 of "兑换码", and the 人 of
+"排不到人" the 人 of "匹配不到人", which a body indexed by its dictionary words does not show.
 """
 
 from __future__ import annotations
