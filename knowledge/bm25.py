@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.models import Article
+from knowledge.passages import Passages, sections
 from knowledge.terms import Lexicon
-from knowledge.text import doc_tokens, normalize
+from knowledge.text import doc_tokens, normalize, read_body
 
 FIELDS = ("title", "keywords", "body", "category")
 # From this many articles on, a body word found in over a quarter of them is not indexed.
@@ -89,25 +90,29 @@ class Builder:
 
     lexicon: Lexicon
     body_words: Set[str]
+    passages: Passages = field(default_factory=Passages)
     docs: list[Doc] = field(default_factory=list)
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
 
     def add(self, group: Sequence[Article], labels: Sequence[str], bodies: Sequence[str]) -> None:
-        """Index every language version of one article id as one document; `bodies` are their
-        bodies, normalised (and without their clauses about other articles)."""
+        """Index every language version of one article id as one document, and its sections;
+        `bodies` are their bodies (without their clauses about other articles)."""
         first = group[0]
         texts = (
-            normalize("\n".join(a.title for a in group)),
-            normalize("\n".join(" | ".join(a.keywords) for a in group)),
-            "\n".join(bodies),
-            normalize(" | ".join([first.category.replace("/", " ").replace("-", " "), *labels])),
+            "\n".join(a.title for a in group),
+            "\n".join(" | ".join(a.keywords) for a in group),
+            "",
+            " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
         )
         seen: set[str] = set()
-        fields = []
-        for name, text in zip(FIELDS, texts, strict=True):
-            body = self.body_words if name == "body" else None
-            fields.append(doc_tokens(text, self.lexicon, seen, body))
+        parts = [part for body in bodies for part in sections(normalize(body))]
+        body, held = read_body(parts, self.lexicon, seen, self.body_words)
+        self.passages.add(held)
+        fields = [
+            body if name == "body" else doc_tokens(normalize(text), self.lexicon, seen)
+            for name, text in zip(FIELDS, texts, strict=True)
+        ]
         self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(Doc(first.id, first.category, {a.lang: a.title for a in group}))

@@ -11,10 +11,9 @@ character by character, like titles: the 码 of "礼包码" meets the 码 of "�
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 
-from knowledge.terms import Lexicon
-from knowledge.text import Unit, section_tokens
+from knowledge.text import Unit
 
 # A section starts at a Markdown heading; a body without headings is one section.
 _HEADING_RE = re.compile(r"\n(?=#{1,6}\s)")
@@ -28,23 +27,20 @@ def sections(body: str) -> list[str]:
 class Passages:
     """Token → section bit mask, for every article: which of its sections hold the token."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
-        self._lexicon = lexicon
+    def __init__(self) -> None:
         self._masks: list[dict[str, int]] = []
 
-    def add(self, bodies: Iterable[str]) -> None:
-        """Index the next article's sections, from the normalised bodies of all its language
-        versions."""
+    def add(self, sections: Iterable[Set[str]]) -> None:
+        """Index the next article's sections (of all its language versions), each given by the
+        tokens it holds (`text.read_body`)."""
         masks: dict[str, int] = {}
         bit = 1
-        for body in bodies:
-            for part in sections(body):
-                tokens = section_tokens(part, self._lexicon)
-                common = tokens & masks.keys()
-                for token in common:
-                    masks[token] |= bit
-                masks.update(dict.fromkeys(tokens - common, bit))  # most tokens: set in C
-                bit <<= 1
+        for tokens in sections:
+            common = tokens & masks.keys()
+            for token in common:
+                masks[token] |= bit
+            masks.update(dict.fromkeys(tokens - common, bit))  # most tokens: set in C
+            bit <<= 1
         self._masks.append(masks)
 
     def coverage(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:

@@ -31,7 +31,6 @@ from knowledge.terms import Lexicon
 from knowledge.text import (
     Analysis,
     Segmenter,
-    normalize,
 )
 
 __all__ = [
@@ -141,12 +140,9 @@ class SearchIndex:
             by_id.setdefault(art.id, []).append(art)
         labels = category_labels or {}
         links = find_links(articles)
-        passages = Passages(lexicon)
         for group in by_id.values():
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
-            bodies = [normalize(links.body(a)) for a in group]
-            builder.add(group, labels.get(group[0].category, ()), bodies)
-            passages.add(bodies)
+            builder.add(group, labels.get(group[0].category, ()), [links.body(a) for a in group])
         tables = postings(builder.counts, tuning)
         words = Counter[str]()
         for word, count in builder.words.items():
@@ -154,7 +150,14 @@ class SearchIndex:
                 words[plain] += count
         vocab = sorted(words, key=lambda w: (-words[w], w))  # ties go to the commoner word
         return cls(
-            builder.docs, tables, vocab, lexicon, segmenter, tuning, builtin_intents(), passages
+            builder.docs,
+            tables,
+            vocab,
+            lexicon,
+            segmenter,
+            tuning,
+            builtin_intents(),
+            builder.passages,
         )
 
     def add_example(self, query: str, article_id: str) -> bool:

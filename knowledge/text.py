@@ -283,24 +283,42 @@ def doc_tokens(
     return tally
 
 
-def section_tokens(text: str, lexicon: Lexicon) -> set[str]:
-    """The tokens a section of an article holds, as a set: every Chinese character and
-    bigram, English terms, and the concepts of Chinese terms and one-word English terms (read
-    like a title, but without English phrases, which cost the most on long text)."""
-    terms = english_tokens(set(_WORD_RE.findall(text)))
-    tokens = {t for t, stop in terms if not stop and t not in _PARTICLES}
-    groups = lexicon.count_words(dict.fromkeys(tokens, 1))
-    chinese = _CJK_RUN_RE.findall(text)
-    if chinese:
-        joined = "|".join(chinese)
-        pairs = set(map(operator.add, joined, joined[1:]))
-        groups.extend(lexicon.count_zh(joined, pairs))
-        tokens.update(pairs)  # pairs with "的" or "|" too: filtering costs more than they do
-        tokens.update(joined)
-        tokens.difference_update(ZH_STOPWORDS)
-        tokens.discard("|")
-    tokens.update([_CONCEPTS[g] for g in set(groups)])
-    return tokens
+def read_body(
+    sections: Iterable[str], lexicon: Lexicon, words: set[str], body: Set[str]
+) -> tuple[Counter[str], list[set[str]]]:
+    """A long body's tokens, counted as `doc_tokens` counts them with `body` (the words to
+    keep), and the set of tokens each of its sections holds, read like a title: every Chinese
+    character and bigram, English terms, and the concepts of Chinese terms and one-word English
+    terms (not English phrases, which cost the most on long text). One pass over the text."""
+    tally: Counter[str] = Counter()
+    kept: set[str] = set()  # the body's dictionary words, each counted once
+    groups: list[int] = []
+    out: list[set[str]] = []
+    for text in sections:
+        english = _WORD_RE.findall(text)
+        words.update(english)
+        terms = Counter(
+            [t for t, stop in english_tokens(english) if not stop and t not in _PARTICLES]
+        )
+        tally.update(terms)
+        found = lexicon.count_words(terms)
+        tokens = set(terms)
+        chinese = _CJK_RUN_RE.findall(text)
+        if chinese:
+            joined = "|".join(chinese)
+            pairs = set(map(operator.add, joined, joined[1:]))
+            found.extend(lexicon.count_zh(joined, pairs))
+            kept |= pairs & body
+            tokens |= pairs  # pairs with "的" or "|" too: filtering costs more than they do
+            tokens.update(joined)
+            tokens.difference_update(ZH_STOPWORDS)
+            tokens.discard("|")
+        groups.extend(found)
+        tokens.update([_CONCEPTS[g] for g in set(found)])
+        out.append(tokens)
+    tally.update(kept)
+    tally.update([_CONCEPTS[g] for g in groups])
+    return tally, out
 
 
 def _plain(pair: str) -> bool:

@@ -7,7 +7,7 @@ from knowledge.models import Article
 from knowledge.passages import Passages, sections
 from knowledge.search import SearchIndex
 from knowledge.terms import Lexicon
-from knowledge.text import Unit
+from knowledge.text import Unit, doc_tokens, normalize, read_body
 
 
 def _article(art_id: str, title: str, body: str, lang: str = "en") -> Article:
@@ -67,10 +67,35 @@ def test_a_body_is_cut_at_its_headings() -> None:
     ]
 
 
+def _passages(*bodies: str) -> Passages:
+    """Passages of one article per body, read as the index reads them."""
+    passages = Passages()
+    for body in bodies:
+        passages.add(read_body(sections(normalize(body)), Lexicon.compile([]), set(), set())[1])
+    return passages
+
+
+def test_a_body_is_counted_as_doc_tokens_counts_it() -> None:
+    # One pass gives the body's counts and its sections' tokens: the counts are the ones
+    # doc_tokens gives the whole body.
+    lexicon = Lexicon.compile([["退款", "refund"], ["账号", "account"]])
+    body = normalize(
+        "## 退款\n退款要 3 天，refund takes days.\n## 账号\n账号被封 the account, refund"
+    )
+    words: set[str] = set()
+    two = frozenset({"退款", "账号", "被封"})
+    tally, held = read_body(sections(body), lexicon, words, two)
+    assert tally == doc_tokens(body, lexicon, set(), two)
+    assert len(held) == 2
+    assert {"refund", "退", "款", "退款"} <= held[0]
+    assert "account" in held[1]
+    assert "account" not in held[0]
+    assert {"refund", "takes", "account"} <= words
+
+
 def test_section_coverage_is_the_best_share_one_section_explains() -> None:
-    passages = Passages(Lexicon.compile([]))
-    passages.add(["## A\nlag all day\n## B\nping"])  # both words, but in two sections
-    passages.add(["## A\nlag and ping"])  # both words in one section
+    # both words, but in two sections; both words in one section
+    passages = _passages("## A\nlag all day\n## B\nping", "## A\nlag and ping")
     units = [Unit("lag"), Unit("ping")]  # (query words are stemmed: these stay as they are)
     assert passages.coverage(0, units, [1.0, 1.0]) == 0.5
     assert passages.coverage(1, units, [1.0, 1.0]) == 1.0
@@ -79,8 +104,7 @@ def test_section_coverage_is_the_best_share_one_section_explains() -> None:
 
 
 def test_section_coverage_reads_chinese_by_characters() -> None:
-    passages = Passages(Lexicon.compile([]))
-    passages.add(["## 排队\n就是匹配不到人"])
+    passages = _passages("## 排队\n就是匹配不到人")
     # Neither 到人 nor 人 is a dictionary word of the section (which a body is indexed by).
     assert passages.coverage(0, [Unit("到人")], [1.0]) == 1.0
     assert passages.coverage(0, [Unit("人")], [1.0]) == 1.0
