@@ -245,16 +245,11 @@ class _ConceptNames(dict[int, str]):
 _CONCEPTS = _ConceptNames()
 
 
-def doc_tokens(
-    text: str, lexicon: Lexicon, words: set[str] | None = None, body: Set[str] | None = None
-) -> Counter[str]:
-    """The tokens an article field is indexed under, counted (no jieba: fast).
-
-    English words seen are added to `words`, the vocabulary typos are corrected to. A short
-    field gives every Chinese bigram and character; a long body (`body` given: the words to
-    keep) gives each dictionary word among its bigrams once, which drops the bigrams that
-    straddle two words, and English words but not phrases, which add nothing measurable there
-    and cost the most.
+def doc_tokens(text: str, lexicon: Lexicon, words: set[str] | None = None) -> Counter[str]:
+    """The tokens a short article field (title, keywords, category) is indexed under, counted
+    (no jieba: fast): every plain Chinese bigram and character, English terms, and the concepts
+    of the lexicon's terms and phrases. English words seen are added to `words`, the vocabulary
+    typos are corrected to. A long body is read by `read_body`.
     """
     tokens: list[str] = []
     groups: list[int] = []
@@ -263,22 +258,16 @@ def doc_tokens(
         if words is not None:
             words.update(english)
         terms = english_tokens(english)
-        if body is None:
-            groups.extend(lexicon.count_en(terms))
+        groups.extend(lexicon.count_en(terms))
         tokens.extend([t for t, stop in terms if not stop and t not in _PARTICLES])
     chinese = _CJK_RUN_RE.findall(text)
     if chinese:
         joined = "|".join(chinese)  # no term or word holds "|": none spans two runs
         pairs = set(map(operator.add, joined, joined[1:]))  # every adjacent pair, made in C
         groups.extend(lexicon.count_zh(joined, pairs))
-        if body is not None:
-            tokens.extend(pairs & body)
-        else:
-            tokens.extend([p for p in map(operator.add, joined, joined[1:]) if _plain(p)])
-            tokens.extend([c for c in joined if c not in ZH_STOPWORDS and c != "|"])
+        tokens.extend([p for p in map(operator.add, joined, joined[1:]) if _plain(p)])
+        tokens.extend([c for c in joined if c not in ZH_STOPWORDS and c != "|"])
     tally = Counter(tokens)
-    if body is not None:
-        groups.extend(lexicon.count_words(tally))
     tally.update([_CONCEPTS[g] for g in groups])
     return tally
 
@@ -286,10 +275,13 @@ def doc_tokens(
 def read_body(
     sections: Iterable[str], lexicon: Lexicon, words: set[str], body: Set[str]
 ) -> tuple[Counter[str], list[set[str]]]:
-    """A long body's tokens, counted as `doc_tokens` counts them with `body` (the words to
-    keep), and the set of tokens each of its sections holds, read like a title: every Chinese
-    character and bigram, English terms, and the concepts of Chinese terms and one-word English
-    terms (not English phrases, which cost the most on long text). One pass over the text."""
+    """A long body's tokens, counted, and the set of tokens each of its sections holds.
+
+    The body gives each dictionary word (`body`) among its bigrams once, which drops the
+    bigrams that straddle two words, English terms, and the concepts of Chinese terms and
+    one-word English terms (not of English phrases, which add nothing measurable there and cost
+    the most). A section is read like a title, by every Chinese character and bigram, for
+    `passages`. English words seen are added to `words`. One pass over the text."""
     tally: Counter[str] = Counter()
     kept: set[str] = set()  # the body's dictionary words, each counted once
     groups: list[int] = []
