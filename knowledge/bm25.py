@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.models import Article
-from knowledge.passages import Passages, sections
+from knowledge.passages import Passages, read_body, sections
 from knowledge.terms import Lexicon
-from knowledge.text import doc_tokens, normalize, read_body
+from knowledge.text import doc_tokens, normalize
 
 FIELDS = ("title", "keywords", "body", "category")
 # From this many articles on, a body word found in over a quarter of them is not indexed.

@@ -6,14 +6,26 @@ most of it is a better answer than one whose words for it are spread over the wh
 (the first names the situation; the second mentions its words in passing). Sections are read
 character by character, like titles: the 码 of "礼包码" meets the 码 of "兑换码", and the 人 of
 "排不到人" the 人 of "匹配不到人", which a body indexed by its dictionary words does not show.
+A body is read once for both: its counts for the index and its sections' tokens.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence, Set
 
-from knowledge.text import Unit
+from knowledge.terms import Lexicon
+from knowledge.text import (
+    _CJK_RUN_RE,
+    _CONCEPTS,
+    _PARTICLES,
+    _WORD_RE,
+    ZH_STOPWORDS,
+    Unit,
+    english_tokens,
+)
 
 # A section starts at a Markdown heading; a body without headings is one section.
 _HEADING_RE = re.compile(r"\n(?=#{1,6}\s)")
@@ -24,6 +36,47 @@ def sections(body: str) -> list[str]:
     return [part for part in _HEADING_RE.split(body) if part.strip()]
 
 
+def read_body(
+    sections: Iterable[str], lexicon: Lexicon, words: set[str], body: Set[str]
+) -> tuple[Counter[str], list[set[str]]]:
+    """A long body's tokens, counted, and the set of tokens each of its sections holds.
+
+    The body gives each dictionary word (`body`) among its bigrams once, which drops the
+    bigrams that straddle two words, English terms, and the concepts of Chinese terms and
+    one-word English terms (not of English phrases, which add nothing measurable there and cost
+    the most). A section is read like a title, by every Chinese character and bigram, for
+    `passages`. English words seen are added to `words`. One pass over the text."""
+    tally: Counter[str] = Counter()
+    kept: set[str] = set()  # the body's dictionary words, each counted once
+    groups: list[int] = []
+    out: list[set[str]] = []
+    for text in sections:
+        english = _WORD_RE.findall(text)
+        words.update(english)
+        terms = Counter(
+            [t for t, stop in english_tokens(english) if not stop and t not in _PARTICLES]
+        )
+        tally.update(terms)
+        found = lexicon.count_words(terms)
+        tokens = set(terms)
+        chinese = _CJK_RUN_RE.findall(text)
+        if chinese:
+            joined = "|".join(chinese)
+            pairs = set(map(operator.add, joined, joined[1:]))
+            found.extend(lexicon.count_zh(joined, pairs))
+            kept |= pairs & body
+            tokens |= pairs  # pairs with "的" or "|" too: filtering costs more than they do
+            tokens.update(joined)
+            tokens.difference_update(ZH_STOPWORDS)
+            tokens.discard("|")
+        groups.extend(found)
+        tokens.update([_CONCEPTS[g] for g in set(found)])
+        out.append(tokens)
+    tally.update(kept)
+    tally.update([_CONCEPTS[g] for g in groups])
+    return tally, out
+
+
 class Passages:
     """Token → section bit mask, for every article: which of its sections hold the token."""
 
@@ -32,7 +85,7 @@ class Passages:
 
     def add(self, sections: Iterable[Set[str]]) -> None:
         """Index the next article's sections (of all its language versions), each given by the
-        tokens it holds (`text.read_body`)."""
+        tokens it holds (`read_body`)."""
         masks: dict[str, int] = {}
         bit = 1
         for tokens in sections:

@@ -10,7 +10,7 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,47 +270,6 @@ def doc_tokens(text: str, lexicon: Lexicon, words: set[str] | None = None) -> Co
     tally = Counter(tokens)
     tally.update([_CONCEPTS[g] for g in groups])
     return tally
-
-
-def read_body(
-    sections: Iterable[str], lexicon: Lexicon, words: set[str], body: Set[str]
-) -> tuple[Counter[str], list[set[str]]]:
-    """A long body's tokens, counted, and the set of tokens each of its sections holds.
-
-    The body gives each dictionary word (`body`) among its bigrams once, which drops the
-    bigrams that straddle two words, English terms, and the concepts of Chinese terms and
-    one-word English terms (not of English phrases, which add nothing measurable there and cost
-    the most). A section is read like a title, by every Chinese character and bigram, for
-    `passages`. English words seen are added to `words`. One pass over the text."""
-    tally: Counter[str] = Counter()
-    kept: set[str] = set()  # the body's dictionary words, each counted once
-    groups: list[int] = []
-    out: list[set[str]] = []
-    for text in sections:
-        english = _WORD_RE.findall(text)
-        words.update(english)
-        terms = Counter(
-            [t for t, stop in english_tokens(english) if not stop and t not in _PARTICLES]
-        )
-        tally.update(terms)
-        found = lexicon.count_words(terms)
-        tokens = set(terms)
-        chinese = _CJK_RUN_RE.findall(text)
-        if chinese:
-            joined = "|".join(chinese)
-            pairs = set(map(operator.add, joined, joined[1:]))
-            found.extend(lexicon.count_zh(joined, pairs))
-            kept |= pairs & body
-            tokens |= pairs  # pairs with "的" or "|" too: filtering costs more than they do
-            tokens.update(joined)
-            tokens.difference_update(ZH_STOPWORDS)
-            tokens.discard("|")
-        groups.extend(found)
-        tokens.update([_CONCEPTS[g] for g in set(found)])
-        out.append(tokens)
-    tally.update(kept)
-    tally.update([_CONCEPTS[g] for g in groups])
-    return tally, out
 
 
 def _plain(pair: str) -> bool:

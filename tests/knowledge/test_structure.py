@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from knowledge.links import find_links
 from knowledge.models import Article
-from knowledge.passages import Passages, sections
+from knowledge.passages import Passages, read_body, sections
 from knowledge.search import SearchIndex
 from knowledge.terms import Lexicon
-from knowledge.text import Unit, normalize, read_body
+from knowledge.text import Unit, normalize
 
 
 def _article(art_id: str, title: str, body: str, lang: str = "en") -> Article:
