@@ -74,7 +74,8 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
         before = 0
         for m in _CLAUSE_END_RE.finditer(text, 0, max(head - 1, 0)):
             before = m.end()
-        if "\n" not in text[before:head].rstrip():
+        sentence = text[before:head].strip()
+        if "\n" not in sentence and not sentence.startswith("#"):  # a heading stays
             head = before
     tail = _CLAUSE_END_RE.search(text, end)
     return head, tail.start() if tail else len(text)

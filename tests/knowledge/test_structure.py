@@ -46,6 +46,15 @@ def test_a_clause_that_sends_the_reader_elsewhere_leaves_the_body() -> None:
     assert links.body(QUEUE) == QUEUE.body  # no link: unchanged
 
 
+def test_a_heading_before_a_bare_link_stays() -> None:
+    art = _article(
+        "a",
+        "Disconnects",
+        'Reconnect in time.\n## Other problems\nSee "Matchmaking takes forever".',
+    )
+    assert find_links([art, QUEUE]).body(art) == "Reconnect in time.\n## Other problems\n"
+
+
 def test_a_quote_that_names_no_article_stays() -> None:
     text = 'Tap "Reconnect" within 3 minutes.'
     art = _article("a", "Disconnects", text)
