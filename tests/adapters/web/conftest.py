@@ -13,7 +13,14 @@ import pytest
 
 from adapters.web import WebDesk
 from bot.app import desk_queries, open_runtime
-from bot.config import BotConfig, Config, HandoffConfig, TelegramConfig, WebConfig
+from bot.config import (
+    BotConfig,
+    Config,
+    DiscordConfig,
+    HandoffConfig,
+    TelegramConfig,
+    WebConfig,
+)
 from bot.texts import Texts
 from tests.helpers.fakes import MOD_CHAT, Harness, shared_knowledge
 
@@ -58,6 +65,7 @@ def web_config(data_dir: Path, **sections: Any) -> Config:
         bot=BotConfig(data_dir=data_dir, default_lang="en"),
         handoff=HandoffConfig(**sections.get("handoff", {})),
         telegram=TelegramConfig(**sections.get("telegram", {})),
+        discord=DiscordConfig(**sections.get("discord", {})),
         web=WebConfig(**sections.get("web", {})),
     )
 
