@@ -48,7 +48,7 @@ from _sim import Dialog, FakePlatform, Tracker, World, load_queries, make_images
 
 from bot.app import Runtime, build_index, load_kb, open_runtime, settle_heap  # noqa: E402
 from bot.config import BotConfig, Config, TelegramConfig  # noqa: E402
-from bot.storage.base import OutboxItem  # noqa: E402
+from bot.storage.records import OutboxItem  # noqa: E402
 from bot.storage.writes import Committed, TurnWrites  # noqa: E402
 from bot.types import IncomingEvent  # noqa: E402
 from knowledge.models import KnowledgeBase  # noqa: E402

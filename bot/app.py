@@ -30,12 +30,14 @@ from bot.outbox import Outbox
 from bot.ports import Adapter, Metrics
 from bot.queries import StoreQueries
 from bot.redact import Redactor
+from bot.routes import Routes
 from bot.scheduler import Scheduler
 from bot.storage.base import Store
-from bot.storage.records import OutboxItem
+from bot.storage.records import OutboxItem, TaughtExample
 from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
-from bot.types import ChatKind, ChatRef
+from bot.types import ChatRef
+from knowledge.examples import Example
 from knowledge.loader import ContentError, default_content_path, load_knowledge
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
@@ -53,18 +55,18 @@ def load_kb(config: Config) -> KnowledgeBase:
     return load_knowledge(config.knowledge.path or default_content_path())
 
 
-def build_index(kb: KnowledgeBase) -> SearchIndex:
-    """The search index over every article, with category names as context."""
+def build_index(kb: KnowledgeBase, examples: Sequence[TaughtExample] = ()) -> SearchIndex:
+    """The search index over every article, with category names as context and the queries
+    moderators attached to articles."""
     labels = {cid: tuple(c.labels.values()) for cid, c in kb.categories.items()}
-    return SearchIndex.build(kb.articles, kb.synonyms, labels)
+    taught = [Example(e.query, e.article_id) for e in examples]
+    return SearchIndex.build(kb.articles, kb.synonyms, labels, taught)
 
 
-def surfaces(config: Config) -> tuple[ChatRef, ...]:
-    """The moderator chats to page, from the configuration (not from what runs here)."""
-    return tuple(
-        ChatRef(platform, chat_id, ChatKind.MODERATION)
-        for platform, chat_id in config.moderator_chats()
-    )
+def kb_key(config: Config) -> str:
+    """Which knowledge base misses and examples belong to: its folder, or the bundled one."""
+    path = config.knowledge.path
+    return str(path.resolve()) if path is not None else "bundled"
 
 
 class MissingExtra(Exception):
@@ -84,6 +86,7 @@ class Runtime:
     hub: Hub
     scheduler: Scheduler
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    examples_seen: int = 0  # the newest attached query the index has learned
 
 
 def _hours(config: Config) -> Hours | None:
@@ -114,11 +117,12 @@ async def open_runtime(
     data_dir.mkdir(parents=True, exist_ok=True)
     if kb is None:
         kb = load_kb(config)
-    if index is None:
-        index = await asyncio.to_thread(build_index, kb)
     async with AsyncExitStack() as stack:
         store = await SqliteStore.open(data_dir / DB_NAME)
         stack.push_async_callback(store.close)
+        taught = await store.examples(kb_key(config))
+        if index is None:
+            index = await asyncio.to_thread(build_index, kb, taught)
         files = FileStore(data_dir)
         hosted = {a.platform: a for a in adapters}
         svc = Services(
@@ -128,10 +132,11 @@ async def open_runtime(
             Texts(),
             config,
             clock,
-            tuple(paged) if paged is not None else surfaces(config),
+            Routes.fixed(paged) if paged is not None else config.route_table(),
             _hours(config),
             lambda rel: str(files.path(rel)),
             {name: adapter.capabilities for name, adapter in hosted.items()},
+            kb_key(config),
         )
         engine = Engine(svc, InProcessLocks(), files.delete)
         redact = Redactor(
@@ -159,7 +164,9 @@ async def open_runtime(
             metrics,
         )
         scheduler = Scheduler(svc, outbox.wake, delete_file=files.delete)
-        yield Runtime(config, store, files, svc, engine, outbox, hub, scheduler, hosted)
+        runtime = Runtime(config, store, files, svc, engine, outbox, hub, scheduler, hosted)
+        runtime.examples_seen = max((e.id for e in taught), default=0)
+        yield runtime
 
 
 def desk_queries(runtime: Runtime) -> StoreQueries:
@@ -187,7 +194,8 @@ async def reload_content(runtime: Runtime) -> bool:
     problems: list[str] = []
     try:
         kb = await asyncio.to_thread(load_kb, runtime.config)
-        index = await asyncio.to_thread(build_index, kb)
+        taught = await runtime.store.examples(runtime.services.kb_key)
+        index = await asyncio.to_thread(build_index, kb, taught)
     except ContentError as exc:
         problems = exc.problems
     if problems:
@@ -198,6 +206,7 @@ async def reload_content(runtime: Runtime) -> bool:
         return False
     runtime.services.kb = kb
     runtime.services.index = index
+    runtime.examples_seen = max((e.id for e in taught), default=0)
     settle_heap()
     log.info("help-center content reloaded: %d articles", len(kb.articles))
     return True
@@ -215,8 +224,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+async def learn_examples(runtime: Runtime) -> int:
+    """Teach the index the queries attached since it last looked (in any process)."""
+    fresh = await runtime.store.examples(runtime.services.kb_key, runtime.examples_seen)
+    for example in fresh:
+        runtime.services.index.add_example(example.query, example.article_id)
+        runtime.examples_seen = example.id
+    return len(fresh)
+
+
 async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
-    """Reload the help center when its files change (and on SIGHUP where signals exist)."""
+    """Reload the help center when its files change (and on SIGHUP where signals exist); learn
+    the queries moderators attached to articles meanwhile."""
     loop = asyncio.get_running_loop()
     hup = asyncio.Event()
     with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
@@ -230,6 +249,7 @@ async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
             hup.clear()
             stamp = fresh
             await reload_content(runtime)
+        await learn_examples(runtime)
 
 
 async def serve(

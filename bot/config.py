@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.routes import ANY, Route, RouteConfig, RouteError, Routes, parse_route
 from bot.texts import LANGS
 
 
@@ -25,37 +26,17 @@ class BotConfig:
     """[bot]: where data lives and how the bot behaves."""
 
     data_dir: Path = Path("./kefu-data")
+    name: str = ""  # your app's or community's name, said in the greeting
     default_lang: str = "zh-CN"
     reopen_days: int = 7
     retention_days: int = 90  # closed tickets' attachments are deleted after this; 0 = never
     user_rate_limit: int = 20  # messages a minute per user before one polite notice
     max_attachments_per_ticket: int = 30
     max_image_bytes: int = 8 * 1024 * 1024
-    angry_words_zh: tuple[str, ...] = (
-        "垃圾",
-        "投诉",
-        "骗子",
-        "气死",
-        "什么破",
-        "太差",
-        "无语",
-        "没用",
-        "废物",
-        "坑人",
-        "12315",
-    )
-    angry_words_en: tuple[str, ...] = (
-        "useless",
-        "ridiculous",
-        "scam",
-        "terrible",
-        "worst",
-        "angry",
-        "wtf",
-        "stupid bot",
-        "sue",
-        "complaint",
-    )
+    # words that mean frustration here, on top of the built-in ones (knowledge/lexicon/
+    # intents.toml): the bot offers a person at once
+    angry_words_zh: tuple[str, ...] = ()
+    angry_words_en: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +111,29 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    routes: tuple[RouteConfig, ...] = ()  # [[route]] tables, in order
     source: str = ""  # the file it came from, "" for defaults
 
     def token(self, env_name: str) -> str:
         """The secret held in environment variable `env_name` ("" when unset)."""
         return os.environ.get(env_name, "")
 
-    def moderator_chats(self) -> tuple[tuple[str, str], ...]:
-        """(platform, chat id) of each enabled platform's moderator chat."""
-        chats = (
-            ("telegram", self.telegram.enabled, self.telegram.moderator_chat_id),
-            ("discord", self.discord.enabled, self.discord.moderator_channel_id),
-        )
-        return tuple((name, chat) for name, enabled, chat in chats if enabled and chat)
+    def platforms(self) -> tuple[str, ...]:
+        """The platforms that are enabled."""
+        enabled = (("telegram", self.telegram.enabled), ("discord", self.discord.enabled))
+        return tuple(name for name, on in enabled if on)
+
+    def default_route(self) -> RouteConfig | None:
+        """The [telegram] and [discord] moderator chats as the route of last resort."""
+        group, channel = self.telegram.moderator_chat_id, self.discord.moderator_channel_id
+        if not group and not channel:
+            return None
+        telegram = (group,) if group else ()
+        return RouteConfig(ANY, telegram, channel, self.discord.moderator_role_id)
+
+    def route_table(self) -> Routes:
+        """The routes a ticket may take (with no [[route]], the default serves everything)."""
+        return Routes.of(self.routes, self.default_route(), self.platforms())
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -160,6 +151,7 @@ _ID_KEYS = {
     "moderator_role_id",
     "discord_client_id",
 }
+PLATFORMS = ("telegram", "discord")  # the [sections] of the platforms Kefu serves
 
 
 def _is_id(v: Any) -> bool:
@@ -221,10 +213,15 @@ def _validate(cfg: Config) -> None:
         raise ConfigError('[telegram] mode must be "polling" or "webhook"')
     if cfg.bot.default_lang not in LANGS:
         raise ConfigError(f"[bot] default_lang must be one of {', '.join(LANGS)}")
-    if cfg.telegram.enabled and not cfg.telegram.moderator_chat_id:
-        raise ConfigError("[telegram] moderator_chat_id is required when enabled")
-    if cfg.discord.enabled and not cfg.discord.moderator_channel_id:
-        raise ConfigError("[discord] moderator_channel_id is required when enabled")
+    routed = {p: any(dict(Route.of(r, (p,)).chats) for r in cfg.routes) for p in PLATFORMS}
+    if cfg.telegram.enabled and not (cfg.telegram.moderator_chat_id or routed["telegram"]):
+        raise ConfigError(
+            "[telegram] moderator_chat_id (or a [[route]] with telegram groups) is required"
+        )
+    if cfg.discord.enabled and not (cfg.discord.moderator_channel_id or routed["discord"]):
+        raise ConfigError(
+            "[discord] moderator_channel_id (or a [[route]] with a discord_channel) is required"
+        )
 
 
 def parse_config(text: str, source: str = "") -> Config:
@@ -233,11 +230,18 @@ def parse_config(text: str, source: str = "") -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source or 'config'}: invalid TOML: {exc}") from exc
-    unknown = set(raw) - set(_SECTIONS)
+    unknown = set(raw) - set(_SECTIONS) - {"route"}
     if unknown:
         raise ConfigError(f"[{sorted(unknown)[0]}]: unknown section (see config.example.toml)")
     parts = {name: _section(name, raw[name]) for name in _SECTIONS if name in raw}
-    cfg = Config(**parts, source=source)
+    tables = raw.get("route", [])
+    if not isinstance(tables, list):
+        raise ConfigError("[[route]] must be an array of tables: write [[route]], not [route]")
+    try:
+        routes = tuple(parse_route(table, n) for n, table in enumerate(tables, 1))
+    except RouteError as exc:
+        raise ConfigError(str(exc)) from exc
+    cfg = Config(**parts, routes=routes, source=source)
     _validate(cfg)
     return cfg
 

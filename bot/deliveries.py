@@ -96,6 +96,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "title": reply.title,
         "silent": reply.silent,
     }
+    if reply.close_thread:
+        data["close_thread"] = True
     if reply.edit is not None:
         chat = reply.edit.chat
         data["edit"] = {
@@ -133,4 +135,5 @@ def payload_to_reply(data: Mapping[str, Any]) -> Reply:
         title=data.get("title", ""),
         edit=edit,
         silent=bool(data.get("silent", False)),
+        close_thread=bool(data.get("close_thread", False)),
     )

@@ -223,6 +223,7 @@ class Reply:
     title: str = ""
     edit: MessageRef | None = None
     silent: bool = False
+    close_thread: bool = False  # the topic or thread it goes to is closed after it (a move)
 
     @property
     def flat_buttons(self) -> tuple[Button, ...]:

@@ -78,6 +78,7 @@ class Intents:
     complaint: re.Pattern[str] | None
     targets: re.Pattern[str] | None
     complaints: re.Pattern[str] | None
+    angry: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -96,6 +97,7 @@ class Intents:
             complaint=_pattern(words("complaint", "phrases")),
             targets=_pattern(words("complaint", "targets")),
             complaints=_pattern(words("complaint", "complaints")),
+            angry=tuple(clean(w) for w in words("angry", "words")),
         )
 
     @classmethod
@@ -115,6 +117,15 @@ class Intents:
         if _found(self.explicit, low):
             return True
         return _strip(self.filler, low) in self.bare
+
+    def is_angry(self, text: str, extra: Iterable[str] = ()) -> bool:
+        """Whether a message is angry: an angry word (built-in or `extra`), or shouting."""
+        low = clean(text)
+        if any(w in low for w in (*self.angry, *(clean(w) for w in extra)) if w):
+            return True
+        letters = [c for c in text if c.isalpha() and c.isascii()]
+        shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.8
+        return shouting or low.count("!") + low.count("！") >= 3
 
     def is_complaint(self, text: str) -> bool:
         """Whether a message complains about the service itself ("your support is useless")."""

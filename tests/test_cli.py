@@ -325,3 +325,23 @@ def test_run_without_the_platform_library_names_the_extra(
     assert (
         f"[{section}]" in line and f"pip install -e '.[{section}]'" in line and "make run" in line
     )
+
+
+def test_kb_examples_import_then_export(tmp_path: Path) -> None:
+    config = toml_config(tmp_path / "kefu.toml", tmp_path / "data")
+    lines = [
+        json.dumps({"query": "号没了咋整", "article": "account-hacked"}, ensure_ascii=False),
+        json.dumps({"query": "whatever", "article": "no-such-article"}),
+    ]
+    done = kefu(
+        "kb", "examples", "import", "-", config=config, stdin="\n".join(lines), cwd=tmp_path
+    )
+    assert done.code == 0, done.err
+    assert "no-such-article" in done.err
+    done = kefu("kb", "examples", "export", config=config, cwd=tmp_path)
+    assert done.code == 0, done.err
+    assert [json.loads(line) for line in done.out.splitlines()] == [
+        {"query": "号没了咋整", "article": "account-hacked"}
+    ]
+    bad = kefu("kb", "examples", "import", "-", config=config, stdin="not json\n", cwd=tmp_path)
+    assert bad.code == 2 and "Traceback" not in bad.err

@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from bot.storage.records import Author, Ticket, TicketMessage, TicketStatus
+from bot.storage.records import Author, Miss, Ticket, TicketMessage, TicketStatus
 from tests.adapters.web.conftest import WebHarness, web_config
 from tests.helpers.builders import png
 
@@ -62,7 +62,7 @@ async def _history(h: WebHarness) -> None:
                                    ("password-reset", "忘记密码", True)] * 5:  # fmt: skip
         await h.store.add_feedback(article, query, solved, now - rng.uniform(0, 10) * DAY)
     for query in ["暗黑模式", "dark mode", "暗黑模式", "发票"]:
-        await h.store.add_search_miss(query, now - DAY)
+        await h.store.add_search_miss(Miss(query, created_at=now - DAY))
 
 
 async def _wait_until(check: Any, seconds: float = 5.0) -> None:

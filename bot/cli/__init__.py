@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--stdin", action="store_true", help="read one query per input line")
     search.add_argument("--lang", default="", help="language of the titles shown")
     search.add_argument("query", nargs="*", help="the query (unless --stdin)")
+    examples = kbsub.add_parser(
+        "examples", parents=[common], help="queries moderators attached to articles (/teach)"
+    )
+    exsub = examples.add_subparsers(dest="examples_command", required=True)
+    exsub.add_parser("export", parents=[common], help="every attached query as JSON lines")
+    load = exsub.add_parser("import", parents=[common], help="attach queries from JSON lines")
+    load.add_argument("file", help='a JSON-lines file of {"query", "article"} ("-" = stdin)')
     tickets = sub.add_parser("tickets", parents=[common], help="list, show or export tickets")
     tsub = tickets.add_subparsers(dest="tickets_command", required=True)
     tlist = tsub.add_parser("list", parents=[common], help="tickets, newest first")
@@ -71,6 +78,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(terminal.desk(config, args.name))
     if args.command == "run":
         return asyncio.run(terminal.run(config))
+    if args.command == "kb" and args.kb_command == "examples":
+        return asyncio.run(admin.examples(config, args))
     if args.command == "kb":
         return admin.kb(config, args)
     if args.command == "tickets":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -10,11 +11,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bot.app import DB_NAME
+from bot.app import DB_NAME, kb_key, load_kb
 from bot.config import Config
 from bot.storage.base import Store
-from bot.storage.records import OutboxStatus, TicketStatus
+from bot.storage.records import OutboxStatus, TaughtExample, TicketStatus
 from bot.storage.sqlite import SqliteStore
+from knowledge.examples import Example, examples_jsonl, parse_examples_jsonl
 from knowledge.loader import (
     check_content,
     content_warnings,
@@ -124,3 +126,38 @@ async def stats(config: Config) -> int:
         return 0
     finally:
         await store.close()
+
+
+async def examples(config: Config, args: argparse.Namespace) -> int:
+    """Export or import the queries moderators attached to articles (for this help center)."""
+    key = kb_key(config)
+    store = await _open(config)
+    try:
+        if args.examples_command == "export":
+            taught = await store.examples(key)
+            for line in examples_jsonl(Example(e.query, e.article_id) for e in taught):
+                print(line)
+            return 0
+        text = await asyncio.to_thread(_read, args.file)
+        try:
+            parsed = parse_examples_jsonl(text.splitlines())
+        except ValueError as exc:
+            print(f"kefu: {exc}", file=sys.stderr)
+            return 2
+        known = load_kb(config)
+        added = 0
+        for example in parsed:
+            if known.article(example.article_id, config.bot.default_lang) is None:
+                print(f"kefu: no article {example.article_id!r}; skipped", file=sys.stderr)
+                continue
+            record = TaughtExample(example.query, example.article_id, key, "import", time.time())
+            added += await store.add_example(record)
+        print(f"{added} attached, {len(parsed) - added} skipped or known already")
+        return 0
+    finally:
+        await store.close()
+
+
+def _read(name: str) -> str:
+    """A file's text, or standard input's for "-"."""
+    return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")

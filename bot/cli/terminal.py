@@ -25,7 +25,8 @@ CHAT_BANNER = (
 )
 DESK_BANNER = (
     "Kefu desk — /queue, /open N, /claim, /unclaim, /close [reason], /reopen, /note TEXT,"
-    " /block, /unblock, /snippet NAME, /snippets, /snippet-add NAME TEXT, /dead, /retry ID;"
+    " /block, /unblock, /snippet NAME, /snippets, /snippet-add NAME TEXT, /dead, /retry ID,"
+    " /misses, /teach ID ARTICLE;"
     " plain text replies"
     " to the open ticket; Ctrl-D quits.\n"
 )

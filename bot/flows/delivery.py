@@ -60,7 +60,7 @@ class DeliveryNotices:
                 if unreachable and to_user
                 else svc.texts(lang, "mod_delivery_failed", reason=reason[:REASON_SHOWN])
             )
-            for chat in svc.surfaces:
+            for chat in svc.surfaces_of(ticket):
                 if chat.platform == item.platform and not to_user:
                     continue  # that surface is the one failing: tell the others
                 key = f"problem:{item.id}:{chat.platform}"

@@ -8,11 +8,13 @@ from pathlib import PurePosixPath
 
 from bot.actions import Verb
 from bot.flows.formbutton import form_button
+from bot.flows.learning import missed
 from bot.flows.ticket_moves import mod_buttons
 from bot.flows.turn import Services, Turn
+from bot.routes import Route, Routes
 from bot.state import Step
-from bot.storage.records import Author, Ticket, TicketStatus
-from bot.types import Attachment, Button, Look, OutFile, Reply
+from bot.storage.records import Author, MissKind, Ticket, TicketStatus
+from bot.types import Attachment, Button, ChatRef, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 5
@@ -50,6 +52,9 @@ async def request_human(turn: Turn) -> None:
     if turn.user.banned:
         turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
         return
+    if turn.conv.step == Step.ARTICLE:  # the article did not help: the search should learn
+        query, article = str(turn.data.get("query", "")), str(turn.data.get("article", ""))
+        missed(turn, query, MissKind.HANDOFF, article)
     if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER):
         await create_ticket(turn)
         return
@@ -84,6 +89,8 @@ async def create_ticket(turn: Turn) -> None:
         return
     form_id, pairs, shas = _answers(turn)
     category = str(turn.data.get("category", ""))
+    route = turn.svc.routes.route_for(category)
+    surfaces = await least_busy(turn, route) if route is not None else ()
     ticket = Ticket(
         id=await turn.svc.store.next_ticket_id(),
         user_key=turn.user.key,
@@ -94,11 +101,12 @@ async def create_ticket(turn: Turn) -> None:
         form_id=form_id,
         answers=pairs,
         images=shas,
-        priority=turn.svc.kb.priority_of(category),
+        priority=turn.svc.kb.priority_of(category) + (route.priority if route else 0),
         lang=turn.lang,
         summary=str(turn.data.get("query", ""))[:200],
         created_at=turn.now,
         last_paged_at=turn.now,
+        surfaces=[(chat.platform, chat.id) for chat in surfaces],
     )
     turn.writes.new_tickets.append(ticket)
     turn.ticket = ticket
@@ -107,6 +115,20 @@ async def create_ticket(turn: Turn) -> None:
     turn.data["category"] = category
     turn.to_moderators(ticket, await card(turn.svc, ticket), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
+
+
+BUSY_WINDOW = 60.0  # Telegram: at most 20 messages a minute into one group
+
+
+async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:
+    """One chat per platform of the route: where fewest messages went out in the last minute
+    (and fewest wait), so a route with several groups spreads its tickets over their budgets."""
+    sent: dict[tuple[str, str], int] = {}
+    for platform, chats in route.chats:
+        if len(chats) > 1:
+            busy = await turn.svc.store.recent_sends(platform, chats, turn.now - BUSY_WINDOW)
+            sent.update({(platform, chat): n for chat, n in busy.items()})
+    return Routes.pick(route, sent)
 
 
 async def card(svc: Services, ticket: Ticket) -> Reply:

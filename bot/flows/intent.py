@@ -1,4 +1,7 @@
-"""What a typed message asks for: a person, an angry outburst, a repeat of an earlier question."""
+"""What a typed message asks for: a person, an angry outburst, a repeat of an earlier question.
+
+The phrase lists live in one place, knowledge/lexicon/intents.toml (knowledge.intents matches
+them); a deployment adds angry words in [bot] angry_words_zh / angry_words_en."""
 
 from __future__ import annotations
 
@@ -8,39 +11,8 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
-# Principle 1: explicit phrases anywhere in a message start the handoff.
-EXPLICIT = (
-    "转人工",
-    "人工客服",
-    "找人工",
-    "要人工",
-    "接人工",
-    "人工服务",
-    "真人",
-    "活人",
-    "客服小姐姐",
-    "talk to a human",
-    "talk to human",
-    "talk to a person",
-    "talk to someone",
-    "speak to a human",
-    "speak to a person",
-    "speak to someone",
-    "real person",
-    "real human",
-    "human agent",
-    "live agent",
-    "live chat",
-    "customer service agent",
-)
-_EXPLICIT_WORDS = re.compile(r"\b(agent|representative|operator)s?\b")
-# Bare words count only when they are (nearly) the whole message: "客服态度太差" is a complaint.
-BARE = {"客服", "人工", "人工客服", "human", "person", "support", "help desk", "staff"}
-_FILLER = re.compile(
-    r"(please|pls|plz|i want|i need|i'd like|give me|a |an |the |"
-    r"请|我要|我想|找|要|给我|呢|吧|啊|呀|谢谢|你好|麻烦)",
-)
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+from knowledge import intents
+
 _INVISIBLE = dict.fromkeys(
     [
         0x200B,
@@ -84,24 +56,12 @@ def as_typed(text: str) -> str:
 
 def wants_human(text: str) -> bool:
     """True when the message asks for a person (DESIGN principle 1)."""
-    low = clean(text).lower()
-    if not low:
-        return False
-    if any(p in low for p in EXPLICIT) or _EXPLICIT_WORDS.search(low):
-        return True
-    bare = _NON_WORD.sub(" ", _FILLER.sub(" ", low)).strip()
-    bare = re.sub(r"\s+", " ", bare)
-    return bare in BARE
+    return intents.wants_human(text)
 
 
-def is_angry(text: str, words: Iterable[str]) -> bool:
-    """True when the message holds one of the configured angry words, or shouts."""
-    low = clean(text).lower()
-    if any(w.lower() in low for w in words if w):
-        return True
-    letters = [c for c in text if c.isalpha() and c.isascii()]
-    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.8
-    return shouting or low.count("!") + low.count("！") >= 3
+def is_angry(text: str, extra: Iterable[str] = ()) -> bool:
+    """True when the message holds an angry word (built-in or `extra`), or shouts."""
+    return intents.builtin().is_angry(text, extra)
 
 
 def is_repeat(text: str, recent: Iterable[str], threshold: float = 85.0) -> bool:

@@ -71,7 +71,8 @@ def go_back(turn: Turn, category_id: str) -> None:
 
 def greet(turn: Turn) -> None:
     """The greeting with the top menu."""
-    show_menu(turn, "", turn.t("greeting"))
+    name = turn.svc.config.bot.name
+    show_menu(turn, "", turn.t("greeting_named", name=name) if name else turn.t("greeting"))
 
 
 def ask_lang(turn: Turn) -> None:

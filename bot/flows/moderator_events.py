@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.actions import ActionError, Verb, unpack
+from bot.flows import learning, move
 from bot.flows import moderation as mod
 from bot.flows.ticket_moves import make
 from bot.flows.turn import Services, Turn
@@ -152,6 +153,10 @@ async def _snippet(turn: Turn, ticket: Ticket, args: str) -> None:
     await mod.reply(turn, ticket, text, [])
 
 
+async def _move_to(turn: Turn, ticket: Ticket, args: str) -> None:
+    await move.move(turn, ticket, args)
+
+
 async def _queue(turn: Turn, _args: str) -> None:
     await mod.show_queue(turn)
 
@@ -202,6 +207,8 @@ async def _retry(turn: Turn, args: str) -> None:
 
 
 COMMANDS: dict[str, Command] = {
+    "misses": learning.show_misses_command,
+    "teach": learning.teach,
     "queue": _queue,
     "list": _queue,
     "snippets": _snippets,
@@ -219,4 +226,5 @@ TICKET_COMMANDS: dict[str, TicketCommand] = {
     "block": _block,
     "unblock": _unblock,
     "snippet": _snippet,
+    "move": _move_to,
 }

@@ -7,10 +7,13 @@ import re
 from bot.actions import Verb
 from bot.flows import handoff, menu
 from bot.flows.intent import clean, is_angry, is_repeat
+from bot.flows.learning import missed
 from bot.flows.turn import Turn
 from bot.state import Step
+from bot.storage.records import MissKind
 from bot.storage.writes import Feedback
 from bot.types import Button, Look, Reply
+from knowledge.intents import Intent, classify
 from knowledge.models import Article
 
 MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
@@ -77,9 +80,16 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     """
     asked = text.strip()[:MAX_QUERY]  # kept as the user wrote it (the ticket's summary)
     query = clean(asked)
+    said = classify(query)
     words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-    if is_angry(query, words):
+    if said is Intent.COMPLAINT or is_angry(query, words):
+        # about the service itself, or frustrated: a person, not an article on reporting users
         await handoff.offer_person(turn, "frustrated")
+        return
+    if said in (Intent.GREETING, Intent.SMALL_TALK):
+        if not quiet:  # a first message was greeted already
+            key = "greeting_again" if said is Intent.GREETING else "small_talk"
+            menu.show_menu(turn, "", turn.t(key))
         return
     if _remember(turn, query):
         await handoff.offer_person(turn, "repeated")
@@ -93,7 +103,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         ids = [h.id for h in result.hits]
         show_article(turn, ids[0], ids[1:])
         return
-    turn.writes.misses.append(asked)
+    missed(turn, asked, MissKind.NOTHING)
     if hits:
         turn.conv.step = Step.CANDIDATES
         turn.data["candidates"] = [h.id for h in hits]
@@ -111,6 +121,8 @@ async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
         return
     query = str(turn.data.get("query", ""))
     turn.writes.feedback.append(Feedback(article_id, query, solved))
+    if not solved and query:
+        missed(turn, query, MissKind.NOT_SOLVED, article_id)
     if solved:
         turn.data["unsolved"] = 0
         menu.show_menu(turn, "", turn.t("glad"))

@@ -12,7 +12,7 @@ from bot.types import Reply
 async def repage(svc: Services) -> int:
     """Page again for each ticket waiting past the SLA; how many were paged."""
     sla = svc.config.handoff.sla_minutes * 60
-    if sla <= 0 or not svc.surfaces:
+    if sla <= 0:
         return 0
     now = svc.clock()
     if svc.hours is not None and not svc.hours.is_open(now):
@@ -25,7 +25,7 @@ async def repage(svc: Services) -> int:
         minutes = int((now - ticket.created_at) // 60)
         text = svc.texts(svc.mod_lang, "mod_sla", id=ticket.id, minutes=minutes)
         async with svc.store.transaction():
-            for chat in svc.surfaces:
+            for chat in svc.surfaces_of(ticket):
                 key = f"sla:{ticket.id}:{int(now)}:{chat.platform}"
                 await svc.store.enqueue(to_ticket_topic(chat, ticket.id, Reply(text), key, now))
             await svc.store.touch_paged(ticket.id, now)

@@ -10,6 +10,7 @@ from bot.actions import Verb, act, owner_tag
 from bot.config import Config
 from bot.deliveries import to_chat, to_ticket_topic
 from bot.hours import Hours
+from bot.routes import Routes
 from bot.state import Conversation
 from bot.storage.base import Store
 from bot.storage.records import Author, Ticket, TicketMessage, UserRecord
@@ -32,15 +33,23 @@ class Services:
     texts: Texts
     config: Config
     clock: Callable[[], float]
-    surfaces: tuple[ChatRef, ...] = ()  # moderator chats to page, from the configuration
+    routes: Routes = field(default_factory=lambda: Routes((), None))  # who a ticket pages
     hours: Hours | None = None
     file_path: Callable[[str], str] = str  # stored file's relative path -> absolute path
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+    kb_key: str = ""  # which knowledge base misses and examples belong to
 
     @property
     def mod_lang(self) -> str:
         """The language of moderator-facing texts."""
         return self.config.bot.default_lang
+
+    def surfaces_of(self, ticket: Ticket) -> tuple[ChatRef, ...]:
+        """The moderator chats a ticket pages: those it was given, or its route's first."""
+        if ticket.surfaces:
+            return tuple(ChatRef(p, c, ChatKind.MODERATION) for p, c in ticket.surfaces)
+        route = self.routes.route_for(ticket.category)
+        return Routes.pick(route, {}) if route is not None else ()
 
     def can(self, platform: str) -> Capabilities:
         """What a platform's surface can do (nothing special when its adapter is not here)."""
@@ -123,8 +132,12 @@ class Turn:
 
     # what the turn writes
 
-    def _key(self) -> str:
+    def next_key(self) -> str:
+        """The idempotency key of the turn's next outbox item."""
         return f"{self.event.user.platform}:{self.event.event_id}:{len(self.writes.outbox)}"
+
+    def _key(self) -> str:
+        return self.next_key()
 
     def say(self, reply: Reply) -> None:
         """Answer in the chat the event came from."""
@@ -154,10 +167,16 @@ class Turn:
             and not self.svc.can(origin.platform).paged
         ):
             self.say(reply)
-        for chat in self.svc.surfaces:
+        for chat in self.svc.surfaces_of(ticket):
             if chat.platform != skip:
-                item = to_ticket_topic(chat, ticket.id, reply, self._key(), self.now, card=card)
-                self.writes.outbox.append(item)
+                self.to_moderators_on(ticket, chat, reply, card=card)
+
+    def to_moderators_on(
+        self, ticket: Ticket, chat: ChatRef, reply: Reply, *, card: bool = False
+    ) -> None:
+        """Send into the ticket's topic/thread in one moderator chat."""
+        item = to_ticket_topic(chat, ticket.id, reply, self._key(), self.now, card=card)
+        self.writes.outbox.append(item)
 
     def log(
         self, ticket: Ticket, author: Author, text: str, files: list[str] | None = None

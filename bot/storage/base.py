@@ -17,10 +17,12 @@ from bot.state import Conversation
 from bot.storage.records import (
     FeedbackCount,
     Loaded,
+    Miss,
     OpsSnapshot,
     OutboxItem,
     OutboxStatus,
     StoredFile,
+    TaughtExample,
     Ticket,
     TicketFacts,
     TicketMessage,
@@ -284,6 +286,12 @@ class OutboxStore(Protocol):
         """One delivery by id."""
         ...
 
+    async def recent_sends(
+        self, platform: str, chat_ids: Sequence[str], since: float
+    ) -> dict[str, int]:
+        """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
+        ...
+
 
 class SnippetStore(Protocol):
     """Moderators' canned replies."""
@@ -308,8 +316,9 @@ class StatsStore(Protocol):
         """Record a Solved / Not solved click."""
         ...
 
-    async def add_search_miss(self, query: str, now: float) -> None:
-        """Record a query that found nothing confident."""
+    async def add_search_miss(self, miss: Miss) -> None:
+        """Record a query the help center did not answer (found nothing, not solved, or a
+        handoff right after an article)."""
         ...
 
     async def article_stats(self, limit: int = 10) -> list[tuple[str, int, int]]:
@@ -351,6 +360,26 @@ class QueryStore(Protocol):
         ...
 
 
+class LearningStore(Protocol):
+    """What the search learns from: misses a moderator can attach to the right article."""
+
+    async def recent_misses(self, kb: str, limit: int = 20) -> list[Miss]:
+        """A knowledge base's latest misses, newest first, leaving out queries already taught."""
+        ...
+
+    async def get_miss(self, miss_id: int) -> Miss | None:
+        """One miss by id."""
+        ...
+
+    async def add_example(self, example: TaughtExample) -> bool:
+        """Attach a query to an article; False when that pair was attached already."""
+        ...
+
+    async def examples(self, kb: str, after_id: int = 0) -> list[TaughtExample]:
+        """A knowledge base's attached queries with id > after_id, oldest first."""
+        ...
+
+
 class Store(
     Transactions,
     TurnStore,
@@ -361,6 +390,7 @@ class Store(
     SnippetStore,
     StatsStore,
     QueryStore,
+    LearningStore,
     Protocol,
 ):
     """Every role at once: what a store implementation provides."""

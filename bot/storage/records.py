@@ -75,6 +75,7 @@ class Ticket:
     rating: int | None = None
     user_unreachable: bool = False
     last_paged_at: float | None = None
+    surfaces: list[tuple[str, str]] = field(default_factory=list)  # (platform, chat) it pages
     id: int = 0
     version: int = 0  # bumped by every save; a save from an older version is a Conflict
 
@@ -214,3 +215,35 @@ class OpsSnapshot:
     opened: dict[str, int]  # tickets ever opened, by platform
     closed: dict[str, int]  # tickets closed now, by platform
     sla_breaches: int  # tickets answered after the SLA, or waiting past it unanswered
+
+
+class MissKind(StrEnum):
+    """How a search ended without helping."""
+
+    NOTHING = "nothing"  # nothing confident was found
+    NOT_SOLVED = "not_solved"  # the user said the article shown did not solve it
+    HANDOFF = "handoff"  # the user asked for a person right after an article
+
+
+@dataclass(slots=True)
+class Miss:
+    """A query the help center did not answer, kept so a moderator can teach the search."""
+
+    query: str
+    kind: MissKind = MissKind.NOTHING
+    article_id: str = ""  # the article shown, if any
+    kb: str = ""  # the knowledge base it was asked of
+    created_at: float = 0.0
+    id: int = 0
+
+
+@dataclass(slots=True)
+class TaughtExample:
+    """A query a moderator attached to the article that answers it."""
+
+    query: str
+    article_id: str
+    kb: str = ""
+    added_by: str = ""
+    created_at: float = 0.0
+    id: int = 0

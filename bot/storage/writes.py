@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.state import Conversation
-from bot.storage.records import OutboxItem, Ticket, TicketMessage, UserRecord
+from bot.storage.records import Miss, OutboxItem, Ticket, TicketMessage, UserRecord
 
 
 class Conflict(Exception):
@@ -49,10 +49,11 @@ class TurnWrites:
     messages: list[TicketMessage] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
     feedback: list[Feedback] = field(default_factory=list)
-    misses: list[str] = field(default_factory=list)  # queries that found nothing
+    misses: list[Miss] = field(default_factory=list)  # queries the help center did not answer
     snippets: list[tuple[str, str]] = field(default_factory=list)  # (name, text)
     banned: list[tuple[str, bool]] = field(default_factory=list)  # (user key, banned)
     retry_dead: list[int] = field(default_factory=list)  # dead deliveries to send again
+    moved_threads: list[tuple[int, str]] = field(default_factory=list)  # (ticket, platform)
     forget: str = ""  # a user key whose data is deleted (after everything else)
     now: float = 0.0
 

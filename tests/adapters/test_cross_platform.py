@@ -25,7 +25,7 @@ from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, open_runtime, serve
 from bot.config import BotConfig, Config, DiscordConfig, TelegramConfig
 from bot.desk import DeskFeed
-from bot.storage.base import OutboxItem
+from bot.storage.records import OutboxItem
 from bot.types import ChatKind, ChatRef
 from tests.adapters.discord.conftest import eventually
 from tests.adapters.discord.scenario import Moderators, User

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -172,3 +173,70 @@ def test_tokens_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert cfg.token(cfg.telegram.token_env) == "123:abc"
     monkeypatch.delenv("MY_TOKEN")
     assert cfg.token(cfg.telegram.token_env) == ""
+
+
+ROUTES = """
+[telegram]
+enabled = true
+moderator_chat_id = -1000
+
+[discord]
+enabled = true
+moderator_channel_id = "55"
+moderator_role_id = "66"
+
+[[route]]
+category = "commerce/"
+telegram = [-1001, "-1002"]
+discord_channel = 77
+discord_role = 88
+priority = 1
+
+[[route]]
+category = "account/security"
+telegram = -1003
+"""
+
+
+def test_routes_are_read_in_order_and_the_default_comes_last() -> None:
+    cfg = parse_config(ROUTES)
+    table = cfg.route_table()
+    first, second = table.routes
+    assert first.chats == (("telegram", ("-1001", "-1002")), ("discord", ("77",)))
+    assert first.priority == 1
+    assert second.chats == (("telegram", ("-1003",)),)
+    assert table.route_for("commerce/refunds") == first
+    assert table.route_for("commerce") == first
+    assert table.route_for("commercial") == table.default  # a prefix on "/" boundaries
+    assert table.route_for("account/security") == second
+    assert table.default is not None
+    assert table.default.chats == (("telegram", ("-1000",)), ("discord", ("55",)))
+
+
+def test_without_routes_the_single_group_serves_everything() -> None:
+    cfg = parse_config("[telegram]\nenabled = true\nmoderator_chat_id = -1000\n")
+    table = cfg.route_table()
+    assert table.routes == ()
+    assert table.route_for("anything/at-all") == table.default
+    assert [c.id for c in table.all_chats()] == ["-1000"]
+
+
+def test_routes_alone_are_enough_for_an_enabled_platform() -> None:
+    cfg = parse_config("[telegram]\nenabled = true\n[[route]]\ncategory = '*'\ntelegram = [-1]\n")
+    assert cfg.route_table().route_for("x") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[[route]]\ncategory = 'a/'\n", "needs telegram groups or a discord_channel"),
+        ("[[route]]\ncategory = 'a/'\ntelegram = [true]\n", "telegram"),
+        ("[[route]]\ncategory = ''\ntelegram = [1]\n", "category"),
+        ("[[route]]\ntelegram = [1]\nprority = 1\n", "prority"),
+        ("[[route]]\ntelegram = [1]\npriority = 'high'\n", "priority"),
+        ("[route]\ntelegram = [1]\n", "[[route]]"),
+    ],
+)
+def test_a_bad_route_names_what_is_wrong(text: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        parse_config(text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.storage.base import Store
-from bot.storage.records import OutboxStatus, TicketQuery, TicketStatus
+from bot.storage.records import Miss, MissKind, OutboxStatus, TicketQuery, TicketStatus
 from bot.storage.writes import Feedback, TurnWrites
 from tests.bot.test_store_contract import delivery, message, store, ticket
 
@@ -141,7 +141,8 @@ async def test_feedback_and_misses_are_counted_within_the_period(store: Store) -
         ("a2", "pay", 1, 0),
     ]
     for when, query in ((10.0, "Dark  Mode"), (11.0, "dark mode"), (12.0, "x"), (60.0, "x")):
-        await store.add_search_miss(query, when)
+        await store.add_search_miss(Miss(query, created_at=when))
+    await store.add_search_miss(Miss("x", MissKind.NOT_SOLVED, "a1", created_at=13.0))
     assert await store.miss_counts(0.0, 50.0, 10) == [("dark mode", 2), ("x", 1)]
     assert await store.miss_counts(0.0, 50.0, 1) == [("dark mode", 2)]
 

@@ -15,7 +15,7 @@ from bot.config import Config, HandoffConfig
 from bot.queries import StoreQueries
 from bot.reports import Period, Row, median, p90
 from bot.storage import Store, open_store
-from bot.storage.records import Ticket, TicketStatus
+from bot.storage.records import Miss, Ticket, TicketStatus
 
 D1 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 D2 = D1 + 86_400
@@ -103,9 +103,8 @@ async def _report(store: Store, tmp_path: Path) -> Any:
         ("a3", "LOGIN fails", False),
     ]:
         await store.add_feedback(article, query, solved, D1 + 10)
-    await store.add_search_miss("dark mode", D1 + 5)
-    await store.add_search_miss("Dark Mode", D2 + 5)
-    await store.add_search_miss("old", D1 - 5)
+    for query, when in (("dark mode", D1 + 5), ("Dark Mode", D2 + 5), ("old", D1 - 5)):
+        await store.add_search_miss(Miss(query, created_at=when))
     config = Config(handoff=HandoffConfig(sla_minutes=10))
     kb = load_kb(config)
     queries = StoreQueries(store, config, lambda: D3, lambda: kb, tmp_path, lambda p: tmp_path / p)

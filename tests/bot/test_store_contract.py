@@ -17,9 +17,12 @@ from bot.storage.base import Store
 from bot.storage.records import (
     Author,
     Loaded,
+    Miss,
+    MissKind,
     OutboxItem,
     OutboxStatus,
     StoredFile,
+    TaughtExample,
     Ticket,
     TicketMessage,
     TicketStatus,
@@ -172,7 +175,7 @@ async def test_a_turn_commits_everything_it_decided_at_once(store: Store) -> Non
     writes.messages.append(message(new.id, "截图如下", attachments=["s1"]))
     writes.outbox.append(delivery("e1:0"))
     writes.feedback.append(Feedback("account-banned", "封号", False))
-    writes.misses.append("登不上")
+    writes.misses.append(Miss("登不上"))
     writes.snippets.append(("hi", "您好"))
     committed = await store.commit_turn(writes)
     assert committed.orphan_files == []
@@ -191,7 +194,7 @@ async def test_a_turn_commits_everything_it_decided_at_once(store: Store) -> Non
 
 async def test_a_redelivered_event_commits_nothing(store: Store) -> None:
     await store.commit_turn(_writes())
-    again = _writes(outbox=[delivery("e1:0")], misses=["x"])
+    again = _writes(outbox=[delivery("e1:0")], misses=[Miss("x")])
     with pytest.raises(AlreadyHandled):
         await store.commit_turn(again)
     assert await store.outbox_items() == []
@@ -572,7 +575,7 @@ async def test_article_stats_put_the_worst_solve_rate_first(store: Store) -> Non
 
 async def test_top_misses_group_case_and_spacing(store: Store) -> None:
     for query in ["封号", " 封号 ", "Refund", "refund", "REFUND  ", "other"]:
-        await store.add_search_miss(query, 1.0)
+        await store.add_search_miss(Miss(query, created_at=1.0))
     assert await store.top_misses() == [("refund", 3), ("封号", 2), ("other", 1)]
     assert await store.top_misses(limit=1) == [("refund", 3)]
 
@@ -751,7 +754,7 @@ async def test_sql_looking_text_is_stored_verbatim(store: Store) -> None:
     await store.set_snippet(NASTY, NASTY)
     made = await store.create_ticket(ticket(NASTY, summary=NASTY, answers=[(NASTY, NASTY)]))
     await store.add_message(message(made.id, NASTY, author_name=NASTY, attachments=[NASTY]))
-    await store.add_search_miss(NASTY, 1.0)
+    await store.add_search_miss(Miss(NASTY, created_at=1.0))
     assert await store.get_snippet(NASTY) == NASTY
     assert await store.open_ticket_for(NASTY) == made
     [said] = await store.messages(made.id)
@@ -770,7 +773,7 @@ async def _fill(store: Store) -> int:
     await store.enqueue(delivery("k1"))
     await store.set_snippet("hi", "你好")
     await store.add_feedback("a1", "q", False, 1.0)
-    await store.add_search_miss("q", 1.0)
+    await store.add_search_miss(Miss("q", created_at=1.0))
     return made.id
 
 
@@ -952,3 +955,28 @@ async def test_due_leaves_out_what_is_under_way_and_keeps_its_lane(store: Store)
     b1 = await store.enqueue(delivery("b1", chat_id="B"))
     assert [i.id for i in await store.due(["telegram"], 1.0, skip=[a1])] == [b1]
     assert [i.id for i in await store.due(["telegram"], 1.0, skip=[a1, b1])] == []
+
+
+async def test_misses_are_kept_per_knowledge_base_until_taught(store: Store) -> None:
+    await store.add_search_miss(Miss("登不上", MissKind.NOTHING, "", "kb1", 1.0))
+    await store.add_search_miss(Miss("still locked", MissKind.NOT_SOLVED, "banned", "kb1", 2.0))
+    await store.add_search_miss(Miss("elsewhere", MissKind.HANDOFF, "x", "kb2", 3.0))
+    recent = await store.recent_misses("kb1")
+    assert [(m.query, m.kind, m.article_id) for m in recent] == [
+        ("still locked", MissKind.NOT_SOLVED, "banned"),
+        ("登不上", MissKind.NOTHING, ""),
+    ]
+    assert await store.get_miss(recent[0].id) == recent[0]
+    assert await store.top_misses() == [("登不上", 1)]  # only what found nothing
+    taught = TaughtExample("still locked", "appeal", "kb1", "desk:mei", 4.0)
+    assert await store.add_example(taught)
+    assert not await store.add_example(taught)  # once
+    assert [m.query for m in await store.recent_misses("kb1")] == ["登不上"]
+    [saved] = await store.examples("kb1")
+    assert (saved.query, saved.article_id, saved.added_by) == (
+        "still locked",
+        "appeal",
+        "desk:mei",
+    )
+    assert await store.examples("kb1", after_id=saved.id) == []
+    assert await store.examples("kb2") == []

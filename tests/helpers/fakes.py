@@ -133,6 +133,11 @@ class PinnedIndex:
         self.pins[query] = tuple(hits)
         self.confident[query] = confident
 
+    def add_example(self, query: str, article_id: str) -> bool:
+        """Learning would change the index every scenario shares: a harness that tests it
+        opens with `own_index=True` (then the index is its own, not this wrapper)."""
+        raise AssertionError("use harness(..., own_index=True) to teach the search")
+
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> SearchResult:
         """The pinned result for a pinned query, else the real index's."""
         if query not in self.pins:
@@ -189,9 +194,12 @@ class Replies:
 class Harness:
     """The real runtime (bot.app.open_runtime) wired to two FakeAdapters."""
 
-    def __init__(self, config: Config, kb: KnowledgeBase, index: SearchIndex) -> None:
+    def __init__(
+        self, config: Config, kb: KnowledgeBase, index: SearchIndex, *, own_index: bool = False
+    ) -> None:
         self.config = config
         self.kb = kb
+        self.own_index = own_index
         self.index = PinnedIndex(index, kb)
         self.clock = Clock()
         self.users_adapter = FakeAdapter(USERS, capabilities=WITH_MODALS)
@@ -250,7 +258,8 @@ class Harness:
                 [self.users_adapter, self.mods_adapter],
                 clock=self.clock,
                 kb=self.kb,
-                index=self.index,  # type: ignore[arg-type]  # a PinnedIndex wraps the real one
+                # a PinnedIndex wraps the shared real one; a harness that teaches builds its own
+                index=None if self.own_index else self.index,  # type: ignore[arg-type]
                 paged=(MOD_CHAT,),
             )
         )
@@ -521,11 +530,14 @@ def shared_knowledge() -> tuple[KnowledgeBase, SearchIndex]:
 
 @asynccontextmanager
 async def harness(
-    data_dir: Path, handoff: dict[str, Any] | None = None, **bot: Any
+    data_dir: Path, handoff: dict[str, Any] | None = None, own_index: bool = False, **bot: Any
 ) -> AsyncIterator[Harness]:
-    """An open Harness on the bundled help center, data in `data_dir`, config overrides."""
+    """An open Harness on the bundled help center, data in `data_dir`, config overrides.
+
+    `own_index`: the runtime builds its own search index (with what was taught before), as
+    `kefu run` does, instead of sharing the suite's (which may not learn anything)."""
     kb, index = shared_knowledge()
-    h = await Harness(config(data_dir, handoff, **bot), kb, index).open()
+    h = await Harness(config(data_dir, handoff, **bot), kb, index, own_index=own_index).open()
     try:
         yield h
     finally:

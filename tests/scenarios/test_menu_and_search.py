@@ -4,6 +4,8 @@ frustration noticed. Every scenario runs in zh-CN and en.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.state import Step
 from tests.helpers.builders import DAY
 from tests.helpers.fakes import FakeUser, Harness, MakeHarness, Replies
@@ -261,5 +263,38 @@ async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
         await user.command("start")
         said = await user.says("bananas again")
         assert said.has("frustrating")
-        said = await user.says("this is useless")  # no longer on the list
-        assert not said.has("frustrating")
+        said = await user.says("this is useless")  # the built-in words stay
+        assert said.has("frustrating")
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("今天天气怎么样", "small_talk"),
+        ("recommend me a good laptop", "small_talk"),
+        ("哈哈哈哈", "small_talk"),
+        ("hello", "greeting_again"),
+        ("谢谢", "greeting_again"),
+    ],
+)
+async def test_small_talk_and_greetings_get_no_article(
+    h: Harness, typed: str, answer: str
+) -> None:
+    user = h.user("alice", "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in typed) else "en")
+    await user.command("start")
+    said = await user.says(typed)
+    assert said.has(user.t(answer))
+    assert not said.has(user.t("did_it_help"))  # no article pushed
+    assert user.t("btn_human") in said.labels  # a person is one tap away
+
+
+@pytest.mark.parametrize(
+    "typed", ["我要投诉你们", "your support is useless", "让你们领导出来", "客服态度太差了"]
+)
+async def test_a_complaint_about_the_service_offers_a_person(h: Harness, typed: str) -> None:
+    user = h.user("alice", "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in typed) else "en")
+    await user.command("start")
+    said = await user.says(typed)
+    assert said.has(user.t("frustrated"))
+    assert user.t("btn_handoff_now") in said.labels
+    assert not said.has(user.t("did_it_help"))  # not the article about reporting users

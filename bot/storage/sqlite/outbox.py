@@ -77,3 +77,12 @@ class SqliteOutboxStore(SqliteConnection):
         """One delivery by id."""
         row = await self._row("SELECT * FROM outbox WHERE id = ?", (item_id,))
         return None if row is None else rows.outbox_from_row(row)
+
+    async def recent_sends(
+        self, platform: str, chat_ids: Sequence[str], since: float
+    ) -> dict[str, int]:
+        """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
+        found = await self._rows(
+            sql.RECENT_SENDS, (platform, rows.dump_json(list(chat_ids)), since)
+        )
+        return {str(row[1]): int(row[2]) for row in found}

@@ -63,7 +63,8 @@ GROUP BY article_id, query ORDER BY article_id, query
 """
 
 MISS_COUNTS = """
-SELECT norm, COUNT(*) AS n FROM search_misses WHERE created_at >= ? AND created_at < ?
+SELECT norm, COUNT(*) AS n FROM search_misses
+WHERE kind = 'nothing' AND created_at >= ? AND created_at < ?
 GROUP BY norm ORDER BY n DESC, norm LIMIT ?
 """
 

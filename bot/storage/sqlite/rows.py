@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from bot.state import Conversation, Step
 from bot.storage.records import (
     Author,
+    Miss,
+    MissKind,
     OutboxItem,
     OutboxStatus,
     StoredFile,
+    TaughtExample,
     Ticket,
     TicketMessage,
     TicketStatus,
@@ -201,6 +204,7 @@ def ticket_from_row(row: Row) -> Ticket:
     """A tickets row as a Ticket."""
     values = _columns(row)
     values["answers"] = [(str(a), str(b)) for a, b in json.loads(values["answers"])]
+    values["surfaces"] = [(str(a), str(b)) for a, b in json.loads(values["surfaces"])]
     values["images"] = json_list(values["images"])
     values["status"] = TicketStatus(values["status"])
     values["user_unreachable"] = bool(values["user_unreachable"])
@@ -212,6 +216,30 @@ def message_from_row(row: Row, attachments: list[str]) -> TicketMessage:
     values = _columns(row)
     values["author"] = Author(values["author"])
     return TicketMessage(**values, attachments=attachments)
+
+
+def miss_params(miss: Miss, now: float) -> Named:
+    """A miss as named parameters (grouped by its folded query)."""
+    return {
+        "query": miss.query,
+        "norm": fold_query(miss.query),
+        "created_at": miss.created_at or now,
+        "kb": miss.kb,
+        "kind": miss.kind.value,
+        "article_id": miss.article_id,
+    }
+
+
+def miss_from_row(row: Row) -> Miss:
+    """A search_misses row as a Miss."""
+    values = _columns(row)
+    values["kind"] = MissKind(values["kind"])
+    return Miss(**values)
+
+
+def example_from_row(row: Row) -> TaughtExample:
+    """A search_examples row as a TaughtExample."""
+    return TaughtExample(**_columns(row))
 
 
 def file_from_row(row: Row) -> StoredFile:

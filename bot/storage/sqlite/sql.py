@@ -60,12 +60,12 @@ INSERT_TICKET = """
 INSERT INTO tickets (
     id, version, user_key, platform, chat_id, user_name, category, form_id, answers, images,
     status, priority, lang, summary, created_at, claimed_by, claimed_at, first_response_at,
-    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at
+    closed_at, closed_by, close_reason, rating, user_unreachable, last_paged_at, surfaces
 ) VALUES (
     :id, :version, :user_key, :platform, :chat_id, :user_name, :category, :form_id, :answers,
     :images, :status, :priority, :lang, :summary, :created_at, :claimed_by, :claimed_at,
     :first_response_at, :closed_at, :closed_by, :close_reason, :rating, :user_unreachable,
-    :last_paged_at
+    :last_paged_at, :surfaces
 )
 """
 
@@ -77,7 +77,7 @@ UPDATE tickets SET
     created_at = :created_at, claimed_by = :claimed_by, claimed_at = :claimed_at,
     first_response_at = :first_response_at, closed_at = :closed_at, closed_by = :closed_by,
     close_reason = :close_reason, rating = :rating, user_unreachable = :user_unreachable,
-    last_paged_at = :last_paged_at, version = version + 1
+    last_paged_at = :last_paged_at, surfaces = :surfaces, version = version + 1
 WHERE id = :id AND version = :version
 """
 
@@ -243,7 +243,10 @@ INSERT_FEEDBACK = """
 INSERT INTO article_feedback (article_id, query, solved, created_at) VALUES (?, ?, ?, ?)
 """
 
-INSERT_MISS = "INSERT INTO search_misses (query, norm, created_at) VALUES (?, ?, ?)"
+INSERT_MISS = """
+INSERT INTO search_misses (query, norm, created_at, kb, kind, article_id)
+VALUES (:query, :norm, :created_at, :kb, :kind, :article_id)
+"""
 
 ARTICLE_STATS = """
 SELECT article_id, SUM(solved), COUNT(*) - SUM(solved) FROM article_feedback
@@ -253,8 +256,27 @@ LIMIT ?
 """
 
 TOP_MISSES = """
-SELECT norm, COUNT(*) AS n FROM search_misses GROUP BY norm ORDER BY n DESC, norm LIMIT ?
+SELECT norm, COUNT(*) AS n FROM search_misses WHERE kind = 'nothing'
+GROUP BY norm ORDER BY n DESC, norm LIMIT ?
 """
+
+RECENT_MISSES = """
+SELECT id, query, kind, article_id, kb, created_at FROM search_misses AS m
+WHERE kb = ? AND NOT EXISTS (
+    SELECT 1 FROM search_examples AS e WHERE e.kb = m.kb AND e.query = m.query
+)
+ORDER BY id DESC LIMIT ?
+"""
+
+GET_MISS = "SELECT id, query, kind, article_id, kb, created_at FROM search_misses WHERE id = ?"
+
+INSERT_EXAMPLE = """
+INSERT INTO search_examples (kb, query, article_id, added_by, created_at)
+VALUES (:kb, :query, :article_id, :added_by, :created_at)
+ON CONFLICT (kb, query, article_id) DO NOTHING
+"""
+
+EXAMPLES_AFTER = "SELECT * FROM search_examples WHERE kb = ? AND id > ? ORDER BY id"
 
 FORGET_ATTACHMENTS = """
 SELECT a.sha256 FROM message_attachments AS a
@@ -331,3 +353,11 @@ TICKET_IMAGES_OF_USER = "SELECT images FROM tickets WHERE user_key = ?"
 UPLOADS_OF_USER = "SELECT sha256 FROM uploads WHERE user_key = ?"
 
 CLEAR_THREAD = "DELETE FROM ticket_threads WHERE ticket_id = ? AND platform = ?"
+
+# What each of some chats sent in the last minute, and what waits for them.
+RECENT_SENDS = """
+SELECT platform, chat_id, COUNT(*) FROM outbox
+WHERE platform = ? AND chat_id IN (SELECT value FROM json_each(?))
+  AND (status = 'pending' OR (status = 'sent' AND sent_at >= ?))
+GROUP BY platform, chat_id
+"""

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.state import Conversation
-from bot.storage.records import StoredFile, Ticket, TicketMessage, TicketStatus, UserRecord
+from bot.storage.records import (
+    Miss,
+    StoredFile,
+    TaughtExample,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    UserRecord,
+)
 from bot.storage.sqlite import rows, sql
 from bot.storage.sqlite.conn import SqliteConnection
 from bot.storage.writes import Conflict
@@ -231,9 +239,9 @@ class SqliteTicketStore(SqliteConnection):
         """Record a Solved / Not solved click."""
         await self._defer(sql.INSERT_FEEDBACK, (article_id, query, int(solved), now))
 
-    async def add_search_miss(self, query: str, now: float) -> None:
-        """Record a query that found nothing confident."""
-        await self._defer(sql.INSERT_MISS, (query, rows.fold_query(query), now))
+    async def add_search_miss(self, miss: Miss) -> None:
+        """Record a query the help center did not answer."""
+        await self._defer(sql.INSERT_MISS, rows.miss_params(miss, miss.created_at))
 
     async def article_stats(self, limit: int = 10) -> list[tuple[str, int, int]]:
         """(article id, solved, not solved), worst solve rate first, then most votes."""
@@ -244,6 +252,31 @@ class SqliteTicketStore(SqliteConnection):
         """The most frequent queries that found nothing (folded), with their counts."""
         found = await self._rows(sql.TOP_MISSES, (limit,))
         return [(row[0], int(row[1])) for row in found]
+
+    # learning from use
+
+    async def recent_misses(self, kb: str, limit: int = 20) -> list[Miss]:
+        """A knowledge base's latest misses, newest first, without queries already taught."""
+        return [
+            rows.miss_from_row(row) for row in await self._rows(sql.RECENT_MISSES, (kb, limit))
+        ]
+
+    async def get_miss(self, miss_id: int) -> Miss | None:
+        """One miss by id."""
+        row = await self._row(sql.GET_MISS, (miss_id,))
+        return None if row is None else rows.miss_from_row(row)
+
+    async def add_example(self, example: TaughtExample) -> bool:
+        """Attach a query to an article; False when that pair was attached already."""
+        params = rows.params_of(example)
+        del params["id"]
+        [outcome] = await self._write((sql.INSERT_EXAMPLE, params))
+        return outcome.rowcount == 1
+
+    async def examples(self, kb: str, after_id: int = 0) -> list[TaughtExample]:
+        """A knowledge base's attached queries with id > after_id, oldest first."""
+        found = await self._rows(sql.EXAMPLES_AFTER, (kb, after_id))
+        return [rows.example_from_row(row) for row in found]
 
 
 def new_id(outcome: rows.Outcome) -> int:

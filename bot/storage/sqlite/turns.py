@@ -104,8 +104,9 @@ def _turn_ops(writes: TurnWrites) -> tuple[list[rows.Op], list[tuple[int, Except
     ops += [
         (sql.INSERT_FEEDBACK, (f.article_id, f.query, int(f.solved), now)) for f in writes.feedback
     ]
-    ops += [(sql.INSERT_MISS, (q, rows.fold_query(q), now)) for q in writes.misses]
+    ops += [(sql.INSERT_MISS, rows.miss_params(miss, now)) for miss in writes.misses]
     ops += [(sql.SET_SNIPPET, pair) for pair in writes.snippets]
     ops += [(sql.SET_BANNED, (int(banned), key)) for key, banned in writes.banned]
     ops += [(sql.RETRY_DEAD, (now, item_id)) for item_id in writes.retry_dead]
+    ops += [(sql.CLEAR_THREAD, pair) for pair in writes.moved_threads]
     return ops, checks
