@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 MISSES_SHOWN = 50  # queries that found nothing, per report or help-center page
+REPORT_TTL = 30.0  # seconds a report is reused while no ticket changed (ratings and clicks
+# do not move the change mark: they show within this)
 FINDINGS_TTL = 30.0  # seconds `kefu kb check`'s findings are reused (a check takes ~0.5 s)
 
 
@@ -184,6 +186,7 @@ class StoreQueries:
         self._root = content_root
         self._file_path = file_path
         self._findings: tuple[float, list[str], list[str]] | None = None
+        self._reports: dict[Period, tuple[float, tuple[int, ...], Report]] = {}
 
     @property
     def sla_seconds(self) -> float:
@@ -221,7 +224,19 @@ class StoreQueries:
         return await self._store.change_mark()
 
     async def report(self, period: Period) -> Report:
-        """The period's figures (see bot.reports)."""
+        """The period's figures (see bot.reports); the same Report again while no ticket
+        changed and it is less than REPORT_TTL seconds old (20 managers on one page)."""
+        mark = await self._store.change_mark()
+        kept = self._reports.get(period)
+        if kept is not None and kept[1] == mark and time.monotonic() - kept[0] < REPORT_TTL:
+            return kept[2]
+        report = await self._build_report(period)
+        if len(self._reports) > 16:
+            self._reports.clear()
+        self._reports[period] = (time.monotonic(), mark, report)
+        return report
+
+    async def _build_report(self, period: Period) -> Report:
         since, until = period.since, period.until
         facts = await self._store.ticket_facts(since, until)
         feedback = await self._store.feedback_counts(since, until)

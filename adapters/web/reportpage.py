@@ -7,11 +7,12 @@ import csv
 import io
 from datetime import date, timedelta
 
+from markupsafe import Markup
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from adapters.web import charts
-from adapters.web.parts import Parts
+from adapters.web.parts import Parts, ago
 from adapters.web.site import Ctx, signed_in
 from bot.queries import Period, Report
 from bot.reports import Row
@@ -20,6 +21,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 HEAD = ("opened", "closed", "first_median", "first_p90", "resolution_median", "resolution_p90",
         "within_sla", "csat_mean", "csat_1", "csat_2", "csat_3", "csat_4", "csat_5")  # fmt: skip
+RENDERED_KEPT = 32  # rendered report bodies kept (a kept Report is reused while it is fresh)
 ROW_TABLES = ("by_day", "by_category", "by_platform", "by_moderator")
 
 
@@ -92,15 +94,24 @@ def _csv(report: Report, table: str) -> list[list[object]]:
 def routes(p: Parts) -> list[Route]:
     """The reports page and its CSV files."""
 
+    rendered: dict[tuple[int, str], str] = {}  # (id of a kept Report, lang) -> its HTML
+
     @signed_in(p.guard)
     async def page(ctx: Ctx) -> Response:
         period = _period(p, ctx)
         report = await p.queries.report(period)
-        return p.render(
-            ctx, "reports.html", report=report, period=period, charts=_charts(ctx, report),
-            minutes=_minutes, titles={a.article_id: p.queries.article_title(a.article_id, ctx.lang)
-                                      for a in report.articles},
-        )  # fmt: skip
+        key = (id(report), ctx.lang)
+        body = rendered.get(key)
+        if body is None:
+            if len(rendered) >= RENDERED_KEPT:
+                rendered.clear()
+            body = rendered[key] = p.templates.text(
+                ctx, "reports_main.html", report=report, period=period, minutes=_minutes,
+                charts=_charts(ctx, report), ago=lambda seconds: ago(ctx, seconds),
+                titles={a.article_id: p.queries.article_title(a.article_id, ctx.lang)
+                        for a in report.articles},
+            )  # fmt: skip
+        return p.render(ctx, "reports.html", body=Markup(body), period=period)
 
     @signed_in(p.guard, page=False)
     async def export(ctx: Ctx) -> Response:

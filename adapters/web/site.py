@@ -170,7 +170,11 @@ class Templates:
 
     def render(self, ctx: Ctx, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         """A page or fragment."""
-        html = self._env.get_template(name).render(
+        return HTMLResponse(self.text(ctx, name, **values), status)
+
+    def text(self, ctx: Ctx, name: str, **values: Any) -> str:
+        """A template rendered to text (a part of a page that may be kept and reused)."""
+        return self._env.get_template(name).render(
             t=ctx.t,
             lang=ctx.lang,
             langs=[(code, LANG_NAMES[code]) for code in LANGS],
@@ -179,4 +183,3 @@ class Templates:
             path=ctx.request.url.path,
             **values,
         )
-        return HTMLResponse(html, status)

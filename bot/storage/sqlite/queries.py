@@ -110,8 +110,9 @@ class SqliteQueryStore(SqliteConnection):
     async def ticket_facts(self, since: float, until: float) -> list[TicketFacts]:
         """Every ticket created or closed in [since, until), oldest first."""
         found = await self._rows(TICKET_FACTS, {"since": since, "until": until})
+        status = {s.value: s for s in TicketStatus}  # a dict lookup, not an enum call per row
         return [
-            TicketFacts(int(r[0]), r[1], r[2], TicketStatus(r[3]), r[4], r[5], r[6], r[7], r[8])
+            TicketFacts(r[0], r[1], r[2], status[r[3]], r[4], r[5], r[6], r[7], r[8])
             for r in found
         ]
 
