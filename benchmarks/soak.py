@@ -357,8 +357,12 @@ def report(
     return answered, memory_report(monitor, args.seconds)
 
 
+LAST = 600.0  # seconds: the slope of the last ten minutes of sending says whether RSS levels off
+
+
 def memory_report(monitor: Monitor, seconds: float) -> float:
-    """RSS at the start, the peak, the end; the slope over the second half of the sending."""
+    """RSS at the start, the peak, the end; the slope over the second half of the sending and
+    over its last ten minutes (when it lasted longer than twenty)."""
     slopes = []
     for name, first, col in (
         ("kefu run", monitor.first[0], "kefu_rss"),
@@ -367,11 +371,13 @@ def memory_report(monitor: Monitor, seconds: float) -> float:
         points = [(w.t, float(getattr(w, col))) for w in monitor.windows]
         values = [first] + [v for _, v in points]
         half = [(t, v) for t, v in points if seconds / 2 <= t <= seconds + 1]
+        last = [(t, v) for t, v in points if seconds - LAST <= t <= seconds + 1]
         slopes.append(slope(half))
+        tail = f" last 10 min={slope(last):+.3f}MB/min" if seconds >= 2 * LAST else ""
         print(
             f"rss {name}: start={first:.1f}MB peak={max(values):.1f}MB end={values[-1]:.1f}MB "
-            f"slope over the second half={slopes[-1]:+.2f}MB/min; every {PROGRESS:.0f} s: "
-            + " ".join(f"{v:.0f}" for v in values)
+            f"slope over the second half={slopes[-1]:+.2f}MB/min{tail}; every "
+            f"{PROGRESS:.0f} s: " + " ".join(f"{v:.0f}" for v in values)
         )
     return slopes[0]
 

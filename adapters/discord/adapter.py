@@ -70,6 +70,27 @@ def _id(value: str, key: str) -> int | None:
     return int(value)
 
 
+def _channel_roles(config: Config) -> dict[int, int | None]:
+    """Every route's moderator channel and who moderates it (rights follow the channel)."""
+    default = _id(config.discord.moderator_role_id, "moderator_role_id")
+    roles: dict[int, int | None] = {}
+    for route in config.routes:
+        if route.discord_channel:
+            channel = _id(route.discord_channel, "[[route]] discord_channel")
+            role = _id(route.discord_role, "[[route]] discord_role") or default
+            if channel is not None:
+                roles.setdefault(channel, role)
+    main = _id(config.discord.moderator_channel_id, "moderator_channel_id")
+    if main is not None:
+        roles.setdefault(main, default)
+    return roles
+
+
+def _first_channel(config: Config) -> int | None:
+    roles = _channel_roles(config)
+    return next(iter(roles), None)
+
+
 def intents() -> discord.Intents:
     """Guilds, guild and DM messages, and the privileged message content."""
     wanted = discord.Intents.none()
@@ -174,8 +195,9 @@ class DiscordAdapter:
         words = Words.of(self.texts)
         self.settings = Settings(
             guild_id=_id(d.guild_id, "guild_id"),
-            mod_channel_id=_id(d.moderator_channel_id, "moderator_channel_id"),
+            mod_channel_id=_first_channel(config),
             role_id=_id(d.moderator_role_id, "moderator_role_id"),
+            roles=_channel_roles(config),
             max_image_bytes=config.bot.max_image_bytes,
         )
         self.client = KefuClient(texts=self.texts, guild_ready_timeout=guild_ready_timeout)
@@ -282,7 +304,7 @@ class DiscordAdapter:
             )
         except SEND_ERRORS as exc:
             raise translate(exc, thread=False) from exc
-        self.delivery.announce.add(thread.id)
+        self.delivery.announce[thread.id] = self.settings.role_for(chat)
         return str(thread.id)
 
     # -- modal forms survive restarts --------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -57,20 +57,19 @@ def mod_chat(channel_id: int, thread_id: int | None = None) -> ChatRef:
 
 
 def locate(
-    channel_id: int, guild_id: int | None, mod_channel_id: int | None, parent_id: int | None
+    channel_id: int, guild_id: int | None, mod_channels: Collection[int], parent_id: int | None
 ) -> ChatRef | None:
     """Where a message or interaction happened, or None for an unrelated guild channel.
 
-    `parent_id` is the parent channel when the channel is a thread (looked up by the caller).
+    `mod_channels` are every route's moderator channels; `parent_id` is the parent channel
+    when the channel is a thread (looked up by the caller).
     """
     if guild_id is None:
         return dm_chat(channel_id)
-    if mod_channel_id is None:
-        return None
-    if channel_id == mod_channel_id:
-        return mod_chat(mod_channel_id)
-    if parent_id == mod_channel_id:
-        return mod_chat(mod_channel_id, channel_id)
+    if channel_id in mod_channels:
+        return mod_chat(channel_id)
+    if parent_id is not None and parent_id in mod_channels:
+        return mod_chat(parent_id, channel_id)
     return None
 
 

@@ -92,7 +92,8 @@ class Delivery:
         self.pending = pending
         self.guild_id = guild_id
         self.role_id = role_id
-        self.announce: set[int] = set()  # new ticket threads whose first message pings the role
+        # new ticket threads whose first message pings their channel's moderator role
+        self.announce: dict[int, int | None] = {}
         self._on_modals = on_modals
 
     def upload_limit(self, kind: ChatKind) -> int:
@@ -120,8 +121,18 @@ class Delivery:
         except SEND_ERRORS as exc:
             raise translate(exc, thread=thread) from exc
         if thread:
-            self.announce.discard(target)
+            self.announce.pop(target, None)
+            if out.reply.close_thread:
+                await self._close_thread(target)
         return Delivered(tuple(ids), note)
+
+    async def _close_thread(self, thread_id: int) -> None:
+        """Archive and lock a ticket's thread after the note that says where it went (a move);
+        the note arrived, so a thread that cannot be closed is logged, not retried."""
+        try:
+            await self.client.http.edit_channel(thread_id, archived=True, locked=True)
+        except discord.HTTPException as exc:
+            log.warning("thread %s could not be closed: %s %s", thread_id, exc.status, exc.code)
 
     async def _prepare(
         self, out: Outgoing, target: int, *, thread: bool
@@ -137,9 +148,8 @@ class Delivery:
         return parts, limit
 
     def _mention(self, thread_id: int) -> str:
-        if self.role_id and thread_id in self.announce:
-            return f"<@&{self.role_id}>"
-        return ""
+        role = self.announce.get(thread_id)
+        return f"<@&{role}>" if role else ""
 
     async def _send_parts(
         self, target: int, parts: list[Part], key: str, limit: int, *, thread: bool
@@ -148,29 +158,35 @@ class Delivery:
             discord.ChannelType.private_thread if thread else discord.ChannelType.private
         )
         channel = self.client.get_partial_messageable(target, type=channel_type)
+        role = self.announce.get(target) if thread else None
         try:
-            ids = await self._post(channel, parts, key, limit)
+            ids = await self._post(channel, parts, key, limit, role)
         except discord.NotFound as exc:
             if thread or exc.code != UNKNOWN_CHANNEL:
                 raise
             # the id may be a user id rather than a DM channel id: open the DM channel
             dm = await self.client.http.start_private_message(target)
             channel = self.client.get_partial_messageable(int(dm["id"]), type=channel_type)
-            ids = await self._post(channel, parts, key, limit)
+            ids = await self._post(channel, parts, key, limit, None)
         if not thread:
             await self._settle(target)
         return ids
 
     async def _post(
-        self, channel: discord.PartialMessageable, parts: list[Part], key: str, limit: int
+        self,
+        channel: discord.PartialMessageable,
+        parts: list[Part],
+        key: str,
+        limit: int,
+        role: int | None,
     ) -> list[str]:
         ids: list[str] = []
         for index, part in enumerate(parts):
             kwargs = part.kwargs()
             mentions = discord.AllowedMentions.none()
-            if part.ping and self.role_id:
-                # only the moderator role may ping, and only from the ticket card
-                mentions.roles = [discord.Object(self.role_id)]
+            if part.ping and role:
+                # only the thread's moderator role may ping, and only from the ticket card
+                mentions.roles = [discord.Object(role)]
             files = await load_files(part.files, limit) if part.files else None
             message = await channel.send(
                 **kwargs, files=files, nonce=nonce(key, index), allowed_mentions=mentions

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -36,9 +36,17 @@ class Settings:
     """The ids and limits the adapter works with."""
 
     guild_id: int | None
-    mod_channel_id: int | None
-    role_id: int | None
     max_image_bytes: int
+    mod_channel_id: int | None  # the first moderator channel (of the first route)
+    role_id: int | None  # [discord] moderator_role_id: moderators where a route names none
+    roles: dict[int, int | None] = field(default_factory=dict)  # moderator channel → its role
+
+    def role_for(self, chat: ChatRef | None) -> int | None:
+        """Who moderates where: a route's channel has its own role (rights follow the
+        channel); elsewhere the default role."""
+        if chat is not None and chat.kind is ChatKind.MODERATION and chat.id.isdigit():
+            return self.roles.get(int(chat.id), self.role_id)
+        return self.role_id
 
 
 class Router:
@@ -86,9 +94,9 @@ class Router:
         if guild_id is not None and (s.guild_id and guild_id != s.guild_id):
             return None
         parent = None
-        if guild_id is not None and channel_id != s.mod_channel_id:
+        if guild_id is not None and channel_id not in s.roles:
             parent = await self._parent_of(channel_id, channel)
-        return convert.locate(channel_id, guild_id, s.mod_channel_id, parent)
+        return convert.locate(channel_id, guild_id, s.roles.keys(), parent)
 
     async def _dm_chat(self, interaction: discord.Interaction) -> ChatRef:
         """The user's DM context, opening the DM channel for an interaction in a guild."""
@@ -97,9 +105,9 @@ class Router:
         dm = await interaction.user.create_dm()
         return convert.dm_chat(dm.id)
 
-    def _user(self, interaction: discord.Interaction) -> Any:
+    def _user(self, interaction: discord.Interaction, where: ChatRef | None = None) -> Any:
         return convert.user_ref(
-            interaction.user, self.settings.role_id, str(interaction.locale.value)
+            interaction.user, self.settings.role_for(where), str(interaction.locale.value)
         )
 
     # -- delivery to the core ------------------------------------------------------------
@@ -129,7 +137,7 @@ class Router:
         if chat is None:
             return
         s = self.settings
-        event = convert.message_event(message, chat, s.role_id, s.max_image_bytes)
+        event = convert.message_event(message, chat, s.role_for(chat), s.max_image_bytes)
         await self._submit(message.author.id, event)
 
     # -- buttons -------------------------------------------------------------------------
@@ -145,10 +153,10 @@ class Router:
             form.stop()  # answers are read in on_modal, so discord.py need not keep it
             await interaction.response.send_modal(form)
             return
-        user = self._user(interaction)
         where = await self._where(
             interaction.channel_id or 0, interaction.guild_id, interaction.channel
         )
+        user = self._user(interaction, where)
         moderation = where is not None and where.kind is ChatKind.MODERATION
         if moderator_only(data) and not user.is_moderator:
             await interaction.response.send_message(self.refused, ephemeral=True)
@@ -210,6 +218,7 @@ class Router:
         if where is None or where.kind is not ChatKind.MODERATION:
             await interaction.response.send_message(self.not_here, ephemeral=True)
             return
+        user = self._user(interaction, where)  # rights follow the channel
         if not user.is_moderator:
             await interaction.response.send_message(self.refused, ephemeral=True)
             return

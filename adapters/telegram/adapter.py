@@ -116,7 +116,8 @@ class TelegramAdapter:
         self._config = config
         self._texts = texts or Texts()
         self._tg = config.telegram
-        self._mod_chat = int(self._tg.moderator_chat_id) if self._tg.moderator_chat_id else None
+        groups = [c.id for c in config.route_table().all_chats() if c.platform == PLATFORM]
+        self._mod_chats = tuple(int(g) for g in groups)  # every route's groups, in order
         self._album_delay, self._poll_timeout, self._admin_ttl = (
             album_delay,
             poll_timeout,
@@ -125,7 +126,7 @@ class TelegramAdapter:
         self._stack = AsyncExitStack()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._sender: Sender | None = None
-        self._admins: AdminCache | None = None
+        self._admins: dict[int, AdminCache] = {}  # rights are per group: each its own list
         self._albums: Albums | None = None
         self._poller: Poller | None = None
         self._sink: EventSink | None = None
@@ -155,9 +156,8 @@ class TelegramAdapter:
             self._app = await self._stack.enter_async_context(build_application(self._tg, token))
             bot = self._app.bot
             self._sender = Sender(bot)
-            if self._mod_chat is not None:
-                self._admins = AdminCache(bot, self._mod_chat, self._admin_ttl)
-            await register_commands(bot, self._mod_chat, self._texts)
+            self._admins = {g: AdminCache(bot, g, self._admin_ttl) for g in self._mod_chats}
+            await register_commands(bot, self._mod_chats, self._texts)
             if self._tg.mode == "polling":
                 await bot.delete_webhook(drop_pending_updates=False)
         except BaseException:
@@ -257,12 +257,12 @@ class TelegramAdapter:
         bot = self.bot
         user, chat = update.effective_user, update.effective_chat
         is_moderator = False
-        if user is not None and chat is not None and chat.id == self._mod_chat:
+        if user is not None and chat is not None and chat.id in self._admins:
             if not self._tg.admins_only:
-                is_moderator = True  # every member of the moderator group
-            elif self._admins is not None:
-                is_moderator = await self._admins.is_admin(user.id)
-        return Context(bot.id, bot.username, self._mod_chat, is_moderator)
+                is_moderator = True  # every member of that moderator group
+            else:  # an administrator of this group: rights follow the group
+                is_moderator = await self._admins[chat.id].is_admin(user.id)
+        return Context(bot.id, bot.username, frozenset(self._mod_chats), is_moderator)
 
     # ------------------------------------------------------------------ delivery
 
@@ -287,10 +287,10 @@ class TelegramAdapter:
         return data
 
     def moderation_chat(self) -> ChatRef | None:
-        """The configured forum supergroup."""
-        if self._mod_chat is None:
+        """The first configured forum supergroup."""
+        if not self._mod_chats:
             return None
-        return ChatRef(PLATFORM, str(self._mod_chat), ChatKind.MODERATION)
+        return ChatRef(PLATFORM, str(self._mod_chats[0]), ChatKind.MODERATION)
 
     async def open_thread(self, chat: ChatRef, title: str) -> str:
         """createForumTopic in the moderator group; returns the topic's message_thread_id."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import (
     Bot,
@@ -41,6 +42,9 @@ MODERATOR_COMMANDS = (
     ("unblock", "cmd_unblock"),
     ("snippet", "cmd_snippet"),
     ("snippets", "cmd_snippets"),
+    ("move", "cmd_move"),
+    ("misses", "cmd_misses"),
+    ("teach", "cmd_teach"),
 )
 DESCRIPTION_MAX = 256
 DEFAULT_LANG = "en"  # the menu shown to clients whose language has no menu of its own
@@ -51,13 +55,12 @@ def language_code(lang: str) -> str | None:
     return None if lang == DEFAULT_LANG else lang.split("-", maxsplit=1)[0].lower()
 
 
-async def register_commands(bot: Bot, moderator_chat_id: int | None, texts: Texts) -> None:
-    """setMyCommands for private chats and the moderator group, in every language."""
+async def register_commands(bot: Bot, moderator_chats: Sequence[int], texts: Texts) -> None:
+    """setMyCommands for private chats and the moderator groups, in every language."""
     menus: list[tuple[BotCommandScope, tuple[tuple[str, str], ...]]] = [
         (BotCommandScopeAllPrivateChats(), USER_COMMANDS)
     ]
-    if moderator_chat_id is not None:
-        menus.append((BotCommandScopeChat(moderator_chat_id), MODERATOR_COMMANDS))
+    menus += [(BotCommandScopeChat(chat), MODERATOR_COMMANDS) for chat in moderator_chats]
     for scope, rows in menus:
         for lang in LANGS:
             commands = [BotCommand(name, texts(lang, key)[:DESCRIPTION_MAX]) for name, key in rows]

@@ -35,8 +35,8 @@ class Context:
 
     bot_id: int
     bot_username: str
-    moderator_chat_id: int | None
-    is_moderator: bool = False  # the sender's rights in the moderator group (adapter-checked)
+    moderator_chats: frozenset[int]  # the forum supergroups of every route
+    is_moderator: bool = False  # the sender's rights in that group (adapter-checked)
 
 
 FOREIGN = "en"
@@ -64,7 +64,7 @@ def chat_ref(chat: Chat, thread_id: int | None, ctx: Context) -> ChatRef | None:
     """The private chat or the moderator group (with its topic); None for any other chat."""
     if chat.type == Chat.PRIVATE:
         return ChatRef(PLATFORM, str(chat.id), ChatKind.PRIVATE)
-    if ctx.moderator_chat_id is not None and chat.id == ctx.moderator_chat_id:
+    if chat.id in ctx.moderator_chats:
         thread = str(thread_id) if thread_id else ""
         return ChatRef(PLATFORM, str(chat.id), ChatKind.MODERATION, thread)
     return None

@@ -67,7 +67,18 @@ class Sender:
             except Rejected:
                 self._remember(key, done)
                 raise
+        if out.reply.close_thread and out.to.thread_id:
+            await self._close_topic(out)
         return Delivered(tuple(i for ids in done for i in ids))
+
+    async def _close_topic(self, out: Outgoing) -> None:
+        """closeForumTopic after the note that says where the ticket went (a move): the note
+        arrived, so a topic that cannot be closed is logged, not retried."""
+        try:
+            await self._bot.close_forum_topic(int(out.to.id), int(out.to.thread_id))
+        except TelegramError as exc:
+            if "not_modified" not in exc.message.lower().replace(" ", "_"):
+                log.warning("topic %s could not be closed: %s", out.to.thread_id, exc.message)
 
     def _remember(self, key: str, done: list[tuple[str, ...]]) -> None:
         if key and done:

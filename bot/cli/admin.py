@@ -117,6 +117,11 @@ async def stats(config: Config) -> int:
             print(f"first response: median {median / 60:.1f} min over {len(samples)} tickets")
         dead = await store.outbox_items([OutboxStatus.DEAD], limit=1000)
         print(f"dead deliveries: {len(dead)}")
+        waiting = await store.backlog()
+        print(f"waiting to be sent: {sum(n for _, _, n, _ in waiting)}")
+        now = time.time()
+        for platform, chat, n, oldest in waiting[:20]:
+            print(f"  {platform} {chat}: {n} waiting, the oldest for {now - oldest:.0f} s")
         print("articles with the worst solve rate (solved / not solved):")
         for article_id, solved, unsolved in await store.article_stats(10):
             print(f"  {article_id}: {solved} / {unsolved}")

@@ -56,12 +56,27 @@ async def handle(turn: Turn) -> None:
             return  # chatter in a moderator group's general topic is none of our business
         turn.say(Reply(turn.mt("mod_only")))
         return
+    if _elsewhere(turn):
+        turn.say(Reply(turn.mt("mod_other_team", id=turn.target.id if turn.target else "?")))
+        return
     if isinstance(event, ButtonPressed):
         await _button(turn, event)
     elif isinstance(event, CommandReceived):
         await _command(turn, event.name, event.args.strip())
     elif isinstance(event, TextReceived):
         await _text(turn, event)
+
+
+def _elsewhere(turn: Turn) -> bool:
+    """A ticket of another route's group, acted on from this group: rights follow the group
+    (an administrator of the orders group is not one of the safety group). Surfaces that are
+    not paged (the desk, the web) see every route."""
+    chat, ticket = turn.event.chat, turn.target
+    if ticket is None or not turn.svc.can(chat.platform).paged:
+        return False
+    return not any(
+        s.platform == chat.platform and s.id == chat.id for s in turn.svc.surfaces_of(ticket)
+    )
 
 
 async def _text(turn: Turn, event: TextReceived) -> None:
@@ -196,6 +211,19 @@ async def _dead_letters(turn: Turn, _args: str) -> None:
     turn.say(Reply("\n".join(lines)))
 
 
+async def _backlog(turn: Turn, _args: str) -> None:
+    """What waits to be sent, per chat, the longest waiting first (a group's budget spent)."""
+    waiting = await turn.svc.store.backlog()
+    if not waiting:
+        turn.say(Reply(turn.mt("mod_backlog_none")))
+        return
+    lines = [turn.mt("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
+    for platform, chat, n, oldest in waiting[:DEAD_SHOWN]:
+        age = int(turn.now - oldest)
+        lines.append(turn.mt("mod_backlog_line", platform=platform, chat=chat, n=n, age=age))
+    turn.say(Reply("\n".join(lines)))
+
+
 async def _retry(turn: Turn, args: str) -> None:
     """Send a dead delivery again (`/retry ID`)."""
     item_id = args.split(maxsplit=1)[0] if args.strip() else ""
@@ -214,6 +242,7 @@ COMMANDS: dict[str, Command] = {
     "snippets": _snippets,
     "snippet-add": _snippet_add,
     "dead": _dead_letters,
+    "backlog": _backlog,
     "retry": _retry,
 }
 TICKET_COMMANDS: dict[str, TicketCommand] = {

@@ -292,6 +292,11 @@ class OutboxStore(Protocol):
         """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
         ...
 
+    async def backlog(self) -> list[tuple[str, str, int, float]]:
+        """What waits per chat: (platform, chat id, pending deliveries, the oldest's creation
+        time), the longest waiting first."""
+        ...
+
 
 class SnippetStore(Protocol):
     """Moderators' canned replies."""

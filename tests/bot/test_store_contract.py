@@ -980,3 +980,13 @@ async def test_misses_are_kept_per_knowledge_base_until_taught(store: Store) -> 
     )
     assert await store.examples("kb1", after_id=saved.id) == []
     assert await store.examples("kb2") == []
+
+
+async def test_backlog_and_recent_sends_say_how_busy_each_chat_is(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A", created_at=5.0))
+    await store.enqueue(delivery("a2", chat_id="A", created_at=6.0))
+    await store.enqueue(delivery("b1", chat_id="B", created_at=3.0))
+    assert await store.backlog() == [("telegram", "B", 1, 3.0), ("telegram", "A", 2, 5.0)]
+    await store.mark_sent(a1, now=50.0)
+    assert await store.recent_sends("telegram", ["A", "B", "C"], since=40.0) == {"A": 2, "B": 1}
+    assert await store.recent_sends("telegram", ["A"], since=60.0) == {"A": 1}  # a2 waits

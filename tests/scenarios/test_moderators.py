@@ -292,3 +292,9 @@ async def test_chinese_moderators_read_chinese(make_harness: MakeHarness) -> Non
         await h.moderator("bob").presses("认领", 1)
         assert user.received("A moderator has picked up your ticket #1")
         assert (await h.moderators.in_ticket(1)).has("已由 bob 认领")
+
+
+async def test_the_backlog_says_what_waits_per_chat(h: Harness) -> None:
+    mod = h.moderator("bob")
+    await mod.command(None, "backlog")
+    assert h.moderators.last_text() == h.t("en", "mod_backlog_none")

@@ -86,3 +86,8 @@ class SqliteOutboxStore(SqliteConnection):
             sql.RECENT_SENDS, (platform, rows.dump_json(list(chat_ids)), since)
         )
         return {str(row[1]): int(row[2]) for row in found}
+
+    async def backlog(self) -> list[tuple[str, str, int, float]]:
+        """What waits per chat, the longest waiting first."""
+        found = await self._rows(sql.BACKLOG)
+        return [(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in found]

@@ -361,3 +361,8 @@ WHERE platform = ? AND chat_id IN (SELECT value FROM json_each(?))
   AND (status = 'pending' OR (status = 'sent' AND sent_at >= ?))
 GROUP BY platform, chat_id
 """
+
+BACKLOG = """
+SELECT platform, chat_id, COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'
+GROUP BY platform, chat_id ORDER BY MIN(created_at), platform, chat_id
+"""

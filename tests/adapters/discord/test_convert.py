@@ -58,7 +58,7 @@ async def sdk() -> Recorder:
 
 async def test_dm_message_with_attachments_is_checked_by_type_and_size(sdk: Recorder) -> None:
     message = await sdk.feed("MESSAGE_CREATE", "message_dm.json")
-    chat = convert.locate(message.channel.id, None, MOD_CHANNEL, None)
+    chat = convert.locate(message.channel.id, None, {MOD_CHANNEL}, None)
     assert chat is not None
     event = convert.message_event(message, chat, ROLE, MAX)
     assert isinstance(event, TextReceived)
@@ -83,7 +83,7 @@ async def test_dm_command_becomes_command_received(sdk: Recorder) -> None:
 async def test_moderator_message_in_ticket_thread(sdk: Recorder) -> None:
     message = await sdk.feed("MESSAGE_CREATE", "message_thread_moderator.json")
     assert isinstance(message.channel, discord.Thread)
-    chat = convert.locate(message.channel.id, GUILD, MOD_CHANNEL, message.channel.parent_id)
+    chat = convert.locate(message.channel.id, GUILD, {MOD_CHANNEL}, message.channel.parent_id)
     assert chat == convert.mod_chat(MOD_CHANNEL, THREAD)
     assert chat is not None and chat.kind is ChatKind.MODERATION
     event = convert.message_event(message, chat, ROLE, MAX)
@@ -95,7 +95,7 @@ async def test_moderator_message_in_ticket_thread(sdk: Recorder) -> None:
 
 async def test_non_moderator_in_ticket_thread_is_passed_without_rights(sdk: Recorder) -> None:
     message = await sdk.feed("MESSAGE_CREATE", "message_thread_other.json")
-    chat = convert.locate(message.channel.id, GUILD, MOD_CHANNEL, message.channel.parent_id)
+    chat = convert.locate(message.channel.id, GUILD, {MOD_CHANNEL}, message.channel.parent_id)
     assert chat is not None
     event = convert.message_event(message, chat, ROLE, MAX)
     assert not event.user.is_moderator
@@ -103,7 +103,7 @@ async def test_non_moderator_in_ticket_thread_is_passed_without_rights(sdk: Reco
 
 async def test_unrelated_guild_channel_is_ignored(sdk: Recorder) -> None:
     message = await sdk.feed("MESSAGE_CREATE", "message_general.json")
-    assert convert.locate(message.channel.id, GUILD, MOD_CHANNEL, None) is None
+    assert convert.locate(message.channel.id, GUILD, {MOD_CHANNEL}, None) is None
 
 
 async def test_modal_submission_becomes_form_submitted(sdk: Recorder) -> None:

@@ -221,3 +221,13 @@ def test_errors_map_to_what_the_outbox_does(
     assert type(mapped) is expected
     if isinstance(mapped, RetryLater) and not isinstance(error, discord.RateLimited):
         assert mapped.maybe_delivered
+
+
+async def test_a_note_that_closes_its_thread_archives_and_locks_it(
+    adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    thread_id = await adapter.open_thread(adapter.moderation_chat(), "#9 moved")  # type: ignore[arg-type]
+    to = ChatRef("discord", str(fake.mod_channel_id), ChatKind.MODERATION, thread_id)
+    await adapter.send(Outgoing(to, Reply("#9 moved to account.", close_thread=True)))
+    meta = fake.channels[int(thread_id)]["thread_metadata"]
+    assert (meta["archived"], meta["locked"]) == (True, True)

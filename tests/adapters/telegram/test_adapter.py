@@ -461,3 +461,17 @@ async def test_one_persons_burst_does_not_hold_up_anyone_else(
     assert order.index(str(other.id)) < 5, order
     noisy_texts = [getattr(e, "text", "") for e in sink.events if e.user.id == str(noisy.id)]
     assert noisy_texts == [f"spam {n}" for n in range(30)]  # a person's own order holds
+
+
+async def test_a_note_that_closes_its_topic_closes_it_once(fake: FakeTelegram) -> None:
+    """A moved ticket's old topic: the note arrives, then the topic is closed."""
+    async with adapter_for(fake) as adapter:
+        chat = adapter.moderation_chat()
+        assert chat is not None
+        thread = await adapter.open_thread(chat, "#12 moved")
+        note = Reply("#12 moved to account: it goes on there.", close_thread=True)
+        await adapter.send(Outgoing(topic(fake, thread), note))
+        await adapter.send(Outgoing(topic(fake, thread), note))  # again: already closed, fine
+    group = fake.chats[fake.moderator_chat_id]
+    assert int(thread) in group.closed_topics
+    assert fake.texts(fake.moderator_chat_id, thread) == [note.text, note.text]

@@ -29,7 +29,7 @@ from bot.types import (
 
 PAYLOADS = Path(__file__).parent / "payloads"
 GROUP = -1001234567890
-CTX = Context(bot_id=7999999999, bot_username="kefu_test_bot", moderator_chat_id=GROUP)
+CTX = Context(bot_id=7999999999, bot_username="kefu_test_bot", moderator_chats=frozenset({GROUP}))
 LIN = UserRef("telegram", "5012345678", "小林 王", "zh-CN")
 ANN = UserRef("telegram", "6023456789", "Ann", "en")
 LIN_CHAT = ChatRef("telegram", "5012345678", ChatKind.PRIVATE)
@@ -114,7 +114,7 @@ def test_album_parts_share_a_key_and_merge_into_one_event() -> None:
 
 
 def test_moderator_text_in_a_topic_is_a_moderation_event() -> None:
-    ctx = Context(CTX.bot_id, CTX.bot_username, GROUP, is_moderator=True)
+    ctx = Context(CTX.bot_id, CTX.bot_username, frozenset({GROUP}), is_moderator=True)
     event = convert(load("group_topic_text"), ctx)
     mei = UserRef("telegram", "7034567890", "Mei Chen", "zh-CN", is_moderator=True)
     assert event == TextReceived(mei, TOPIC, "851793020", "您好，我们已经在核实了。")
@@ -127,7 +127,7 @@ def test_non_admin_in_the_group_is_not_a_moderator() -> None:
 
 
 def test_moderator_command_with_bot_suffix_and_reason() -> None:
-    ctx = Context(CTX.bot_id, CTX.bot_username, GROUP, is_moderator=True)
+    ctx = Context(CTX.bot_id, CTX.bot_username, frozenset({GROUP}), is_moderator=True)
     event = convert(load("group_topic_command"), ctx)
     mei = UserRef("telegram", "7034567890", "Mei Chen", "en", is_moderator=True)
     assert event == CommandReceived(mei, TOPIC, "851793021", "close", "duplicate of #11")
@@ -162,7 +162,7 @@ def test_callback_in_private_chat() -> None:
 
 
 def test_callback_in_a_topic_keeps_the_thread() -> None:
-    ctx = Context(CTX.bot_id, CTX.bot_username, GROUP, is_moderator=True)
+    ctx = Context(CTX.bot_id, CTX.bot_username, frozenset({GROUP}), is_moderator=True)
     event = convert(load("callback_group_topic"), ctx)
     mei = UserRef("telegram", "7034567890", "Mei Chen", "en", is_moderator=True)
     assert event == ButtonPressed(mei, TOPIC, "851793031", "kefu:mc::12", MessageRef(TOPIC, "406"))

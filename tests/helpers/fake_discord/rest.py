@@ -133,6 +133,7 @@ class RestRoutes:
             ("GET", rf"/applications/{n % 'app'}(/guilds/{n % 'guild'})?/commands", self._cmds),
             ("PUT", rf"/applications/{n % 'app'}(/guilds/{n % 'guild'})?/commands", self._cmds),
             ("GET", rf"/channels/{n % 'channel'}", self._get_channel),
+            ("PATCH", rf"/channels/{n % 'channel'}", self._edit_channel),
             ("POST", rf"/channels/{n % 'channel'}/messages", self._create_message),
             ("PATCH", rf"/channels/{n % 'channel'}/messages/{n % 'message'}", self._edit),
             ("POST", rf"/channels/{n % 'channel'}/threads", self._create_thread),
@@ -169,6 +170,16 @@ class RestRoutes:
     async def _get_channel(self, request: web.Request, p: dict[str, Any]) -> web.Response:
         channel = self.channels.get(int(p["channel"]))
         return json_response(channel) if channel else error(404, 10003, "Unknown Channel")
+
+    async def _edit_channel(self, request: web.Request, p: dict[str, Any]) -> web.Response:
+        channel = self.channels.get(int(p["channel"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        meta = channel.setdefault("thread_metadata", {})
+        for key in ("archived", "locked"):
+            if key in p["_body"]:
+                meta[key] = bool(p["_body"][key])
+        return json_response(channel)
 
     async def _create_message(self, request: web.Request, p: dict[str, Any]) -> web.Response:
         cid = int(p["channel"])

@@ -322,6 +322,16 @@ class BotApiMethods:
         chat.topics[thread_id] = name
         return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
 
+    async def _m_closeForumTopic(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
+        chat = self._chat(p)
+        thread = int(p.get("message_thread_id") or 0)
+        if thread not in chat.topics:
+            raise bad("message thread not found")
+        if thread in chat.closed_topics:
+            raise bad("TOPIC_NOT_MODIFIED")
+        chat.closed_topics.add(thread)
+        return True
+
     def _member(self, chat: Chat, user_id: int) -> dict[str, Any]:
         status = chat.members.get(user_id, "left")
         user = self.bot_wire() if user_id == self.bot_id else chat.people[user_id].wire()

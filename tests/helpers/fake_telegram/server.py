@@ -34,7 +34,7 @@ METHODS = (
     "sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
     "answerCallbackQuery", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage",
     "getFile", "createForumTopic", "getChatAdministrators", "getChatMember", "deleteMessage",
-    "sendChatAction",
+    "sendChatAction", "closeForumTopic",
 )  # fmt: skip
 
 

@@ -71,6 +71,7 @@ class Chat:
     forum: bool = False
     user: FakeUser | None = None
     topics: dict[int, str] = field(default_factory=dict)
+    closed_topics: set[int] = field(default_factory=set)
     members: dict[int, str] = field(default_factory=dict)  # user id → status
     people: dict[int, FakeUser] = field(default_factory=dict)
     blocked: bool = False
