@@ -22,7 +22,16 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from bot.deliveries import payload_to_reply
-from bot.ports import Adapter, ModerationSurface, Rejected, RetryLater, ThreadGone, Unreachable
+from bot.ports import (
+    Adapter,
+    Metrics,
+    ModerationSurface,
+    NoMetrics,
+    Rejected,
+    RetryLater,
+    ThreadGone,
+    Unreachable,
+)
 from bot.redact import Redactor
 from bot.storage.base import OutboxStore, TicketStore
 from bot.storage.records import OutboxItem
@@ -76,12 +85,14 @@ class Outbox:
         poll_seconds: float = 0.25,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
         self._reports = reports
         self._redact = redact or Redactor()
+        self._metrics = metrics or NoMetrics()
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -161,6 +172,7 @@ class Outbox:
         if done is None:
             return
         self.sent += 1
+        self._metrics.delivery(item.platform, "sent")
         self.maybe_doubled += int(item.maybe_doubled)
         if done.note:
             await self._reports.failed(item, done.note, True)
@@ -245,11 +257,13 @@ class Outbox:
         except Unreachable as exc:
             reason = self._redact(str(exc))
             await self._store.mark_dead(item.id, f"unreachable: {reason}")
+            self._metrics.delivery(item.platform, "dead")
             await self._reports.failed(item, reason, True)
         except Rejected as exc:
             reason = self._redact(str(exc))
             log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
             await self._store.mark_dead(item.id, f"rejected: {reason}")
+            self._metrics.delivery(item.platform, "dead")
             await self._reports.failed(item, reason, False)
         except Exception as exc:  # an adapter bug must not stop delivery of everything else
             # No traceback: exception texts may hold secrets; the scrubbed text says enough.
@@ -272,8 +286,10 @@ class Outbox:
                 "delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error
             )
             await self._store.mark_dead(item.id, error)
+            self._metrics.delivery(item.platform, "dead")
             return
         if item.attempts + 1 == LATE_AFTER:
             await self._reports.late(item)
+        self._metrics.delivery(item.platform, "retry")
         delay = backoff(item.attempts, retry_after)
         await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)

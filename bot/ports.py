@@ -70,3 +70,33 @@ class ModerationSurface(Protocol):
     async def open_thread(self, chat: ChatRef, title: str) -> str:
         """Create a topic/thread in the moderator chat `chat` and return its id."""
         ...
+
+
+class Metrics(Protocol):
+    """Where the hub and the outbox report what they do (a Prometheus registry in the web
+    adapter, or nothing). Labels are bounded: platform names and fixed kinds, never ids."""
+
+    def event(self, platform: str, kind: str) -> None:
+        """An inbound event of `kind` (text, button, command, form) arrived from `platform`."""
+        ...
+
+    def turn(self, seconds: float) -> None:
+        """An event was handled (or failed) in `seconds`."""
+        ...
+
+    def delivery(self, platform: str, outcome: str) -> None:
+        """A delivery to `platform` ended: "sent", "retry" or "dead"."""
+        ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere: the default when nothing collects them."""
+
+    def event(self, platform: str, kind: str) -> None:
+        """Ignored."""
+
+    def turn(self, seconds: float) -> None:
+        """Ignored."""
+
+    def delivery(self, platform: str, outcome: str) -> None:
+        """Ignored."""

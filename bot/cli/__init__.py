@@ -1,4 +1,4 @@
-"""The `kefu` command: chat, desk, run, kb, tickets, stats."""
+"""The `kefu` command: chat, desk, run, web, kb, tickets, stats."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.cli import web
 from bot.config import Config, ConfigError, load_config
 from knowledge.loader import ContentError
 
@@ -52,11 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=int)
     tsub.add_parser("export", parents=[common], help="every ticket as JSON on stdout")
     sub.add_parser("stats", parents=[common], help="queue, response times, content gaps")
+    web.add_parser(sub, common)
     return p
 
 
 def _logging(command: str) -> None:
-    level = logging.INFO if command == "run" else logging.WARNING
+    level = logging.INFO if command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -82,6 +84,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return admin.kb(config, args)
     if args.command == "tickets":
         return asyncio.run(admin.tickets(config, args))
+    if args.command == "web":
+        return web.main(config, args)
     return asyncio.run(admin.stats(config))
 
 
