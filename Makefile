@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed-platforms
+WEBSTAMP := $(VENV)/.installed-web
+BROWSERSTAMP := $(VENV)/.installed-browser
 
-.PHONY: chat desk run test lint format bench clean
+.PHONY: chat desk run web test test-browser lint format bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,9 +22,17 @@ $(RUNSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[telegram,discord]'
 	touch $@ $(STAMP)
 
+$(WEBSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[web]'
+	touch $@ $(STAMP)
+
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(STAMP) $(RUNSTAMP)
+	touch $@ $(STAMP) $(RUNSTAMP) $(WEBSTAMP)
+
+$(BROWSERSTAMP): $(DEVSTAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	touch $@
 
 chat: $(STAMP)
 	$(BIN)/kefu chat
@@ -36,12 +46,22 @@ CONFIG ?=
 run: $(RUNSTAMP)
 	$(BIN)/kefu run $(if $(CONFIG),--config $(CONFIG),)
 
+# The web desk on [web] listen:port (default http://127.0.0.1:8080); first add an account:
+# .venv/bin/kefu web add-user NAME
+web: $(WEBSTAMP)
+	$(BIN)/kefu web $(if $(CONFIG),--config $(CONFIG),)
+
 test: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# Real-browser tests of the web desk: Playwright drives Debian's chromium (apt-get install -y
+# chromium fonts-noto-cjk); they also refresh docs/screenshots/. Not part of `make test`.
+test-browser: $(BROWSERSTAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

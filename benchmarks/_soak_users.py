@@ -388,7 +388,10 @@ class Crowd:
         if field.type == "choice":
             return await self.press(user, field.choices[0], owed)
         if field.type == "date":
-            text = "2026-01-02"
+            text = "2026-01-02"  # a Friday: the bot says back the date it understood
+            weekday = tx.t["weekday_4"]
+            said = tx.f("date_understood", date=text, weekday=weekday)
+            owed = [("reply", "user", has(said), "date understood"), *owed]
         elif field.type == "long_text":
             text = LONG[user.lang]
         else:

@@ -1,6 +1,7 @@
 """Evaluate Kefu's help-center search on several help centers side by side.
 
 Usage: python benchmarks/kb_eval.py [--kb DIR --queries FILE [--synonyms FILE|none]]... [--limit K]
+                                   [--misses]
 
 With no --kb, the two shared fixtures beside the repository: ../shared/kb-fixture (the bundled
 help center's twin, searched with the bundled knowledge/content/synonyms.toml) and
@@ -17,7 +18,9 @@ odd lines "check": the method is tuned on the first and checked on the second). 
 queries per class (confident and right, right but not confident, confident and wrong, wrong and
 not confident, unanswerable answered confidently), and the replay of learning from use: the
 expected article of every query of the first half that was not handled is attached as an
-example, and the second half is run again.
+example, and the second half is run again. With --misses, every query Kefu does not handle is
+listed with its class, half, the rank of the expected article and the two best hits (a
+confusion list: which articles take which queries).
 """
 
 from __future__ import annotations
@@ -277,7 +280,23 @@ def replay(center: HelpCenter, limit: int) -> list[str]:
     return out
 
 
-def evaluate(center: HelpCenter, limit: int) -> tuple[list[str], list[dict[str, float]]]:
+def misses(center: HelpCenter, run: Run) -> list[str]:
+    """Each query Kefu does not handle: class, half, rank of the expected id, best two hits."""
+    out = [f"misses ({center.name.split(' ')[0]}): class half rank query -> expected | got"]
+    for i, (q, answer) in enumerate(zip(center.queries, run.answers, strict=True)):
+        if not handled(q, answer, None):
+            got = ", ".join(answer[0][:2]) or "-"
+            out.append(
+                f"  {verdict(q, answer, None):<3}{('tune', 'check')[i % 2]:<6}"
+                f"{rank_of(q, answer[0]):>2}  {q.q[:60]!r} -> {','.join(sorted(q.expect)) or '[]'}"
+                f" | {got}"
+            )
+    return out
+
+
+def evaluate(
+    center: HelpCenter, limit: int, show_misses: bool = False
+) -> tuple[list[str], list[dict[str, float]]]:
     """Every figure of one help center, and Kefu's and the baseline's overall figures."""
     _, fn = kefu_engine(center, limit)
     fn("warm up")
@@ -290,7 +309,8 @@ def evaluate(center: HelpCenter, limit: int) -> tuple[list[str], list[dict[str, 
         for run in (kefu, base)
         for pick in (SCOPES["all"], SCOPES["tune"], SCOPES["check"])
     ]
-    return [*table(center, [kefu, base]), *replay(center, limit)], overall
+    shown = misses(center, kefu) if show_misses else []
+    return [*table(center, [kefu, base]), *replay(center, limit), *shown], overall
 
 
 SUMMARY = (
@@ -315,13 +335,14 @@ def side_by_side(names: Sequence[str], overall: Sequence[list[dict[str, float]]]
     return out
 
 
-def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
-    """The help centers named on the command line (or the defaults) and the limit."""
+def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], argparse.Namespace]:
+    """The help centers named on the command line (or the defaults) and the options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--kb", type=Path, action="append", default=[])
     parser.add_argument("--queries", type=Path, action="append", default=[])
     parser.add_argument("--synonyms", action="append", default=[])
     parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--misses", action="store_true", help="list the queries not handled")
     args = parser.parse_args(argv)
     given = [(kb, None) for kb in args.kb] if args.kb else list(DEFAULTS)
     out = []
@@ -341,15 +362,15 @@ def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], int]:
         synonyms = parse_synonyms(syn_path.read_text("utf-8")) if syn_path else []
         name = f"{kb.name} (synonyms: {syn_path.name if syn_path else 'none'})"
         out.append(HelpCenter(name, load_articles(kb), load_queries(queries), synonyms))
-    return out, args.limit
+    return out, args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate every help center and print the figures, one block each."""
-    found, limit = centers(argv)
+    found, args = centers(argv)
     overall = []
     for center in found:
-        lines, figures = evaluate(center, limit)
+        lines, figures = evaluate(center, args.limit, args.misses)
         print("\n".join(lines))
         print()
         overall.append(figures)

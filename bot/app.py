@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import DB_NAME, Config, ConfigError
 from bot.engine import Engine
@@ -32,7 +32,8 @@ from bot.leases import while_held
 from bot.locks import InProcessLocks
 from bot.media import FileStore
 from bot.outbox import Outbox
-from bot.ports import Adapter, LeasedIntake
+from bot.ports import Adapter, LeasedIntake, Metrics
+from bot.queries import StoreQueries
 from bot.redact import Redactor
 from bot.routes import Routes
 from bot.scheduler import Scheduler
@@ -45,6 +46,9 @@ from knowledge.examples import Example
 from knowledge.loader import ContentError, default_content_path, load_knowledge
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
+
+if TYPE_CHECKING:
+    from adapters.web import WebDesk
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +147,12 @@ async def open_runtime(
     index: SearchIndex | None = None,
     accept: Callable[[OutboxItem], bool] | None = None,
     paged: Sequence[ChatRef] | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the store and wire engine, outbox and hub for `adapters` (the hosted platforms).
 
-    `paged`: the moderator chats to page, when not the configured ones (tests).
+    `paged`: the moderator chats to page, when not the configured ones (tests). `metrics`:
+    where the hub and the outbox report what they do (the web desk's /metrics).
     """
     data_dir = config.bot.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -189,6 +195,7 @@ async def open_runtime(
             redact=redact,
             gate=gate,
             rules=rules,
+            metrics=metrics,
         )
         hub = Hub(
             engine,
@@ -200,11 +207,25 @@ async def open_runtime(
             outbox.wake,
             config.bot.max_image_bytes,
             redact,
+            metrics,
         )
         scheduler = Scheduler(svc, outbox.wake, delete_file=files.delete)
         runtime = Runtime(config, store, files, svc, engine, outbox, hub, scheduler, hosted)
         runtime.examples_seen = max((e.id for e in taught), default=0)
         yield runtime
+
+
+def desk_queries(runtime: Runtime) -> StoreQueries:
+    """The read-only query port over the runtime's store and its current help center."""
+    svc = runtime.services
+    return StoreQueries(
+        runtime.store,
+        runtime.config,
+        svc.clock,
+        lambda: svc.kb,
+        runtime.config.knowledge.path or default_content_path(),
+        runtime.files.path,
+    )
 
 
 def content_stamp(config: Config) -> tuple[float, int]:
@@ -338,6 +359,45 @@ def platform_adapters(config: Config) -> list[Adapter]:
     return found
 
 
+def web_desk(config: Config) -> WebDesk:
+    """The web desk adapter (its libraries imported only when it is served)."""
+    try:
+        from adapters import web
+    except ModuleNotFoundError as exc:
+        raise MissingExtra(_missing("The web desk", "web", exc)) from exc
+    return web.create(config, Texts())
+
+
+def _bind_web(runtime: Runtime, web: WebDesk) -> None:
+    """Hand the web desk the query port, and what its actions wait for (their answers)."""
+    web.bind(desk_queries(runtime), lambda: runtime.outbox.drain(web.platform, 5.0))
+
+
+async def run_web(config: Config) -> None:
+    """`kefu web`: the web desk in a process of its own beside `kefu run` and `kefu desk`.
+
+    It delivers only its own moderators' answers (the platforms' deliveries are `kefu run`'s)
+    and runs no scheduler (paging again is `kefu run`'s too).
+    """
+    web = web_desk(config)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(web)
+        runtime = await stack.enter_async_context(
+            open_runtime(config, [web], accept=web.accepts, metrics=web.metrics)
+        )
+        _bind_web(runtime, web)
+        settle_heap()
+        async with asyncio.TaskGroup() as tg:
+            tasks = [
+                tg.create_task(runtime.outbox.run()),
+                tg.create_task(web.run(runtime.hub.sink)),
+            ]
+            await _stop_on_signals()
+            for task in tasks:
+                task.cancel()
+        log.info("kefu web stopped")
+
+
 def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
     what = name if name.startswith("[") else f"[{extra}] is enabled but {name}'s library"
     return (
@@ -348,13 +408,25 @@ def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
 
 async def run_platforms(config: Config, adapters: Sequence[Adapter] | None = None) -> None:
     """`kefu run`: every enabled platform adapter with its resources, until interrupted."""
-    adapters = platform_adapters(config) if adapters is None else adapters
+    adapters = list(platform_adapters(config) if adapters is None else adapters)
+    web = web_desk(config) if config.web.enabled else None
+    if web is not None:
+        adapters.append(web)
     async with AsyncExitStack() as stack:
         for adapter in adapters:
             enter = getattr(adapter, "__aenter__", None)
             if enter is not None:
                 await stack.enter_async_context(adapter)  # type: ignore[arg-type]
-        runtime = await stack.enter_async_context(open_runtime(config, adapters))
+        runtime = await stack.enter_async_context(
+            open_runtime(
+                config,
+                adapters,
+                accept=web.accepts if web is not None else None,
+                metrics=web.metrics if web is not None else None,
+            )
+        )
+        if web is not None:
+            _bind_web(runtime, web)
         settle_heap()
         log.info("kefu running: %s", ", ".join(a.platform for a in adapters))
         await serve(runtime, _stop_on_signals(), watch=True)

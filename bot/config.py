@@ -105,6 +105,22 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    """[web]: the web desk, reports and /metrics (`kefu web`, or inside `kefu run`)."""
+
+    enabled: bool = False  # serve it inside `kefu run` too
+    listen: str = "127.0.0.1"
+    port: int = 8080
+    metrics_token_env: str = ""  # names the env var of a bearer token for /metrics ("" = open)
+    session_hours: int = 12  # a sign-in lasts this long
+    public_url: str = ""  # the address browsers use, e.g. "https://desk.example.com"
+    discord_client_id: str = ""  # Discord OAuth2 sign-in (with the secret below)
+    discord_client_secret_env: str = "KEFU_DISCORD_CLIENT_SECRET"
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_authorize_url: str = "https://discord.com/oauth2/authorize"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration."""
 
@@ -114,6 +130,7 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     routes: tuple[RouteConfig, ...] = ()  # [[route]] tables, in order
     source: str = ""  # the file it came from, "" for defaults
 
@@ -156,10 +173,17 @@ _SECTIONS: dict[str, type[Any]] = {
     "handoff": HandoffConfig,
     "telegram": TelegramConfig,
     "discord": DiscordConfig,
+    "web": WebConfig,
     "store": StoreConfig,
 }
+_ID_KEYS = {
+    "moderator_chat_id",
+    "guild_id",
+    "moderator_channel_id",
+    "moderator_role_id",
+    "discord_client_id",
+}
 PLATFORMS = ("telegram", "discord")  # the [sections] of the platforms Kefu serves
-_ID_KEYS = {"moderator_chat_id", "guild_id", "moderator_channel_id", "moderator_role_id"}
 
 
 def _is_id(v: Any) -> bool:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from bot.deliveries import to_chat
 from bot.engine import Engine
 from bot.media import FileStore, MediaError, check_image
-from bot.ports import Adapter, RetryLater
+from bot.ports import Adapter, Metrics, NoMetrics, RetryLater
 from bot.redact import Redactor
 from bot.storage.base import FileRecords, OutboxStore, Transactions, TurnStore
 from bot.texts import Texts, normalize_lang
 from bot.types import (
     Attachment,
+    ButtonPressed,
     ChatKind,
     CommandReceived,
     FormSubmitted,
@@ -27,6 +29,12 @@ from bot.types import (
 
 log = logging.getLogger(__name__)
 
+EVENT_KINDS = {
+    TextReceived: "text",
+    ButtonPressed: "button",
+    CommandReceived: "command",
+    FormSubmitted: "form",
+}  # the `kind` label of kefu_events_received_total: bounded
 FETCH_TRIES = 3  # a download that fails passingly is tried this often before the user is asked
 
 
@@ -48,6 +56,7 @@ class Hub:
         wake: Callable[[], None] = lambda: None,
         max_image_bytes: int = 8 * 1024 * 1024,
         redact: Callable[[str], str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -58,6 +67,7 @@ class Hub:
         self._wake = wake
         self._max_bytes = max_image_bytes
         self._redact = redact or Redactor()
+        self._metrics = metrics or NoMetrics()
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Register an adapter whose attachments the hub may fetch."""
@@ -65,6 +75,8 @@ class Hub:
 
     async def sink(self, event: IncomingEvent) -> None:
         """Handle one event durably; never raises for a bad event (it would be redelivered)."""
+        started = time.perf_counter()
+        self._metrics.event(event.chat.platform, EVENT_KINDS.get(type(event), "other"))
         try:
             event = await self._resolve(event)
             await self._engine.handle(event)
@@ -74,6 +86,7 @@ class Hub:
             # The one error boundary: log without message text, apologise, mark it handled.
             log.exception("event %s from %s failed", event.event_id, event.chat.platform)
             await self._apologise(event)
+        self._metrics.turn(time.perf_counter() - started)
         self._wake()
 
     async def _apologise(self, event: IncomingEvent) -> None:

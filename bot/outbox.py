@@ -23,7 +23,16 @@ from typing import Protocol
 
 from bot.deliveries import payload_to_reply
 from bot.flood import FloodGate, FloodRule
-from bot.ports import Adapter, ModerationSurface, Rejected, RetryLater, ThreadGone, Unreachable
+from bot.ports import (
+    Adapter,
+    Metrics,
+    ModerationSurface,
+    NoMetrics,
+    Rejected,
+    RetryLater,
+    ThreadGone,
+    Unreachable,
+)
 from bot.redact import Redactor
 from bot.storage.base import OutboxStore, TicketStore
 from bot.storage.records import OutboxItem
@@ -79,12 +88,14 @@ class Outbox:
         redact: Callable[[str], str] | None = None,
         gate: FloodGate | None = None,
         rules: Callable[[OutboxItem], Sequence[FloodRule]] = lambda _item: (),
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
         self._reports = reports
         self._redact = redact or Redactor()
+        self._metrics = metrics or NoMetrics()
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
@@ -167,6 +178,7 @@ class Outbox:
         if done is None:
             return
         self.sent += 1
+        self._metrics.delivery(item.platform, "sent")
         self.maybe_doubled += int(item.maybe_doubled)
         if done.note:
             await self._reports.failed(item, done.note, True)
@@ -252,11 +264,13 @@ class Outbox:
         except Unreachable as exc:
             reason = self._redact(str(exc))
             await self._store.mark_dead(item.id, f"unreachable: {reason}")
+            self._metrics.delivery(item.platform, "dead")
             await self._reports.failed(item, reason, True)
         except Rejected as exc:
             reason = self._redact(str(exc))
             log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
             await self._store.mark_dead(item.id, f"rejected: {reason}")
+            self._metrics.delivery(item.platform, "dead")
             await self._reports.failed(item, reason, False)
         except Exception as exc:  # an adapter bug must not stop delivery of everything else
             # No traceback: exception texts may hold secrets; the scrubbed text says enough.
@@ -290,8 +304,10 @@ class Outbox:
                 "delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error
             )
             await self._store.mark_dead(item.id, error)
+            self._metrics.delivery(item.platform, "dead")
             return
         if item.attempts + 1 == LATE_AFTER:
             await self._reports.late(item)
+        self._metrics.delivery(item.platform, "retry")
         delay = backoff(item.attempts, retry_after)
         await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)

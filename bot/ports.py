@@ -72,6 +72,36 @@ class ModerationSurface(Protocol):
         ...
 
 
+class Metrics(Protocol):
+    """Where the hub and the outbox report what they do (a Prometheus registry in the web
+    adapter, or nothing). Labels are bounded: platform names and fixed kinds, never ids."""
+
+    def event(self, platform: str, kind: str) -> None:
+        """An inbound event of `kind` (text, button, command, form) arrived from `platform`."""
+        ...
+
+    def turn(self, seconds: float) -> None:
+        """An event was handled (or failed) in `seconds`."""
+        ...
+
+    def delivery(self, platform: str, outcome: str) -> None:
+        """A delivery to `platform` ended: "sent", "retry" or "dead"."""
+        ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere: the default when nothing collects them."""
+
+    def event(self, platform: str, kind: str) -> None:
+        """Ignored."""
+
+    def turn(self, seconds: float) -> None:
+        """Ignored."""
+
+    def delivery(self, platform: str, outcome: str) -> None:
+        """Ignored."""
+
+
 @runtime_checkable
 class LeasedIntake(Protocol):
     """An adapter of which one process of a deployment at a time may receive (Telegram's

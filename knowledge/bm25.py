@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.models import Article
+from knowledge.passages import Passages, read_body, sections
 from knowledge.terms import Lexicon
 from knowledge.text import doc_tokens, normalize
 
@@ -38,6 +39,7 @@ class Tuning:
     saturation: float = 0.75  # share of the BM25 ceiling that counts as a full match
     w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
     rank_coverage: float = 0.25  # ranking adds this times the coverage to the share of ceiling
+    rank_section: float = 0.5  # and this times the share of the query one section explains
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
     min_score: float = 0.25  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,
@@ -88,24 +90,29 @@ class Builder:
 
     lexicon: Lexicon
     body_words: Set[str]
+    passages: Passages = field(default_factory=Passages)
     docs: list[Doc] = field(default_factory=list)
     counts: list[tuple[Counter[str], ...]] = field(default_factory=list)
     words: Counter[str] = field(default_factory=Counter)
 
-    def add(self, group: Sequence[Article], labels: Sequence[str]) -> None:
-        """Index every language version of one article id as one document."""
+    def add(self, group: Sequence[Article], labels: Sequence[str], bodies: Sequence[str]) -> None:
+        """Index every language version of one article id as one document, and its sections;
+        `bodies` are their bodies (without their clauses about other articles)."""
         first = group[0]
         texts = (
             "\n".join(a.title for a in group),
             "\n".join(" | ".join(a.keywords) for a in group),
-            "\n".join(a.body for a in group),
+            "",
             " | ".join([first.category.replace("/", " ").replace("-", " "), *labels]),
         )
         seen: set[str] = set()
-        fields = []
-        for name, text in zip(FIELDS, texts, strict=True):
-            body = self.body_words if name == "body" else None
-            fields.append(doc_tokens(normalize(text), self.lexicon, seen, body))
+        parts = [part for body in bodies for part in sections(normalize(body))]
+        body, held = read_body(parts, self.lexicon, seen, self.body_words)
+        self.passages.add(held)
+        fields = [
+            body if name == "body" else doc_tokens(normalize(text), self.lexicon, seen)
+            for name, text in zip(FIELDS, texts, strict=True)
+        ]
         self.counts.append(tuple(fields))
         self.words.update(seen)
         self.docs.append(Doc(first.id, first.category, {a.lang: a.title for a in group}))

@@ -78,7 +78,15 @@ class QueryReader:
         strong = _strong_bigrams(a.words, self._segmenter)
         for bigram in a.bigrams:
             put(bigram, t.w_bigram if bigram in strong else t.w_weak_bigram)
-        for token in a.covered & weights.keys():
+        # A word inside a lexicon term counts less (the concept says what it means), unless it
+        # is rarer here than that concept: "mac" says more than "computer" does.
+        idf = self._idf
+        rarer = {
+            u.token
+            for u in a.units
+            if u.concepts and idf.get(u.token, 0.0) > max(idf.get(c, 0.0) for c in u.concepts)
+        }
+        for token in (a.covered & weights.keys()) - rarer:
             weights[token] *= t.w_covered
         for token in a.concepts:
             put(token, t.w_inner if token in a.inner else t.w_concept)

@@ -20,15 +20,17 @@ from knowledge.bm25 import (
     postings,
 )
 from knowledge.examples import Example, ExampleField
+from knowledge.explain import MAX_UNITS, Explainer
 from knowledge.intents import Intent, Intents
 from knowledge.intents import builtin as builtin_intents
+from knowledge.links import find_links
 from knowledge.models import LANGS, Article
+from knowledge.passages import Passages
 from knowledge.query import QueryReader
 from knowledge.terms import Lexicon
 from knowledge.text import (
     Analysis,
     Segmenter,
-    Unit,
 )
 
 __all__ = [
@@ -48,7 +50,6 @@ _NOTHING = frozenset({Intent.GREETING, Intent.SMALL_TALK})  # and no article is 
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.
 _MAX_TOKENS = 48
-_MAX_UNITS = 64
 _BROAD_MIN = 250
 _CANDIDATES = 200
 _RERANKED = 16  # the best by BM25 that are ranked again
@@ -85,6 +86,7 @@ class SearchIndex:
         segmenter: Segmenter,
         tuning: Tuning,
         intents: Intents,
+        passages: Passages,
     ) -> None:
         self._reader = QueryReader(lexicon, segmenter, vocab, tables.postings, tables.idf, tuning)
         self._docs = docs
@@ -96,6 +98,15 @@ class SearchIndex:
         self._intents = intents
         self._by_id = {d.id: n for n, d in enumerate(docs)}
         self._examples = ExampleField()
+        self._explain = Explainer(
+            tables.postings,
+            tables.heads,
+            tables.idf,
+            self._idf_unseen,
+            self._examples,
+            passages,
+            tuning,
+        )
 
     @classmethod
     def build(
@@ -128,16 +139,26 @@ class SearchIndex:
         for art in articles:
             by_id.setdefault(art.id, []).append(art)
         labels = category_labels or {}
+        links = find_links(articles)
         for group in by_id.values():
             group.sort(key=lambda a: (LANGS.index(a.lang) if a.lang in LANGS else 99, a.lang))
-            builder.add(group, labels.get(group[0].category, ()))
+            builder.add(group, labels.get(group[0].category, ()), [links.body(a) for a in group])
         tables = postings(builder.counts, tuning)
         words = Counter[str]()
         for word, count in builder.words.items():
             if (plain := word.replace("'", "")).isalpha():
                 words[plain] += count
         vocab = sorted(words, key=lambda w: (-words[w], w))  # ties go to the commoner word
-        return cls(builder.docs, tables, vocab, lexicon, segmenter, tuning, builtin_intents())
+        return cls(
+            builder.docs,
+            tables,
+            vocab,
+            lexicon,
+            segmenter,
+            tuning,
+            builtin_intents(),
+            builder.passages,
+        )
 
     def add_example(self, query: str, article_id: str) -> bool:
         """Attach a user's query to the article that answers it; the search uses it at once.
@@ -151,10 +172,13 @@ class SearchIndex:
         if not tokens:
             return False
         post, heads, t = self._postings, self._heads[doc], self._tuning
+        # An example teaches its article the words no article holds (slang, a nickname); a word
+        # that another article holds means what that article says ("taken down" for a post
+        # removed by moderation is also a copyright take-down).
         new = {
             tok: t.w_taught * weight * (t.k1 + 1) / (t.k1 + 1)
             for tok, weight in tokens.items()
-            if tok not in heads and doc not in post.get(tok, ())
+            if tok not in heads and tok not in post
         }
         self._examples.add(Example(query, article_id), doc, tokens, new)
         return True
@@ -205,11 +229,13 @@ class SearchIndex:
     ) -> list[tuple[float, float, float, int]]:
         """The best articles as (rank key, score, coverage, doc), best first.
 
-        The best by BM25 are ranked again with how much of the query each one explains: an
-        article that matches one word strongly gives way to one that explains every word. An
-        example like the query, attached to an article, brings that article up.
+        The best by BM25 are ranked again with how much of the query each one explains, as a
+        whole and in one of its sections: an article that matches one word strongly gives way
+        to one that explains every word. An example like the query, attached to an article,
+        brings that article up.
         """
-        t = self._tuning
+        t, explain, units = self._tuning, self._explain, analysis.units
+        unit_weights = explain.weights(units)
         ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
         # As many candidates whatever the limit: the best article does not depend on it.
         best = dict(heapq.nlargest(max(limit, _RERANKED), scores.items(), key=itemgetter(1)))
@@ -217,11 +243,13 @@ class SearchIndex:
         scale = max(ceiling, *best.values(), 1e-9)  # the best share is at most 1
         found: list[tuple[float, float, float, int]] = []
         for d, raw in best.items():
-            cov = self.coverage(d, analysis.units)
+            cov = explain.coverage(d, units, unit_weights)
+            part = explain.section(d, units, unit_weights)
             like = taught.get(d, 0.0)
             like = like if like >= t.example_min else 0.0
             score = max(t.w_norm * raw / scale + (1 - t.w_norm) * cov, like)
-            found.append((raw / scale + t.rank_coverage * cov + t.w_example * like, score, cov, d))
+            key = raw / scale + t.rank_coverage * cov + t.rank_section * part
+            found.append((key + t.w_example * like, score, cov, d))
         found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
         return found
 
@@ -232,7 +260,7 @@ class SearchIndex:
         taught: Mapping[int, float],
     ) -> bool:
         """Whether the best article is a confident answer (see Tuning for each condition)."""
-        t = self._tuning
+        t, explain = self._tuning, self._explain
         _, top_score, top_cov, top = found[0]
         if taught.get(top, 0.0) >= t.example_sure:
             return True
@@ -245,43 +273,12 @@ class SearchIndex:
                 top_score >= t.min_score
                 and top_cov >= t.min_coverage
                 and (
-                    self.coverage(top, units, head=True) >= t.min_head
-                    or (top_cov >= t.body_coverage and self._subtopic(top, units))
+                    explain.coverage(top, units, explain.weights(units), head=True) >= t.min_head
+                    or (top_cov >= t.body_coverage and explain.subtopic(top, units))
                 )
             )
             or self._clear_winner(analysis, top_score, runner_up)
-        ) and self._specific(top, units) >= t.min_specific_idf
-
-    def _specific(self, doc: int, units: Sequence[Unit]) -> float:
-        """The idf of the rarest token through which an article explains a query word.
-
-        "is there an ipad version" or "how do i save a post to a collection" are explained by
-        some article only through words that many articles hold: no answer is specific to them.
-        """
-        post, idf = self._postings, self._idf
-        best = 0.0
-        for unit in units[:_MAX_UNITS]:
-            tokens = [unit.token, *unit.concepts]
-            if unit.parts and all(doc in post.get(p, ()) for p in unit.parts):
-                tokens.extend(unit.parts)
-            for tok in tokens:
-                if doc in post.get(tok, ()):
-                    best = max(best, idf.get(tok, 0.0))
-        return best
-
-    def _subtopic(self, doc: int, units: Sequence[Unit]) -> bool:
-        """Whether an article explains a query word through a rare lexicon concept.
-
-        Titles and keywords name an article's main topic; a body also covers subtopics
-        ("price protection" in the coupon article, "marketing texts" in the notifications
-        one). A concept few articles hold, found in this one, is specific enough evidence.
-        """
-        post, idf, least = self._postings, self._idf, self._tuning.body_concept_idf
-        return any(
-            idf.get(c, 0.0) >= least and doc in post.get(c, ())
-            for unit in units[:_MAX_UNITS]
-            for c in unit.concepts
-        )
+        ) and explain.specific(top, units) >= t.min_specific_idf
 
     def _clear_winner(self, analysis: Analysis, score: float, runner_up: float) -> bool:
         """Whether a long, rambling query has one article far ahead of the others.
@@ -291,37 +288,12 @@ class SearchIndex:
         plainly answers it: there a clear lead over the next article stands in for coverage.
         """
         t = self._tuning
-        words = sum(not u.complaint for u in analysis.units[:_MAX_UNITS])
+        words = sum(not u.complaint for u in analysis.units[:MAX_UNITS])
         return (
             words >= t.long_units
             and score >= t.long_min_score
             and score >= t.long_lead * runner_up
         )
-
-    def coverage(self, doc: int, units: Sequence[Unit], head: bool = False) -> float:
-        """The idf-weighted share of a query's content words that an article (head) explains."""
-        post = self._postings
-        heads = self._heads[doc]
-
-        taught = self._examples
-
-        def has(token: str) -> bool:
-            found = token in heads if head else doc in post.get(token, ())
-            return found or taught.holds(doc, token)
-
-        total = explained = 0.0
-        for unit in units[:_MAX_UNITS]:
-            if unit.complaint:
-                total += self._tuning.w_complaint * self._idf_unseen
-                continue
-            weight = self._idf.get(unit.token, self._idf_unseen)
-            for c in unit.concepts:
-                weight = max(weight, self._idf.get(c, 0.0))
-            total += weight
-            by_parts = bool(unit.parts) and all(map(has, unit.parts))
-            if by_parts or has(unit.token) or any(map(has, unit.concepts)):
-                explained += weight
-        return explained / total if total else 0.0
 
     def _cap(self, token: str) -> float:
         idf = self._idf.get(token, self._idf_unseen)

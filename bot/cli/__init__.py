@@ -1,4 +1,4 @@
-"""The `kefu` command: chat, desk, run, kb, tickets, stats, db."""
+"""The `kefu` command: chat, desk, run, web, kb, tickets, stats, db."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.cli import web
 from bot.config import Config, ConfigError, load_config
 from knowledge.loader import ContentError
 
@@ -61,11 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "--from", dest="source", required=True, help="sqlite:///PATH or postgresql://…"
     )
     cp.add_argument("--to", dest="target", required=True, help="sqlite:///PATH or postgresql://…")
+    web.add_parser(sub, common)
     return p
 
 
 def _logging(command: str) -> None:
-    level = logging.INFO if command == "run" else logging.WARNING
+    level = logging.INFO if command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -97,6 +99,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         if args.db_command == "migrate":
             return asyncio.run(db.migrate(config, args.url))
         return asyncio.run(db.copy(config, args.source, args.target))
+    if args.command == "web":
+        return web.main(config, args)
     return asyncio.run(admin.stats(config))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from bot.actions import Verb
@@ -113,7 +114,8 @@ async def create_ticket(turn: Turn) -> None:
     turn.conv.step = Step.MENU
     turn.data.clear()
     turn.data["category"] = category
-    turn.to_moderators(ticket, await card(turn.svc, ticket), card=True)
+    held = await _held_back(turn, surfaces)
+    turn.to_moderators(ticket, await card(turn.svc, ticket, held), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
 
 
@@ -131,8 +133,19 @@ async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:
     return Routes.pick(route, sent)
 
 
-async def card(svc: Services, ticket: Ticket) -> Reply:
-    """The moderators' card: who, what, the form answers (once) and the screenshots."""
+async def _held_back(turn: Turn, surfaces: Sequence[ChatRef]) -> int:
+    """How many deliveries wait for these moderator chats right now."""
+    wanted = {(c.platform, c.id) for c in surfaces}
+    waiting = await turn.svc.store.backlog()
+    return sum(n for platform, chat, n, _ in waiting if (platform, chat) in wanted)
+
+
+async def card(svc: Services, ticket: Ticket, held: int = 0) -> Reply:
+    """The moderators' card: who, what, the form answers (once) and the screenshots.
+
+    `held`: messages for the ticket's moderator chats that were waiting to be sent when it
+    came in (a group's send budget spent): said plainly, so nobody wonders why it is late.
+    """
     lang = svc.mod_lang
     cat = svc.kb.categories.get(ticket.category)
     cat_label = cat.label(lang) if cat else (ticket.category or "—")
@@ -153,6 +166,8 @@ async def card(svc: Services, ticket: Ticket) -> Reply:
     lines += [f"• {label}: {answer}" for label, answer in ticket.answers]
     if ticket.user_unreachable:
         lines.append(svc.texts(lang, "mod_card_unreachable", platform=ticket.platform))
+    if held:
+        lines.append(svc.texts(lang, "mod_card_held", n=held))
     files = []
     for sha in ticket.images:
         stored = await svc.store.get_file(sha)

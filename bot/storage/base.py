@@ -15,14 +15,18 @@ from typing import Protocol
 
 from bot.state import Conversation
 from bot.storage.records import (
+    FeedbackCount,
     Loaded,
     Miss,
+    OpsSnapshot,
     OutboxItem,
     OutboxStatus,
     StoredFile,
     TaughtExample,
     Ticket,
+    TicketFacts,
     TicketMessage,
+    TicketQuery,
     TicketStatus,
     UserRecord,
 )
@@ -340,6 +344,36 @@ class StatsStore(Protocol):
         ...
 
 
+class QueryStore(Protocol):
+    """Read-only questions of the web desk and the reports, answered without loading every
+    ticket: finding tickets, noticing a change anywhere cheaply, the facts reports count."""
+
+    async def find_tickets(self, query: TicketQuery) -> list[Ticket]:
+        """Tickets matching every criterion given, newest first, at most `query.limit`."""
+        ...
+
+    async def change_mark(self) -> tuple[int, ...]:
+        """A value that differs whenever a ticket was opened, changed or written in, by any
+        process (comparable only with another mark of the same store)."""
+        ...
+
+    async def ticket_facts(self, since: float, until: float) -> list[TicketFacts]:
+        """The facts of every ticket created or closed in [since, until), oldest first."""
+        ...
+
+    async def feedback_counts(self, since: float, until: float) -> list[FeedbackCount]:
+        """Solved / Not solved clicks in [since, until), per (article, query as typed)."""
+        ...
+
+    async def miss_counts(self, since: float, until: float, limit: int) -> list[tuple[str, int]]:
+        """Queries that found nothing in [since, until), folded, most frequent first."""
+        ...
+
+    async def ops_snapshot(self, now: float, sla_seconds: float) -> OpsSnapshot:
+        """Queue depth, the outbox, dead letters, tickets opened and closed, SLA breaches."""
+        ...
+
+
 class LearningStore(Protocol):
     """What the search learns from: misses a moderator can attach to the right article."""
 
@@ -383,6 +417,7 @@ class Store(
     OutboxStore,
     SnippetStore,
     StatsStore,
+    QueryStore,
     LearningStore,
     Leases,
     Protocol,

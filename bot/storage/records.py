@@ -158,6 +158,65 @@ class Loaded:
     seen: bool = False  # the event asked about was handled already
 
 
+@dataclass(frozen=True, slots=True)
+class TicketQuery:
+    """What the desk's Find looks for; every criterion given must match (empty: any).
+
+    `user` matches the user's key or name, `text` the summary, the form answers and the
+    history; `category` matches the category or any below it ("account" finds
+    "account/banned"); `since`/`until` bound the creation time, `until` excluded.
+    """
+
+    number: int | None = None
+    user: str = ""
+    text: str = ""
+    category: str = ""
+    status: TicketStatus | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """The figures of one ticket that reports count: times, where it came from, who
+    handled it (the moderator who claimed it, else the one who closed it) and its rating."""
+
+    id: int
+    platform: str
+    category: str
+    status: TicketStatus
+    created_at: float
+    first_response_at: float | None
+    closed_at: float | None
+    handler: str
+    rating: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackCount:
+    """Solved / Not solved clicks on one article after one query, within a period."""
+
+    article_id: str
+    query: str
+    solved: int
+    not_solved: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpsSnapshot:
+    """The state of the service right now, for /metrics: all counts over every process."""
+
+    queue_open: int
+    queue_claimed: int
+    outbox_pending: int
+    oldest_pending_at: float | None  # creation time of the oldest pending delivery
+    dead_letters: int
+    opened: dict[str, int]  # tickets ever opened, by platform
+    closed: dict[str, int]  # tickets closed now, by platform
+    sla_breaches: int  # tickets answered after the SLA, or waiting past it unanswered
+
+
 class MissKind(StrEnum):
     """How a search ended without helping."""
 

@@ -106,3 +106,18 @@ def test_examples_export_and_import_as_json_lines() -> None:
         parse_examples_jsonl([lines[0], '{"query": 1}'])
     with pytest.raises(ValueError, match="line 1: not JSON"):
         parse_examples_jsonl(["{"])
+
+
+def test_an_example_teaches_only_words_no_article_holds(articles: list[Article]) -> None:
+    # "taken down" is what the copyright article offers; a post taken down by moderation,
+    # attached to the moderation article, must not take that phrase away from it. "nurse" is
+    # in no article: the example teaches it.
+    index = SearchIndex.build(articles)
+    query = "how do I get my stolen photos taken down from another account"
+    assert index.search(query).hits[0].id == "copyright-complaint"
+    index.add_example(
+        "my post got taken down for 'misleading health info' but i'm a nurse",
+        "note-removed-by-moderation",
+    )
+    assert index.search(query).hits[0].id == "copyright-complaint"
+    assert index.search("nurse").hits[0].id == "note-removed-by-moderation"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.ports import RetryLater
 from bot.routes import Route, Routes
 from bot.storage.records import TicketStatus
 from bot.types import ChatKind, ChatRef, CommandReceived
@@ -104,3 +105,16 @@ async def test_rights_follow_the_group_a_ticket_belongs_to(h: Harness) -> None:
     assert (await h.ticket(1)).status is TicketStatus.OPEN
     await mod.command(1, "claim")  # in the ticket's own topic, in its own group
     assert (await h.ticket(1)).status is TicketStatus.CLAIMED
+
+
+async def test_the_card_says_how_much_waits_for_its_group(h: Harness) -> None:
+    h.mods_adapter.failures.extend(RetryLater("429") for _ in range(3))  # the group's budget
+    first, second = h.user("alice", "en"), h.user("bob", "en")
+    await fill_form(h, first, "account/security")  # its card is held back by the 429s
+    await fill_form(h, second, "account/security")
+    for _ in range(3):  # the retries come due (each failure backs off further)
+        await h.advance(600)
+    cards = [o for o in h.mods_adapter.sent if o.reply.title and o.ticket_id == 2]
+    assert h.t("en", "mod_card_held", n=1) in cards[0].reply.text
+    [first_card] = [o for o in h.mods_adapter.sent if o.reply.title and o.ticket_id == 1]
+    assert "⏳" not in first_card.reply.text  # nothing waited when #1 came in

@@ -1,0 +1,171 @@
+"""The moderator's pages: the live queue, a ticket (with its actions), Find, the help center,
+the screenshots and the live event stream."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route
+
+from adapters.web.parts import Parts
+from adapters.web.site import Ctx, signed_in
+from bot.queries import TicketQuery, TicketStatus
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TEXT_MAX = 4000  # characters of a reply or note taken from the form
+ACTIONS = {  # form action → the moderator command it is (plain text replies)
+    "reply": "reply",
+    "note": "note",
+    "snippet": "snippet",
+    "claim": "claim",
+    "unclaim": "unclaim",
+    "close": "close",
+    "reopen": "reopen",
+    "block": "block",
+    "unblock": "unblock",
+}
+NEEDS_TEXT = frozenset({"reply", "note", "snippet"})
+FOUND_SHOWN = 200
+
+
+def _ticket_id(ctx: Ctx) -> int | None:
+    raw = str(ctx.request.path_params.get("ticket_id", ""))
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+class Pages:
+    """The moderator's pages, on the shared parts."""
+
+    def __init__(self, p: Parts) -> None:
+        self.p = p
+
+    def routes(self) -> list[Route]:
+        """The pages' routes: pages redirect an anonymous visitor, the rest answer 401."""
+        page, other = signed_in(self.p.guard), signed_in(self.p.guard, page=False)
+        return [
+            Route("/", self.home),
+            Route("/queue", page(self.queue)),
+            Route("/queue/rows", other(self.queue_rows)),
+            Route("/tickets/{ticket_id}", page(self.ticket)),
+            Route("/tickets/{ticket_id}/history", other(self.history)),
+            Route("/tickets/{ticket_id}/{action}", other(self.action), methods=["POST"]),
+            Route("/files/{sha}", other(self.file)),
+            Route("/find", page(self.find)),
+            Route("/help", page(self.help_center)),
+            Route("/events", other(self.events)),
+        ]
+
+    async def home(self, _request: Request) -> Response:
+        """The queue is the start page."""
+        return RedirectResponse("/queue", 303)
+
+    async def queue(self, ctx: Ctx) -> Response:
+        """Open and claimed tickets, live."""
+        return self.p.render(ctx, "queue.html", tickets=await self.p.queries.queue())
+
+    async def queue_rows(self, ctx: Ctx) -> Response:
+        """The queue's rows (fetched again at every change)."""
+        return self.p.render(ctx, "queue_rows.html", tickets=await self.p.queries.queue())
+
+    async def ticket(self, ctx: Ctx) -> Response:
+        """A ticket: card, screenshots, history and actions."""
+        return await _ticket_page(self.p, ctx, "ticket.html")
+
+    async def history(self, ctx: Ctx) -> Response:
+        """A ticket's history (fetched again at every change)."""
+        return await _ticket_page(self.p, ctx, "ticket_history.html")
+
+    async def action(self, ctx: Ctx) -> Response:
+        """A moderator's action on a ticket, handed to the hub as an event."""
+        ticket_id = _ticket_id(ctx)
+        command = ACTIONS.get(str(ctx.request.path_params.get("action", "")))
+        if ticket_id is None or command is None:
+            return PlainTextResponse("not found", 404)
+        form = await ctx.request.form()
+        raw = form.get("text", "")
+        text = (raw if isinstance(raw, str) else "").strip()[:TEXT_MAX]
+        if command in NEEDS_TEXT and not text:
+            self.p.flashes.add(ctx.session.who, ctx.t("web_empty"))
+        else:
+            await self.p.act(ctx, ticket_id, command, text)
+        return RedirectResponse(f"/tickets/{ticket_id}", 303)
+
+    async def file(self, ctx: Ctx) -> Response:
+        """A stored screenshot, to signed-in moderators only."""
+        sha = str(ctx.request.path_params.get("sha", ""))
+        found = await self.p.queries.file(sha) if SHA256.match(sha) else None
+        if found is None or not found.path.is_file():
+            return PlainTextResponse("not found", 404)
+        return FileResponse(found.path, media_type=found.mime, headers={
+            "cache-control": "private, max-age=3600",
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'",
+        })  # fmt: skip
+
+    async def find(self, ctx: Ctx) -> Response:
+        """Tickets by number, user, text, category, status, date."""
+        query, asked = _query(ctx.request, self.p.queries.timezone)
+        found = await self.p.queries.find(query) if asked else []
+        values = dict(ctx.request.query_params)
+        return self.p.render(ctx, "find.html", found=found, asked=asked, q=values)
+
+    async def help_center(self, ctx: Ctx) -> Response:
+        """Articles with solve rates and queries; gaps; `kefu kb check` findings."""
+        return self.p.render(ctx, "help.html", hc=await self.p.queries.help_center(ctx.lang))
+
+    async def events(self, _ctx: Ctx) -> Response:
+        """Server-sent events: "change" whenever a ticket changed anywhere."""
+        assert self.p.watch is not None
+        return StreamingResponse(
+            self.p.watch.stream(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+        )
+
+
+async def _ticket_page(p: Parts, ctx: Ctx, template: str) -> Response:
+    ticket_id = _ticket_id(ctx)
+    view = await p.queries.ticket(ticket_id) if ticket_id is not None else None
+    if view is None:
+        return p.render(ctx, "missing.html", 404, number=ticket_id or "?")
+    snippets = await p.queries.snippets() if template == "ticket.html" else []
+    return p.render(ctx, template, view=view, t_=view.ticket, snippets=snippets)
+
+
+def _day(raw: str, zone: str) -> float | None:
+    try:
+        day = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def _query(request: Request, zone: str) -> tuple[TicketQuery, bool]:
+    """Find's form as a TicketQuery, and whether anything was asked at all."""
+    q = request.query_params
+    number = q.get("number", "").strip().lstrip("#")
+    status = q.get("status", "")
+    since = _day(q.get("from", ""), zone)
+    until = _day(q.get("to", ""), zone)
+    query = TicketQuery(
+        number=int(number) if number.isdigit() and len(number) < 12 else None,
+        user=q.get("user", "")[:200],
+        text=q.get("text", "")[:200],
+        category=q.get("category", "")[:200],
+        status=TicketStatus(status) if status in set(TicketStatus) else None,
+        since=since,
+        until=until + timedelta(days=1).total_seconds() if until is not None else None,
+        limit=FOUND_SHOWN,
+    )
+    asked = any(v.strip() for k, v in q.items() if k != "lang")
+    return query, asked
