@@ -100,6 +100,7 @@ class Outbox:
         self._poll = poll_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
         self._accept = accept or (lambda _item: True)
+        self._accept_all = accept is None
         # Flood limits held across processes: each send waits for its slot (bot.flood).
         self._gate, self._rules = gate, rules
         self._wake = asyncio.Event()
@@ -146,15 +147,7 @@ class Outbox:
         room = MAX_IN_FLIGHT - len(self._running)
         if room <= 0:
             return []
-        due = await self._store.due(list(self._adapters), self._clock(), room, self._running)
-        items = [i for i in due if i.id not in self._running and self._accept(i)][:room]
-        if not items:
-            return []
-        # On disk before the first send: should this process die before an outcome is
-        # recorded, the next one finds these marked and counts their delivery as maybe
-        # doubled. Only the accepted items: a terminal session leaves the others alone.
-        claimed = set(await self._store.mark_inflight([i.id for i in items], self._clock()))
-        items = [i for i in items if i.id in claimed]  # the others: another process has them
+        items = await self._claim(room)
         tasks = []
         for item in items:
             task = asyncio.create_task(self._deliver_one(item))
@@ -162,6 +155,21 @@ class Outbox:
             task.add_done_callback(functools.partial(self._done, item.id))
             tasks.append(task)
         return tasks
+
+    async def _claim(self, room: int) -> list[OutboxItem]:
+        """Due items, marked in flight (committed) before the first send: should this process
+        die before an outcome is recorded, the next one finds them marked and counts their
+        delivery as maybe doubled. Only the accepted items: a terminal session leaves the
+        others alone; and only those claimed: another process may have the rest."""
+        platforms, now = list(self._adapters), self._clock()
+        if self._accept_all:
+            return await self._store.claim(platforms, now, room, self._running)
+        due = await self._store.due(platforms, now, room, self._running)
+        items = [i for i in due if i.id not in self._running and self._accept(i)][:room]
+        if not items:
+            return []
+        claimed = set(await self._store.mark_inflight([i.id for i in items], now))
+        return [i for i in items if i.id in claimed]
 
     def _done(self, ident: int, task: asyncio.Task[None]) -> None:
         self._running.pop(ident, None)

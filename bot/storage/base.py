@@ -258,6 +258,17 @@ class OutboxStore(Protocol):
         """
         ...
 
+    async def claim(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """`due()` and `mark_inflight()` in one step: the lane heads due now, claimed for this
+        process, oldest first (flagged `maybe_doubled` as `due()` flags them)."""
+        ...
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded: store `maybe_doubled` as given, clear the in-flight mark."""
         ...

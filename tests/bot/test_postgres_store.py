@@ -123,3 +123,14 @@ async def test_another_process_is_woken_by_what_one_enqueues(pg_url: str) -> Non
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def test_processes_claiming_at_once_share_the_deliveries_out(pg_url: str) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        for n in range(40):
+            await a.enqueue(delivery(f"k{n}", f"chat{n}"))
+        mine, theirs = await asyncio.gather(
+            a.claim(["telegram"], 1.0, limit=25), b.claim(["telegram"], 1.0, limit=25)
+        )
+        ids = [i.id for i in mine] + [i.id for i in theirs]
+        assert len(ids) == len(set(ids)) == 40  # each claimed once, by one of them

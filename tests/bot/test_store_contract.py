@@ -995,3 +995,17 @@ async def test_backlog_and_recent_sends_say_how_busy_each_chat_is(store: Store) 
     await store.mark_sent(a1, now=50.0)
     assert await store.recent_sends("telegram", ["A", "B", "C"], since=40.0) == {"A": 2, "B": 1}
     assert await store.recent_sends("telegram", ["A"], since=60.0) == {"A": 1}  # a2 waits
+
+
+async def test_claim_marks_each_lanes_head_in_flight(store: Store) -> None:
+    a1 = await store.enqueue(delivery("a1", chat_id="A"))
+    await store.enqueue(delivery("a2", chat_id="A"))
+    b1 = await store.enqueue(delivery("b1", chat_id="B"))
+    claimed = await store.claim(["telegram"], 5.0)
+    assert [(i.id, i.inflight_at, i.maybe_doubled) for i in claimed] == [
+        (a1, 5.0, False),
+        (b1, 5.0, False),
+    ]
+    assert await store.claim(["telegram"], 6.0, skip=[a1, b1]) == []  # under way: lanes held
+    again = await store.claim(["telegram"], 7.0)  # claimed, never finished: maybe doubled
+    assert [(i.id, i.maybe_doubled) for i in again] == [(a1, True), (b1, True)]

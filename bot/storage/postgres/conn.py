@@ -96,6 +96,8 @@ class PostgresConnection:
         self._conninfo = conninfo  # for connections of their own (LISTEN)
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beat: asyncio.Task[None] | None = None
+        self._sent: list[Any] = []  # the outbox's sends to record together (outbox.py)
+        self._writing: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, url: str, *, password: str = "", pool_size: int = POOL_SIZE) -> Self:

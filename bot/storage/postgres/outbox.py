@@ -18,8 +18,14 @@ log = logging.getLogger(__name__)
 RELISTEN_AFTER = 1.0  # seconds before LISTEN is tried again after its connection broke
 
 
+_Sent = tuple[int, float, bool, "asyncio.Future[None]"]
+
+
 class PostgresOutboxStore(PostgresConnection):
     """The outbox role of the PostgreSQL store (see bot.storage.base.OutboxStore)."""
+
+    _sent: list[_Sent]  # sends to record at the next turn of the event loop
+    _writing: set[asyncio.Task[None]]
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
@@ -62,9 +68,62 @@ class PostgresOutboxStore(PostgresConnection):
         params = {"ids": list(item_ids), "now": now, "me": self.node, "ttl": NODE_TTL}
         return [int(row["id"]) for row in await self._rows(sql.CLAIM, params)]
 
+    async def claim(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Due lane heads claimed for this process in one statement, oldest first."""
+        if not platforms:
+            return []
+        params = {
+            "platforms": list(platforms),
+            "now": now,
+            "skip": list(skip),
+            "limit": limit,
+            "me": self.node,
+            "ttl": NODE_TTL,
+        }
+        items = []
+        for row in await self._rows(sql.DUE_AND_CLAIM, params):
+            was = row.pop("was")
+            item = rows.outbox_from_row(row)
+            item.maybe_doubled = item.maybe_doubled or was is not None
+            items.append(item)
+        return sorted(items, key=lambda i: i.id)
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded; the in-flight mark is cleared."""
-        await self._one(sql.MARK_SENT, (now, maybe_doubled, item_id))
+        """The delivery succeeded; the in-flight mark is cleared. Sends that end in the same
+        turn of the event loop are recorded in one statement."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        if not self._sent:
+            loop.call_soon(self._record_sent)
+        self._sent.append((item_id, now, maybe_doubled, done))
+        await done
+
+    def _record_sent(self) -> None:
+        batch, self._sent = self._sent, []
+        task = asyncio.create_task(self._write_sent(batch))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write_sent(self, batch: list[_Sent]) -> None:
+        ids, times, doubled = ([b[n] for b in batch] for n in range(3))
+        try:
+            await self._one(sql.MARK_SENT_MANY, (ids, times, doubled))
+        except BaseException as exc:
+            for *_, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def mark_retry(
         self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False

@@ -373,6 +373,29 @@ WHERE o.id = ANY(%(ids)s) AND o.status = 'pending' AND {_HEAD} AND {_CLAIMABLE}
 RETURNING o.id
 """
 
+# due() and the claim in one statement: rows another process is claiming right now are skipped
+# (their lanes are held: a later item's predecessor is still pending).
+DUE_AND_CLAIM = f"""
+WITH due AS (
+    SELECT o.id, o.inflight_at AS was FROM outbox AS o
+    WHERE o.status = 'pending' AND o.platform = ANY(%(platforms)s) AND o.next_at <= %(now)s
+      AND o.id <> ALL(%(skip)s) AND {_HEAD} AND {_CLAIMABLE}
+    ORDER BY o.id LIMIT %(limit)s
+    FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
+FROM due WHERE o.id = due.id
+RETURNING o.*, due.was
+"""
+
+# Sends recorded together: one statement for the deliveries that ended in the same moment.
+MARK_SENT_MANY = """
+UPDATE outbox AS o SET status = 'sent', sent_at = s.at, maybe_doubled = s.doubled,
+    inflight_at = NULL, claimed_by = ''
+FROM unnest(%s::bigint[], %s::float8[], %s::boolean[]) AS s (id, at, doubled)
+WHERE o.id = s.id
+"""
+
 MARK_SENT = """
 UPDATE outbox SET status = 'sent', sent_at = %s, maybe_doubled = %s, inflight_at = NULL,
     claimed_by = ''

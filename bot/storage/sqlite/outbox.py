@@ -47,6 +47,21 @@ class SqliteOutboxStore(SqliteConnection):
         [done] = await self._write((sql.MARK_INFLIGHT, (now, rows.dump_json(list(item_ids)))))
         return [int(row[0]) for row in done.rows]
 
+    async def claim(
+        self,
+        platforms: Sequence[str],
+        now: float,
+        limit: int = 50,
+        skip: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Due lane heads, marked in flight (one process sends from a SQLite file: nobody
+        else claims between the two steps)."""
+        due = await self.due(platforms, now, limit, skip)
+        claimed = set(await self.mark_inflight([i.id for i in due], now))
+        for item in due:
+            item.inflight_at = now
+        return [i for i in due if i.id in claimed]
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded; the in-flight mark is cleared."""
         await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))
