@@ -114,16 +114,19 @@ class Tracker:
         """An item was written to the outbox (inside the event's transaction)."""
         event = self._event(item.key)
         if event is not None:
-            self._pending[event] += 1
             self.tracked += 1
+            self._count(event, +1)
 
     def delivered(self, key: str) -> None:
-        """The fake platform received an item."""
+        """The fake platform received an item (perhaps before the commit's caller said it was
+        enqueued: an outbox woken by the commit may deliver it first)."""
         event = self._event(key)
-        if event is None or event not in self._pending:
-            return
-        self._pending[event] -= 1
-        if self._pending[event] <= 0:
+        if event is not None:
+            self._count(event, -1)
+
+    def _count(self, event: str, step: int) -> None:
+        self._pending[event] += step
+        if self._pending[event] == 0:
             del self._pending[event]
             self._done[event] = self._clock()
             waiter = self._waiters.pop(event, None)
@@ -132,7 +135,7 @@ class Tracker:
 
     async def settled(self, event_id: str, patience: float) -> float | None:
         """When the last reply of a handled event arrived; None when it did not in time."""
-        if event_id in self._pending:
+        if self._pending.get(event_id, 0) > 0:
             waiter = self._waiters.setdefault(event_id, asyncio.get_running_loop().create_future())
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), patience)

@@ -52,13 +52,27 @@ _HELD: ContextVar[Held | None] = ContextVar("kefu_pg_held", default=None)
 
 @dataclass(slots=True)
 class Held:
-    """A connection a turn holds, with statements to run before its next one (the lock,
-    pipelined with the turn's load) and after its commit (the unlock, pipelined with it): a
-    turn costs two round trips."""
+    """A connection a turn holds, with statements to run before its next one (the lock) and
+    after its commit (the unlock). A turn's load takes the lock in its own statement and its
+    commit releases it (`key`: kefu_lock_and_load, kefu_commit_turn): two round trips a turn;
+    any other first or last statement is pipelined with them."""
 
     conn: Conn
     ahead: list[Op] = field(default_factory=list)
     behind: list[Op] = field(default_factory=list)
+    key: str = ""  # the conversation's lock key, for the load's and the commit's functions
+    audit: bool = False  # test-only: the commit records the turn's time (PostgresLocks)
+
+    def take_lock(self) -> str:
+        """The lock key, when the lock is still to take (it is taken by the caller now)."""
+        if not self.key or not self.ahead:
+            return ""
+        self.ahead = []
+        return self.key
+
+    def take_unlock(self) -> str:
+        """The lock key, when the lock is still to release (by the caller's statement)."""
+        return self.key if self.key and self.behind and not self.ahead else ""
 
 
 _REGISTER = """
@@ -193,7 +207,11 @@ class PostgresConnection:
 
     @asynccontextmanager
     async def held(
-        self, ahead: Sequence[Op] = (), behind: Sequence[Op] = ()
+        self,
+        ahead: Sequence[Op] = (),
+        behind: Sequence[Op] = (),
+        key: str = "",
+        audit: bool = False,
     ) -> AsyncIterator[Held]:
         """A connection of the pool for the block, which the block's store calls use (each
         statement atomic on its own, transaction() a transaction on it); `ahead` runs before
@@ -202,13 +220,18 @@ class PostgresConnection:
         if self._joined() is not None:
             raise RuntimeError("a held connection cannot be nested")
         async with self._pool.connection() as conn:
-            held = Held(conn, list(ahead), list(behind))
+            held = Held(conn, list(ahead), list(behind), key, audit)
             token, mine = _CURRENT.set((self, conn, False)), _HELD.set(held)
             try:
                 yield held
             finally:
                 _HELD.reset(mine)
                 _CURRENT.reset(token)
+
+    def _held(self) -> Held | None:
+        """The turn's held connection, when this task runs on it."""
+        held = _HELD.get()
+        return held if held is not None and self._joined() is held.conn else None
 
     def _ahead(self) -> list[Op]:
         """The held connection's statements that must run first (taken: they run now)."""
@@ -217,15 +240,6 @@ class PostgresConnection:
             return []
         ahead, held.ahead = held.ahead, []
         return ahead
-
-    async def _finish(self, statement: str, params: Params) -> Outcome:
-        """A turn's last statement, with what the held connection runs after it."""
-        held = _HELD.get()
-        if held is None or self._joined() is not held.conn or not held.behind:
-            return await self._one(statement, params)
-        outcomes = await self._batch([(statement, params), *held.behind], atomic=False)
-        held.behind = []  # ran: the whole pipeline succeeded
-        return outcomes[0]
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:

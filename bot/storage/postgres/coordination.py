@@ -62,7 +62,7 @@ class PostgresLocks:
         if self._audit:
             unlock = (AUDIT_AND_UNLOCK, {"key": key, "node": self._store.node})
         # The lock goes out with the turn's load, the unlock with its commit (Held).
-        held_turn = self._store.held([(LOCK_KEY, (key,))], [unlock])
+        held_turn = self._store.held([(LOCK_KEY, (key,))], [unlock], key, self._audit)
         async with self._local.hold(key), self._slots, held_turn as held:
             try:
                 yield

@@ -26,6 +26,10 @@ SELECT
         AS seen
 """
 COMMIT_TURN = "SELECT kefu_commit_turn(%s)"
+LOCK_AND_LOAD = """
+SELECT kefu_lock_and_load(%(lock)s, %(audit)s, %(user)s, %(conv)s, %(platform)s, %(event)s)
+    AS turn
+"""
 
 
 class PostgresTurnStore(PostgresTicketStore):
@@ -45,13 +49,20 @@ class PostgresTurnStore(PostgresTicketStore):
     ) -> Loaded:
         """The user, their conversation, their open ticket and the event's mark, in one trip."""
         platform, event_id = event or ("", "")
-        params = {
+        params: dict[str, Any] = {
             "user": user_key,
             "conv": user_key if conversation else "",
             "platform": platform,
             "event": event_id,
         }
-        row = await self._row(LOAD_TURN, params)
+        held = self._held()
+        lock = held.take_lock() if held is not None else ""
+        if lock:  # the conversation's lock, then the load, in one statement
+            params["lock"], params["audit"] = lock, held is not None and held.audit
+            found = await self._row(LOCK_AND_LOAD, params)
+            row = found["turn"] if found is not None else None
+        else:
+            row = await self._row(LOAD_TURN, params)
         if row is None:
             raise RuntimeError("the turn's load returned nothing")
         user, ticket, conv = row["user"], row["ticket"], row["conversation"]
@@ -64,13 +75,20 @@ class PostgresTurnStore(PostgresTicketStore):
 
     async def commit_turn(self, writes: TurnWrites) -> Committed:
         """Everything the turn decided, atomically; AlreadyHandled or Conflict write nothing."""
-        commit = (COMMIT_TURN, (Jsonb(_turn(writes), dumps=_dumps),))
+        turn = _turn(writes)
+        held = self._held() if not writes.forget else None
+        unlock = held.take_unlock() if held is not None else ""
+        if unlock:  # released by the same statement, once the writes are in
+            turn.update(unlock=unlock, audit=held is not None and held.audit, node=self.node)
+        commit = (COMMIT_TURN, (Jsonb(turn, dumps=_dumps),))
         if writes.forget:
             async with self.transaction():
                 await self._one(*commit)
                 orphans = await self._forget(writes.forget)
         else:
-            await self._finish(*commit)  # with the turn's unlock, in one round trip
+            await self._one(*commit)
+            if unlock and held is not None:
+                held.behind = []
             orphans = []
         if writes.conversation is not None:
             writes.conversation.version += 1

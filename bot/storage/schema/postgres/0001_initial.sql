@@ -352,5 +352,36 @@ BEGIN
     DELETE FROM ticket_threads AS d
     USING jsonb_to_recordset(w->'moved_threads') AS m (ticket_id bigint, platform text)
     WHERE d.ticket_id = m.ticket_id AND d.platform = m.platform;
+    -- The turn's conversation lock, when its commit ends the turn (`unlock`); tests record
+    -- the turn's time under the lock first (`audit`: tests/reliability/cluster.py).
+    IF (w->>'audit')::boolean THEN
+        INSERT INTO turn_audit (key, node, during) VALUES (w->>'unlock', w->>'node',
+            tstzrange(current_setting('kefu.locked_at')::timestamptz, clock_timestamp()));
+    END IF;
+    IF w->>'unlock' IS NOT NULL THEN
+        PERFORM pg_advisory_unlock(hashtextextended(w->>'unlock', 0));
+    END IF;
+END
+$$;
+
+-- A turn's load (bot/storage/postgres/turns.py) under its conversation's session advisory lock,
+-- in one statement: the lock first, then the records, read after it is held (in a function,
+-- each query takes its snapshot when it starts). `audit` (tests only) keeps the lock's time.
+CREATE FUNCTION kefu_lock_and_load(
+    p_lock text, p_audit boolean, p_user text, p_conv text, p_platform text, p_event text
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_lock(hashtextextended(p_lock, 0));
+    IF p_audit THEN
+        PERFORM set_config('kefu.locked_at', clock_timestamp()::text, false);
+    END IF;
+    RETURN jsonb_build_object(
+        'user', (SELECT to_jsonb(u) FROM users AS u WHERE u.key = p_user),
+        'ticket', (SELECT to_jsonb(t) FROM tickets AS t
+                   WHERE t.user_key = p_user AND t.status IN ('open', 'claimed')
+                   ORDER BY t.id DESC LIMIT 1),
+        'conversation', (SELECT to_jsonb(c) FROM conversations AS c WHERE c.user_key = p_conv),
+        'seen', EXISTS (SELECT 1 FROM seen_events AS s
+                        WHERE s.platform = p_platform AND s.event_id = p_event));
 END
 $$;
