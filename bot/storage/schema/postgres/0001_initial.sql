@@ -295,7 +295,10 @@ BEGIN
         GET DIAGNOSTICS changed = ROW_COUNT;
         PERFORM kefu_expect(changed, 'KFCON', 'conversation ' || (r->>'user_key'));
     END IF;
-    INSERT INTO tickets SELECT * FROM jsonb_populate_recordset(NULL::tickets, w->'new_tickets');
+    IF jsonb_array_length(w->'new_tickets') > 0 THEN
+        INSERT INTO tickets
+        SELECT * FROM jsonb_populate_recordset(NULL::tickets, w->'new_tickets');
+    END IF;
     FOR r IN SELECT * FROM jsonb_array_elements(w->'tickets') LOOP
         UPDATE tickets AS d SET
             user_key = s.user_key, platform = s.platform, chat_id = s.chat_id,
@@ -334,24 +337,37 @@ BEGIN
         ON CONFLICT (key) DO NOTHING;
         PERFORM pg_notify('kefu_outbox', '');  -- delivered at COMMIT: a hint, never needed
     END IF;
-    INSERT INTO article_feedback (article_id, query, solved, created_at)
-    SELECT f.article_id, f.query, f.solved, at_now
-    FROM jsonb_to_recordset(w->'feedback') AS f (article_id text, query text, solved boolean);
-    INSERT INTO search_misses (query, norm, created_at, kb, kind, article_id)
-    SELECT m.query, m.norm, m.created_at, m.kb, m.kind, m.article_id
-    FROM jsonb_populate_recordset(NULL::search_misses, w->'misses') AS m;
-    INSERT INTO snippets (name, text)
-    SELECT s.name, s.text FROM jsonb_to_recordset(w->'snippets') AS s (name text, text text)
-    ON CONFLICT (name) DO UPDATE SET text = excluded.text;
-    UPDATE users SET banned = b.banned
-    FROM jsonb_to_recordset(w->'banned') AS b (key text, banned boolean)
-    WHERE users.key = b.key;
-    UPDATE outbox SET status = 'pending', next_at = at_now
-    WHERE status = 'dead' AND id IN (
-        SELECT value::bigint FROM jsonb_array_elements_text(w->'retry_dead'));
-    DELETE FROM ticket_threads AS d
-    USING jsonb_to_recordset(w->'moved_threads') AS m (ticket_id bigint, platform text)
-    WHERE d.ticket_id = m.ticket_id AND d.platform = m.platform;
+    -- (each kind of write only when the turn has some: a statement costs even when empty)
+    IF jsonb_array_length(w->'feedback') > 0 THEN
+        INSERT INTO article_feedback (article_id, query, solved, created_at)
+        SELECT f.article_id, f.query, f.solved, at_now
+        FROM jsonb_to_recordset(w->'feedback') AS f (article_id text, query text, solved boolean);
+    END IF;
+    IF jsonb_array_length(w->'misses') > 0 THEN
+        INSERT INTO search_misses (query, norm, created_at, kb, kind, article_id)
+        SELECT m.query, m.norm, m.created_at, m.kb, m.kind, m.article_id
+        FROM jsonb_populate_recordset(NULL::search_misses, w->'misses') AS m;
+    END IF;
+    IF jsonb_array_length(w->'snippets') > 0 THEN
+        INSERT INTO snippets (name, text)
+        SELECT s.name, s.text FROM jsonb_to_recordset(w->'snippets') AS s (name text, text text)
+        ON CONFLICT (name) DO UPDATE SET text = excluded.text;
+    END IF;
+    IF jsonb_array_length(w->'banned') > 0 THEN
+        UPDATE users SET banned = b.banned
+        FROM jsonb_to_recordset(w->'banned') AS b (key text, banned boolean)
+        WHERE users.key = b.key;
+    END IF;
+    IF jsonb_array_length(w->'retry_dead') > 0 THEN
+        UPDATE outbox SET status = 'pending', next_at = at_now
+        WHERE status = 'dead' AND id IN (
+            SELECT value::bigint FROM jsonb_array_elements_text(w->'retry_dead'));
+    END IF;
+    IF jsonb_array_length(w->'moved_threads') > 0 THEN
+        DELETE FROM ticket_threads AS d
+        USING jsonb_to_recordset(w->'moved_threads') AS m (ticket_id bigint, platform text)
+        WHERE d.ticket_id = m.ticket_id AND d.platform = m.platform;
+    END IF;
     -- The turn's conversation lock, when its commit ends the turn (`unlock`); tests record
     -- the turn's time under the lock first (`audit`: tests/reliability/cluster.py).
     IF (w->>'audit')::boolean THEN
