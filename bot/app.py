@@ -26,6 +26,7 @@ from bot.hours import Hours
 from bot.hub import Hub
 from bot.locks import InProcessLocks
 from bot.media import FileStore
+from bot.memory import Allocator
 from bot.outbox import Outbox
 from bot.ports import Adapter, Metrics
 from bot.queries import StoreQueries
@@ -252,6 +253,16 @@ async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
         await learn_examples(runtime)
 
 
+TRIM_EVERY = 60.0  # seconds between returning freed memory to the system (bot.memory)
+
+
+async def keep_memory_flat(allocator: Allocator, every: float = TRIM_EVERY) -> None:
+    """Return memory the allocator freed to the system, now and then (see bot.memory)."""
+    while True:
+        await asyncio.sleep(every)
+        allocator.trim()
+
+
 async def serve(
     runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
 ) -> None:
@@ -260,6 +271,7 @@ async def serve(
         tasks = [tg.create_task(runtime.outbox.run()), tg.create_task(runtime.scheduler.run())]
         if watch:
             tasks.append(tg.create_task(watch_content(runtime)))
+            tasks.append(tg.create_task(keep_memory_flat(Allocator())))
         tasks += [tg.create_task(a.run(runtime.hub.sink)) for a in runtime.adapters.values()]
         if until is not None:
             await until
@@ -334,6 +346,7 @@ def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
 
 async def run_platforms(config: Config, adapters: Sequence[Adapter] | None = None) -> None:
     """`kefu run`: every enabled platform adapter with its resources, until interrupted."""
+    Allocator().limit_arenas()  # before the helper threads start (bot.memory)
     adapters = list(platform_adapters(config) if adapters is None else adapters)
     web = web_desk(config) if config.web.enabled else None
     if web is not None:
