@@ -22,10 +22,6 @@ $(RUNSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[telegram,discord]'
 	touch $@ $(STAMP)
 
-$(WEBSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[web]'
-	touch $@ $(STAMP)
-
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP) $(RUNSTAMP) $(WEBSTAMP)
@@ -48,7 +44,7 @@ run: $(RUNSTAMP)
 
 # The web desk on [web] listen:port (default http://127.0.0.1:8080); first add an account:
 # .venv/bin/kefu web add-user NAME
-web: $(WEBSTAMP)
+web: $(STAMP)
 	$(BIN)/kefu web $(if $(CONFIG),--config $(CONFIG),)
 
 test: $(DEVSTAMP)
