@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed-platforms
-WEBSTAMP := $(VENV)/.installed-web
 BROWSERSTAMP := $(VENV)/.installed-browser
 
 .PHONY: chat desk run web test test-browser lint format bench clean
@@ -24,7 +23,7 @@ $(RUNSTAMP): pyproject.toml | $(BIN)/python
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(STAMP) $(RUNSTAMP) $(WEBSTAMP)
+	touch $@ $(STAMP) $(RUNSTAMP)
 
 $(BROWSERSTAMP): $(DEVSTAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
