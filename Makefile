@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed-platforms
-WEBSTAMP := $(VENV)/.installed-web
 BROWSERSTAMP := $(VENV)/.installed-browser
 
 .PHONY: chat desk run web test test-browser lint format bench clean
@@ -22,13 +21,9 @@ $(RUNSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[telegram,discord]'
 	touch $@ $(STAMP)
 
-$(WEBSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[web]'
-	touch $@ $(STAMP)
-
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(STAMP) $(RUNSTAMP) $(WEBSTAMP)
+	touch $@ $(STAMP) $(RUNSTAMP)
 
 $(BROWSERSTAMP): $(DEVSTAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
@@ -48,7 +43,7 @@ run: $(RUNSTAMP)
 
 # The web desk on [web] listen:port (default http://127.0.0.1:8080); first add an account:
 # .venv/bin/kefu web add-user NAME
-web: $(WEBSTAMP)
+web: $(STAMP)
 	$(BIN)/kefu web $(if $(CONFIG),--config $(CONFIG),)
 
 test: $(DEVSTAMP)

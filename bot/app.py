@@ -31,6 +31,7 @@ from bot.hub import Hub
 from bot.leases import while_held
 from bot.locks import InProcessLocks
 from bot.media import FileStore
+from bot.memory import Allocator
 from bot.outbox import Outbox
 from bot.ports import Adapter, LeasedIntake, Metrics
 from bot.queries import StoreQueries
@@ -298,6 +299,16 @@ async def watch_content(runtime: Runtime, every: float = 5.0) -> None:
         await learn_examples(runtime)
 
 
+TRIM_EVERY = 60.0  # seconds between returning freed memory to the system (bot.memory)
+
+
+async def keep_memory_flat(allocator: Allocator, every: float = TRIM_EVERY) -> None:
+    """Return memory the allocator freed to the system, now and then (see bot.memory)."""
+    while True:
+        await asyncio.sleep(every)
+        allocator.trim()
+
+
 async def serve(
     runtime: Runtime, until: asyncio.Future[None] | None = None, *, watch: bool = False
 ) -> None:
@@ -317,6 +328,7 @@ async def serve(
         ]
         if watch:
             tasks.append(tg.create_task(watch_content(runtime)))
+            tasks.append(tg.create_task(keep_memory_flat(Allocator())))
         for adapter in runtime.adapters.values():
             tasks += [tg.create_task(job) for job in _intake(runtime, adapter)]
         if until is not None:
@@ -408,6 +420,7 @@ def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
 
 async def run_platforms(config: Config, adapters: Sequence[Adapter] | None = None) -> None:
     """`kefu run`: every enabled platform adapter with its resources, until interrupted."""
+    Allocator().limit_arenas()  # before the helper threads start (bot.memory)
     adapters = list(platform_adapters(config) if adapters is None else adapters)
     web = web_desk(config) if config.web.enabled else None
     if web is not None:
