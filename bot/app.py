@@ -16,31 +16,37 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.config import DB_NAME, Config, ConfigError
+from bot.deployment import (
+    MissingExtra,
+    coordination,
+    intake,
+    missing,
+    open_store,
+    paced_platforms,
+)
 from bot.engine import Engine
-from bot.flood import FloodGate, platform_limits
+from bot.flood import platform_limits
 from bot.flows.delivery import DeliveryNotices
 from bot.flows.turn import Services
 from bot.hours import Hours
 from bot.hub import Hub
 from bot.leases import while_held
-from bot.locks import InProcessLocks
 from bot.media import FileStore
 from bot.memory import Allocator
 from bot.outbox import Outbox
-from bot.ports import Adapter, LeasedIntake, Metrics
+from bot.ports import Adapter, Metrics
 from bot.queries import StoreQueries
 from bot.redact import Redactor
 from bot.routes import Routes
 from bot.scheduler import Scheduler
-from bot.storage.base import ConversationLocks, Store
+from bot.storage.base import Store
 from bot.storage.records import OutboxItem, TaughtExample
-from bot.storage.sqlite import SqliteStore
 from bot.texts import Texts
 from bot.types import ChatRef
 from knowledge.examples import Example
@@ -53,7 +59,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DB_NAME", "Runtime", "open_runtime", "open_store", "run_platforms", "serve"]
+__all__ = [
+    "DB_NAME",
+    "MissingExtra",
+    "Runtime",
+    "open_runtime",
+    "open_store",
+    "run_platforms",
+    "serve",
+]
 
 
 def load_kb(config: Config) -> KnowledgeBase:
@@ -73,46 +87,6 @@ def kb_key(config: Config) -> str:
     """Which knowledge base misses and examples belong to: its folder, or the bundled one."""
     path = config.knowledge.path
     return str(path.resolve()) if path is not None else "bundled"
-
-
-class MissingExtra(Exception):
-    """A platform is enabled but its library is not installed; the message says how."""
-
-
-async def open_store(config: Config) -> Store:
-    """The configured store, its schema brought up to date: SQLite (`[store] url` absent or
-    `sqlite:///PATH`) or PostgreSQL (`postgresql://…`, the driver imported only then)."""
-    if config.store.postgres:
-        try:
-            from bot.storage.postgres import PostgresStore
-        except ModuleNotFoundError as exc:
-            raise MissingExtra(_missing("[store] url names PostgreSQL", "postgres", exc)) from exc
-        env = config.store.password_env
-        return await PostgresStore.open(
-            config.store.url, password=config.token(env) if env else ""
-        )
-    path = config.sqlite_path().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return await SqliteStore.open(path)
-
-
-def coordination(store: Store, audit: bool = False) -> tuple[ConversationLocks, FloodGate | None]:
-    """One turn at a time per conversation, and the flood gate: in the database when
-    processes share it; else in this process (one process writes a SQLite file's turns, and
-    python-telegram-bot's own rate limiter paces its sends)."""
-    if isinstance(store, SqliteStore):
-        return InProcessLocks(), None
-    from bot.storage.postgres import PostgresStore
-    from bot.storage.postgres.coordination import PostgresFloodGate, PostgresLocks
-
-    if not isinstance(store, PostgresStore):
-        raise TypeError(f"no coordination for {type(store).__name__}")
-    return PostgresLocks(store, audit), PostgresFloodGate(store)
-
-
-def paced_platforms(config: Config) -> frozenset[str]:
-    """The platforms whose flood limits a store-backed gate holds (when there is one)."""
-    return frozenset({"discord", *(("telegram",) if config.telegram.rate_limit else ())})
 
 
 @dataclass
@@ -330,22 +304,11 @@ async def serve(
             tasks.append(tg.create_task(watch_content(runtime)))
             tasks.append(tg.create_task(keep_memory_flat(Allocator())))
         for adapter in runtime.adapters.values():
-            tasks += [tg.create_task(job) for job in _intake(runtime, adapter)]
+            tasks += [tg.create_task(job) for job in intake(store, adapter, runtime.hub.sink)]
         if until is not None:
             await until
             for task in tasks:
                 task.cancel()
-
-
-def _intake(runtime: Runtime, adapter: Adapter) -> list[Coroutine[Any, Any, None]]:
-    """What receives an adapter's events here: its run, under its lease if it needs one."""
-    lease = adapter.intake_lease if isinstance(adapter, LeasedIntake) else ""
-    if not lease or not isinstance(adapter, LeasedIntake):
-        return [adapter.run(runtime.hub.sink)]
-    return [
-        adapter.standby(),
-        while_held(runtime.store, lease, functools.partial(adapter.run, runtime.hub.sink)),
-    ]
 
 
 def platform_adapters(config: Config) -> list[Adapter]:
@@ -356,7 +319,7 @@ def platform_adapters(config: Config) -> list[Adapter]:
         try:
             from adapters import telegram as telegram_adapter
         except ModuleNotFoundError as exc:
-            raise MissingExtra(_missing("Telegram", "telegram", exc)) from exc
+            raise MissingExtra(missing("Telegram", "telegram", exc)) from exc
         if config.store.postgres:  # the outbox's gate paces every process's sends together
             config = dataclasses.replace(
                 config, telegram=dataclasses.replace(config.telegram, rate_limit=False)
@@ -366,7 +329,7 @@ def platform_adapters(config: Config) -> list[Adapter]:
         try:
             from adapters import discord as discord_adapter
         except ModuleNotFoundError as exc:
-            raise MissingExtra(_missing("Discord", "discord", exc)) from exc
+            raise MissingExtra(missing("Discord", "discord", exc)) from exc
         found.append(discord_adapter.create(config, texts))
     return found
 
@@ -376,7 +339,7 @@ def web_desk(config: Config) -> WebDesk:
     try:
         from adapters import web
     except ModuleNotFoundError as exc:
-        raise MissingExtra(_missing("The web desk", "web", exc)) from exc
+        raise MissingExtra(missing("The web desk", "web", exc)) from exc
     return web.create(config, Texts())
 
 
@@ -408,14 +371,6 @@ async def run_web(config: Config) -> None:
             for task in tasks:
                 task.cancel()
         log.info("kefu web stopped")
-
-
-def _missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:
-    what = name if name.startswith("[") else f"[{extra}] is enabled but {name}'s library"
-    return (
-        f"{what} ({exc.name}) is not installed; install it with `make run`, or "
-        f"`.venv/bin/pip install -e '.[{extra}]'`"
-    )
 
 
 async def run_platforms(config: Config, adapters: Sequence[Adapter] | None = None) -> None:
