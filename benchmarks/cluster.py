@@ -188,6 +188,13 @@ async def run(args: argparse.Namespace, root: Path, server_url: str) -> str:
                 "SELECT DISTINCT split_part(key, ':', 2) FROM outbox WHERE status = 'sent'"
             )
         }
+        for update in sorted({str(u) for u in load.updates} - (seen & delivered))[:5]:
+            found = await cluster.query(  # what became of a lost one, for whoever reads the run
+                "SELECT key, status, attempts, last_error, claimed_by FROM outbox "
+                f"WHERE split_part(key, ':', 2) = '{int(update)}'"
+            )
+            print(f"lost update {update}: seen {update in seen}, deliveries {found}",
+                  file=sys.stderr)  # fmt: skip
     # Lost: a message never handled, or whose reply never went out (the database says);
     # not "no reply seen": a maybe-doubled copy of an earlier reply can stand in for one.
     injected = {str(u) for u in load.updates}
