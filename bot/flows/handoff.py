@@ -135,9 +135,10 @@ async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:
 
 async def _held_back(turn: Turn, surfaces: Sequence[ChatRef]) -> int:
     """How many deliveries wait for these moderator chats right now."""
-    wanted = {(c.platform, c.id) for c in surfaces}
-    waiting = await turn.svc.store.backlog()
-    return sum(n for platform, chat, n, _ in waiting if (platform, chat) in wanted)
+    held = 0
+    for chat in surfaces:
+        held += sum((await turn.svc.store.waiting(chat.platform, [chat.id])).values())
+    return held
 
 
 async def card(svc: Services, ticket: Ticket, held: int = 0) -> Reply:

@@ -312,6 +312,10 @@ class OutboxStore(Protocol):
         """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
         ...
 
+    async def waiting(self, platform: str, chat_ids: Sequence[str]) -> dict[str, int]:
+        """Deliveries waiting to be sent to each of these chats (those with none left out)."""
+        ...
+
     async def backlog(self) -> list[tuple[str, str, int, float]]:
         """What waits per chat: (platform, chat id, pending deliveries, the oldest's creation
         time), the longest waiting first."""

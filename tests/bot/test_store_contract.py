@@ -992,6 +992,7 @@ async def test_backlog_and_recent_sends_say_how_busy_each_chat_is(store: Store) 
     await store.enqueue(delivery("a2", chat_id="A", created_at=6.0))
     await store.enqueue(delivery("b1", chat_id="B", created_at=3.0))
     assert await store.backlog() == [("telegram", "B", 1, 3.0), ("telegram", "A", 2, 5.0)]
+    assert await store.waiting("telegram", ["A", "C"]) == {"A": 2}
     await store.mark_sent(a1, now=50.0)
     assert await store.recent_sends("telegram", ["A", "B", "C"], since=40.0) == {"A": 2, "B": 1}
     assert await store.recent_sends("telegram", ["A"], since=60.0) == {"A": 1}  # a2 waits

@@ -163,6 +163,11 @@ class PostgresOutboxStore(PostgresConnection):
         found = await self._rows(sql.RECENT_SENDS, (platform, list(chat_ids), since))
         return {str(row["chat_id"]): int(row["n"]) for row in found}
 
+    async def waiting(self, platform: str, chat_ids: Sequence[str]) -> dict[str, int]:
+        """Deliveries waiting to be sent to each of these chats."""
+        found = await self._rows(sql.WAITING, (platform, list(chat_ids)))
+        return {str(row["chat_id"]): int(row["n"]) for row in found}
+
     async def backlog(self) -> list[tuple[str, str, int, float]]:
         """What waits per chat, the longest waiting first."""
         found = await self._rows(sql.BACKLOG)

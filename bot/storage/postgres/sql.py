@@ -431,6 +431,12 @@ WHERE platform = %s AND chat_id = ANY(%s)
 GROUP BY chat_id
 """
 
+WAITING = """
+SELECT chat_id, count(*) AS n FROM outbox
+WHERE status = 'pending' AND platform = %s AND chat_id = ANY(%s)
+GROUP BY chat_id
+"""
+
 BACKLOG = """
 SELECT platform, chat_id, count(*) AS n, min(created_at) AS oldest FROM outbox
 WHERE status = 'pending'

@@ -114,3 +114,8 @@ class SqliteOutboxStore(SqliteConnection):
         """What waits per chat, the longest waiting first."""
         found = await self._rows(sql.BACKLOG)
         return [(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in found]
+
+    async def waiting(self, platform: str, chat_ids: Sequence[str]) -> dict[str, int]:
+        """Deliveries waiting to be sent to each of these chats."""
+        found = await self._rows(sql.WAITING, (platform, rows.dump_json(list(chat_ids))))
+        return {str(row[0]): int(row[1]) for row in found}

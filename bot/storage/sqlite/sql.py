@@ -367,3 +367,9 @@ BACKLOG = """
 SELECT platform, chat_id, COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'
 GROUP BY platform, chat_id ORDER BY MIN(created_at), platform, chat_id
 """
+
+WAITING = """
+SELECT chat_id, COUNT(*) FROM outbox
+WHERE status = 'pending' AND platform = ? AND chat_id IN (SELECT value FROM json_each(?))
+GROUP BY chat_id
+"""
