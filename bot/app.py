@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import gc
 import logging
 import os
@@ -25,13 +24,12 @@ from bot.config import DB_NAME, Config, ConfigError
 from bot.deployment import (
     MissingExtra,
     coordination,
+    flood_rules,
     intake,
     missing,
     open_store,
-    paced_platforms,
 )
 from bot.engine import Engine
-from bot.flood import platform_limits
 from bot.flows.delivery import DeliveryNotices
 from bot.flows.turn import Services
 from bot.hours import Hours
@@ -160,7 +158,7 @@ async def open_runtime(
         redact = Redactor(
             [config.token(config.telegram.token_env), config.token(config.discord.token_env)]
         )
-        rules = functools.partial(platform_limits, paced=paced_platforms(config))
+        rules = flood_rules(config)
         outbox = Outbox(
             store,
             hosted,

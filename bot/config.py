@@ -72,6 +72,10 @@ class TelegramConfig:
     port: int = 8443
     secret_token_env: str = "KEFU_TELEGRAM_SECRET"
     rate_limit: bool = True
+    # Telegram lets a bot send 20 messages a minute into one group; Kefu spreads them evenly.
+    # Only tests (a scaled clock) and a changed Telegram have a reason to set them.
+    group_limit: int = 20
+    group_period: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,10 @@ def _is_count(v: Any) -> bool:
     return not isinstance(v, bool) and isinstance(v, int) and v >= 0
 
 
+def _is_seconds(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float) and v > 0
+
+
 def _is_words(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(w, str) for w in v)
 
@@ -205,6 +213,7 @@ _RULES: list[
     (lambda k, _d: k in _ID_KEYS, _is_id, str, "an integer or a string id"),
     (lambda _k, d: isinstance(d, bool), lambda v: isinstance(v, bool), bool, "true or false"),
     (lambda _k, d: isinstance(d, int), _is_count, int, "a non-negative integer"),
+    (lambda _k, d: isinstance(d, float), _is_seconds, float, "a positive number"),
     (lambda _k, d: isinstance(d, tuple), _is_words, tuple, "a list of strings"),
     (
         lambda k, d: isinstance(d, Path) or k == "path",
@@ -252,6 +261,8 @@ def _validate(cfg: Config) -> None:
     parse_store_url(cfg.store.url)
     if cfg.telegram.mode not in ("polling", "webhook"):
         raise ConfigError('[telegram] mode must be "polling" or "webhook"')
+    if cfg.telegram.group_limit < 1:
+        raise ConfigError("[telegram] group_limit must be at least 1")
     if cfg.bot.default_lang not in LANGS:
         raise ConfigError(f"[bot] default_lang must be one of {', '.join(LANGS)}")
     routed = {p: any(dict(Route.of(r, (p,)).chats) for r in cfg.routes) for p in PLATFORMS}

@@ -9,15 +9,16 @@ configuration names one, so that `kefu chat` needs nothing installed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from bot.config import Config
-from bot.flood import FloodGate
+from bot.flood import FloodGate, FloodRule, MemoryFloodGate, platform_limits
 from bot.leases import while_held
 from bot.locks import InProcessLocks
 from bot.ports import Adapter, EventSink, LeasedIntake
 from bot.storage.base import ConversationLocks, Store
+from bot.storage.records import OutboxItem
 from bot.storage.sqlite import SqliteStore
 
 
@@ -42,12 +43,12 @@ async def open_store(config: Config) -> Store:
     return await SqliteStore.open(path)
 
 
-def coordination(store: Store, audit: bool = False) -> tuple[ConversationLocks, FloodGate | None]:
+def coordination(store: Store, audit: bool = False) -> tuple[ConversationLocks, FloodGate]:
     """One turn at a time per conversation, and the flood gate: in the database when
-    processes share it; else in this process (one process writes a SQLite file's turns, and
-    python-telegram-bot's own rate limiter paces its sends)."""
+    processes share it; else in this process (one process writes a SQLite file's turns and
+    makes every send)."""
     if isinstance(store, SqliteStore):
-        return InProcessLocks(), None
+        return InProcessLocks(), MemoryFloodGate()
     from bot.storage.postgres import PostgresStore
     from bot.storage.postgres.coordination import PostgresFloodGate, PostgresLocks
 
@@ -57,8 +58,21 @@ def coordination(store: Store, audit: bool = False) -> tuple[ConversationLocks, 
 
 
 def paced_platforms(config: Config) -> frozenset[str]:
-    """The platforms whose flood limits a store-backed gate holds (when there is one)."""
-    return frozenset({"discord", *(("telegram",) if config.telegram.rate_limit else ())})
+    """The platforms whose flood limits the outbox's gate holds: Telegram's unless
+    `[telegram] rate_limit = false`; Discord's where several processes send (one process's
+    discord.py paces its own requests)."""
+    telegram = ("telegram",) if config.telegram.rate_limit else ()
+    return frozenset({*telegram, *(("discord",) if config.store.postgres else ())})
+
+
+def flood_rules(config: Config) -> Callable[[OutboxItem], Sequence[FloodRule]]:
+    """The flood rules of each delivery, with the configured group budget."""
+    return functools.partial(
+        platform_limits,
+        paced=paced_platforms(config),
+        group_limit=config.telegram.group_limit,
+        group_period=config.telegram.group_period,
+    )
 
 
 def missing(name: str, extra: str, exc: ModuleNotFoundError) -> str:

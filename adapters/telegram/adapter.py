@@ -65,8 +65,12 @@ def build_application(tg: TelegramConfig, token: str) -> Application[Any, Any, A
     if tg.base_file_url:
         builder = builder.base_file_url(tg.base_file_url)
     if tg.rate_limit:
-        # 429s are not retried inside PTB: they reach the outbox as RetryLater(retry_after).
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        # The bot's 30 requests a second for every call. Each chat's and group's budget is
+        # the outbox's to keep (bot.flood): it waits for a send's slot before the send, which
+        # lets a ticket's relays be packed meanwhile, and keeps admin lookups out of the
+        # queue of sends. 429s are not retried inside PTB: they reach the outbox as
+        # RetryLater(retry_after).
+        builder = builder.rate_limiter(AIORateLimiter(group_max_rate=0, max_retries=0))
     return builder.build()
 
 

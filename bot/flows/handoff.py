@@ -119,16 +119,15 @@ async def create_ticket(turn: Turn) -> None:
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
 
 
-BUSY_WINDOW = 60.0  # Telegram: at most 20 messages a minute into one group
-
-
 async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:
-    """One chat per platform of the route: where fewest messages went out in the last minute
-    (and fewest wait), so a route with several groups spreads its tickets over their budgets."""
+    """One chat per platform of the route: where fewest messages went out in the group's
+    budget period (Telegram: a minute; [telegram] group_period) and fewest wait, so a route
+    with several groups spreads its tickets over their budgets."""
     sent: dict[tuple[str, str], int] = {}
+    since = turn.now - turn.svc.config.telegram.group_period
     for platform, chats in route.chats:
         if len(chats) > 1:
-            busy = await turn.svc.store.recent_sends(platform, chats, turn.now - BUSY_WINDOW)
+            busy = await turn.svc.store.recent_sends(platform, chats, since)
             sent.update({(platform, chat): n for chat, n in busy.items()})
     return Routes.pick(route, sent)
 

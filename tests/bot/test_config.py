@@ -113,12 +113,22 @@ def test_the_example_config_parses_and_documents_every_key() -> None:
         ("[store]\nurl = 'mysql://x'\n", "[store] url"),
         ("[store]\nurl = 'sqlite:///'\n", "[store] url"),
         ("[store]\npool = 3\n", "[store] pool"),
+        ("[telegram]\ngroup_limit = 0\n", "[telegram] group_limit"),
+        ("[telegram]\ngroup_period = 0\n", "[telegram] group_period"),
+        ("[telegram]\ngroup_period = 'a minute'\n", "[telegram] group_period"),
     ],
 )
 def test_errors_name_the_key(text: str, names: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(text)
     assert names in str(err.value)
+
+
+def test_a_groups_budget_may_be_scaled_for_a_test_clock() -> None:
+    assert (Config().telegram.group_limit, Config().telegram.group_period) == (20, 60.0)
+    cfg = parse_config("[telegram]\ngroup_limit = 20\ngroup_period = 6\n")
+    assert (cfg.telegram.group_limit, cfg.telegram.group_period) == (20, 6.0)
+    assert parse_config("[telegram]\ngroup_period = 0.5\n").telegram.group_period == 0.5
 
 
 def test_invalid_toml_names_the_file() -> None:

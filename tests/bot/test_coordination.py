@@ -5,6 +5,7 @@ with real `kefu run` processes."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from bot.deliveries import reply_to_payload
@@ -14,7 +15,7 @@ from bot.outbox import Outbox
 from bot.storage.postgres import PostgresStore
 from bot.storage.postgres.coordination import PostgresFloodGate
 from bot.storage.records import OutboxItem
-from bot.types import ChatKind, Reply
+from bot.types import ChatKind, Delivered, Outgoing, Reply
 from tests.helpers.fakes import FakeAdapter
 
 GROUP = "-100123"
@@ -101,14 +102,34 @@ def _group_page(n: int) -> OutboxItem:
     )
 
 
-async def test_two_processes_sending_to_one_group_stay_under_20_a_minute(pg_url: str) -> None:
-    """Two outboxes (two processes' worth) deliver 25 pages to one group: 20 leave at once,
-    the rest wait for the minute to pass, whichever process holds them."""
+class _TimedAdapter(FakeAdapter):
+    """Records when each send reached the platform (in `times`, shared by the processes)."""
+
+    def __init__(self, times: list[float], done: asyncio.Event, expected: int) -> None:
+        super().__init__("telegram")
+        self.times, self.done, self.expected = times, done, expected
+
+    async def send(self, out: Outgoing) -> Delivered:
+        """Record the time, then the send."""
+        self.times.append(time.monotonic())
+        if len(self.times) >= self.expected:
+            self.done.set()
+        return await super().send(out)
+
+
+SLOT = 0.3  # a group's 20 a minute, scaled: 20 per 6 s, one slot every 0.3 s
+
+
+async def test_two_processes_sending_to_one_group_keep_its_slots(pg_url: str) -> None:
+    """Two outboxes (two processes' worth) deliver 10 pages to one group: they leave one slot
+    apart (the group's budget spread evenly), whichever process holds them."""
     async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
-        for n in range(25):
+        for n in range(10):
             await a.enqueue(_group_page(n))
-        adapters = [FakeAdapter("telegram"), FakeAdapter("telegram")]
-        rules = lambda item: platform_limits(item, {"telegram"})  # noqa: E731
+        times: list[float] = []
+        done = asyncio.Event()
+        adapters = [_TimedAdapter(times, done, 10), _TimedAdapter(times, done, 10)]
+        rules = lambda item: platform_limits(item, {"telegram"}, 20, 20 * SLOT)  # noqa: E731
         # Each takes its own half (as two processes would, claiming by turns).
         outboxes = [
             Outbox(
@@ -124,17 +145,15 @@ async def test_two_processes_sending_to_one_group_stay_under_20_a_minute(pg_url:
         ]
         tasks = [asyncio.create_task(o.run()) for o in outboxes]
         try:
-            started = time.monotonic()
-            while sum(len(f.sent) for f in adapters) < 20:
-                assert time.monotonic() - started < 10
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(3.0)  # well inside the minute: nothing more may leave
-            assert sum(len(f.sent) for f in adapters) == 20
-            assert all(f.sent for f in adapters)  # both processes sent some of them
+            await done.wait()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(f.sent for f in adapters)  # both processes sent some of them
+    # The slots are reserved in the database; what separates two sends here is the slot, give
+    # or take the two reservations' round trips.
+    assert min(b - a for a, b in itertools.pairwise(sorted(times))) > SLOT * 2 / 3
 
 
 class _NoReports:
