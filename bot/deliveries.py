@@ -7,7 +7,7 @@ the Reply serialised by hand (dataclasses.asdict is 50x slower) and rebuilt by t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.storage.records import OutboxItem
@@ -41,12 +41,22 @@ def to_chat(
 
 
 def to_ticket_topic(
-    surface: ChatRef, ticket_id: int, reply: Reply, key: str, now: float, *, card: bool = False
+    surface: ChatRef,
+    ticket_id: int,
+    reply: Reply,
+    key: str,
+    now: float,
+    *,
+    card: bool = False,
+    pack: bool = False,
 ) -> OutboxItem:
     """A delivery into the ticket's topic or thread on a moderator surface.
 
-    `card` marks the ticket's card: a topic opened for it needs no other card first.
+    `card` marks the ticket's card: a topic opened for it needs no other card first. `pack`
+    lets it be joined with the packable deliveries queued behind it (a user's relayed words);
+    a reply with files, buttons or an edit is never packed: photos go as photos.
     """
+    packable = pack and not (reply.files or reply.buttons or reply.edit or reply.close_thread)
     return OutboxItem(
         platform=surface.platform,
         chat_id=surface.id,
@@ -56,8 +66,30 @@ def to_ticket_topic(
         ticket_id=ticket_id,
         to_ticket=True,
         card=card,
+        pack=packable,
         created_at=now,
     )
+
+
+PACK_ITEMS = 50  # deliveries joined into one message at most
+PACK_CHARS = 1900  # a packed message's length at most: under Discord's 2,000 (Telegram: 4,096)
+PACK_LINE = 12  # what each joined delivery adds: its time ("[HH:MM:SS] ") and a line break
+
+
+def pack_run(head: OutboxItem, behind: Sequence[OutboxItem], now: float) -> list[OutboxItem]:
+    """The deliveries queued behind `head` that may join it in one message: the consecutive
+    packable ones that are due by `now`, while the message stays one message long (PACK_CHARS).
+    None when the head itself is not packable."""
+    if not head.pack:
+        return []
+    used = len(str(head.payload.get("text", ""))) + PACK_LINE
+    run: list[OutboxItem] = []
+    for item in behind[: PACK_ITEMS - 1]:
+        used += len(str(item.payload.get("text", ""))) + PACK_LINE
+        if not item.pack or item.next_at > now or used > PACK_CHARS:
+            break
+        run.append(item)
+    return run
 
 
 def _button_payload(b: Button) -> dict[str, Any]:

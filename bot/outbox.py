@@ -9,6 +9,12 @@ before the store recorded it sends it again after the restart. That copy cannot 
 it is counted: each batch is marked in flight in the store (one committed write) before its
 sends, the outcome clears the mark, and an item found still marked comes back from `due()`
 flagged `maybe_doubled`.
+
+Relays are packed: a destination's head waits for its send slot under the flood limits (the
+gate), then takes the run of packable items queued behind it by then (a user's text lines to
+a ticket's topic, claimed like the head) and sends them as one message that a flow words
+(`DeliveryReports.packed`). Each item of the run is recorded like the head: sent, retried in
+order at the head's time, or dead-lettered; nothing of a run is lost or reordered.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from bot.deliveries import payload_to_reply
+from bot.deliveries import PACK_ITEMS, pack_run, payload_to_reply
 from bot.flood import FloodGate, FloodRule
 from bot.ports import (
     Adapter,
@@ -66,6 +72,11 @@ class DeliveryReports(Protocol):
 
     async def late(self, item: OutboxItem) -> None:
         """A delivery has failed LATE_AFTER times and is being retried."""
+        ...
+
+    def packed(self, items: Sequence[OutboxItem]) -> Reply:
+        """One message that says what each of `items` says, in order (a run of packable
+        deliveries, bot.deliveries.pack_run)."""
         ...
 
 
@@ -182,22 +193,32 @@ class Outbox:
         self.wake()  # the destination's next item may be due now
 
     async def _deliver_one(self, item: OutboxItem) -> None:
-        done = await self._deliver(item)
+        pack = [item]
+        done = await self._deliver(pack)
         if done is None:
             return
-        self.sent += 1
-        self._metrics.delivery(item.platform, "sent")
-        self.maybe_doubled += int(item.maybe_doubled)
+        for one in pack:
+            self.sent += 1
+            self._metrics.delivery(one.platform, "sent")
+            self.maybe_doubled += int(one.maybe_doubled)
         if done.note:
             await self._reports.failed(item, done.note, True)
 
-    async def _mark_sent(self, item: OutboxItem) -> None:
-        """Record one delivery the moment the platform took it.
+    async def _mark_sent(self, pack: Sequence[OutboxItem]) -> None:
+        """Record a send the moment the platform took it: the items packed behind the head
+        first, the head last (while the head is pending its lane is held, so no other send
+        can take an item of the run meanwhile).
 
-        Shielded from cancellation: a stop (Ctrl-C) right after a send must not leave the item
+        Shielded from cancellation: a stop (Ctrl-C) right after a send must not leave an item
         pending, or the next start would send it again.
         """
-        await asyncio.shield(self._store.mark_sent(item.id, self._clock(), item.maybe_doubled))
+        await asyncio.shield(self._record_sent(pack))
+
+    async def _record_sent(self, pack: Sequence[OutboxItem]) -> None:
+        now = self._clock()
+        head, *run = pack
+        await asyncio.gather(*(self._store.mark_sent(i.id, now, i.maybe_doubled) for i in run))
+        await self._store.mark_sent(head.id, now, head.maybe_doubled)
 
     async def drain(self, platform: str, seconds: float = 10.0) -> None:
         """Wait until `platform` has no delivery due now (used by piped terminal sessions)."""
@@ -253,47 +274,68 @@ class Outbox:
             await self._send_card(item, ticket_id, adapter, target)
         return target
 
-    async def _deliver(self, item: OutboxItem) -> Delivered | None:
-        """Send one item and record the outcome; what the platform said, if it took it."""
+    async def _deliver(self, pack: list[OutboxItem]) -> Delivered | None:
+        """Send a lane's head, with the run of packable items behind it joined into its
+        message (appended to `pack`), and record the outcome; what the platform said, if it
+        took it."""
+        item = pack[0]
         adapter = self._adapters[item.platform]
         try:
             await self._pace(item)
+            # After the wait for the slot: what the user typed meanwhile goes in this message.
+            pack += await self._pack_behind(item)
             target = await self._target(item, adapter)
-            reply = payload_to_reply(item.payload)
+            reply = self._reports.packed(pack) if len(pack) > 1 else payload_to_reply(item.payload)
             done = await adapter.send(Outgoing(target, reply, item.key, item.ticket_id))
-        except ThreadGone:
+        except Exception as exc:  # an adapter bug must not stop delivery of everything else
+            await self._failed(pack, exc)
+            return None
+        await self._mark_sent(pack)
+        return done
+
+    async def _pack_behind(self, head: OutboxItem) -> list[OutboxItem]:
+        """The run of packable items queued behind `head` and due now, claimed for this
+        process like the head; only a claimed run with no gap is joined (bot.deliveries)."""
+        if not head.pack:
+            return []
+        now = self._clock()
+        run = pack_run(head, await self._store.queued_behind(head, PACK_ITEMS), now)
+        if not run:
+            return []
+        claimed = await self._store.claim_run([i.id for i in run], now)
+        return run[: len(claimed)]
+
+    async def _failed(self, pack: list[OutboxItem], exc: Exception) -> None:
+        """Record a failed send of a head and its packed run: the same outcome for each (the
+        run's outcomes first, as for a success), the platform's error reported once."""
+        item = pack[0]
+        if isinstance(exc, ThreadGone):
             if item.ticket_id is not None:
                 await self._store.clear_thread(item.ticket_id, item.platform)
-            await self._store.mark_retry(item.id, self._clock(), "thread gone")
-        except RetryLater as exc:
-            if exc.maybe_delivered:
-                item.maybe_doubled = True
-            await self._retry(item, self._redact(str(exc)), exc.retry_after)
-        except Unreachable as exc:
-            reason = self._redact(str(exc))
-            await self._store.mark_dead(item.id, f"unreachable: {reason}")
-            self._metrics.delivery(item.platform, "dead")
-            await self._reports.failed(item, reason, True)
-        except Rejected as exc:
-            reason = self._redact(str(exc))
-            log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
-            await self._store.mark_dead(item.id, f"rejected: {reason}")
-            self._metrics.delivery(item.platform, "dead")
-            await self._reports.failed(item, reason, False)
-        except Exception as exc:  # an adapter bug must not stop delivery of everything else
-            # No traceback: exception texts may hold secrets; the scrubbed text says enough.
-            log.error(  # noqa: TRY400
+            for one in reversed(pack):
+                await self._store.mark_retry(one.id, self._clock(), "thread gone")
+        elif isinstance(exc, RetryLater):
+            for one in pack:
+                one.maybe_doubled = one.maybe_doubled or exc.maybe_delivered
+            await self._retry(pack, self._redact(str(exc)), exc.retry_after)
+        elif isinstance(exc, Unreachable | Rejected):
+            reason, unreachable = self._redact(str(exc)), isinstance(exc, Unreachable)
+            if not unreachable:
+                log.warning("delivery %s rejected by %s: %s", item.id, item.platform, reason)
+            why = f"{'unreachable' if unreachable else 'rejected'}: {reason}"
+            for one in reversed(pack):
+                await self._store.mark_dead(one.id, why)
+                self._metrics.delivery(one.platform, "dead")
+            await self._reports.failed(item, reason, unreachable)
+        else:  # no traceback: exception texts may hold secrets; the scrubbed text says enough
+            log.error(
                 "delivery %s to %s failed: %s: %s",
                 item.id,
                 item.platform,
                 type(exc).__name__,
                 self._redact(str(exc)),
             )
-            await self._retry(item, type(exc).__name__, None)
-        else:
-            await self._mark_sent(item)
-            return done
-        return None
+            await self._retry(pack, type(exc).__name__, None)
 
     async def _pace(self, item: OutboxItem) -> None:
         """Wait for the send's slot under the platform's flood limits (every process's sends
@@ -306,16 +348,21 @@ class Outbox:
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
-        if item.attempts + 1 >= self._max_attempts:
-            log.warning(
-                "delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error
-            )
-            await self._store.mark_dead(item.id, error)
-            self._metrics.delivery(item.platform, "dead")
-            return
-        if item.attempts + 1 == LATE_AFTER:
-            await self._reports.late(item)
-        self._metrics.delivery(item.platform, "retry")
-        delay = backoff(item.attempts, retry_after)
-        await self._store.mark_retry(item.id, self._clock() + delay, error, item.maybe_doubled)
+    async def _retry(
+        self, pack: Sequence[OutboxItem], error: str, retry_after: float | None
+    ) -> None:
+        """Try again later, every item at the same time (the run behind the head comes due
+        with it and is packed again); an item out of attempts is dead-lettered."""
+        next_at = self._clock() + backoff(pack[0].attempts, retry_after)
+        for item in reversed(pack):
+            if item.attempts + 1 >= self._max_attempts:
+                log.warning(
+                    "delivery %s dead after %d attempts: %s", item.id, item.attempts + 1, error
+                )
+                await self._store.mark_dead(item.id, error)
+                self._metrics.delivery(item.platform, "dead")
+                continue
+            if item.attempts + 1 == LATE_AFTER:
+                await self._reports.late(item)
+            self._metrics.delivery(item.platform, "retry")
+            await self._store.mark_retry(item.id, next_at, error, item.maybe_doubled)

@@ -1,10 +1,16 @@
 """What the outbox's reports lead to: a card for a new topic, the ticket marked when its user
 cannot be reached, the moderators told of a failed page, the user told that moderators are
-slow to get their messages. Implements bot.outbox.DeliveryReports."""
+slow to get their messages, a user's lines packed into one message. Implements
+bot.outbox.DeliveryReports."""
 
 from __future__ import annotations
 
-from bot.deliveries import to_chat, to_ticket_topic
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.deliveries import payload_to_reply, to_chat, to_ticket_topic
 from bot.flows import handoff
 from bot.flows.turn import Services
 from bot.storage.records import Author, OutboxItem, TicketMessage, TicketStatus
@@ -13,11 +19,30 @@ from bot.types import ChatKind, ChatRef, Reply
 REASON_SHOWN = 200  # characters of a delivery error shown to the moderators
 
 
+def _zone(name: str) -> tzinfo:
+    """[handoff] timezone, UTC when it names no zone (the config check reports it)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 class DeliveryNotices:
     """Turns delivery outcomes into notices, through the store and the outbox."""
 
     def __init__(self, svc: Services) -> None:
         self._svc = svc
+        self._zone = _zone(svc.config.handoff.timezone)
+
+    def packed(self, items: Sequence[OutboxItem]) -> Reply:
+        """A user's lines that waited for the same send slot, as one message: each line with
+        the time it came in ([handoff] timezone), in order."""
+        lines = []
+        for item in items:
+            at = datetime.fromtimestamp(item.created_at, UTC).astimezone(self._zone)
+            lines.append(f"[{at:%H:%M:%S}] {item.payload.get('text', '')}")
+        first = payload_to_reply(items[0].payload)
+        return dataclasses.replace(first, text="\n".join(lines))
 
     async def card(self, ticket_id: int) -> Reply | None:
         """The current card of a ticket (for a new or recreated topic)."""

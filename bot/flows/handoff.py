@@ -260,7 +260,9 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
     turn.log(ticket, Author.USER, text, shas)
     files = await stored_files(turn.svc, shas)
     body = turn.mt("mod_user_says", text=text) if text else ""
-    turn.to_moderators(ticket, Reply(body or "📎", files=files))
+    # Text alone may be packed with the user's next lines into one message per send slot of
+    # the group (Telegram: 20 a minute); photos still go as photos.
+    turn.to_moderators(ticket, Reply(body or "📎", files=files), pack=True)
     if turn.data.get("acked") != ticket.id:
         turn.data["acked"] = ticket.id
         turn.say(Reply(turn.t("relay_ack", id=ticket.id), silent=True))

@@ -153,12 +153,20 @@ class Turn:
         self.writes.outbox.append(to_chat(chat, reply, self._key(), self.now, ticket.id))
 
     def to_moderators(
-        self, ticket: Ticket, reply: Reply, skip: str = "", *, card: bool = False
+        self,
+        ticket: Ticket,
+        reply: Reply,
+        skip: str = "",
+        *,
+        card: bool = False,
+        pack: bool = False,
     ) -> None:
         """Send into the ticket's topic/thread on every moderator surface but `skip`.
 
-        `card` marks the ticket's card: the outbox opens a new topic with it. A moderation
-        chat that is not paged (the desk) is shown the outcome of its own action instead.
+        `card` marks the ticket's card: the outbox opens a new topic with it. `pack`: the
+        outbox may join it with the packable messages queued behind it (bot.deliveries). A
+        moderation chat that is not paged (the desk) is shown the outcome of its own action
+        instead.
         """
         origin = self.event.chat
         if (
@@ -169,13 +177,20 @@ class Turn:
             self.say(reply)
         for chat in self.svc.surfaces_of(ticket):
             if chat.platform != skip:
-                self.to_moderators_on(ticket, chat, reply, card=card)
+                self.to_moderators_on(ticket, chat, reply, card=card, pack=pack)
 
     def to_moderators_on(
-        self, ticket: Ticket, chat: ChatRef, reply: Reply, *, card: bool = False
+        self,
+        ticket: Ticket,
+        chat: ChatRef,
+        reply: Reply,
+        *,
+        card: bool = False,
+        pack: bool = False,
     ) -> None:
         """Send into the ticket's topic/thread in one moderator chat."""
-        item = to_ticket_topic(chat, ticket.id, reply, self._key(), self.now, card=card)
+        key, now = self._key(), self.now
+        item = to_ticket_topic(chat, ticket.id, reply, key, now, card=card, pack=pack)
         self.writes.outbox.append(item)
 
     def log(

@@ -269,6 +269,19 @@ class OutboxStore(Protocol):
         process, oldest first (flagged `maybe_doubled` as `due()` flags them)."""
         ...
 
+    async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
+        """The pending deliveries queued behind `head` in its lane (a head this process is
+        sending), oldest first, at most `limit` (flagged `maybe_doubled` as `due()` flags
+        them): what may be packed into the head's message."""
+        ...
+
+    async def claim_run(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Claim deliveries queued behind a head this process is sending, as `mark_inflight`
+        claims heads: in id order, up to the first that cannot be claimed (no longer pending,
+        or another live process claimed it); the ids claimed, a prefix of the sorted ids, so
+        that only a run with no gap is joined into one message."""
+        ...
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded: store `maybe_doubled` as given, clear the in-flight mark."""
         ...

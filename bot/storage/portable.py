@@ -87,11 +87,11 @@ TABLES = (
     Table(
         "outbox",
         ("id", "key", "platform", "chat_id", "thread", "lane", "chat_kind", "ticket_id",
-         "to_ticket", "card", "payload", "status", "attempts", "next_at", "last_error",
+         "to_ticket", "card", "pack", "payload", "status", "attempts", "next_at", "last_error",
          "created_at", "sent_at", "maybe_doubled", "inflight_at"),
         ("id",),
         json=("payload",),
-        bools=("to_ticket", "card", "maybe_doubled"),
+        bools=("to_ticket", "card", "pack", "maybe_doubled"),
     ),
     Table("seen_events", ("platform", "event_id", "seen_at"), ("platform", "event_id")),
 )  # fmt: skip

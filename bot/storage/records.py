@@ -116,7 +116,9 @@ class OutboxItem:
     (platform, chat_id, thread), except that `to_ticket` items go to the ticket's topic or
     thread on that platform (`ticket_id`), resolved and opened if needed at delivery, and
     each ticket's topic is a lane of its own. `card` marks a ticket's card: the topic it
-    opens needs no other card first.
+    opens needs no other card first. `pack` marks a delivery that may be joined into one
+    message with the packable ones queued right behind it in its lane (a user's text-only
+    relays: see `Outbox` and `bot.deliveries.pack_prefix`).
 
     `inflight_at` is set (see `OutboxStore.mark_inflight`) while a send is under way and
     cleared when its outcome is recorded. `maybe_doubled`: the platform may have received it
@@ -132,6 +134,7 @@ class OutboxItem:
     ticket_id: int | None = None
     to_ticket: bool = False
     card: bool = False
+    pack: bool = False
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     next_at: float = 0.0

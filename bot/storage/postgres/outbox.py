@@ -94,6 +94,25 @@ class PostgresOutboxStore(PostgresConnection):
             items.append(item)
         return sorted(items, key=lambda i: i.id)
 
+    async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
+        """The pending deliveries behind `head` in its lane, oldest first."""
+        params = {
+            "platform": head.platform,
+            "chat_id": head.chat_id,
+            "lane": head.lane,
+            "head": head.id,
+            "limit": limit,
+        }
+        return [rows.due_from_row(row) for row in await self._rows(sql.QUEUED_BEHIND, params)]
+
+    async def claim_run(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Claim deliveries behind a head for this process, in id order up to the first that
+        is not free (one statement: a compare-and-set on each row)."""
+        if not item_ids:
+            return []
+        params = {"ids": sorted(item_ids), "now": now, "me": self.node, "ttl": NODE_TTL}
+        return sorted(int(row["id"]) for row in await self._rows(sql.CLAIM_RUN, params))
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded; the in-flight mark is cleared. Sends that end in the same
         turn of the event loop are recorded in one statement."""

@@ -123,6 +123,7 @@ def outbox_params(item: OutboxItem) -> Named:
         "ticket_id": item.ticket_id,
         "to_ticket": item.to_ticket,
         "card": item.card,
+        "pack": item.pack,
         "payload": Jsonb(item.payload),
         "status": OutboxStatus(item.status).value,
         "attempts": item.attempts,

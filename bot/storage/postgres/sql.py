@@ -335,11 +335,11 @@ DELETE_UPLOADS_OF = "DELETE FROM uploads WHERE sha256 = ANY(%s)"
 
 INSERT_OUTBOX = """
 INSERT INTO outbox (
-    key, platform, chat_id, thread, lane, chat_kind, ticket_id, to_ticket, card, payload,
+    key, platform, chat_id, thread, lane, chat_kind, ticket_id, to_ticket, card, pack, payload,
     status, attempts, next_at, last_error, created_at, sent_at, maybe_doubled, inflight_at
 ) VALUES (
     %(key)s, %(platform)s, %(chat_id)s, %(thread)s, %(lane)s, %(chat_kind)s, %(ticket_id)s,
-    %(to_ticket)s, %(card)s, %(payload)s, %(status)s, %(attempts)s, %(next_at)s,
+    %(to_ticket)s, %(card)s, %(pack)s, %(payload)s, %(status)s, %(attempts)s, %(next_at)s,
     %(last_error)s, %(created_at)s, %(sent_at)s, %(maybe_doubled)s, %(inflight_at)s
 )
 ON CONFLICT (key) DO NOTHING
@@ -386,6 +386,29 @@ WITH due AS (
 UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
 FROM due WHERE o.id = due.id
 RETURNING o.*, due.was
+"""
+
+QUEUED_BEHIND = """
+SELECT * FROM outbox
+WHERE status = 'pending' AND platform = %(platform)s AND chat_id = %(chat_id)s
+  AND lane = %(lane)s AND id > %(head)s
+ORDER BY id LIMIT %(limit)s
+"""
+
+# A run behind a head, claimed as a compare-and-set on each row (in id order, so that two
+# claimers lock them in the same order), and only up to the first that is not free: a gap
+# would join messages that are not next to each other.
+CLAIM_RUN = f"""
+WITH want AS (
+    SELECT o.id, (o.status = 'pending' AND {_CLAIMABLE}) AS free
+    FROM outbox AS o WHERE o.id = ANY(%(ids)s) ORDER BY o.id FOR UPDATE OF o
+), run AS (
+    SELECT i.id, bool_and(coalesce(w.free, false)) OVER (ORDER BY i.id) AS ok
+    FROM unnest(%(ids)s::bigint[]) AS i (id) LEFT JOIN want AS w ON w.id = i.id
+)
+UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
+FROM run WHERE o.id = run.id AND run.ok
+RETURNING o.id
 """
 
 # Sends recorded together: one statement for the deliveries that ended in the same moment.

@@ -62,6 +62,21 @@ class SqliteOutboxStore(SqliteConnection):
             item.inflight_at = now
         return [i for i in due if i.id in claimed]
 
+    async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
+        """The pending deliveries behind `head` in its lane, oldest first."""
+        params = (head.platform, head.chat_id, head.lane, head.id, limit)
+        [found] = await self._durable_reads((sql.QUEUED_BEHIND, params))
+        return [rows.due_from_row(row) for row in found]
+
+    async def claim_run(self, item_ids: Sequence[int], now: float) -> list[int]:
+        """Mark deliveries behind a head in flight, in id order up to the first that is no
+        longer pending (one process sends from a SQLite file: nobody else claims them)."""
+        if not item_ids:
+            return []
+        params = {"ids": rows.dump_json(sorted(item_ids)), "now": now}
+        [done] = await self._write((sql.CLAIM_RUN, params))
+        return sorted(int(row[0]) for row in done.rows)
+
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded; the in-flight mark is cleared."""
         await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))

@@ -241,6 +241,7 @@ def outbox_params(item: OutboxItem) -> Named:
         "ticket_id": item.ticket_id,
         "to_ticket": int(item.to_ticket),
         "card": int(item.card),
+        "pack": int(item.pack),
         "payload": dump_json(item.payload),
         "status": item.status.value,
         "attempts": item.attempts,
@@ -275,6 +276,7 @@ def outbox_from_row(row: Row) -> OutboxItem:
     values["maybe_doubled"] = bool(values["maybe_doubled"])
     values["to_ticket"] = bool(values["to_ticket"])
     values["card"] = bool(values["card"])
+    values["pack"] = bool(values["pack"])
     return OutboxItem(**values)
 
 

@@ -180,11 +180,11 @@ ON CONFLICT (sha256) DO NOTHING
 
 INSERT_OUTBOX = """
 INSERT INTO outbox (
-    key, platform, chat_id, thread, lane, chat_kind, ticket_id, to_ticket, card, payload,
+    key, platform, chat_id, thread, lane, chat_kind, ticket_id, to_ticket, card, pack, payload,
     status, attempts, next_at, last_error, created_at, sent_at, maybe_doubled, inflight_at
 ) VALUES (
     :key, :platform, :chat_id, :thread, :lane, :chat_kind, :ticket_id, :to_ticket, :card,
-    :payload, :status, :attempts, :next_at, :last_error, :created_at, :sent_at,
+    :pack, :payload, :status, :attempts, :next_at, :last_error, :created_at, :sent_at,
     :maybe_doubled, :inflight_at
 )
 ON CONFLICT (key) DO NOTHING
@@ -204,6 +204,25 @@ WHERE o.status = 'pending' AND o.platform IN (SELECT value FROM json_each(?))
       AND p.lane = o.lane AND p.id < o.id
   )
 ORDER BY o.id LIMIT ?
+"""
+
+# What waits behind a lane's head, in lane order (the outbox_lane index).
+QUEUED_BEHIND = """
+SELECT * FROM outbox
+WHERE status = 'pending' AND platform = ? AND chat_id = ? AND lane = ? AND id > ?
+ORDER BY id LIMIT ?
+"""
+
+# A run behind a head, in id order up to the first item that is no longer pending.
+CLAIM_RUN = """
+WITH run AS (
+    SELECT j.value AS id,
+        MIN(coalesce(o.status = 'pending', 0)) OVER (ORDER BY j.value) AS ok
+    FROM json_each(:ids) AS j LEFT JOIN outbox AS o ON o.id = j.value
+)
+UPDATE outbox SET inflight_at = :now
+WHERE id IN (SELECT id FROM run WHERE ok)
+RETURNING id
 """
 
 # One statement for a whole batch (ids as a JSON array): each id is a primary-key lookup.
