@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.helpers.fake_telegram import TOKEN, FakeTelegram, parse_html
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram, FloodControl, Limit, parse_html
 
 
 async def call(fake: FakeTelegram, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
@@ -107,6 +107,36 @@ async def test_topics_and_admins(fake: FakeTelegram) -> None:
     assert (status, body["description"]) == (400, "Bad Request: message thread not found")
     status, _ = await call(fake, "createForumTopic", chat_id=fake.moderator_chat_id, name="")
     assert status == 400
+
+
+async def test_a_group_past_its_budget_is_answered_429_until_its_window_moves(
+    fake: FakeTelegram,
+) -> None:
+    fake.flood = FloodControl(group=Limit(3, 60.0), overall=Limit(30, 1.0))
+    other, user = fake.group(-100777), fake.user()
+    group = fake.moderator_chat_id
+    for _ in range(3):
+        assert (await call(fake, "sendMessage", chat_id=group, text="x"))[0] == 200
+    await call(fake, "createForumTopic", chat_id=group, name="#1")  # not a message: not counted
+    status, body = await call(fake, "sendMessage", chat_id=group, text="one too many")
+    assert (status, body["description"].startswith("Too Many Requests: retry after")) == (
+        429,
+        True,
+    )
+    assert 59 <= body["parameters"]["retry_after"] <= 60  # Telegram's whole seconds
+    assert [r.chat_id for r in fake.flood.refused] == [group]
+    assert "one too many" not in fake.texts(group)  # refused before it acted
+    assert (await call(fake, "sendMessage", chat_id=other, text="x"))[0] == 200  # its own budget
+    assert (await call(fake, "sendMessage", chat_id=user.id, text="x"))[0] == 200  # no chat limit
+
+
+async def test_the_overall_limit_counts_every_chat(fake: FakeTelegram) -> None:
+    fake.flood = FloodControl(overall=Limit(2, 60.0), whole_seconds=False)
+    first, second = fake.user(1001), fake.user(1002)
+    assert (await call(fake, "sendMessage", chat_id=first.id, text="a"))[0] == 200
+    assert (await call(fake, "sendMessage", chat_id=second.id, text="b"))[0] == 200
+    status, body = await call(fake, "sendMessage", chat_id=first.id, text="c")
+    assert status == 429 and isinstance(body["parameters"]["retry_after"], float)
 
 
 def test_parse_html_unescapes_like_telegram() -> None:

@@ -12,11 +12,13 @@ it cannot handle in `errors` (answered 500): a fixture asserts both are empty at
 
 The modules, by what they hold: `wire` (limits, error answers, HTML entities, parameters),
 `state` (people, chats, the bot's messages, requests), `methods` (the Bot API methods),
-`updates` (what tests inject and read), `faults` (injected failures and held requests) and
-`server` (the HTTP app, the file server, webhook delivery: FakeTelegram itself).
+`updates` (what tests inject and read), `faults` (injected failures and held requests),
+`flood` (Telegram's flood limits, enforced once a test sets them) and `server` (the HTTP app,
+the file server, webhook delivery: FakeTelegram itself).
 """
 
 from tests.helpers.fake_telegram.faults import ACTS_FIRST, SILENT_FOR, Fault
+from tests.helpers.fake_telegram.flood import FloodControl, Limit, Refusal
 from tests.helpers.fake_telegram.server import (
     BOT_USERNAME,
     MODERATOR_CHAT_ID,
@@ -56,6 +58,9 @@ __all__ = [
     "FakeTelegram",
     "FakeUser",
     "Fault",
+    "FloodControl",
+    "Limit",
+    "Refusal",
     "Sent",
     "bad",
     "parse_html",

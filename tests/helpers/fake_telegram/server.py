@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from tests.helpers.fake_telegram.faults import ACTS_FIRST, Fault, FaultInjection
+from tests.helpers.fake_telegram.flood import FloodControl
 from tests.helpers.fake_telegram.methods import BotApiMethods
 from tests.helpers.fake_telegram.state import Call, Chat, Sent
 from tests.helpers.fake_telegram.updates import PeopleAndUpdates
@@ -66,6 +67,7 @@ class FakeTelegram(BotApiMethods, PeopleAndUpdates, FaultInjection):
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, bytes)
         self.faults: dict[str, deque[Fault]] = {}
+        self.flood = FloodControl()  # Telegram's flood limits, none until a test sets them
         self.port = 0
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(700_000_001)
@@ -170,6 +172,7 @@ class FakeTelegram(BotApiMethods, PeopleAndUpdates, FaultInjection):
         if fault and fault.kind not in ACTS_FIRST:
             return await self._strike(request, fault)
         try:
+            self.flood.check(method, params)
             result: Any = await handler(params, files)
         except ApiError as exc:
             response = answer(exc)

@@ -3,6 +3,7 @@ messages, the requests it received."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class Sent:
     media_group_id: str | None = None
     silent: bool = False
     edits: int = 0
+    at: float = field(default_factory=time.monotonic)  # when the fake stored it
 
     @property
     def text(self) -> str:
@@ -63,7 +65,7 @@ class Sent:
 
 @dataclass
 class Chat:
-    """A chat the fake knows: a user's private chat or the moderators' forum supergroup."""
+    """A chat the fake knows: a user's private chat or a moderators' forum supergroup."""
 
     id: int
     type: str

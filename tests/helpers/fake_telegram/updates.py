@@ -22,6 +22,7 @@ ANY = object()  # "any thread" for inbox()/texts()/photos()
 class PeopleAndUpdates:
     """People, injected updates and reading, for FakeTelegram (its state is made there)."""
 
+    bot_id: int
     chats: dict[int, Chat]
     sent: list[Sent]
     calls: list[Call]
@@ -48,14 +49,27 @@ class PeopleAndUpdates:
         return user
 
     def moderator(
-        self, user_id: int = 2001, first_name: str = "Mod", *, admin: bool = True
+        self,
+        user_id: int = 2001,
+        first_name: str = "Mod",
+        *,
+        admin: bool = True,
+        chat_id: int | None = None,
     ) -> FakeUser:
-        """A member of the moderator group, an administrator unless admin=False."""
+        """A member of a moderator group (the first one unless `chat_id`), an administrator
+        unless admin=False; call again with another group to make them a member there too."""
         user = FakeUser(user_id, first_name, username=f"mod{user_id}", language_code="en")
-        group = self.chats[self.moderator_chat_id]
+        group = self.chats[chat_id or self.moderator_chat_id]
         group.members[user_id] = "administrator" if admin else "member"
         group.people[user_id] = user
         return user
+
+    def group(self, chat_id: int, title: str = "") -> int:
+        """Another forum supergroup of moderators, the bot one of its administrators."""
+        group = Chat(chat_id, "supergroup", title or f"Moderators {chat_id}", forum=True)
+        group.members[self.bot_id] = "administrator"
+        self.chats[chat_id] = group
+        return chat_id
 
     def block(self, user: FakeUser, blocked: bool = True) -> None:
         """The user blocks (or unblocks) the bot: sends to them answer 403."""
@@ -126,10 +140,13 @@ class PeopleAndUpdates:
         msg = self._message(user, chat_id, thread_id, text=text, entities=entities)
         return self._push("message", msg)
 
-    def mod_says(self, user: FakeUser, thread_id: int | str | None, text: str) -> int:
-        """A moderator's text message in a topic (None = the General topic)."""
+    def mod_says(
+        self, user: FakeUser, thread_id: int | str | None, text: str, chat_id: int | None = None
+    ) -> int:
+        """A moderator's text message in a topic (None = the General topic) of a moderator
+        group (the first one unless `chat_id`)."""
         tid = int(thread_id) if thread_id is not None else None
-        return self.user_says(user, text, chat_id=self.moderator_chat_id, thread_id=tid)
+        return self.user_says(user, text, chat_id=chat_id or self.moderator_chat_id, thread_id=tid)
 
     def add_file(self, data: bytes, kind: str = "photos", ext: str = "jpg") -> dict[str, Any]:
         """Store a file the bot can getFile and download; returns its id fields."""
