@@ -53,10 +53,16 @@ def guild_payload(
     channels: list[dict[str, Any]],
     threads: list[dict[str, Any]],
     premium_tier: int,
+    more_roles: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """A GUILD_CREATE payload with all members and member_count."""
+    """A GUILD_CREATE payload with all members and member_count (and roles beyond the
+    moderators', `more_roles`: id → name)."""
     roles = [role_payload(gid, "@everyone", 0, "1071698660929"),
              role_payload(mod_role_id, "moderators", 1, "1071698660929")]  # fmt: skip
+    roles += [
+        role_payload(rid, name, 2 + n, "1071698660929")
+        for n, (rid, name) in enumerate((more_roles or {}).items())
+    ]
     return {"id": str(gid), "name": "Kefu Test", "icon": None,
             "owner_id": members[0]["user"]["id"], "roles": roles, "emojis": [], "stickers": [],
             "features": [],

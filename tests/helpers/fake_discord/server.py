@@ -41,7 +41,8 @@ DISCORD_EPOCH_MS = 1420070400000
 
 
 class FakeDiscord(RestRoutes, Injection):
-    """A tiny Discord: one guild, a moderator channel, users, DMs, threads and a gateway."""
+    """A tiny Discord: one guild, a moderator channel (more with `add_channel`, more roles with
+    `add_role`), users, DMs, threads and a gateway."""
 
     def __init__(self) -> None:
         self._counter = itertools.count(1)
@@ -54,6 +55,7 @@ class FakeDiscord(RestRoutes, Injection):
         self.premium_tier = 0
         self.users: dict[int, dict[str, Any]] = {self.app_id: self.bot}
         self.roles: dict[int, list[int]] = {self.app_id: []}
+        self.more_roles: dict[int, str] = {}  # role id → name, beyond the moderators'
         self.channels: dict[int, dict[str, Any]] = {}
         for cid, name in ((self.mod_channel_id, "moderators"), (self.general_id, "general")):
             self.channels[cid] = channel_payload(cid, self.guild_id, name)
@@ -86,12 +88,26 @@ class FakeDiscord(RestRoutes, Injection):
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
-    def add_user(self, name: str, *, moderator: bool = False) -> dict[str, Any]:
-        """A guild member; moderators hold the moderator role."""
+    def add_user(
+        self, name: str, *, moderator: bool = False, roles: tuple[int, ...] = ()
+    ) -> dict[str, Any]:
+        """A guild member; moderators hold the moderator role, and anyone the `roles` given."""
         user = user_payload(self.snowflake(), name)
         self.users[int(user["id"])] = user
-        self.roles[int(user["id"])] = [self.mod_role_id] if moderator else []
+        self.roles[int(user["id"])] = [*([self.mod_role_id] if moderator else []), *roles]
         return user
+
+    def add_role(self, name: str) -> int:
+        """Another role of the guild (before the bot connects)."""
+        role = self.snowflake()
+        self.more_roles[role] = name
+        return role
+
+    def add_channel(self, name: str) -> int:
+        """Another text channel of the guild (before the bot connects)."""
+        channel = self.snowflake()
+        self.channels[channel] = channel_payload(channel, self.guild_id, name)
+        return channel
 
     def member(self, user_id: int) -> dict[str, Any]:
         """The member payload of a user, with their roles."""
@@ -103,7 +119,13 @@ class FakeDiscord(RestRoutes, Injection):
         channels = [c for c in self.channels.values() if c["type"] == 0]
         threads = [c for c in self.channels.values() if c["type"] in (11, 12)]
         return guild_payload(
-            self.guild_id, self.mod_role_id, members, channels, threads, self.premium_tier
+            self.guild_id,
+            self.mod_role_id,
+            members,
+            channels,
+            threads,
+            self.premium_tier,
+            self.more_roles,
         )
 
     def dm_channel(self, user_id: int) -> int:
