@@ -12,6 +12,7 @@ from typing import Any
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, build_index, load_kb, open_runtime, serve
 from bot.config import BotConfig, Config, StoreConfig, TelegramConfig
+from bot.routes import RouteConfig
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
 from tests.helpers.fake_telegram import FakeTelegram, FakeUser, Sent
@@ -26,9 +27,15 @@ def help_center() -> tuple[KnowledgeBase, SearchIndex]:
     return kb, build_index(kb)
 
 
-def kefu_config(fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any) -> Config:
+def kefu_config(
+    fake: FakeTelegram,
+    data_dir: Path,
+    store: str = "",
+    routes: tuple[RouteConfig, ...] = (),
+    **telegram: Any,
+) -> Config:
     """A deployment's config pointing at the fake server; moderators read English; `store`:
-    a `[store] url` (default: SQLite in `data_dir`)."""
+    a `[store] url` (default: SQLite in `data_dir`); `routes`: [[route]] tables."""
     values: dict[str, Any] = {
         "enabled": True,
         "moderator_chat_id": str(fake.moderator_chat_id),
@@ -41,15 +48,20 @@ def kefu_config(fake: FakeTelegram, data_dir: Path, store: str = "", **telegram:
         bot=BotConfig(data_dir=data_dir, default_lang="en"),
         telegram=TelegramConfig(**values),
         store=StoreConfig(url=store),
+        routes=routes,
     )
 
 
 @asynccontextmanager
 async def kefu(
-    fake: FakeTelegram, data_dir: Path, store: str = "", **telegram: Any
+    fake: FakeTelegram,
+    data_dir: Path,
+    store: str = "",
+    routes: tuple[RouteConfig, ...] = (),
+    **telegram: Any,
 ) -> AsyncIterator[Runtime]:
     """`kefu run` in-process: the real runtime (store, engine, outbox) and adapter."""
-    config = kefu_config(fake, data_dir, store, **telegram)
+    config = kefu_config(fake, data_dir, store, routes, **telegram)
     adapter = TelegramAdapter(config, album_delay=0.3, poll_timeout=2)
     kb, index = await asyncio.to_thread(help_center)
     async with adapter, open_runtime(config, [adapter], kb=kb, index=index) as runtime:
@@ -115,16 +127,18 @@ class Person:
 
 
 class Moderator(Person):
-    """A member of the moderator forum group, working in one ticket's topic."""
+    """A member of a moderator forum group (the first unless `group`), working in one ticket's
+    topic."""
 
-    def __init__(self, fake: FakeTelegram, user: FakeUser) -> None:
+    def __init__(self, fake: FakeTelegram, user: FakeUser, group: int | None = None) -> None:
         super().__init__(fake, user)
         self.thread: int | None = None
+        self.group = group or fake.moderator_chat_id
 
     @property
     def chat_id(self) -> int:
         """The moderator group."""
-        return self.fake.moderator_chat_id
+        return self.group
 
     def inbox(self) -> list[Sent]:
         """What the bot posted in the current ticket's topic."""
@@ -136,7 +150,7 @@ class Moderator(Person):
         """Wait for the ticket's topic ("#N · …") and work in it; returns its thread id."""
 
         def topic() -> int | None:
-            names = self.fake.topics().items()
+            names = self.fake.topics(self.group).items()
             return next((t for t, name in names if name.startswith(f"#{ticket} ")), None)
 
         self.thread = await self.fake.wait_for(topic, WITHIN)
@@ -145,18 +159,16 @@ class Moderator(Person):
 
     def where(self) -> dict[str, Any]:
         """chat_id and thread_id of the ticket's topic, for the fake's inject helpers."""
-        return {"chat_id": self.fake.moderator_chat_id, "thread_id": self.thread}
+        return {"chat_id": self.group, "thread_id": self.thread}
 
     async def says(self, text: str) -> int:
         """Post in the ticket's topic."""
-        return self.fake.mod_says(self.user, self.thread, text)
+        return self.fake.mod_says(self.user, self.thread, text, self.group)
 
     async def presses(self, label: str) -> str:
         """Press a button in the ticket's topic."""
         await self.fake.wait_for(lambda: _has_button(self.inbox(), label), WITHIN)
-        return self.fake.presses(
-            self.user, label, chat_id=self.fake.moderator_chat_id, thread_id=self.thread
-        )
+        return self.fake.presses(self.user, label, chat_id=self.group, thread_id=self.thread)
 
 
 def _has_button(messages: list[Sent], label: str) -> bool:
