@@ -110,6 +110,17 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class SurfaceBacklog:
+    """What waits to be sent: per moderator surface (the chat, how many, the oldest's creation
+    time or None), and in the users' chats together (how many, in how many chats, the oldest)."""
+
+    surfaces: tuple[tuple[ChatRef, int, float | None], ...]
+    others: int
+    other_chats: int
+    others_oldest: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Routes:
     """The effective routes: the configured ones, then the default (which may be empty)."""
 
@@ -145,6 +156,18 @@ class Routes:
                 for chat in chats:
                     seen.setdefault((platform, chat), ChatRef(platform, chat, ChatKind.MODERATION))
         return tuple(seen.values())
+
+    def backlog(self, waiting: Sequence[tuple[str, str, int, float]]) -> SurfaceBacklog:
+        """What waits (OutboxStore.backlog) told per moderator surface, every surface of every
+        route even when nothing waits for it, and the users' chats together."""
+        found = {(platform, chat): (n, oldest) for platform, chat, n, oldest in waiting}
+        surfaces = []
+        for chat in self.all_chats():
+            n, oldest = found.pop((chat.platform, chat.id), (0, None))
+            surfaces.append((chat, n, oldest))
+        rest = list(found.values())
+        oldest_rest = min((oldest for _, oldest in rest), default=None)
+        return SurfaceBacklog(tuple(surfaces), sum(n for n, _ in rest), len(rest), oldest_rest)
 
     @staticmethod
     def pick(route: Route, sent: Mapping[tuple[str, str], int]) -> tuple[ChatRef, ...]:

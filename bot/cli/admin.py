@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.app import kb_key, load_kb, open_store
 from bot.config import Config
+from bot.routes import SurfaceBacklog
 from bot.storage.base import Store
 from bot.storage.records import OutboxStatus, TaughtExample, TicketStatus
 from knowledge.examples import Example, examples_jsonl, parse_examples_jsonl
@@ -99,6 +100,18 @@ async def tickets(config: Config, args: argparse.Namespace) -> int:
         await store.close()
 
 
+def print_backlog(told: SurfaceBacklog, now: float) -> None:
+    """Each moderator surface's backlog and its oldest's age, then the users' chats."""
+    for chat, n, oldest in told.surfaces:
+        age = "" if oldest is None else f", the oldest for {now - oldest:.0f} s"
+        print(f"  {chat.platform} {chat.id} (moderators): {n} waiting{age}")
+    if told.others_oldest is not None:
+        print(
+            f"  users' chats: {told.others} waiting in {told.other_chats} chats, "
+            f"the oldest for {now - told.others_oldest:.0f} s"
+        )
+
+
 async def stats(config: Config) -> int:
     """Queue, response times, the worst articles and the queries that found nothing."""
     store = await _open(config)
@@ -116,9 +129,7 @@ async def stats(config: Config) -> int:
         print(f"dead deliveries: {len(dead)}")
         waiting = await store.backlog()
         print(f"waiting to be sent: {sum(n for _, _, n, _ in waiting)}")
-        now = time.time()
-        for platform, chat, n, oldest in waiting[:20]:
-            print(f"  {platform} {chat}: {n} waiting, the oldest for {now - oldest:.0f} s")
+        print_backlog(config.route_table().backlog(waiting), time.time())
         print("articles with the worst solve rate (solved / not solved):")
         for article_id, solved, unsolved in await store.article_stats(10):
             print(f"  {article_id}: {solved} / {unsolved}")

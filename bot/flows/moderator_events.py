@@ -212,15 +212,25 @@ async def _dead_letters(turn: Turn, _args: str) -> None:
 
 
 async def _backlog(turn: Turn, _args: str) -> None:
-    """What waits to be sent, per chat, the longest waiting first (a group's budget spent)."""
+    """What waits to be sent (a group's budget spent): every moderator surface of every route,
+    with how long its oldest delivery has waited, then the users' chats together."""
     waiting = await turn.svc.store.backlog()
     if not waiting:
         turn.say(Reply(turn.mt("mod_backlog_none")))
         return
+    told = turn.svc.routes.backlog(waiting)
     lines = [turn.mt("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
-    for platform, chat, n, oldest in waiting[:DEAD_SHOWN]:
-        age = int(turn.now - oldest)
-        lines.append(turn.mt("mod_backlog_line", platform=platform, chat=chat, n=n, age=age))
+    for chat, n, oldest in told.surfaces:
+        where = {"platform": chat.platform, "chat": chat.id}
+        if oldest is None:
+            lines.append(turn.mt("mod_backlog_clear", **where))
+        else:
+            age = int(turn.now - oldest)
+            lines.append(turn.mt("mod_backlog_line", **where, n=n, age=age))
+    if told.others_oldest is not None:
+        age = int(turn.now - told.others_oldest)
+        users = {"n": told.others, "chats": told.other_chats, "age": age}
+        lines.append(turn.mt("mod_backlog_users", **users))
     turn.say(Reply("\n".join(lines)))
 
 

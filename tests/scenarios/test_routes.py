@@ -118,3 +118,17 @@ async def test_the_card_says_how_much_waits_for_its_group(h: Harness) -> None:
     assert h.t("en", "mod_card_held", n=1) in cards[0].reply.text
     [first_card] = [o for o in h.mods_adapter.sent if o.reply.title and o.ticket_id == 1]
     assert "⏳" not in first_card.reply.text  # nothing waited when #1 came in
+
+
+async def test_the_backlog_names_every_teams_group_and_how_long_its_oldest_waited(
+    h: Harness,
+) -> None:
+    h.mods_adapter.failures.append(RetryLater("429"))  # the safety group's budget is spent
+    await fill_form(h, h.user("alice", "en"), "account/security")
+    h.clock.now += 42
+    await h.moderator("mei").command(None, "backlog")
+    lines = h.moderators.last_text().splitlines()
+    assert lines[0] == h.t("en", "mod_backlog_title", n=1)
+    assert f"{MODS} safety: 1 waiting, the oldest for 42 s" in lines
+    for group in ("orders-1", "orders-2", "general"):  # every team's group, waiting or not
+        assert h.t("en", "mod_backlog_clear", platform=MODS, chat=group) in lines
