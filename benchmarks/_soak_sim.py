@@ -2,8 +2,10 @@
 
 `SoakTelegram` is tests/helpers/fake_telegram.FakeTelegram with hooks where a message is stored
 or edited and a topic created: every delivery goes at once to `Ledger.delivered`, which routes
-it by chat id (a user's private chat) or by topic (the moderator group; a topic belongs to the
-user whose card opened it), so nothing ever scans an inbox. It also times how long each update
+it by chat id (a user's private chat) or by topic (a moderator group's; a topic belongs to the
+user whose card opened it), so nothing ever scans an inbox. A relay message that packs several
+of a user's lines meets each of their expectations; what a group's General topic receives (the
+answer to /backlog) is kept in `general`. It also times how long each update
 waits until a getUpdates call takes it. The fake's own records that only grow (`calls`, `sent`,
 answered callback queries) are trimmed by `trim()`, and it keeps only the last KEEP messages of
 each chat or topic.
@@ -20,7 +22,7 @@ import asyncio
 import re
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,7 @@ class SimUser:
     recent: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT))  # hash(place, text)
     last_kb: Sent | None = None  # the latest message with buttons in their chat
     ticket: int | None = None
+    group: int | None = None  # the moderator group of the ticket's topic
     thread: int | None = None
     acked: int | None = None  # the ticket whose relay was acknowledged
     talked: bool = False
@@ -81,12 +84,13 @@ class SimUser:
 class Ledger:
     """Every expected delivery, every delivery seen, and the figures made of them."""
 
-    def __init__(self, mod_chat: int, limited_texts: set[str]) -> None:
-        self.mod_chat = mod_chat
+    def __init__(self, mod_chats: Collection[int], limited_texts: set[str]) -> None:
+        self.mod_chats = frozenset(mod_chats)
         self.limited_texts = limited_texts
         self.by_chat: dict[int, SimUser] = {}
         self.by_name: dict[str, SimUser] = {}
-        self.by_thread: dict[int, SimUser] = {}
+        self.by_thread: dict[tuple[int, int], SimUser] = {}  # (group, topic) → its user
+        self.general: list[str] = []  # what the groups' General topics received
         self.expected: Counter[str] = Counter()
         self.matched: Counter[str] = Counter()
         self.latency: defaultdict[str, list[float]] = defaultdict(list)
@@ -130,8 +134,11 @@ class Ledger:
             return
         self.deliveries += 1
         now = time.monotonic()
-        if sent.chat_id == self.mod_chat:
-            self._topic(sent, now)
+        if sent.chat_id in self.mod_chats:
+            if sent.thread_id is None:
+                self.general.append(sent.text)
+            else:
+                self._topic(sent, now)
             return
         user = self.by_chat.get(sent.chat_id)
         if user is None:
@@ -161,12 +168,15 @@ class Ledger:
             self.cards[ticket] += 1
             user = self.by_name.get(card.group(2))
             if user is not None and sent.thread_id is not None and self.cards[ticket] == 1:
-                self.by_thread[sent.thread_id] = user
-                user.thread = sent.thread_id
+                self.by_thread[(sent.chat_id, sent.thread_id)] = user
+                user.group, user.thread = sent.chat_id, sent.thread_id
         else:
-            user = self.by_thread.get(sent.thread_id or 0)
+            user = self.by_thread.get((sent.chat_id, sent.thread_id or 0))
         if user is None or not self._match(user, "topic", sent, now):
             self._stray(user, "topic", text, f"topic {sent.thread_id}")
+            return
+        while self._match(user, "topic", sent, now):  # the other lines of a packed relay
+            pass
 
     def _match(self, user: SimUser, where: str, sent: Sent, now: float) -> bool:
         for e in user.open:

@@ -186,6 +186,7 @@ class Crowd:
         user_limit: int,
         step_timeout: float,
         think: tuple[float, float] = (2.0, 5.0),
+        groups: tuple[int, ...] = (),
     ) -> None:
         self.fake, self.ledger = fake, ledger
         self.rate = rate  # messages a second per user
@@ -195,6 +196,9 @@ class Crowd:
         self.think = think
         self.texts = {lang: load_texts(lang) for lang in ("en", "zh-CN")}
         self.mods = [fake.moderator(2001 + i, f"Mod{i}") for i in range(8)]
+        for group in groups:  # every moderator administers every team's group
+            for mod in self.mods:
+                fake.moderator(mod.id, mod.first_name, chat_id=group)
         self.active = 0  # users in a session now
         self.sessions: dict[str, int] = dict.fromkeys(KINDS, 0)
 
@@ -412,9 +416,9 @@ class Crowd:
             return
         user.acked = ticket
         answer = f"{rng.choice(REPLIES[user.lang])} k{user.tg.id}m{user.actions}"
-        mod, thread = self.mods[ticket % len(self.mods)], user.thread
+        mod, thread, group = self.mods[ticket % len(self.mods)], user.thread, user.group
         spec: Spec = ("modreply", "user", has(tx.f("mod_reply", text=answer)), "moderator reply")
-        sends = lambda: self.fake.mod_says(mod, thread, answer)  # noqa: E731
+        sends = lambda: self.fake.mod_says(mod, thread, answer, group)  # noqa: E731
         if not await self.act(user, sends, [spec], own=False):
             return
         if rng.random() < 0.5:

@@ -1,7 +1,7 @@
 """Soak: thousands of simulated Telegram users against a `kefu run` process, for minutes.
 
 Usage: python benchmarks/soak.py [--users N] [--seconds S] [--rate R] [--drain D] [--quick]
-       [--user-limit L] [--flood-limit] [--seed X] [--keep]
+       [--user-limit L] [--flood-limit] [--routes N] [--tickets-per-minute T] [--seed X] [--keep]
 
 `kefu run` runs as a separate process (polling, SQLite in a temporary directory) against the
 fake Bot API of tests/helpers/fake_telegram/, served from this process on loopback. N users
@@ -11,8 +11,16 @@ card in the moderators' forum group), or ask for a person; a ticket goes on with
 message, a moderator's reply in the topic and /close (benchmarks/_soak_users.py). Each user
 waits for the bot's answer before the next message (closed loop, 2-5 s to think), and stays
 under the per-user limit ([bot] user_rate_limit, stated on the first line; if its notice comes
-anyway it is counted as `limited`). Telegram's flood limits ([telegram] rate_limit) are off
-unless --flood-limit: the fake server does not enforce them.
+anyway it is counted as `limited`). Telegram's flood limits are off unless --flood-limit: then
+the fake server enforces Telegram's own (20 messages a minute per group, 30 a second in all:
+a 429 with retry_after past them) and Kefu paces its sends ([telegram] rate_limit = true).
+
+--routes N splits the moderators into N forum groups by [[route]] tables (the two form
+categories each a group of their own while there are groups to spare, everything else the
+rest: a "*" route whose groups each new ticket takes the least busy of), with the flood limits
+on. --tickets-per-minute T offers the messages/s that make T new tickets a minute in this mix.
+Halfway through, `kefu stats` and a moderator's /backlog (in the first group's General topic)
+say what waits for each group and for how long; both are printed.
 
 Every delivery is indexed as it reaches the fake server and matched to what the action that
 caused it owes (benchmarks/_soak_sim.py): each reply in the user's chat (checked by its text:
@@ -24,9 +32,10 @@ getUpdates (intake), RSS and CPU of `kefu run` and of this process, CPU used by 
 processes (the machine may be shared: that slows the bot), the SQLite file and its WAL.
 After S seconds the users stop sending and the soak waits up to D seconds (default 60) until
 nothing is owed, no update is unconfirmed and the bot's outbox is empty. The last line:
-`lost=<n> doubled=<n> users=<n> messages=<n> ...`: lost = owed deliveries still missing,
-doubled = a delivery that came twice (the same text to the same place again, a second card or
-topic for a ticket). The exit code is 1 when either is not 0.
+`lost=<n> doubled=<n> held=<n> users=<n> messages=<n> ... p99_page_ms p99_relay_ms ...`:
+lost = owed deliveries still missing, doubled = a delivery that came twice (the same text to
+the same place again, a second card or topic for a ticket), held = deliveries still waiting in
+the bot's outbox when the drain ended. The exit code is 1 when any of them is not 0.
 """
 
 from __future__ import annotations
@@ -51,11 +60,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("KEFU_TELEGRAM_TOKEN", "123:TEST")
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from _soak_routes import MOD_CHAT, backlog_check, groups_of, rate_for, route_tables  # noqa: E402
 from _soak_sim import Ledger, SimUser, SoakTelegram  # noqa: E402
 from _soak_users import Crowd, load_texts  # noqa: E402
 
 from bot.config import BotConfig  # noqa: E402
 from tests.adapters.telegram.test_e2e import start_kefu, stop  # noqa: E402
+from tests.helpers.fake_telegram import FloodControl, Limit  # noqa: E402
 
 PROGRESS = 10.0  # seconds between progress lines
 LATENCIES = [
@@ -74,7 +85,9 @@ SETTLE = 3.0  # seconds after the drain to catch late second copies
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def write_config(fake: SoakTelegram, tmp: Path, user_limit: int, flood: bool) -> Path:
+def write_config(
+    fake: SoakTelegram, tmp: Path, user_limit: int, flood: bool, groups: tuple[int, ...]
+) -> Path:
     """A deployment's config against the fake server, with the limits under test."""
     config = tmp / "kefu.toml"
     config.write_text(
@@ -82,7 +95,7 @@ def write_config(fake: SoakTelegram, tmp: Path, user_limit: int, flood: bool) ->
         f"user_rate_limit = {user_limit}\n"
         f"[telegram]\nenabled = true\nmoderator_chat_id = {fake.moderator_chat_id}\n"
         f'base_url = "{fake.base_url}"\nbase_file_url = "{fake.base_file_url}"\n'
-        f"rate_limit = {'true' if flood else 'false'}\n",
+        f"rate_limit = {'true' if flood else 'false'}\n" + route_tables(groups),
         encoding="utf-8",
     )
     return config
@@ -277,7 +290,8 @@ async def soak(
         f"{1 / per_user:.0f} s on average) offered={args.rate:.1f} messages/s "
         f"seconds={args.seconds} drain={args.drain}s user_rate_limit={args.user_limit}/min "
         f"([bot] user_rate_limit; each user sends at most {max(args.user_limit - 2, 1)}/min) "
-        f"telegram_rate_limit={'on' if args.flood_limit else 'off'} cores={os.cpu_count()} "
+        f"telegram_rate_limit={'on' if args.flood_limit else 'off'} "
+        f"groups={len(groups_of(args.routes))} cores={os.cpu_count()} "
         f"loadavg={os.getloadavg()[0]:.2f} "
         f"kefu_pid={proc.pid}",
         flush=True,
@@ -290,9 +304,13 @@ async def soak(
         stop_at=t0 + args.seconds,
         user_limit=args.user_limit,
         step_timeout=args.step_timeout,
+        groups=groups_of(args.routes),
     )
     monitor = Monitor(fake, crowd, proc.pid, db, t0)
     tasks = [asyncio.create_task(crowd.run_user(u, rng)) for u in users]
+    if args.routes:  # what waits for each group, halfway
+        check = backlog_check(fake, tmp / "kefu.toml", crowd.mods[0], t0 + args.seconds / 2)
+        tasks.append(asyncio.create_task(check))
     ticker = asyncio.create_task(monitor.run())
     died = asyncio.create_task(proc.wait())
     await asyncio.wait([died], timeout=args.seconds)
@@ -311,16 +329,20 @@ async def soak(
     integrity_report(fake, monitor, db, tmp / "kefu.log")
     led = fake.ledger
     lost = len(led.lost())
+    held = (await asyncio.to_thread(outbox, db)).get("pending", 0)
     rss = [monitor.first[0]] + [w.kefu_rss for w in monitor.windows]
     print(
-        f"lost={lost} doubled={led.doubled} users={args.users} messages={led.actions} "
+        f"lost={lost} doubled={led.doubled} held={held} routes={args.routes} "
+        f"tickets_per_min={60 * len(led.cards) / args.seconds:.1f} "
+        f"refused_429={len(fake.flood.refused)} users={args.users} messages={led.actions} "
         f"unexpected={led.unexpected} limited={led.limited} stalled={led.stalled} "
         f"script_errors={led.script_errors} answered_per_s={answered:.1f} "
         f"p99_reply_ms={pct(led.latency['reply'], 99):.0f} "
         f"p99_page_ms={pct(led.latency['page'], 99):.0f} "
+        f"p99_relay_ms={pct(led.latency['relay'], 99):.0f} "
         f"kefu_rss_mb={rss[0]:.0f}/{max(rss):.0f}/{rss[-1]:.0f} kefu_rss_slope={growth:+.2f}MB/min"
     )
-    return int(bool(lost or led.doubled))
+    return int(bool(lost or led.doubled or held))
 
 
 def report(
@@ -388,7 +410,8 @@ def integrity_report(fake: SoakTelegram, monitor: Monitor, db: Path, log: Path) 
     box = outbox(db)
     print(
         f"outbox rows: {box} (sent {box.get('sent', 0)} vs messages that arrived "
-        f"{led.deliveries}); requests to the fake: {dict(fake.methods.most_common())}"
+        f"{led.deliveries}; packed relays count one each); requests to the fake: "
+        f"{dict(fake.methods.most_common())}; 429s: {len(fake.flood.refused)}"
     )
     print(
         f"callback queries unanswered after 30 s: {monitor.late_callbacks}; "
@@ -414,10 +437,15 @@ def log_report(log: Path) -> None:
 async def main(args: argparse.Namespace) -> int:
     """Start the fake server and `kefu run`, soak, stop."""
     texts = [load_texts(lang) for lang in ("en", "zh-CN")]
-    ledger = Ledger(-100123, {t.t["rate_limited"] for t in texts})
+    groups = groups_of(args.routes)
+    ledger = Ledger(groups, {t.t["rate_limited"] for t in texts})
     tmp = Path(tempfile.mkdtemp(prefix="kefu-soak-"))
-    async with SoakTelegram(ledger, moderator_chat_id=-100123) as fake:
-        config = write_config(fake, tmp, args.user_limit, args.flood_limit)
+    async with SoakTelegram(ledger, moderator_chat_id=MOD_CHAT) as fake:
+        for group in groups[1:]:
+            fake.group(group, f"Team {group}")
+        if args.flood_limit:  # Telegram's own limits, as its servers hold them
+            fake.flood = FloodControl(group=Limit(20, 60.0), overall=Limit(30, 1.0))
+        config = write_config(fake, tmp, args.user_limit, args.flood_limit, groups)
         proc = await start_kefu(config, tmp / "kefu.log")
         try:
             code = await soak(args, fake, proc, tmp)
@@ -438,7 +466,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=RATE, help="messages/s offered in all")
     parser.add_argument("--drain", type=float, default=60)
     parser.add_argument("--user-limit", type=int, default=BotConfig().user_rate_limit)
-    parser.add_argument("--flood-limit", action="store_true", help="[telegram] rate_limit = true")
+    parser.add_argument(
+        "--flood-limit", action="store_true", help="Telegram's limits, held by the fake and Kefu"
+    )
+    parser.add_argument("--routes", type=int, default=0, help="N moderator groups (flood on)")
+    parser.add_argument(
+        "--tickets-per-minute", type=float, default=0, help="set --rate to open T tickets/min"
+    )
     parser.add_argument("--step-timeout", type=float, default=30, help="a user gives up after")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the data directory and log")
@@ -447,6 +481,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.users, args.seconds, args.drain = 200, 20, 10
         args.rate = min(args.rate, QUICK_RATE)
+    if args.tickets_per_minute:
+        args.rate = rate_for(args.tickets_per_minute)
+    args.flood_limit = args.flood_limit or args.routes > 0
     return args
 
 
