@@ -26,7 +26,8 @@ from pathlib import Path
 from _soak_sim import CARD, SAMPLES, Ledger, SimUser, Step, Test
 
 from bot.config import BotConfig
-from bot.flows.intent import is_angry, wants_human
+from bot.flows.intent import is_angry
+from knowledge.intents import wants_human
 from tests.helpers.fake_telegram import FakeTelegram, Sent
 
 ROOT = Path(__file__).resolve().parents[1]

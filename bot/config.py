@@ -30,6 +30,7 @@ class BotConfig:
     default_lang: str = "zh-CN"
     reopen_days: int = 7
     retention_days: int = 90  # closed tickets' attachments are deleted after this; 0 = never
+    log_days: int = 3  # delivered messages and seen event ids are forgotten after this; 0 = never
     user_rate_limit: int = 20  # messages a minute per user before one polite notice
     max_attachments_per_ticket: int = 30
     max_image_bytes: int = 8 * 1024 * 1024

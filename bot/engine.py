@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bot.actions import MODERATOR_VERBS, ActionError, unpack
 from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
-from bot.flows.intent import as_typed, clean, guess_lang, wants_human
+from bot.flows.intent import as_typed, clean, guess_lang
 from bot.flows.search import MAX_QUERY
 from bot.flows.turn import Services, Turn
 from bot.ratelimit import RateLimiter
@@ -33,6 +33,7 @@ from bot.types import (
     IncomingEvent,
     TextReceived,
 )
+from knowledge.intents import wants_human
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from bot.flows.turn import Services
 
 log = logging.getLogger(__name__)
 
+DAY = 86400.0
+
 
 class Scheduler:
     """Re-pages the moderators for tickets nobody claimed within the SLA."""
@@ -43,13 +45,19 @@ class Scheduler:
             await asyncio.sleep(self._every)
 
     async def expire(self, every: float = 3600.0) -> int:
-        """Delete attachments of tickets closed longer than `[bot] retention_days` (hourly)."""
-        days = self._svc.config.bot.retention_days
-        now = self._svc.clock()
-        if days <= 0 or now - self._last_expiry < every:
+        """Hourly: delete attachments of tickets closed longer than `[bot] retention_days`,
+        and forget delivered messages and seen event ids older than `[bot] log_days`."""
+        bot, now = self._svc.config.bot, self._svc.clock()
+        if now - self._last_expiry < every:
             return 0
         self._last_expiry = now
-        paths = await self._svc.store.expire_files(now - days * 86400.0)
+        if bot.log_days > 0:
+            pruned = await self._svc.store.prune_log(now - bot.log_days * DAY)
+            if pruned:
+                log.info("retention: forgot %d delivered messages and seen events", pruned)
+        if bot.retention_days <= 0:
+            return 0
+        paths = await self._svc.store.expire_files(now - bot.retention_days * DAY)
         for path in paths:
             self._delete_file(path)
         if paths:

@@ -19,7 +19,6 @@ from bot.types import Attachment, Button, ChatRef, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 5
-ACTIVE_WINDOW = 3600.0
 
 
 def form_row(turn: Turn) -> tuple[Button, ...] | None:
@@ -195,7 +194,7 @@ async def estimate_line(turn: Turn, position: int) -> str:
     samples = await turn.svc.store.recent_first_responses(ESTIMATE_SAMPLES)
     if len(samples) < MIN_SAMPLES:
         return turn.t("estimate_unknown")
-    mods = max(1, await turn.svc.store.active_moderators(turn.now - ACTIVE_WINDOW))
+    mods = await turn.svc.staffing.active(turn.svc.store, turn.now)
     minutes = max(1, math.ceil(statistics.median(samples) * position / mods / 60))
     return turn.t("estimate", minutes=minutes, samples=len(samples), mods=mods)
 

@@ -54,11 +54,6 @@ def as_typed(text: str) -> str:
     return text.translate(_DIRECTION).strip(_EDGES)
 
 
-def wants_human(text: str) -> bool:
-    """True when the message asks for a person (DESIGN principle 1)."""
-    return intents.wants_human(text)
-
-
 def is_angry(text: str, extra: Iterable[str] = ()) -> bool:
     """True when the message holds an angry word (built-in or `extra`), or shouts."""
     return intents.builtin().is_angry(text, extra)

@@ -9,6 +9,7 @@ from typing import Any
 from bot.actions import Verb, act, owner_tag
 from bot.config import Config
 from bot.deliveries import to_chat, to_ticket_topic
+from bot.flows.staffing import Staffing
 from bot.hours import Hours
 from bot.routes import Routes
 from bot.state import Conversation
@@ -38,6 +39,7 @@ class Services:
     file_path: Callable[[str], str] = str  # stored file's relative path -> absolute path
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
     kb_key: str = ""  # which knowledge base misses and examples belong to
+    staffing: Staffing = field(default_factory=Staffing)  # moderators at work, for estimates
 
     @property
     def mod_lang(self) -> str:

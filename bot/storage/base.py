@@ -325,6 +325,12 @@ class OutboxStore(Protocol):
         """How busy each chat is: deliveries sent to it since `since`, and those waiting."""
         ...
 
+    async def prune_log(self, before: float) -> int:
+        """Forget deliveries sent before `before` and event ids seen before it (what keeps
+        a delivery and an event from happening twice is only needed for a while); how many
+        rows went. Pending and dead deliveries stay."""
+        ...
+
     async def waiting(self, platform: str, chat_ids: Sequence[str]) -> dict[str, int]:
         """Deliveries waiting to be sent to each of these chats (those with none left out)."""
         ...

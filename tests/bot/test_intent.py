@@ -1,67 +1,14 @@
-"""Typed intent: asking for a person (DESIGN principle 1), anger, repeats, cleaning, language."""
+"""Typed intent: anger, repeats, cleaning, language. Asking for a person (DESIGN principle 1)
+is tested with the other intents in tests/knowledge/test_intents.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.config import BotConfig
-from bot.flows.intent import clean, guess_lang, is_angry, is_repeat, wants_human
+from bot.flows.intent import clean, guess_lang, is_angry, is_repeat
 
 ANGRY = (*BotConfig().angry_words_zh, *BotConfig().angry_words_en)  # a deployment's own: none
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "转人工",
-        "我要人工",
-        "人工客服",
-        "找人工",
-        "真人",
-        "请帮我转人工，谢谢",
-        "账号被封了，我理解规则，但这是误判，请转人工",
-        "客服",
-        "人工",
-        "客服！",
-        "客服？？",
-        "我要客服",
-        "人工客服 ",
-        "talk to a human",
-        "Talk To A Human please",
-        "I want a real person",
-        "agent",
-        "Agent!",
-        "can I speak to someone",
-        "human",
-        "I need a human",
-        "support",
-        "转\u200b人工",  # zero-width space inside
-        "\u202e转人工\u202c",  # right-to-left override around it
-        "ｔａｌｋ ｔｏ ａ ｈｕｍａｎ",  # full-width letters
-    ],
-)
-def test_requests_for_a_person(text: str) -> None:
-    assert wants_human(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "客服态度太差",
-        "客服回复太慢了",
-        "人工智能推荐不准",
-        "我的账号被封了",
-        "忘记密码",
-        "how do I reset my password",
-        "humanity",
-        "the support article was wrong about refunds",
-        "",
-        "   ",
-        "\u200b\u200f",
-    ],
-)
-def test_not_requests_for_a_person(text: str) -> None:
-    assert not wants_human(text)
 
 
 @pytest.mark.parametrize(

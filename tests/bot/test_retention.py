@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ports import RetryLater
+from bot.storage.records import OutboxStatus
 from tests.helpers.builders import png
 from tests.helpers.fakes import Harness, harness
 
@@ -44,3 +46,23 @@ async def test_attachments_of_long_closed_tickets_are_deleted(h: Harness) -> Non
     assert await h.store.get_file(stored.sha256) is None
     kept = [m for m in await h.store.messages(1) if m.author.value == "user"]
     assert kept and kept[0].attachments == []  # the message itself stays
+
+
+async def test_the_delivery_log_is_forgotten_after_log_days(h: Harness) -> None:
+    """Delivered messages and seen event ids go after [bot] log_days; what waits stays."""
+    user = h.user("alice", "en")
+    await user.command("start")
+    sent_before = await h.store.outbox_items()
+    assert sent_before and await h.store.is_seen("fake", "e1")
+    await h.advance(2 * DAY)
+    await h.scheduler.expire(every=0)
+    assert await h.store.outbox_items() == sent_before  # within 3 days: kept
+    await h.advance(2 * DAY)
+    h.users_adapter.failures.append(RetryLater("502"))
+    await user.command("menu")  # this reply waits for its retry: it stays
+    await h.scheduler.expire(every=0)
+    left = await h.store.outbox_items()
+    assert [i.status for i in left] == [OutboxStatus.PENDING]
+    assert not await h.store.is_seen("fake", "e1")  # a redelivery this old: none comes
+    await h.advance(600)
+    assert user.last_text().startswith(h.t("en", "menu_title"))  # and nothing was lost

@@ -1010,3 +1010,18 @@ async def test_claim_marks_each_lanes_head_in_flight(store: Store) -> None:
     assert await store.claim(["telegram"], 6.0, skip=[a1, b1]) == []  # under way: lanes held
     again = await store.claim(["telegram"], 7.0)  # claimed, never finished: maybe doubled
     assert [(i.id, i.maybe_doubled) for i in again] == [(a1, True), (b1, True)]
+
+
+async def test_pruning_the_log_keeps_what_waits_and_what_is_recent(store: Store) -> None:
+    old = await store.enqueue(delivery("old", chat_id="A"))
+    new = await store.enqueue(delivery("new", chat_id="B"))
+    dead = await store.enqueue(delivery("dead", chat_id="C"))
+    waits = await store.enqueue(delivery("waits", chat_id="D"))
+    await store.mark_sent(old, now=10.0)
+    await store.mark_sent(new, now=100.0)
+    await store.mark_dead(dead, "403")
+    assert await store.mark_seen("telegram", "e1", 10.0)
+    assert await store.mark_seen("telegram", "e2", 100.0)
+    assert await store.prune_log(before=50.0) == 2
+    assert [i.id for i in await store.outbox_items()] == [new, dead, waits]
+    assert not await store.is_seen("telegram", "e1") and await store.is_seen("telegram", "e2")

@@ -1,7 +1,6 @@
 """Intents besides a question: a person, a complaint about the service, greetings, small talk.
 
-The person cases are those of tests/bot/test_intent.py for bot.flows.intent.wants_human, which
-knowledge.intents is to replace.
+The engine asks knowledge.intents.wants_human directly; the person cases live here only.
 """
 
 from __future__ import annotations

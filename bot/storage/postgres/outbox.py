@@ -187,6 +187,11 @@ class PostgresOutboxStore(PostgresConnection):
         found = await self._rows(sql.WAITING, (platform, list(chat_ids)))
         return {str(row["chat_id"]): int(row["n"]) for row in found}
 
+    async def prune_log(self, before: float) -> int:
+        """Forget deliveries sent before `before` and event ids seen before it."""
+        sent, seen = await self._batch([(sql.PRUNE_SENT, (before,)), (sql.PRUNE_SEEN, (before,))])
+        return sent.rowcount + seen.rowcount
+
     async def backlog(self) -> list[tuple[str, str, int, float]]:
         """What waits per chat, the longest waiting first."""
         found = await self._rows(sql.BACKLOG)

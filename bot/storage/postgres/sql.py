@@ -467,3 +467,7 @@ GROUP BY platform, chat_id ORDER BY min(created_at), platform COLLATE "C", chat_
 """
 
 NOTIFY_OUTBOX = "SELECT pg_notify('kefu_outbox', '')"
+
+# The delivery log's retention (bot.scheduler).
+PRUNE_SENT = "DELETE FROM outbox WHERE status = 'sent' AND sent_at < %s"
+PRUNE_SEEN = "DELETE FROM seen_events WHERE seen_at < %s"

@@ -134,3 +134,11 @@ class SqliteOutboxStore(SqliteConnection):
         """Deliveries waiting to be sent to each of these chats."""
         found = await self._rows(sql.WAITING, (platform, rows.dump_json(list(chat_ids))))
         return {str(row[0]): int(row[1]) for row in found}
+
+    async def prune_log(self, before: float) -> int:
+        """Forget deliveries sent before `before` and event ids seen before it."""
+        async with self.transaction():
+            sent, seen = await self._write(
+                (sql.PRUNE_SENT, (before,)), (sql.PRUNE_SEEN, (before,))
+            )
+        return sent.rowcount + seen.rowcount

@@ -392,3 +392,8 @@ SELECT chat_id, COUNT(*) FROM outbox
 WHERE status = 'pending' AND platform = ? AND chat_id IN (SELECT value FROM json_each(?))
 GROUP BY chat_id
 """
+
+# The delivery log's retention (bot.scheduler): sent deliveries and seen event ids that are
+# old enough that no redelivery can come for them.
+PRUNE_SENT = "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?"
+PRUNE_SEEN = "DELETE FROM seen_events WHERE seen_at < ?"
