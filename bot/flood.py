@@ -1,11 +1,11 @@
 """Platform flood limits, as rules a gate enforces before each send of the outbox.
 
 Telegram (Bot API FAQ): about 30 messages a second overall, one a second in a private chat
-(short bursts allowed), 20 a minute in a group. Discord: 50 requests a second per bot, 5 messages per 5 seconds in a
-channel. A group's 20 a minute are spread evenly, one every 3 s: a burst would spend the whole
-minute at once (one chatty ticket holding every other ticket of the group back for a minute),
-while even slots leave each topic's next slot a little in the future, so that what its user
-types meanwhile is packed into one message there (bot.outbox).
+(short bursts allowed), 20 a minute in a group. Discord: 50 requests a second per bot, 5
+messages per 5 seconds in a channel. A group's 20 a minute are spread evenly, one every 3 s: a
+burst would spend the whole minute at once (one chatty ticket holding every other ticket of
+the group back for a minute), while even slots leave each topic's next slot a little in the
+future, so that what its user types meanwhile is packed into one message there (bot.outbox).
 
 Where several processes send (PostgreSQL), the gate is in the database and counts every
 process's sends (bot.storage.postgres.coordination), Discord's included. Where one process
