@@ -20,6 +20,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot import dates
 from bot.config import DB_NAME, Config, ConfigError
 from bot.deployment import (
     MissingExtra,
@@ -137,6 +138,7 @@ async def open_runtime(
         taught = await store.examples(kb_key(config))
         if index is None:
             index = await asyncio.to_thread(build_index, kb, taught)
+        await asyncio.to_thread(dates.warm)
         files = FileStore(data_dir, config.files_dir())
         hosted = {a.platform: a for a in adapters}
         svc = Services(
