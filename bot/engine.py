@@ -33,7 +33,7 @@ from bot.types import (
     IncomingEvent,
     TextReceived,
 )
-from knowledge.intents import wants_human
+from knowledge.intents import verdict, wants_human
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,9 @@ class Engine:
             appeal.on_message(turn, text, event.attachments)
         elif not said:
             turn.text("bad_input", turn.human_row())
+        elif turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
+            # "没有解决" / "yes, thanks" typed under "did this solve it?" answers it
+            await search.feedback(turn, str(turn.data.get("article", "")), solved)
         elif first:
             menu.greet(turn)
             await search.answer_text(turn, text, quiet=True)

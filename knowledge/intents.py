@@ -79,6 +79,9 @@ class Intents:
     targets: re.Pattern[str] | None
     complaints: re.Pattern[str] | None
     angry: tuple[str, ...] = ()
+    solved: frozenset[str] = frozenset()
+    not_solved: frozenset[str] = frozenset()
+    aside: re.Pattern[str] | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -98,6 +101,9 @@ class Intents:
             targets=_pattern(words("complaint", "targets")),
             complaints=_pattern(words("complaint", "complaints")),
             angry=tuple(clean(w) for w in words("angry", "words")),
+            solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "solved")),
+            not_solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "not_solved")),
+            aside=_pattern(words("verdict", "aside")),
         )
 
     @classmethod
@@ -134,6 +140,17 @@ class Intents:
             return True
         return _found(self.targets, low) and _found(self.complaints, low)
 
+    def verdict(self, text: str) -> bool | None:
+        """A typed answer to "did this solve it?": True (solved), False (not solved), or None
+        when the message is anything else (a new question is searched as one)."""
+        low = clean(text)
+        for rest in (_strip(self.filler, low), _strip(self.aside, _strip(self.filler, low))):
+            if rest in self.not_solved:
+                return False
+            if rest in self.solved:
+                return True
+        return None
+
     def classify(self, text: str) -> Intent:
         """The intent of a message: a person, a complaint, a greeting, small talk, or none."""
         low = clean(text)
@@ -162,6 +179,11 @@ def builtin() -> Intents:
 def classify(text: str) -> Intent:
     """The intent of a message, by the built-in phrase lists."""
     return builtin().classify(text)
+
+
+def verdict(text: str) -> bool | None:
+    """A typed answer to "did this solve it?", by the built-in phrase lists (Intents.verdict)."""
+    return builtin().verdict(text)
 
 
 def wants_human(text: str) -> bool:

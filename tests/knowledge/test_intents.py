@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.intents import Intent, Intents, classify, wants_human
+from knowledge.intents import Intent, Intents, classify, verdict, wants_human
 from knowledge.loader import default_content_path, load_knowledge
 from knowledge.search import SearchIndex
 
@@ -173,3 +173,32 @@ def test_the_search_is_silent_on_them(query: str) -> None:
 )
 def test_a_problem_with_the_product_is_a_question(text: str) -> None:
     assert classify(text) is Intent.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "solved"),
+    [
+        ("没有解决", False),
+        ("没解决。", False),
+        ("還是不行", False),
+        ("没用啊", False),
+        ("no", False),
+        ("Nope.", False),
+        ("no it didn't", False),
+        ("didn't help", False),
+        ("no thanks", False),
+        ("解决了，谢谢", True),
+        ("嗯，好了", True),
+        ("是的", True),
+        ("yes", True),
+        ("Yes thanks!", True),
+        ("it worked", True),
+        ("怎么改密码", None),
+        ("No. I still cannot log in", None),
+        ("谢谢", None),
+        ("ok", None),
+        ("是不是要重新登录", None),
+    ],
+)
+def test_a_typed_answer_to_did_it_help(text: str, solved: bool | None) -> None:
+    assert verdict(text) is solved

@@ -193,6 +193,45 @@ async def test_not_solved_without_candidates_offers_the_form_and_a_person(
     assert user.last_text().endswith(form.fields[0].prompt_in(lang))
 
 
+TYPED_VERDICTS = {
+    "zh-CN": {"yes": "解决了，谢谢", "no": "没有解决"},
+    "en": {"yes": "Yes, thanks!", "no": "no it didn't"},
+}
+
+
+async def test_a_typed_answer_to_did_it_help_counts_as_the_button(h: Harness, lang: str) -> None:
+    """People type "没有解决" or "yes thanks" under "did this solve it?" as often as they press."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
+                confident=True)  # fmt: skip
+    await user.command("start")
+    await user.says("pw")
+    said = await user.says(TYPED_VERDICTS[lang]["no"])
+    other = h.kb.article("login-verification-code", lang)
+    assert other is not None and other.title in said.labels
+    assert ("forgot-password", 0, 1) in await h.store.article_stats(10)
+    await user.presses(other.title)
+    said = await user.says(TYPED_VERDICTS[lang]["yes"])
+    assert said.has(w.glad) and said.has(w.menu_title)
+    assert ("login-verification-code", 1, 0) in await h.store.article_stats(10)
+    said = await user.says(TYPED_VERDICTS[lang]["no"])  # no article waits: not a verdict
+    assert ("login-verification-code", 1, 0) in await h.store.article_stats(10)
+    assert not said.has(w.glad)
+
+
+async def test_a_new_question_under_an_article_is_searched(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    article = h.kb.article("account-banned", lang)
+    assert article is not None
+    await user.presses(article.title)
+    said = await user.says(w.question)
+    assert said.items[-1].title == w.article_title
+    assert await h.store.article_stats(10) == []
+
+
 async def two_not_solved(h: Harness, user: FakeUser) -> Replies:
     """An article, Not solved, the next candidate, Not solved again."""
     w = WORDS[user.lang]
