@@ -19,6 +19,7 @@ from knowledge.models import Article
 MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
 MAX_QUERY = 500  # characters of a message that are searched
 RECENT = 3  # questions remembered to notice a repeat
+REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
 
 
@@ -98,9 +99,15 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     turn.data["query"] = asked
     if quiet and not result.confident:
         return
-    hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE]
+    rejected = [str(a) for a in turn.data.get("rejected", [])]
+    if result.confident and result.hits and result.hits[0].id in rejected:
+        # the article they said did not help, found again by their details: a person, not it
+        missed(turn, asked, MissKind.NOT_SOLVED, result.hits[0].id)
+        await handoff.offer_person(turn, "not_solved_form")
+        return
+    hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE and h.id not in rejected]
     if result.confident and result.hits:
-        ids = [h.id for h in result.hits]
+        ids = [h.id for h in result.hits if h.id not in rejected]
         show_article(turn, ids[0], ids[1:])
         return
     missed(turn, asked, MissKind.NOTHING)
@@ -125,8 +132,11 @@ async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
         missed(turn, query, MissKind.NOT_SOLVED, article_id)
     if solved:
         turn.data["unsolved"] = 0
+        turn.data.pop("rejected", None)
         menu.show_menu(turn, "", turn.t("glad"))
         return
+    rejected = [str(a) for a in turn.data.get("rejected", []) if a != article_id]
+    turn.data["rejected"] = [*rejected, article_id][-REJECTED:]
     streak = int(turn.data.get("unsolved", 0)) + 1
     turn.data["unsolved"] = streak
     if streak >= 2:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.state import Step
+from bot.storage.records import MissKind
 from tests.helpers.builders import DAY
 from tests.helpers.fakes import FakeUser, Harness, MakeHarness, Replies
 from tests.scenarios.words import WORDS, Words
@@ -230,6 +231,26 @@ async def test_a_new_question_under_an_article_is_searched(h: Harness, lang: str
     said = await user.says(w.question)
     assert said.items[-1].title == w.article_title
     assert await h.store.article_stats(10) == []
+
+
+async def test_an_article_marked_not_solved_is_not_pushed_again(h: Harness, lang: str) -> None:
+    """Details typed after "Not solved" that find the same article reach a person instead."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("charged twice", [("payment-failed", 0.9), ("refund-not-received", 0.5)],
+                confident=True)  # fmt: skip
+    h.index.pin("order 12345, charged on Dec 1", [("payment-failed", 0.9)], confident=True)
+    await user.command("start")
+    await user.says("charged twice")
+    await user.presses(w.not_solved)
+    said = await user.says("order 12345, charged on Dec 1")
+    assert said.has(user.t("not_solved_form"))
+    assert w.human_now in said.labels
+    assert not any(item.title for item in said.items)  # no article again
+    kinds = {(m.kind, m.query) for m in await h.store.recent_misses(h.services.kb_key)}
+    assert (MissKind.NOT_SOLVED, "order 12345, charged on Dec 1") in kinds
+    await user.presses(w.menu)  # a fresh start forgets it
+    said = await user.says("charged twice")
+    assert said.items[-1].title == title_of(h, "payment-failed", lang)
 
 
 async def two_not_solved(h: Harness, user: FakeUser) -> Replies:
