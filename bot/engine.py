@@ -158,13 +158,12 @@ class Engine:
                 menu.greet(turn)
             turn.data["query"] = text[:MAX_QUERY]
             await handoff.request_human(turn)
+        elif await self._typed_press(turn, said, event):
+            pass
         elif turn.conv.step == Step.FORM:
             appeal.on_message(turn, text, event.attachments)
         elif not said:
             turn.text("bad_input", turn.human_row())
-        elif turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
-            # "没有解决" / "yes, thanks" typed under "did this solve it?" answers it
-            await search.feedback(turn, str(turn.data.get("article", "")), solved)
         elif first:
             menu.greet(turn)
             await search.answer_text(turn, text, quiet=True)
@@ -172,6 +171,19 @@ class Engine:
             appeal.review(turn)
         else:
             await search.answer_text(turn, text)
+
+    async def _typed_press(self, turn: Turn, said: str, event: TextReceived) -> bool:
+        """Whether the message was a button typed rather than pressed, and was pressed: "没有解决"
+        or "yes, thanks" under "did this solve it?", "完成", "skip" or "提交" in a form."""
+        if event.attachments or not said:
+            return False
+        if turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
+            await search.feedback(turn, str(turn.data.get("article", "")), solved)
+            return True
+        typed = appeal.typed_button(turn, said)
+        if typed is not None:
+            await buttons.press(turn, typed[0], typed[1], "")
+        return typed is not None
 
     async def _command(self, turn: Turn, event: CommandReceived) -> None:
         if event.name in commands.HANDLERS:

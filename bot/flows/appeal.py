@@ -11,6 +11,7 @@ from bot.flows import handoff, menu
 from bot.flows.intent import as_typed, clean
 from bot.flows.turn import Turn
 from bot.state import Step
+from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
 from knowledge.models import FieldType, Form, FormField
 
@@ -150,12 +151,33 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
         _on_images(turn, field, text, attachments)
         return
     if attachments and not text:
-        _refuse(turn, field, "err_choice" if field.type == FieldType.CHOICE else "err_empty")
+        if _keep_images(turn, field, attachments):
+            key = "err_choice" if field.type == FieldType.CHOICE else "err_image_kept"
+            _refuse(turn, field, key)
         return
+    if attachments:
+        _keep_images(turn, field, attachments)  # a caption is the answer; its image kept
     value = _validate(turn, field, text)
     if value is not None:
         _state(turn)["answers"][field.id] = value
         _advance(turn)
+
+
+EXTRA_IMAGES = 5  # screenshots kept with a typed question's answer (sent there, not lost)
+
+
+def _keep_images(turn: Turn, field: FormField, attachments: tuple[Attachment, ...]) -> bool:
+    """Screenshots sent at a typed question go with the ticket all the same; False after
+    saying why one was refused."""
+    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    refused = [a for a in attachments if a.error]
+    for a in refused:
+        _refuse(turn, field, a.error, max=max_mb)
+    images: list[str] = _state(turn)["images"].setdefault(field.id, [])
+    for sha in (a.sha256 for a in attachments if a.sha256):
+        if sha not in images and len(images) < EXTRA_IMAGES:
+            images.append(sha)
+    return not refused
 
 
 def _on_images(
@@ -188,6 +210,29 @@ def _on_images(
     )
 
 
+# Buttons whose label, typed instead of pressed, presses them while a form is open.
+_TYPED = {
+    Step.FORM: (("btn_done_images", Verb.DONE_IMAGES), ("btn_skip", Verb.SKIP),
+                ("btn_cancel", Verb.CANCEL)),
+    Step.REVIEW: (("btn_submit", Verb.SUBMIT), ("btn_cancel", Verb.CANCEL)),
+}  # fmt: skip
+
+
+def typed_button(turn: Turn, said: str) -> tuple[Verb, str] | None:
+    """The form's button whose label (in any language) the message is ("完成", "skip",
+    "提交"), with the field it is for; None for anything else, an answer like any other."""
+    field = _current(turn) if turn.conv.step == Step.FORM else None
+    word = " ".join(said.strip(" .!。！").split()).lower()
+    for key, verb in _TYPED.get(turn.conv.step, ()):
+        if verb == Verb.DONE_IMAGES and (field is None or field.type != FieldType.IMAGES):
+            continue
+        if verb == Verb.SKIP and field is None:
+            continue
+        if word in {turn.svc.texts(lang, key).lower() for lang in LANGS}:
+            return verb, field.id if field is not None else ""
+    return None
+
+
 def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> None:
     """Choice, Skip and Done buttons of the current field; stale ones get a short answer."""
     field = _current(turn)
@@ -202,6 +247,7 @@ def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> Non
             return
         state["answers"][field.id] = choice.label(turn.svc.mod_lang)
     elif verb == Verb.SKIP and field.required:
+        turn.text("err_required")
         ask_field(turn)
         return
     elif verb == Verb.SKIP:
@@ -226,6 +272,8 @@ def review(turn: Turn) -> None:
             value = turn.t("review_images", n=len(state["images"].get(f.id, [])))
         else:
             value = state["answers"].get(f.id) or turn.t("review_empty")
+            if extra := len(state["images"].get(f.id, [])):
+                value = f"{value} (+{turn.t('review_images', n=extra)})"
         lines.append(f"• {f.label_in(turn.lang)}: {value}")
     rows: list[tuple[Button, ...]] = [
         (turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)

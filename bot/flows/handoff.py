@@ -78,7 +78,7 @@ def _answers(turn: Turn) -> tuple[str, list[tuple[str, str]], list[str]]:
     pairs = [
         (f.label_in(turn.svc.mod_lang), answers[f.id]) for f in form.fields if answers.get(f.id)
     ]
-    shas = [sha for f in form.fields for sha in images.get(f.id, [])]
+    shas = list(dict.fromkeys(sha for f in form.fields for sha in images.get(f.id, [])))
     return form.id, pairs, shas
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.state import Step
 from bot.types import Capabilities
+from knowledge.models import FieldType
 from tests.helpers.builders import exe, jpeg, png, png_bomb
 from tests.helpers.fakes import Harness, MakeHarness
 from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
@@ -364,3 +365,69 @@ async def test_a_platform_without_dialogs_gets_the_form_question_by_question(
     await user.presses(h.kb.categories[cat.parent].label("en"))
     await user.presses(cat.label("en"))
     assert user.button(WORDS["en"].form).modal is None
+
+
+async def test_a_screenshot_at_a_typed_question_is_kept_not_lost(h: Harness, lang: str) -> None:
+    """People send the screenshot where they are asked to explain: it goes with the ticket."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    typed = next(f for f in form.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT))
+    for field in form.fields[: form.fields.index(typed)]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.sends_image(png(color=(3, 2, 1)))
+    assert said.has(user.t("err_image_kept"))
+    assert said.items[-1].text == user.t("err_image_kept")  # asked again, with its buttons
+    assert w.human in said.labels
+    said = await user.sends_file(png(color=(4, 2, 1)), text=ANSWERS[typed.id], mime="image/png")
+    assert not said.has(user.t("err_image_kept"))  # the caption answered it
+    for field in form.fields[form.fields.index(typed) + 1 :]:
+        said = await answer(h, user, form, field.id, 1)
+    assert said.has(w.review) and said.has(f"(+{user.t('review_images', n=2)})")
+    said = await user.presses(w.submit)
+    ticket = await h.ticket(1)
+    assert len(ticket.images) == 3
+    assert any(ANSWERS[typed.id] == answer for _label, answer in ticket.answers)
+
+
+async def test_a_refused_file_with_a_caption_keeps_the_answer(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    typed = next(f for f in form.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT))
+    for field in form.fields[: form.fields.index(typed)]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.sends_file(exe(), name="a.png", text=ANSWERS[typed.id])
+    assert said.has(user.t("err_not_image"))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.data["form"]["answers"][typed.id] == ANSWERS[typed.id]
+
+
+@pytest.mark.parametrize("lang_typed", ["zh-CN", "en"])
+async def test_button_labels_typed_press_them(h: Harness, lang: str, lang_typed: str) -> None:
+    """ "完成", "Skip", "提交" typed instead of pressed (in either language) do what they say."""
+    w, typed = WORDS[lang], WORDS[lang_typed]
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.says(f" {typed.skip.upper()}! ")  # the screenshots are optional
+    assert said.has(w.review)
+    await user.presses(user.labels()[-4])  # Edit the screenshots
+    await user.sends_image(png())
+    said = await user.says(typed.done)
+    assert said.has(w.review)
+    said = await user.says(typed.submit)
+    assert said.has("#1") and said.has(w.created)
+
+
+async def test_skip_typed_at_a_required_question_says_it_is_required(
+    h: Harness, lang: str
+) -> None:
+    user = h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    first = form.fields[0]
+    assert first.required and first.type == FieldType.TEXT
+    said = await user.says(WORDS[lang].skip)
+    assert said.has(user.t("err_required"))
+    assert said.items[-1].text.startswith(first.prompt_in(lang)) or said.has(first.prompt_in(lang))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and first.id not in conv.data["form"]["answers"]
