@@ -73,7 +73,7 @@ async def show_queue(turn: Turn) -> None:
                 category=t.category or "-",
                 user=t.user_name or t.user_key,
                 summary=t.summary[:40],
-            )
+            ).removesuffix(" · ")  # a form's ticket has no question to show
         )
     turn.say(Reply("\n".join(lines)))
 
