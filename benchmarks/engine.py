@@ -611,6 +611,8 @@ async def main() -> int:
         )
         if profiler is not None:
             profiler.disable()
+            if os.environ.get("KEFU_PROFILE_OUT"):  # for pstats' callers and callees
+                profiler.dump_stats(os.environ["KEFU_PROFILE_OUT"])
             pstats.Stats(profiler).sort_stats(
                 os.environ.get("KEFU_PROFILE_SORT", "tottime")
             ).print_stats(int(os.environ.get("KEFU_PROFILE_TOP", "30")))
