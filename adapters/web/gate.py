@@ -74,7 +74,8 @@ class Gate:
         return self.guard.finish(
             ctx,
             self.p.render(ctx, "login.html", status, error=error, telegram_bot=bot,
-                          discord=self.way.discord is not None, next=target),
+                          discord=self.way.discord is not None, next=target,
+                          no_accounts=not (bot or self.way.discord or self.way.accounts.names())),
         )  # fmt: skip
 
     def enter(self, ctx: Ctx, who: Identity, target: str) -> Response:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.adapters.web.conftest import PASSWORD, WebHarness, csrf_of, sign_in
+from bot.texts import Texts
+from tests.adapters.web.conftest import PASSWORD, MakeWeb, WebHarness, csrf_of, sign_in
 from tests.helpers.builders import png
 
 PAGES = ["/", "/queue", "/find", "/reports", "/help", "/tickets/1"]
@@ -61,6 +62,19 @@ async def test_a_local_account_signs_in_and_a_wrong_password_is_refused(web: Web
         assert no_csrf.status_code == 403
         await sign_in(browser)
         assert (await browser.get("/queue")).status_code == 200
+
+
+async def test_a_desk_with_no_way_in_says_how_to_make_one(make_web: MakeWeb) -> None:
+    """A new user's first `kefu web` has no accounts: the sign-in page names the command."""
+    h = await make_web()
+    async with h.client() as browser:
+        page = await browser.get("/login", headers={"Accept-Language": "en"})
+        assert "kefu web add-user NAME" in page.text
+        assert Texts()("en", "web_no_accounts") in page.text
+    h.web.accounts.add("amy", PASSWORD)
+    async with h.client() as browser:
+        page = await browser.get("/login")
+        assert "add-user" not in page.text  # once there is one, nothing is said of accounts
 
 
 async def test_sign_in_attempts_are_rate_limited(web: WebHarness) -> None:
