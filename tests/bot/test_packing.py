@@ -4,35 +4,19 @@ stores)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-
-import pytest
 
 from bot.deliveries import PACK_CHARS, pack_run, to_ticket_topic
 from bot.outbox import Outbox
 from bot.ports import Rejected, RetryLater
-from bot.storage import Store, open_store
+from bot.storage import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.records import OutboxItem, OutboxStatus, Ticket
 from bot.types import ChatKind, ChatRef, OutFile, Reply
 from tests.helpers.fakes import Clock, FakeAdapter
 
 GROUP = ChatRef("telegram", "-100", ChatKind.MODERATION)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh store of each kind."""
-    if request.param == "postgres":
-        made: Store = await PostgresStore.open(request.getfixturevalue("pg_url"))
-    else:
-        made = await open_store(tmp_path / "kefu.sqlite3")
-    try:
-        yield made
-    finally:
-        await made.close()
 
 
 def relay(n: int, text: str = "", ticket: int = 1, **reply: Any) -> OutboxItem:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,7 @@ from typing import Any
 import pytest
 
 from bot.state import Conversation, Step
-from bot.storage import open_store
 from bot.storage.base import Store
-from bot.storage.postgres import PostgresStore
 from bot.storage.records import (
     Author,
     Loaded,
@@ -36,20 +33,6 @@ from bot.types import ChatKind
 
 NASTY = "'; DROP TABLE tickets; --"
 sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh store of each kind (SQLite in a temporary file, PostgreSQL in a new database)."""
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-        made: Store = await PostgresStore.open(url)
-    else:
-        made = await open_store(tmp_path / "kefu.sqlite3")
-    try:
-        yield made
-    finally:
-        await made.close()
 
 
 def ticket(user: str = "telegram:1", **fields: Any) -> Ticket:

@@ -163,12 +163,17 @@ async def test_silence_closes_nothing_and_marks_nothing_solved(h: Harness, lang:
     assert said.has(w.glad)
 
 
-async def test_not_solved_offers_the_next_candidates(h: Harness, lang: str) -> None:
-    w, user = WORDS[lang], h.user("alice", lang)
+async def shown_pw(h: Harness, user: FakeUser) -> None:
+    """/start and "pw": the forgot-password article, a second candidate behind it."""
     h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
                 confident=True)  # fmt: skip
     await user.command("start")
     await user.says("pw")
+
+
+async def test_not_solved_offers_the_next_candidates(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await shown_pw(h, user)
     said = await user.presses(w.not_solved)
     other = h.kb.article("login-verification-code", lang)
     assert other is not None
@@ -203,10 +208,7 @@ TYPED_VERDICTS = {
 async def test_a_typed_answer_to_did_it_help_counts_as_the_button(h: Harness, lang: str) -> None:
     """People type "没有解决" or "yes thanks" under "did this solve it?" as often as they press."""
     w, user = WORDS[lang], h.user("alice", lang)
-    h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
-                confident=True)  # fmt: skip
-    await user.command("start")
-    await user.says("pw")
+    await shown_pw(h, user)
     said = await user.says(TYPED_VERDICTS[lang]["no"])
     other = h.kb.article("login-verification-code", lang)
     assert other is not None and other.title in said.labels
@@ -256,10 +258,7 @@ async def test_an_article_marked_not_solved_is_not_pushed_again(h: Harness, lang
 async def two_not_solved(h: Harness, user: FakeUser) -> Replies:
     """An article, Not solved, the next candidate, Not solved again."""
     w = WORDS[user.lang]
-    h.index.pin("pw", [("forgot-password", 0.9), ("login-verification-code", 0.5)],
-                confident=True)  # fmt: skip
-    await user.command("start")
-    await user.says("pw")
+    await shown_pw(h, user)
     await user.presses(w.not_solved)
     other = h.kb.article("login-verification-code", user.lang)
     assert other is not None
