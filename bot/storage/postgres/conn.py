@@ -41,7 +41,7 @@ Conn = psycopg.AsyncConnection[DictRow]
 
 POOL_SIZE = 32  # connections per process (turns take at most 24: coordination.TURNS)
 NODE_BEAT = 2.0  # seconds between a node's heartbeats
-NODE_TTL = 10.0  # a node silent this long is gone: what it claimed may be taken over
+NODE_TTL = 8.0  # a node silent this long (4 beats) is gone: what it claimed may be taken over
 
 # The connection the running task (and the tasks it starts) uses: (store, connection, whether a
 # transaction is open on it). A conversation's turn holds one (PostgresLocks); transaction()
@@ -166,15 +166,30 @@ class PostgresConnection:
         await self._pool.close()
 
     async def _heartbeat(self) -> None:
-        """Tell the other processes this one is alive, every NODE_BEAT seconds."""
-        while True:
-            await asyncio.sleep(NODE_BEAT)
-            try:
-                done = await self._one(_BEAT, (self.node,))
-                if done.rowcount == 0:  # forgotten (a long pause): join again
-                    await self._one(_REGISTER, (self.node, socket.gethostname(), os.getpid()))
-            except (psycopg.Error, OSError) as exc:
-                log.warning("heartbeat failed (%s); retrying", type(exc).__name__)
+        """Tell the other processes this one is alive, every NODE_BEAT seconds, on a connection
+        of its own: a pool busy with turns must not make a live process look dead."""
+        conn: Conn | None = None
+        try:
+            while True:
+                await asyncio.sleep(NODE_BEAT)
+                try:
+                    if conn is None or conn.closed:
+                        conn = await self.connect()
+                    done = await conn.execute(_BEAT, (self.node,))
+                    if done.rowcount == 0:  # forgotten (a long pause): join again
+                        await conn.execute(
+                            _REGISTER, (self.node, socket.gethostname(), os.getpid())
+                        )
+                except (psycopg.Error, OSError) as exc:
+                    log.warning("heartbeat failed (%s); retrying", type(exc).__name__)
+                    if conn is not None:
+                        with contextlib.suppress(psycopg.Error, OSError):
+                            await conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                with contextlib.suppress(psycopg.Error, OSError):
+                    await conn.close()
 
     async def connect(self) -> Conn:
         """A connection of its own, outside the pool (LISTEN holds one); close it after."""
