@@ -54,10 +54,13 @@ class Tuning:
     min_specific_idf: float = 1.75
     # and the best article leads the next one by this share of its score.
     min_margin: float = 0.05
-    w_example: float = 1.0  # ranking adds this times the likeness of an attached example,
-    example_min: float = 0.3  # when it is at least this like the query
-    w_taught: float = 3.0  # a word an example taught its article weighs as in a title
-    example_sure: float = 0.6  # an example this like the query makes its article confident
+    # The queries attached to an article (examples) are one more field of it, of this weight
+    # (the body's is 1); the words no article holds that they bring weigh this (as a title).
+    w_examples: float = 0.25
+    w_taught: float = 3.0
+    example_min: float = 0.3  # an article with an example this like the query is a candidate,
+    example_sure: float = 0.6  # and one this like it (a near copy) is confident and comes
+    w_example: float = 1.0  # first: ranking adds this times the likeness
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,11 @@ both sides: a long story that shares one common word with an example is not like
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+
+# A word of a query: its weight (idf) and the keys it matches through (token, concepts).
+Word = tuple[float, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,48 +31,75 @@ class ExampleField:
 
     examples: list[Example] = field(default_factory=list)
     _docs: list[int] = field(default_factory=list)
-    _weights: list[Mapping[str, float]] = field(default_factory=list)
+    _weights: list[list[float]] = field(default_factory=list)  # of each example's words
     _totals: list[float] = field(default_factory=list)
-    _by_token: dict[str, list[int]] = field(default_factory=dict)
-    # The words an example taught its article (ones the article did not hold): token → article
-    # → impact, scored like the article's own keywords.
-    taught: dict[str, dict[int, float]] = field(default_factory=dict)
+    # A word's token or one of its concepts → the examples and which of their words hold it.
+    _by_key: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # The words an example taught its article (ones no article held): token → articles; the
+    # article explains them from then on.
+    taught: dict[str, set[int]] = field(default_factory=dict)
+    # Every example's tokens (as a query weighs them) summed per article: article → token →
+    # weight, the term frequencies of a low-weight "examples" field of the article.
+    terms: dict[int, dict[str, float]] = field(default_factory=dict)
+    # That field's impacts: token → article → impact, scored with the article's other fields.
+    said: dict[str, dict[int, float]] = field(default_factory=dict)
 
-    def add(
-        self, example: Example, doc: int, tokens: Mapping[str, float], new: Mapping[str, float]
-    ) -> None:
-        """Keep an example for article `doc`, with its tokens and their weights (idf), and the
-        impacts of the tokens the article lacked (`new`)."""
-        for token, impact in new.items():
-            slot = self.taught.setdefault(token, {})
-            slot[doc] = max(slot.get(doc, 0.0), impact)
+    def add(self, example: Example, doc: int, words: Sequence[Word], new: Iterable[str]) -> None:
+        """Keep an example for article `doc`, with its words (each weighed by idf), and the
+        tokens it teaches the article (`new`: ones no article holds)."""
+        for token in new:
+            self.taught.setdefault(token, set()).add(doc)
         n = len(self.examples)
         self.examples.append(example)
         self._docs.append(doc)
-        self._weights.append(dict(tokens))
-        self._totals.append(sum(tokens.values()))
-        for token in tokens:
-            self._by_token.setdefault(token, []).append(n)
+        self._weights.append([w for w, _ in words])
+        self._totals.append(sum(w for w, _ in words))
+        for i, (_, keys) in enumerate(words):
+            for key in keys:
+                self._by_key.setdefault(key, []).append((n, i))
+
+    def note(self, doc: int, weights: Mapping[str, float]) -> dict[str, float]:
+        """Add an example's token weights to its article's field; the field's terms."""
+        terms = self.terms.setdefault(doc, {})
+        for token, weight in weights.items():
+            terms[token] = terms.get(token, 0.0) + weight
+        return terms
+
+    def impacts(self, doc: int, impacts: Mapping[str, float]) -> None:
+        """Set the impacts of an article's examples field."""
+        for token, impact in impacts.items():
+            self.said.setdefault(token, {})[doc] = impact
 
     def holds(self, doc: int, token: str) -> bool:
         """Whether an example taught an article a token."""
         return doc in self.taught.get(token, ())
 
-    def similar(self, tokens: Mapping[str, float]) -> dict[int, float]:
-        """For each article with an example like the query: the best likeness, 0..1.
+    def similar(self, words: Sequence[Word], least: float = 0.0) -> dict[int, float]:
+        """For each article with an example like the query (at least `least`): the best
+        likeness, 0..1.
 
-        Likeness is the weight of the shared tokens over the mean weight of the two (Dice).
+        Likeness is the weight of the words each side shares with the other over the weight
+        of all their words (Dice); a word is shared through its token or one of its concepts,
+        and counts once however many of them match.
         """
-        shared: dict[int, float] = {}
-        for token, weight in tokens.items():
-            for n in self._by_token.get(token, ()):
-                shared[n] = shared.get(n, 0.0) + weight
-        total = sum(tokens.values())
+        mine: dict[int, float] = {}  # example → weight of the query's words it shares
+        theirs: dict[int, set[int]] = {}  # example → its words the query shares
+        for weight, keys in words:
+            found: set[int] = set()
+            for key in keys:
+                for n, i in self._by_key.get(key, ()):
+                    found.add(n)
+                    theirs.setdefault(n, set()).add(i)
+            for n in found:
+                mine[n] = mine.get(n, 0.0) + weight
+        total = sum(w for w, _ in words)
         best: dict[int, float] = {}
-        for n, weight in shared.items():
-            likeness = 2 * weight / (total + self._totals[n])
+        for n, weight in mine.items():
+            shared = weight + sum(self._weights[n][i] for i in theirs[n])
+            likeness = shared / (total + self._totals[n])
             doc = self._docs[n]
-            best[doc] = max(best.get(doc, 0.0), likeness)
+            if likeness >= max(least, best.get(doc, 0.0)):
+                best[doc] = likeness
         return best
 
 

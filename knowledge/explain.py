@@ -53,16 +53,22 @@ class Explainer:
         return out
 
     def coverage(
-        self, doc: int, units: Sequence[Unit], weights: Sequence[float], head: bool = False
+        self,
+        doc: int,
+        units: Sequence[Unit],
+        weights: Sequence[float],
+        head: bool = False,
+        learned: bool = True,
     ) -> float:
-        """The weighted share of a query's content words that an article (head) explains."""
+        """The weighted share of a query's content words that an article (head) explains;
+        `learned`: also through the words its examples taught it."""
         post = self._postings
         heads = self._heads[doc]
         taught = self._examples
 
         def has(token: str) -> bool:
             found = token in heads if head else doc in post.get(token, ())
-            return found or taught.holds(doc, token)
+            return found or (learned and taught.holds(doc, token))
 
         total = explained = 0.0
         for unit, weight in zip(units, weights, strict=False):

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import NamedTuple
 
 from knowledge.bm25 import (
     Builder,
@@ -19,7 +20,7 @@ from knowledge.bm25 import (
     parse_synonyms,
     postings,
 )
-from knowledge.examples import Example, ExampleField
+from knowledge.examples import Example, ExampleField, Word
 from knowledge.explain import MAX_UNITS, Explainer
 from knowledge.intents import Intent, Intents
 from knowledge.intents import builtin as builtin_intents
@@ -31,6 +32,7 @@ from knowledge.terms import Lexicon
 from knowledge.text import (
     Analysis,
     Segmenter,
+    Unit,
 )
 
 __all__ = [
@@ -53,6 +55,17 @@ _MAX_TOKENS = 48
 _BROAD_MIN = 250
 _CANDIDATES = 200
 _RERANKED = 16  # the best by BM25 that are ranked again
+
+
+class _Found(NamedTuple):
+    """An article found: its rank key and 0..1 score, and the same by its own words alone."""
+
+    key: float
+    score: float
+    doc: int
+    own_key: float
+    own_score: float
+    own_cov: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,19 +181,24 @@ class SearchIndex:
         doc = self._by_id.get(article_id)
         if doc is None:
             return False
-        tokens = self._example_tokens(self._reader.read(query))
+        analysis = self._reader.read(query)
+        tokens = self._example_tokens(analysis)
         if not tokens:
             return False
         post, heads, t = self._postings, self._heads[doc], self._tuning
         # An example teaches its article the words no article holds (slang, a nickname); a word
         # that another article holds means what that article says ("taken down" for a post
         # removed by moderation is also a copyright take-down).
-        new = {
-            tok: t.w_taught * weight * (t.k1 + 1) / (t.k1 + 1)
-            for tok, weight in tokens.items()
-            if tok not in heads and tok not in post
-        }
-        self._examples.add(Example(query, article_id), doc, tokens, new)
+        new = {tok for tok in tokens if tok not in heads and tok not in post}
+        words = self._example_words(analysis)
+        self._examples.add(Example(query, article_id), doc, words, new)
+        terms = self._examples.note(doc, self._reader.weights(analysis))
+        k1, unseen = t.k1, self._idf_unseen
+        impacts = {}
+        for tok, c in terms.items():
+            s = t.w_examples if tok in post else t.w_taught
+            impacts[tok] = self._idf.get(tok, unseen) * c * s * (k1 + 1) / (k1 + c * s)
+        self._examples.impacts(doc, impacts)
         return True
 
     def _example_tokens(self, a: Analysis) -> dict[str, float]:
@@ -189,6 +207,21 @@ class SearchIndex:
         idf, unseen = self._idf, self._idf_unseen
         tokens = [u.token for u in a.units if not u.complaint] + a.concepts
         return {tok: idf.get(tok, unseen) for tok in tokens}
+
+    def _example_words(self, a: Analysis) -> list[Word]:
+        """A query's content words, each weighed as the idf of the word or its rarest concept
+        (as coverage weighs them), with the keys through which another query shares it."""
+        idf, unseen = self._idf, self._idf_unseen
+
+        def weight(u: Unit) -> float:
+            # A word no article holds weighs the most, unless a concept says what it means.
+            concepts = [idf.get(c, 0.0) for c in u.concepts]
+            own = idf.get(u.token, 0.0 if concepts else unseen)
+            return max([own, *concepts])
+
+        return [
+            (weight(u), (u.token, *u.concepts)) for u in a.units[:MAX_UNITS] if not u.complaint
+        ]
 
     def examples(self) -> tuple[Example, ...]:
         """The queries attached so far, in the order they came."""
@@ -205,18 +238,20 @@ class SearchIndex:
             return SearchResult(query, confident=False, hits=())
         analysis = self._reader.read(query)
         weights = self._reader.weights(analysis)
-        scores = self._accumulate(weights) if weights and limit > 0 else {}
-        taught: dict[int, float] = {}
+        heard: dict[int, float] = {}  # what the articles' examples fields add to their scores
+        scores = self._accumulate(weights, heard) if weights and limit > 0 else {}
+        alike: dict[int, float] = {}  # the articles with an example like the query
         if self._examples.examples and limit > 0:
-            taught = self._examples.similar(self._example_tokens(analysis))
-        if not scores and not taught:
+            alike = self._examples.similar(self._example_words(analysis), self._tuning.example_min)
+        if not scores and not alike:
             return SearchResult(query, confident=False, hits=())
-        found = self._rank(analysis, weights, scores, taught, limit)
+        found = self._rank(analysis, weights, scores, heard, alike, limit)
         hits: list[Hit] = []
-        for _, score, _, d in found[:limit]:
+        for f in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
-            hits.append(self._hit(d, min(score, hits[-1].score) if hits else score, lang))
-        confident = intent not in _SILENT and self._confident(analysis, found, taught)
+            score = min(f.score, hits[-1].score) if hits else f.score
+            hits.append(self._hit(f.doc, score, lang))
+        confident = intent not in _SILENT and self._confident(analysis, found, alike)
         return SearchResult(query, confident, tuple(hits))
 
     def _rank(
@@ -224,61 +259,75 @@ class SearchIndex:
         analysis: Analysis,
         weights: Mapping[str, float],
         scores: Mapping[int, float],
-        taught: Mapping[int, float],
+        heard: Mapping[int, float],
+        alike: Mapping[int, float],
         limit: int,
-    ) -> list[tuple[float, float, float, int]]:
-        """The best articles as (rank key, score, coverage, doc), best first.
+    ) -> list[_Found]:
+        """The best articles, best first, each also judged by its own words alone (without
+        what its examples add).
 
         The best by BM25 are ranked again with how much of the query each one explains, as a
         whole and in one of its sections: an article that matches one word strongly gives way
-        to one that explains every word. An example like the query, attached to an article,
-        brings that article up.
+        to one that explains every word. The queries attached to an article add to its score
+        as one more field, and an example like the query brings its article up.
         """
         t, explain, units = self._tuning, self._explain, analysis.units
+        taught = bool(self._examples.taught)
         unit_weights = explain.weights(units)
         ceiling = sum(w * self._cap(tok) for tok, w in weights.items())
         # As many candidates whatever the limit: the best article does not depend on it.
         best = dict(heapq.nlargest(max(limit, _RERANKED), scores.items(), key=itemgetter(1)))
-        best.update({d: scores.get(d, 0.0) for d in taught})
+        best.update({d: scores.get(d, 0.0) for d in alike})
         scale = max(ceiling, *best.values(), 1e-9)  # the best share is at most 1
-        found: list[tuple[float, float, float, int]] = []
+        own_scale = max(ceiling, *(raw - heard.get(d, 0.0) for d, raw in best.items()), 1e-9)
+        found: list[_Found] = []
         for d, raw in best.items():
             cov = explain.coverage(d, units, unit_weights)
+            own_cov = explain.coverage(d, units, unit_weights, learned=False) if taught else cov
             part = explain.section(d, units, unit_weights)
-            like = taught.get(d, 0.0)
-            like = like if like >= t.example_min else 0.0
+            like = alike.get(d, 0.0)
+            like = like if like >= t.example_sure else 0.0  # a near copy of the query
             score = max(t.w_norm * raw / scale + (1 - t.w_norm) * cov, like)
             key = raw / scale + t.rank_coverage * cov + t.rank_section * part
-            found.append((key + t.w_example * like, score, cov, d))
-        found.sort(key=lambda f: (-f[0], self._docs[f[3]].id))
+            own = (raw - heard.get(d, 0.0)) / own_scale
+            own_key = own + t.rank_coverage * own_cov + t.rank_section * part
+            own_score = t.w_norm * own + (1 - t.w_norm) * own_cov
+            found.append(_Found(key + t.w_example * like, score, d, own_key, own_score, own_cov))
+        found.sort(key=lambda f: (-f.key, self._docs[f.doc].id))
         return found
 
     def _confident(
-        self,
-        analysis: Analysis,
-        found: Sequence[tuple[float, float, float, int]],
-        taught: Mapping[int, float],
+        self, analysis: Analysis, found: Sequence[_Found], alike: Mapping[int, float]
     ) -> bool:
-        """Whether the best article is a confident answer (see Tuning for each condition)."""
+        """Whether the best article is a confident answer (see Tuning for each condition).
+
+        An example very like the query makes its article confident. Otherwise the articles'
+        own words decide, as if nothing were attached: examples that put first an article
+        that its own words do not leave it a suggestion.
+        """
         t, explain = self._tuning, self._explain
-        _, top_score, top_cov, top = found[0]
-        if taught.get(top, 0.0) >= t.example_sure:
+        top = found[0]
+        if alike.get(top.doc, 0.0) >= t.example_sure:
             return True
-        runner_up = min(max((f[1] for f in found[1:]), default=0.0), top_score)
+        if top is not min(found, key=lambda f: (-f.own_key, self._docs[f.doc].id)):
+            return False
+        top_score, top_cov, doc = top.own_score, top.own_cov, top.doc
+        runner_up = min(max((f.own_score for f in found if f is not top), default=0.0), top_score)
         if top_score - runner_up < t.min_margin * top_score:
             return False
         units = analysis.units
+        head = explain.coverage(doc, units, explain.weights(units), head=True, learned=False)
         return (
             (
                 top_score >= t.min_score
                 and top_cov >= t.min_coverage
                 and (
-                    explain.coverage(top, units, explain.weights(units), head=True) >= t.min_head
-                    or (top_cov >= t.body_coverage and explain.subtopic(top, units))
+                    head >= t.min_head
+                    or (top_cov >= t.body_coverage and explain.subtopic(doc, units))
                 )
             )
             or self._clear_winner(analysis, top_score, runner_up)
-        ) and explain.specific(top, units) >= t.min_specific_idf
+        ) and explain.specific(doc, units) >= t.min_specific_idf
 
     def _clear_winner(self, analysis: Analysis, score: float, runner_up: float) -> bool:
         """Whether a long, rambling query has one article far ahead of the others.
@@ -304,7 +353,7 @@ class SearchIndex:
         title = d.titles.get(lang or "") or next(iter(d.titles.values()))
         return Hit(d.id, round(score, 4), title, d.category)
 
-    def _accumulate(self, weights: dict[str, float]) -> dict[int, float]:
+    def _accumulate(self, weights: dict[str, float], heard: dict[int, float]) -> dict[int, float]:
         """Term-at-a-time scoring over the query's most telling tokens.
 
         Tokens found in a twentieth of a large help center weigh little (low idf) and would
@@ -324,8 +373,9 @@ class SearchIndex:
             elif posting:
                 _add(acc, posting, weights[token])
         for token in order:
-            if (taught := self._examples.taught.get(token)) is not None:
-                _add(acc, taught, weights[token])
+            if (said := self._examples.said.get(token)) is not None:
+                _add(acc, said, weights[token])
+                _add(heard, said, weights[token])
         if not broad:
             return acc
         if not acc:

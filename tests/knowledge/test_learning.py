@@ -121,3 +121,42 @@ def test_an_example_teaches_only_words_no_article_holds(articles: list[Article])
     )
     assert index.search(query).hits[0].id == "copyright-complaint"
     assert index.search("nurse").hits[0].id == "note-removed-by-moderation"
+
+
+def test_a_query_told_like_an_example_finds_its_article(articles: list[Article]) -> None:
+    # The attached query's words are a low-weight field of its article: other clothes that
+    # do not fit, told in other words, lead to returns rather than to the refund that is late.
+    index = SearchIndex.build(articles)
+    queries = ("裤子大了想退", "鞋子小了 能退吗")
+    assert all(index.search(q).hits[0].id != "refund-return" for q in queries)
+    index.add_example("衣服小了想退", "refund-return")
+    assert all(index.search(q).hits[0].id == "refund-return" for q in queries)
+
+
+def test_an_example_sharing_a_word_does_not_take_another_articles_query(
+    articles: list[Article],
+) -> None:
+    # An order not shipped shares "shipping" with a return's postage: its example neither
+    # puts it first nor makes it a confident answer there.
+    index = SearchIndex.build(articles)
+    query = "who pays shipping if i send it back"
+    assert index.search(query).hits[0].id == "refund-return"
+    index.add_example("seller hasnt shiped my stuff yet can i cancel", "order-not-shipped")
+    result = index.search(query)
+    assert result.hits[0].id == "refund-return"
+    assert result.confident
+
+
+def test_examples_that_alone_put_an_article_first_leave_it_unconfident(
+    articles: list[Article],
+) -> None:
+    # Attached examples may reorder the articles, but only a near copy of the query makes
+    # an article confident that the articles' own words do not put first.
+    index = SearchIndex.build(articles)
+    query = "裤子大了想退"
+    index.add_example("衣服小了想退", "refund-return")
+    result = index.search(query)
+    assert result.hits[0].id == "refund-return"
+    assert not result.confident
+    index.add_example(query, "refund-return")
+    assert index.search(query).confident
