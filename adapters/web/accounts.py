@@ -97,28 +97,38 @@ class LocalAccounts:
 
 async def import_files(data_dir: Path, store: AccountStore, now: float) -> None:
     """Move the accounts and the session key that an older Kefu kept in files of the data
-    directory into the store, and rename the files `*.imported` (so nothing is imported
-    twice). An account the store has already keeps the store's password."""
+    directory into the store, then rename the files `*.imported` (so nothing is imported
+    twice). An account the store has already keeps the store's password, and a key it has
+    already stays. Importing again does nothing new: a process that stopped halfway, or two
+    that start together on one data directory, leave the same store."""
     users = data_dir / USERS_FILE
     if users.exists():
         found = _read_users(users)
-        kept = _claim(users)
+        clashes = await _import_users(found, store, now)
+        kept = _set_aside(users)
         if kept is not None:
-            await _import_users(found, kept, store, now)
+            log.info(
+                "imported %d web account(s) of %s into the store, where every process finds "
+                "them (the file is renamed %s)", len(found) - len(clashes), users, kept.name,
+            )  # fmt: skip
+        if clashes:
+            log.warning(
+                "the store had these accounts already and keeps their passwords, not those of "
+                "%s: %s", users, ", ".join(clashes),
+            )  # fmt: skip
     secret = data_dir / SECRET_FILE
-    if secret.exists():
-        value = secret.read_text(encoding="utf-8").strip()
-        kept = _claim(secret) if value else None
-        if kept is not None:
-            used = await store.session_key(value, now)
-            if used == value:
-                log.info("the session key of %s is in the store now (file renamed %s)", secret,
-                         kept.name)  # fmt: skip
-            else:
-                log.warning(
-                    "the store holds a session key already: the one of %s (renamed %s) is not "
-                    "used, and sessions signed with it must sign in again", secret, kept.name,
-                )  # fmt: skip
+    value = secret.read_text(encoding="utf-8").strip() if secret.exists() else ""
+    if value:
+        used = await store.session_key(value, now)
+        kept = _set_aside(secret)
+        if used != value:
+            log.warning(
+                "the store holds a session key already: the one of %s is not used, and "
+                "sessions signed with it must sign in again", secret,
+            )  # fmt: skip
+        elif kept is not None:
+            log.info("the session key of %s is in the store now (the file is renamed %s)",
+                     secret, kept.name)  # fmt: skip
 
 
 def _read_users(path: Path) -> dict[str, str]:
@@ -134,9 +144,19 @@ def _read_users(path: Path) -> dict[str, str]:
     return found
 
 
-def _claim(path: Path) -> Path | None:
-    """Rename a file `*.imported` (or `*.imported-N` when that is taken); None when another
-    process renamed it first (it imports it)."""
+async def _import_users(found: dict[str, str], store: AccountStore, now: float) -> list[str]:
+    """Add the file's accounts the store lacks; the names it has with another hash."""
+    clashes = []
+    for name, hashed in sorted(found.items()):
+        added = await store.set_account(name, hashed, now, replace=False)
+        if not added and await store.account_hash(name) != hashed:
+            clashes.append(name)
+    return clashes
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename an imported file `*.imported` (or `*.imported-N` when that is taken); None when
+    another process renamed it first."""
     target, n = path.with_name(path.name + IMPORTED), 1
     while target.exists():
         n += 1
@@ -146,22 +166,3 @@ def _claim(path: Path) -> Path | None:
     except FileNotFoundError:
         return None
     return target
-
-
-async def _import_users(
-    found: dict[str, str], kept: Path, store: AccountStore, now: float
-) -> None:
-    clashes = []
-    for name, hashed in sorted(found.items()):
-        if not await store.set_account(name, hashed, now, replace=False):
-            clashes.append(name)
-    log.info(
-        "imported %d web account(s) of %s into the store, where every process finds them "
-        "(the file is renamed %s)", len(found) - len(clashes), kept.with_name(USERS_FILE),
-        kept.name,
-    )  # fmt: skip
-    if clashes:
-        log.warning(
-            "the store had these accounts already and keeps their passwords, not those of the "
-            "file: %s", ", ".join(clashes),
-        )  # fmt: skip

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from adapters.web.accounts import SECRET_FILE, USERS_FILE, AccountError, LocalAccounts
+from adapters.web.accounts import (
+    SECRET_FILE,
+    USERS_FILE,
+    AccountError,
+    LocalAccounts,
+    import_files,
+)
 from bot.cli import main
 from bot.config import DB_NAME
 from bot.storage import open_store
@@ -112,7 +118,8 @@ async def test_an_imported_file_does_not_overwrite_the_store(
     _old_files(tmp_path / "data", {"amy": FAST.hash("the file's password")}, "the file's key")
     with caplog.at_level(logging.INFO):
         assert await asyncio.to_thread(main, ["web", "users", "--config", str(config)]) == 0
-    assert "keeps their passwords, not those of the file: amy" in caplog.text
+    assert "keeps their passwords, not those of " in caplog.text
+    assert "web-users.json: amy" in caplog.text
     assert "must sign in again" in caplog.text
     async with await SqliteStore.open(tmp_path / "data" / DB_NAME) as store:
         accounts = LocalAccounts(store)
@@ -120,6 +127,29 @@ async def test_an_imported_file_does_not_overwrite_the_store(
         assert not await accounts.verify("amy", "the file's password")
         assert await store.session_key("new", 2.0) == key
     assert (tmp_path / "data" / f"{USERS_FILE}.imported").exists()
+
+
+async def test_processes_starting_together_import_the_files_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`kefu run` and `kefu web` on one data directory, started together: the same accounts
+    and key end up in the store, one process renames the files, and no clash is reported."""
+    data = tmp_path / "data"
+    _old_files(data, {"amy": FAST.hash(PASSWORD)}, "the file's key")
+    async with (
+        await SqliteStore.open(tmp_path / "kefu.sqlite3") as one,
+        await SqliteStore.open(tmp_path / "kefu.sqlite3") as other,
+    ):
+        with caplog.at_level(logging.INFO):
+            await asyncio.gather(import_files(data, one, 1.0), import_files(data, other, 1.0))
+        assert await other.account_names() == ["amy"]
+        assert await one.session_key("new", 2.0) == "the file's key"
+    assert sorted(p.name for p in data.iterdir()) == [
+        f"{SECRET_FILE}.imported",
+        f"{USERS_FILE}.imported",
+    ]
+    assert "keeps their passwords" not in caplog.text
+    assert "must sign in again" not in caplog.text
 
 
 async def test_an_unreadable_accounts_file_stops_the_start_and_stays(
