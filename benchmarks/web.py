@@ -247,6 +247,15 @@ def _line(name: str, values: list[float]) -> str:
             f"   p95 {p95 * 1000:7.1f} ms   max {ordered[-1] * 1000:7.1f} ms")  # fmt: skip
 
 
+async def add_account(path: Path) -> None:
+    """The local account the clients sign in with, in the store."""
+    store = await open_store(path)
+    try:
+        await LocalAccounts(store).add("bench", PASSWORD)
+    finally:
+        await store.close()
+
+
 async def main() -> None:
     """Populate, serve, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -263,7 +272,7 @@ async def main() -> None:
         ids = await populate(data / DB_NAME, args.tickets, now)
         took = time.perf_counter() - started
         print(f"store: {len(ids)} tickets over 90 days with histories, built in {took:.1f} s")
-        LocalAccounts(data).add("bench", PASSWORD)
+        await add_account(data / DB_NAME)
         port = _free_port()
         config = Path(tmp) / "kefu.toml"
         config.write_text(

@@ -344,8 +344,9 @@ def web_desk(config: Config) -> WebDesk:
 
 
 def _bind_web(runtime: Runtime, web: WebDesk) -> None:
-    """Hand the web desk the query port, and what its actions wait for (their answers)."""
-    web.bind(desk_queries(runtime), lambda: runtime.outbox.drain(web.platform, 5.0))
+    """Hand the web desk the query port, what its actions wait for (their answers), and the
+    store, where its local accounts and session key are."""
+    web.bind(desk_queries(runtime), lambda: runtime.outbox.drain(web.platform, 5.0), runtime.store)
 
 
 async def run_web(config: Config) -> None:

@@ -1,11 +1,28 @@
-"""Small Protocols the core needs from the outside world, and the errors adapters raise."""
+"""Small Protocols the core needs from the outside world, and the errors adapters raise; and
+the store's AccountStore role, named here for the web desk (adapters import no bot.storage)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+from bot.storage.base import AccountStore
 from bot.types import Attachment, Capabilities, ChatRef, Delivered, IncomingEvent, Outgoing
+
+__all__ = [
+    "AccountStore",
+    "Adapter",
+    "DeliveryError",
+    "EventSink",
+    "LeasedIntake",
+    "Metrics",
+    "ModerationSurface",
+    "NoMetrics",
+    "Rejected",
+    "RetryLater",
+    "ThreadGone",
+    "Unreachable",
+]
 
 EventSink = Callable[[IncomingEvent], Awaitable[None]]
 """Where an adapter hands every inbound event; it returns once the event is durably handled."""

@@ -36,9 +36,16 @@ class Done:
     err: str
 
 
+def code_under_test(env: dict[str, str]) -> dict[str, str]:
+    """`env` with this checkout first on the path: run from another directory, `-m bot` would
+    import whichever Kefu the virtualenv has installed (another worktree's, say)."""
+    path = env.get("PYTHONPATH", "")
+    return {**env, "PYTHONPATH": os.pathsep.join([str(ROOT), path] if path else [str(ROOT)])}
+
+
 def kefu(*args: str, config: Path | None = None, stdin: str = "", cwd: Path) -> Done:
     """Run `python -m bot ARGS [--config FILE]` with `stdin` piped in."""
-    env = {k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"}
+    env = code_under_test({k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"})
     env.update(PYTHONIOENCODING="utf-8", LANG="C.UTF-8")
     command = [sys.executable, "-m", "bot", *args]
     if config is not None:
@@ -307,7 +314,7 @@ def test_run_without_the_platform_library_names_the_extra(
         f"[{section}]\nenabled = true\n{settings[section]}\n",
     )
     hide = f"import sys; sys.modules[{library!r}] = None; from bot.__main__ import main; "
-    env = {k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"}
+    env = code_under_test({k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"})
     env.pop("KEFU_TELEGRAM_TOKEN", None)  # the library is missing: that is said first
     env.pop("KEFU_DISCORD_TOKEN", None)
     done = subprocess.run(

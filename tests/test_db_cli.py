@@ -1,9 +1,11 @@
 """`kefu db migrate` and `kefu db copy`, and the other commands on PostgreSQL, in subprocesses:
-a deployment made on SQLite (a form with a screenshot, a desk's answer) moves to PostgreSQL,
-where `kefu tickets`, `kefu stats`, `kefu desk` and `kefu chat` carry on, and back to SQLite."""
+a deployment made on SQLite (a form with a screenshot, a desk's answer, a web desk account)
+moves to PostgreSQL, where `kefu tickets`, `kefu stats`, `kefu desk`, `kefu chat` and
+`kefu web users` carry on, and back to SQLite."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.storage.base import Store
@@ -26,6 +28,9 @@ async def _everything(store: Store) -> tuple[object, ...]:
         await store.list_snippets(),
         await store.top_misses(),
         await store.queue(),
+        await store.account_names(),
+        await store.account_hash("amy"),
+        await store.session_key("a key made now", 0.0),
     )
 
 
@@ -41,6 +46,9 @@ def _sqlite_deployment(work: Path) -> Path:
     desk = "/open 1\n/claim\nWe restored your account.\n/snippet-add hi Hello\n"
     answered = kefu("desk", "--name", "bob", config=config, cwd=work, stdin=desk)
     assert answered.code == 0, answered.err
+    account = kefu("web", "add-user", "amy", "--password-stdin", config=config, cwd=work,
+                   stdin="amy's long password\n")  # fmt: skip
+    assert account.code == 0, account.err
     return config
 
 
@@ -50,6 +58,9 @@ def _counts_match(done: Done) -> None:
     assert "MISMATCH" not in done.out
     for table in ("tickets", "ticket_messages", "outbox", "seen_events", "files"):
         assert table in done.out
+    # the web desk's account and the key its sessions are signed with, counted like the rest
+    assert re.search(r"^web_accounts +1 → +1$", done.out, re.MULTILINE), done.out
+    assert re.search(r"^web_keys +1 → +1$", done.out, re.MULTILINE), done.out
 
 
 async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
@@ -57,6 +68,8 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
 ) -> None:
     work, pg = tmp_path, pg_databases.fresh()
     _sqlite_deployment(work)
+    async with await SqliteStore.open(work / "data" / "kefu.sqlite3") as made:
+        key = await made.session_key("the session key", 1.0)  # as `kefu web` makes it
     sqlite_url = f"sqlite:///{work / 'data' / 'kefu.sqlite3'}"
     _counts_match(kefu("db", "copy", "--from", sqlite_url, "--to", pg, cwd=work))
     shared = toml_config(
@@ -75,6 +88,8 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
     assert desk.code == 0 and "We restored your account." in desk.out, desk.err
     assert "hi" in desk.out
     assert chat.code == 0 and "#1" in chat.out, chat.err
+    users = kefu("web", "users", config=shared, cwd=work)
+    assert users.code == 0 and users.out.split() == ["amy"], users.out + users.err
     back = f"sqlite:///{work / 'back.sqlite3'}"
     _counts_match(kefu("db", "copy", "--from", pg, "--to", back, cwd=work))
     again = kefu("db", "copy", "--from", sqlite_url, "--to", pg, cwd=work)
@@ -84,6 +99,7 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
         await SqliteStore.open(work / "back.sqlite3") as returned,
     ):
         assert await _everything(returned) == await _everything(there)
+        assert await there.session_key("another", 2.0) == key  # sessions stay valid
         # ticket numbers go on after the copied ones, on both sides
         assert await returned.next_ticket_id() > 1
         assert await there.next_ticket_id() > 1

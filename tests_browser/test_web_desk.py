@@ -104,7 +104,7 @@ async def test_a_moderator_works_a_ticket_in_the_browser(browser: Any, tmp_path:
     h = await WebHarness(
         web_config(tmp_path, web={"port": port}, handoff={"sla_minutes": 30})
     ).open()
-    h.web.accounts.add("amy", PASSWORD)
+    await h.web.accounts.add("amy", PASSWORD)
     await _history(h)
     served = asyncio.create_task(h.web.run(h.hub.sink))
     base = f"http://127.0.0.1:{port}"

@@ -4,8 +4,9 @@ Moderators' actions enter through the hub's sink as events of platform "web" (a
 CommandReceived or TextReceived in the MODERATION chat of the moderator, its thread the
 ticket's number), so a reply goes through the engine and the outbox like any other. What the
 core answers the moderator comes back through `send` and is shown on their next page. What
-the pages show is read through the core's query port (bot.queries.DeskQueries), handed in by
-the composition root with `bind`. `run` serves the Starlette app with uvicorn inside Kefu's
+the pages show is read through the core's query port (bot.queries.DeskQueries), the local
+accounts and the session key through the store's AccountStore role, both handed in by the
+composition root with `bind`. `run` serves the Starlette app with uvicorn inside Kefu's
 own event loop (never uvicorn.run, which would take the loop over).
 """
 
@@ -25,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.web import gate, pages, reportpage
-from adapters.web.accounts import LocalAccounts, session_secret
+from adapters.web.accounts import LocalAccounts, import_files, session_secret
 from adapters.web.live import ChangeWatch
 from adapters.web.metrics import CONTENT_TYPE, PrometheusMetrics
 from adapters.web.parts import PLATFORM, Flashes, Parts
@@ -33,7 +34,7 @@ from adapters.web.sessions import Sessions, Throttle
 from adapters.web.signin import CachedRights, DiscordOAuth, Rights, TelegramApi, now
 from adapters.web.site import HERE, Guard, Templates
 from bot.config import Config
-from bot.ports import EventSink
+from bot.ports import AccountStore, EventSink
 from bot.queries import DeskQueries
 from bot.texts import Texts
 from bot.types import Attachment, Capabilities, Delivered, Outgoing
@@ -67,7 +68,8 @@ class WebDesk:
         self.metrics = metrics or PrometheusMetrics()
         self.flashes = Flashes()
         self.issued: set[str] = set()  # the moderators' chats this process sent events from
-        self.accounts = LocalAccounts(config.bot.data_dir)
+        self._accounts: LocalAccounts | None = None
+        self._account_store: AccountStore | None = None
         self._http = http or httpx.AsyncClient(timeout=10.0)
         self._clock = clock
         self._queries: DeskQueries | None = None
@@ -75,10 +77,25 @@ class WebDesk:
         self.watch: ChangeWatch | None = None
         self.server: uvicorn.Server | None = None
 
-    def bind(self, queries: DeskQueries, settle: Callable[[], Awaitable[None]]) -> None:
-        """What the pages read, and what to wait for after an action (its answer's delivery)."""
+    def bind(
+        self,
+        queries: DeskQueries,
+        settle: Callable[[], Awaitable[None]],
+        accounts: AccountStore,
+    ) -> None:
+        """What the pages read, what to wait for after an action (its answer's delivery), and
+        where the local accounts and the session key are (the store)."""
         self._queries = queries
         self._settle = settle
+        self._account_store = accounts
+        self._accounts = LocalAccounts(accounts, clock=self._clock)
+
+    @property
+    def accounts(self) -> LocalAccounts:
+        """The local accounts (once bound)."""
+        if self._accounts is None:
+            raise RuntimeError("WebDesk.bind(queries, settle, accounts) first")
+        return self._accounts
 
     def accepts(self, item: object) -> bool:
         """Whether this process delivers an outbox item: web answers only to its own
@@ -111,12 +128,15 @@ class WebDesk:
             self.discord = None
         return found
 
-    def app(self, sink: EventSink) -> Starlette:
-        """The ASGI app, its events going to `sink`."""
-        if self._queries is None:
-            raise RuntimeError("WebDesk.bind(queries, settle) first (the composition root)")
+    async def app(self, sink: EventSink) -> Starlette:
+        """The ASGI app, its events going to `sink`; first, accounts and a session key that an
+        older Kefu kept in the data directory move into the store."""
+        if self._queries is None or self._account_store is None:
+            raise RuntimeError("WebDesk.bind(queries, settle, accounts) first")
         cfg = self.config
-        sessions = Sessions(session_secret(cfg.bot.data_dir), cfg.web.session_hours * 3600.0)
+        await import_files(cfg.bot.data_dir, self._account_store, self._clock())
+        secret = await session_secret(self._account_store, self._clock())
+        sessions = Sessions(secret, cfg.web.session_hours * 3600.0)
         rights = self._rights()
         guard = Guard(
             sessions, self.accounts, rights, self.texts, cfg.bot.default_lang,
@@ -159,7 +179,7 @@ class WebDesk:
         cfg = self.config.web
         server = _Server(
             uvicorn.Config(
-                self.app(sink), host=cfg.listen, port=cfg.port, log_level="warning",
+                await self.app(sink), host=cfg.listen, port=cfg.port, log_level="warning",
                 lifespan="off", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS,
             )
         )  # fmt: skip

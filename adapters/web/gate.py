@@ -71,11 +71,11 @@ class Gate:
         tg = self.way.telegram
         bot = await tg.bot_username() if tg is not None else ""
         target = _next(ctx.request.query_params.get("next", "/queue"))
+        none = not (bot or self.way.discord or await self.way.accounts.names())
         return self.guard.finish(
             ctx,
             self.p.render(ctx, "login.html", status, error=error, telegram_bot=bot,
-                          discord=self.way.discord is not None, next=target,
-                          no_accounts=not (bot or self.way.discord or self.way.accounts.names())),
+                          discord=self.way.discord is not None, next=target, no_accounts=none),
         )  # fmt: skip
 
     def enter(self, ctx: Ctx, who: Identity, target: str) -> Response:
@@ -95,7 +95,7 @@ class Gate:
         keys = (f"ip:{_client(request)}", f"name:{name.lower()}")
         if self.way.throttle.blocked(*keys):
             return await self.page(ctx, ctx.t("web_signin_throttled"), 429)
-        if not self.way.accounts.verify(name, password):
+        if not await self.way.accounts.verify(name, password):
             self.way.throttle.failed(*keys)
             return await self.page(ctx, ctx.t("web_signin_wrong"), 401)
         return self.enter(ctx, Identity(f"local:{name}", name, "local"), str(form.get("next", "")))

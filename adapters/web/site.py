@@ -91,7 +91,7 @@ class Guard:
         """Whether the signed-in person still has the rights they signed in with."""
         kind, _, ident = session.who.partition(":")
         if kind == "local":
-            return self.accounts.exists(ident)
+            return await self.accounts.exists(ident)
         rights = self.rights.get(kind)
         return rights is not None and await rights.allowed(ident)
 

@@ -1,4 +1,5 @@
-"""`kefu web`: serve the web desk; `kefu web add-user NAME` and `remove-user NAME`."""
+"""`kefu web`: serve the web desk; `kefu web add-user NAME`, `remove-user NAME` and `users`,
+in the configured store."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import argparse
 import asyncio
 import getpass
 import sys
+import time
+from typing import TYPE_CHECKING
 
-from bot.app import MissingExtra, run_web
+from bot.app import MissingExtra, open_store, run_web
 from bot.config import Config
+
+if TYPE_CHECKING:
+    from adapters.web.accounts import LocalAccounts
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -40,7 +46,7 @@ def main(config: Config, args: argparse.Namespace) -> int:
         if args.web_command is None:
             asyncio.run(run_web(config))
             return 0
-        from adapters.web.accounts import AccountError, LocalAccounts
+        return asyncio.run(_accounts(config, args))
     except MissingExtra as exc:
         print(f"kefu web: {exc}", file=sys.stderr)
         return 2
@@ -51,21 +57,40 @@ def main(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    accounts = LocalAccounts(config.bot.data_dir)
+
+
+async def _accounts(config: Config, args: argparse.Namespace) -> int:
+    """`users`, `add-user`, `remove-user`: in the configured store (where every process of
+    the deployment finds them), after importing an older Kefu's accounts file."""
+    from adapters.web.accounts import AccountError, LocalAccounts, import_files
+
+    store = await open_store(config)
+    try:
+        await import_files(config.bot.data_dir, store, time.time())
+        return await _account_command(LocalAccounts(store), args)
+    except AccountError as exc:
+        print(f"kefu web: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+
+
+async def _account_command(accounts: LocalAccounts, args: argparse.Namespace) -> int:
     if args.web_command == "users":
-        for name in accounts.names():
+        for name in await accounts.names():
             print(name)
         return 0
     if args.web_command == "remove-user":
-        if not accounts.remove(args.name):
+        if not await accounts.remove(args.name):
             print(f"kefu web: no account {args.name!r}", file=sys.stderr)
             return 1
         print(f"removed {args.name}")
         return 0
     try:
-        accounts.add(args.name, _password(args.password_stdin))
-    except (AccountError, ValueError) as exc:
+        password = _password(args.password_stdin)
+    except ValueError as exc:
         print(f"kefu web: {exc}", file=sys.stderr)
         return 1
+    await accounts.add(args.name, password)
     print(f"account {args.name} saved")
     return 0

@@ -428,6 +428,36 @@ class LearningStore(Protocol):
         ...
 
 
+class AccountStore(Protocol):
+    """The web desk's local accounts (a name and its argon2id password hash) and the key its
+    sessions are signed with: in the store, so that every process of a deployment, on any
+    host, knows the same accounts and accepts the same sessions."""
+
+    async def account_hash(self, name: str) -> str | None:
+        """The account's password hash; None when there is no such account."""
+        ...
+
+    async def set_account(
+        self, name: str, password_hash: str, now: float, replace: bool = True
+    ) -> bool:
+        """Create an account, or give it a new hash; with `replace` False an existing one is
+        kept as it is. Whether the hash was written."""
+        ...
+
+    async def remove_account(self, name: str) -> bool:
+        """Delete an account; False when there was none."""
+        ...
+
+    async def account_names(self) -> list[str]:
+        """Every account's name, in byte order."""
+        ...
+
+    async def session_key(self, fresh: str, now: float) -> str:
+        """The key sessions are signed with: the stored one, else `fresh`, stored now (when
+        processes start together, the first to store one wins and all use it)."""
+        ...
+
+
 class Leases(Protocol):
     """One holder at a time of a role of the deployment (the Telegram poller, the Discord
     gateway, the scheduler), for a time-to-live it renews; where one process writes the store
@@ -453,6 +483,7 @@ class Store(
     StatsStore,
     QueryStore,
     LearningStore,
+    AccountStore,
     Leases,
     Protocol,
 ):

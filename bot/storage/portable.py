@@ -94,6 +94,8 @@ TABLES = (
         bools=("to_ticket", "card", "pack", "maybe_doubled"),
     ),
     Table("seen_events", ("platform", "event_id", "seen_at"), ("platform", "event_id")),
+    Table("web_accounts", ("name", "password_hash", "created_at", "updated_at"), ("name",)),
+    Table("web_keys", ("name", "value", "created_at"), ("name",)),
 )  # fmt: skip
 
 

@@ -547,6 +547,58 @@ async def test_snippets_are_set_replaced_and_listed_by_name(store: Store) -> Non
     assert await store.list_snippets() == [("bye", "再见"), ("hi", "你好!")]
 
 
+# the web desk's accounts and session key
+
+
+async def test_accounts_are_set_replaced_listed_and_removed(store: Store) -> None:
+    assert await store.account_hash("amy") is None
+    assert await store.account_names() == []
+    assert await store.set_account("amy", "$argon2id$one", 1.0)
+    assert await store.set_account("Bob", "$argon2id$two", 1.0)
+    assert await store.set_account("amy", "$argon2id$three", 2.0)  # a new password
+    assert not await store.set_account("amy", "$argon2id$four", 3.0, replace=False)
+    assert await store.set_account(NASTY, NASTY, 3.0, replace=False)
+    assert await store.account_hash("amy") == "$argon2id$three"
+    assert await store.account_hash(NASTY) == NASTY
+    assert await store.account_names() == sorted(["Bob", "amy", NASTY], key=str.encode)
+    assert await store.remove_account("amy")
+    assert not await store.remove_account("amy")
+    assert await store.account_hash("amy") is None
+    assert "amy" not in await store.account_names()
+
+
+async def test_the_session_key_is_stored_once_and_kept(store: Store) -> None:
+    assert await store.session_key("first", 1.0) == "first"
+    assert await store.session_key("second", 2.0) == "first"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_two_connections_share_accounts_and_one_session_key(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Two processes (on two hosts, for PostgreSQL) see the same accounts, and when they
+    start together they agree on one session key."""
+
+    async def connect() -> Store:
+        if kind == "postgres":
+            return await PostgresStore.open(request.getfixturevalue("pg_url"))
+        return await open_store(tmp_path / "kefu.sqlite3")
+
+    a, b = await connect(), await connect()
+    try:
+        keys = await asyncio.gather(
+            *(s.session_key(f"key-{n}", 1.0) for n, s in enumerate([a, b] * 4))
+        )
+        assert len(set(keys)) == 1
+        await a.set_account("amy", "$argon2id$one", 1.0)
+        assert await b.account_hash("amy") == "$argon2id$one"
+        assert await b.remove_account("amy")
+        assert await a.account_names() == []
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_article_stats_put_the_worst_solve_rate_first(store: Store) -> None:
     for article, solved in [("good", 1), ("good", 1), ("bad", 0), ("bad", 0), ("bad", 1)]:
         await store.add_feedback(article, "q", bool(solved), 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.postgres.accounts import PostgresAccountStore
 from bot.storage.postgres.copy import PostgresPortable
 from bot.storage.postgres.outbox import PostgresOutboxStore
 from bot.storage.postgres.queries import PostgresQueryStore
@@ -10,9 +11,16 @@ from bot.storage.postgres.turns import PostgresTurnStore
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresTurnStore, PostgresOutboxStore, PostgresQueryStore, PostgresPortable):
+class PostgresStore(
+    PostgresTurnStore,
+    PostgresOutboxStore,
+    PostgresQueryStore,
+    PostgresAccountStore,
+    PostgresPortable,
+):
     """Every role of the store on PostgreSQL: turns, users, tickets, files, snippets, stats
-    (turns.py and tickets.py), the outbox (outbox.py), on one pool's discipline (conn.py)."""
+    (turns.py and tickets.py), the outbox (outbox.py), the desk's queries (queries.py), the web
+    desk's accounts (accounts.py), on one pool's discipline (conn.py)."""
 
     async def acquire_lease(self, name: str, ttl: float) -> bool:
         """Take or renew the lease (server time: hosts' clocks need not agree)."""

@@ -18,6 +18,7 @@ from bot.config import (
     Config,
     DiscordConfig,
     HandoffConfig,
+    StoreConfig,
     TelegramConfig,
     WebConfig,
 )
@@ -50,7 +51,7 @@ class WebHarness(Harness):
                 metrics=self.web.metrics,
             )
         )
-        self.web.bind(desk_queries(self.runtime), self.settle)
+        self.web.bind(desk_queries(self.runtime), self.settle, self.runtime.store)
         return self
 
     def client(self) -> httpx.AsyncClient:
@@ -60,9 +61,11 @@ class WebHarness(Harness):
 
 
 def web_config(data_dir: Path, **sections: Any) -> Config:
-    """A config for the web tests: data in `data_dir`, [web]/[telegram]/[handoff] overrides."""
+    """A config for the web tests: data in `data_dir`, [web]/[telegram]/[handoff]/[store]
+    overrides."""
     return Config(
         bot=BotConfig(data_dir=data_dir, default_lang="en"),
+        store=StoreConfig(**sections.get("store", {})),
         handoff=HandoffConfig(**sections.get("handoff", {})),
         telegram=TelegramConfig(**sections.get("telegram", {})),
         discord=DiscordConfig(**sections.get("discord", {})),
@@ -80,7 +83,7 @@ async def make_web(tmp_path: Path) -> AsyncIterator[MakeWeb]:
 
     async def make(**sections: Any) -> WebHarness:
         h = await WebHarness(web_config(tmp_path / f"data{len(opened)}", **sections)).open()
-        h.app = h.web.app(h.hub.sink)
+        h.app = await h.web.app(h.hub.sink)
         opened.append(h)
         return h
 
@@ -98,7 +101,7 @@ async def make_web(tmp_path: Path) -> AsyncIterator[MakeWeb]:
 async def web(make_web: MakeWeb) -> WebHarness:
     """A web harness with default settings and a local account "amy"."""
     h: WebHarness = await make_web()
-    h.web.accounts.add("amy", PASSWORD)
+    await h.web.accounts.add("amy", PASSWORD)
     return h
 
 

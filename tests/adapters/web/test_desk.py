@@ -71,7 +71,7 @@ async def test_a_desk_with_no_way_in_says_how_to_make_one(make_web: MakeWeb) -> 
         page = await browser.get("/login", headers={"Accept-Language": "en"})
         assert "kefu web add-user NAME" in page.text
         assert Texts()("en", "web_no_accounts") in page.text
-    h.web.accounts.add("amy", PASSWORD)
+    await h.web.accounts.add("amy", PASSWORD)
     async with h.client() as browser:
         page = await browser.get("/login")
         assert "add-user" not in page.text  # once there is one, nothing is said of accounts
@@ -97,7 +97,7 @@ async def test_sign_in_attempts_are_rate_limited(web: WebHarness) -> None:
 async def test_a_removed_account_loses_its_session(web: WebHarness) -> None:
     async with web.client() as browser:
         await sign_in(browser)
-        web.web.accounts.remove("amy")
+        await web.web.accounts.remove("amy")
         assert (await browser.get("/queue")).status_code == 303
 
 

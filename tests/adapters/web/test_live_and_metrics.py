@@ -73,7 +73,7 @@ def _free_port() -> int:
 async def test_a_change_in_another_process_reaches_the_event_stream(make_web: MakeWeb) -> None:
     port = _free_port()
     web: WebHarness = await make_web(web={"port": port})
-    web.web.accounts.add("amy", "correct horse battery")
+    await web.web.accounts.add("amy", "correct horse battery")
     served = asyncio.create_task(web.web.run(web.hub.sink))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as browser:
