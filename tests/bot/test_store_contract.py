@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from bot.state import Conversation, Step
+from bot.storage import open_store
 from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore
 from bot.storage.records import (
     Author,
     Loaded,
