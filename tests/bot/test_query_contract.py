@@ -1,5 +1,5 @@
 """The store's query role (bot.storage.base.QueryStore), against every store implementation:
-the same `store` fixture as the rest of the contract suite."""
+the same `store` fixture as the rest of the contract suite (tests/bot/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from dataclasses import replace
 from bot.storage.base import Store
 from bot.storage.records import Miss, MissKind, OutboxStatus, TicketQuery, TicketStatus
 from bot.storage.writes import Feedback, TurnWrites
-from tests.bot.test_store_contract import delivery, message, store, ticket
-
-__all__ = ["store"]  # the fixture, parametrised over every store
+from tests.bot.test_store_contract import delivery, message, ticket
 
 
 async def _tickets(store: Store) -> list[int]:
