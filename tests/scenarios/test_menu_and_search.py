@@ -8,6 +8,7 @@ import pytest
 
 from bot.state import Step
 from bot.storage.records import MissKind
+from knowledge.models import Article
 from tests.helpers.builders import DAY
 from tests.helpers.fakes import FakeUser, Harness, MakeHarness, Replies
 from tests.scenarios.words import WORDS, Words
@@ -60,13 +61,20 @@ async def test_every_menu_screen_has_back_menu_and_a_person(h: Harness, lang: st
     assert seen == len(h.kb.categories)
 
 
-async def test_a_leaf_with_a_form_offers_it_and_its_articles(h: Harness, lang: str) -> None:
-    w, user = WORDS[lang], h.user("alice", lang)
+async def to_banned(h: Harness, user: FakeUser) -> Article:
+    """/start, Account, Banned: the leaf with the ban article and its form; the article."""
+    w = WORDS[user.lang]
     await user.command("start")
     await user.presses(w.account)
     await user.presses(w.banned)
-    article = h.kb.article("account-banned", lang)
+    article = h.kb.article("account-banned", user.lang)
     assert article is not None
+    return article
+
+
+async def test_a_leaf_with_a_form_offers_it_and_its_articles(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    article = await to_banned(h, user)
     assert {article.title, w.form, w.back, w.menu, w.human} <= set(user.labels())
     said = await user.presses(article.title)
     assert said.items[-1].title == article.title
@@ -185,11 +193,7 @@ async def test_not_solved_without_candidates_offers_the_form_and_a_person(
     h: Harness, lang: str
 ) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
-    article = h.kb.article("account-banned", lang)
-    assert article is not None
-    await user.command("start")
-    await user.presses(w.account)
-    await user.presses(w.banned)
+    article = await to_banned(h, user)
     await user.presses(article.title)
     said = await user.presses(w.not_solved)
     assert said.labels[:2] == [w.form, w.human_now]
@@ -224,11 +228,7 @@ async def test_a_typed_answer_to_did_it_help_counts_as_the_button(h: Harness, la
 
 async def test_a_new_question_under_an_article_is_searched(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
-    await user.command("start")
-    await user.presses(w.account)
-    await user.presses(w.banned)
-    article = h.kb.article("account-banned", lang)
-    assert article is not None
+    article = await to_banned(h, user)
     await user.presses(article.title)
     said = await user.says(w.question)
     assert said.items[-1].title == w.article_title
