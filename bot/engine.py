@@ -116,6 +116,11 @@ class Engine:
         writes.seen = (turn.event.chat.platform, turn.event.event_id)
         writes.now = turn.now
         if turn.event.chat.kind != ChatKind.PRIVATE:
+            # the name the desk and the reports show for this moderator's key, kept current
+            ref = turn.event.user
+            name = clean(ref.display_name)[:NAME_MAX]
+            if ref.is_moderator and name:
+                writes.moderator = (ref.key, name)
             return
         if turn.forget:
             writes.forget = turn.user.key

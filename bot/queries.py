@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -150,6 +150,11 @@ class DeskQueries(Protocol):
         """The moderators' canned replies (name, text)."""
         ...
 
+    async def moderators(self, keys: Iterable[str]) -> dict[str, str]:
+        """How to show each of those moderators' keys: their latest name (see
+        bot.reports.moderator_labels)."""
+        ...
+
     async def ops(self) -> OpsSnapshot:
         """The service's state now, for /metrics."""
         ...
@@ -241,7 +246,9 @@ class StoreQueries:
         facts = await self._store.ticket_facts(since, until)
         feedback = await self._store.feedback_counts(since, until)
         misses = await self._store.miss_counts(since, until, MISSES_SHOWN)
-        return reports.build(facts, feedback, misses, period, self.sla_seconds, self._clock())
+        names = await self._store.moderator_names({f.handler for f in facts if f.handler})
+        now = self._clock()
+        return reports.build(facts, feedback, misses, period, self.sla_seconds, now, names)
 
     async def help_center(self, lang: str) -> HelpCenter:
         """Every article (all-time clicks, worst first), gaps and `kefu kb check` findings."""
@@ -291,6 +298,11 @@ class StoreQueries:
     async def snippets(self) -> list[tuple[str, str]]:
         """The canned replies."""
         return await self._store.list_snippets()
+
+    async def moderators(self, keys: Iterable[str]) -> dict[str, str]:
+        """Each key's label: its latest recorded name, else its id and platform."""
+        wanted = {k for k in keys if k}
+        return reports.moderator_labels(sorted(wanted), await self._store.moderator_names(wanted))
 
     async def ops(self) -> OpsSnapshot:
         """Queue, outbox, dead letters, tickets opened and closed, SLA breaches."""

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import statistics
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -148,6 +148,19 @@ class Report:
     articles: list[ArticleRow]
     found_nothing: list[tuple[str, int]]  # queries that found nothing, with their counts
     not_solved: list[tuple[str, int]]  # queries whose article did not solve it
+    moderators: dict[str, str] = field(default_factory=dict)  # by_moderator key -> label
+
+
+def moderator_labels(keys: Iterable[str], names: Mapping[str, str]) -> dict[str, str]:
+    """How moderators are shown, by key: their latest recorded name, else the key's id with
+    its platform ("5012345 (telegram)"); a name two of the keys share goes with the key, so
+    that they stay apart ("Amy (telegram:5012345)")."""
+    labels: dict[str, str] = {}
+    for key in dict.fromkeys(keys):
+        platform, colon, rest = key.partition(":")
+        labels[key] = names.get(key) or (f"{rest} ({platform})" if colon and rest else key)
+    taken = Counter(labels.values())
+    return {k: f"{v} ({k})" if taken[v] > 1 else v for k, v in labels.items()}
 
 
 def _opening_side(t: Tally, f: TicketFacts, sla: float, now: float) -> None:
@@ -218,10 +231,12 @@ def build(
     period: Period,
     sla_seconds: float,
     now: float,
+    names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The report of a period from its facts."""
+    """The report of a period from its facts; `names`: moderators' recorded names by key."""
     total, days, categories, platforms, handlers = tally(facts, period, sla_seconds, now)
     handlers.pop("-", None)  # closed by their users, never handled
+    by_moderator = _rows(handlers)
     return Report(
         period,
         sla_seconds,
@@ -229,10 +244,11 @@ def build(
         _rows(days, [d.isoformat() for d in period.days()]),
         _rows(categories),
         _rows(platforms),
-        _rows(handlers),
+        by_moderator,
         _articles(feedback),
         list(misses),
         _not_solved(feedback),
+        moderator_labels((r.key for r in by_moderator), names or {}),
     )
 
 

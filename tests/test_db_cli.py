@@ -31,6 +31,7 @@ async def _everything(store: Store) -> tuple[object, ...]:
         await store.account_names(),
         await store.account_hash("amy"),
         await store.session_key("a key made now", 0.0),
+        await store.moderator_names(["desk:bob", "desk:carol"]),
     )
 
 
@@ -52,7 +53,7 @@ def _sqlite_deployment(work: Path) -> Path:
     return config
 
 
-def _counts_match(done: Done) -> None:
+def _counts_match(done: Done, moderators: int) -> None:
     assert done.code == 0, done.out + done.err
     assert "counts match" in done.out
     assert "MISMATCH" not in done.out
@@ -61,6 +62,9 @@ def _counts_match(done: Done) -> None:
     # the web desk's account and the key its sessions are signed with, counted like the rest
     assert re.search(r"^web_accounts +1 → +1$", done.out, re.MULTILINE), done.out
     assert re.search(r"^web_keys +1 → +1$", done.out, re.MULTILINE), done.out
+    # the desk's moderators who acted: their names move with the tickets they handled
+    counted = rf"^moderators +{moderators} → +{moderators}$"
+    assert re.search(counted, done.out, re.MULTILINE), done.out
 
 
 async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
@@ -71,7 +75,7 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
     async with await SqliteStore.open(work / "data" / "kefu.sqlite3") as made:
         key = await made.session_key("the session key", 1.0)  # as `kefu web` makes it
     sqlite_url = f"sqlite:///{work / 'data' / 'kefu.sqlite3'}"
-    _counts_match(kefu("db", "copy", "--from", sqlite_url, "--to", pg, cwd=work))
+    _counts_match(kefu("db", "copy", "--from", sqlite_url, "--to", pg, cwd=work), 1)  # bob
     shared = toml_config(
         work / "pg.toml",
         work / "data",
@@ -91,7 +95,7 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
     users = kefu("web", "users", config=shared, cwd=work)
     assert users.code == 0 and users.out.split() == ["amy"], users.out + users.err
     back = f"sqlite:///{work / 'back.sqlite3'}"
-    _counts_match(kefu("db", "copy", "--from", pg, "--to", back, cwd=work))
+    _counts_match(kefu("db", "copy", "--from", pg, "--to", back, cwd=work), 2)  # and carol
     again = kefu("db", "copy", "--from", sqlite_url, "--to", pg, cwd=work)
     assert again.code == 1 and "already holds" in again.err
     async with (
@@ -99,6 +103,8 @@ async def test_a_sqlite_deployment_moves_to_postgresql_and_back(
         await SqliteStore.open(work / "back.sqlite3") as returned,
     ):
         assert await _everything(returned) == await _everything(there)
+        names = {"desk:bob": "bob", "desk:carol": "carol"}
+        assert await returned.moderator_names(list(names)) == names
         assert await there.session_key("another", 2.0) == key  # sessions stay valid
         # ticket numbers go on after the copied ones, on both sides
         assert await returned.next_ticket_id() > 1

@@ -71,11 +71,16 @@ class Pages:
 
     async def queue(self, ctx: Ctx) -> Response:
         """Open and claimed tickets, live."""
-        return self.p.render(ctx, "queue.html", tickets=await self.p.queries.queue())
+        return await self._queue(ctx, "queue.html")
 
     async def queue_rows(self, ctx: Ctx) -> Response:
         """The queue's rows (fetched again at every change)."""
-        return self.p.render(ctx, "queue_rows.html", tickets=await self.p.queries.queue())
+        return await self._queue(ctx, "queue_rows.html")
+
+    async def _queue(self, ctx: Ctx, template: str) -> Response:
+        tickets = await self.p.queries.queue()
+        mods = await self.p.queries.moderators(t.claimed_by for t in tickets)
+        return self.p.render(ctx, template, tickets=tickets, mods=mods)
 
     async def ticket(self, ctx: Ctx) -> Response:
         """A ticket: card, screenshots, history and actions."""
@@ -138,8 +143,11 @@ async def _ticket_page(p: Parts, ctx: Ctx, template: str) -> Response:
     view = await p.queries.ticket(ticket_id) if ticket_id is not None else None
     if view is None:
         return p.render(ctx, "missing.html", 404, number=ticket_id or "?")
-    snippets = await p.queries.snippets() if template == "ticket.html" else []
-    return p.render(ctx, template, view=view, t_=view.ticket, snippets=snippets)
+    full = template == "ticket.html"
+    snippets = await p.queries.snippets() if full else []
+    t = view.ticket
+    mods = await p.queries.moderators([t.claimed_by]) if full and t.claimed_by else {}
+    return p.render(ctx, template, view=view, t_=t, snippets=snippets, mods=mods)
 
 
 def _day(raw: str, zone: str) -> float | None:

@@ -66,8 +66,9 @@ def _charts(ctx: Ctx, report: Report) -> dict[str, charts.Chart]:
     }  # fmt: skip
     for table in ("by_category", "by_platform", "by_moderator"):
         rows: list[Row] = getattr(report, table)[:20]
+        names = report.moderators if table == "by_moderator" else {}
         made[table] = charts.bars(
-            [r.key for r in rows],
+            [names.get(r.key, r.key) for r in rows],
             [(ctx.t("web_col_opened"), [r.opened for r in rows]),
              (ctx.t("web_col_closed"), [r.closed for r in rows])],
         )  # fmt: skip
@@ -76,11 +77,14 @@ def _charts(ctx: Ctx, report: Report) -> dict[str, charts.Chart]:
 
 def _csv(report: Report, table: str) -> list[list[object]]:
     if table in ROW_TABLES:
-        lines: list[list[object]] = [["key", *HEAD]]
+        # a moderator's row keeps their key (the identity) and adds the name they go by
+        named = table == "by_moderator"
+        lines: list[list[object]] = [["key", *(["name"] if named else []), *HEAD]]
         for r in getattr(report, table):
             lines.append([
-                r.key, r.opened, r.closed, r.first_median, r.first_p90, r.resolution_median,
-                r.resolution_p90, r.within_sla, r.csat_mean, *r.csat,
+                r.key, *([report.moderators.get(r.key, r.key)] if named else []), r.opened,
+                r.closed, r.first_median, r.first_p90, r.resolution_median, r.resolution_p90,
+                r.within_sla, r.csat_mean, *r.csat,
             ])  # fmt: skip
         return lines
     if table == "articles":

@@ -407,6 +407,11 @@ class QueryStore(Protocol):
         """Queue depth, the outbox, dead letters, tickets opened and closed, SLA breaches."""
         ...
 
+    async def moderator_names(self, keys: Collection[str]) -> dict[str, str]:
+        """The latest display name of each of those moderators' keys that has one recorded
+        (a moderator's turn records it: see TurnWrites.moderator)."""
+        ...
+
 
 class LearningStore(Protocol):
     """What the search learns from: misses a moderator can attach to the right article."""

@@ -96,6 +96,7 @@ TABLES = (
     Table("seen_events", ("platform", "event_id", "seen_at"), ("platform", "event_id")),
     Table("web_accounts", ("name", "password_hash", "created_at", "updated_at"), ("name",)),
     Table("web_keys", ("name", "value", "created_at"), ("name",)),
+    Table("moderators", ("key", "name", "updated_at"), ("key",)),
 )  # fmt: skip
 
 

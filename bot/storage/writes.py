@@ -42,6 +42,7 @@ class TurnWrites:
 
     seen: tuple[str, str] | None = None  # (platform, event id): handled once
     user: UserRecord | None = None  # the user's own fields (never `banned`)
+    moderator: tuple[str, str] | None = None  # (key, display name) of the moderator who acted
     reachable: str = ""  # a user key whose deliveries work again (they wrote to us)
     conversation: Conversation | None = None  # saved if its version is still the loaded one
     new_tickets: list[Ticket] = field(default_factory=list)

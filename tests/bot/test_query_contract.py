@@ -188,3 +188,19 @@ async def test_a_turns_feedback_is_counted(store: Store) -> None:
         TurnWrites(seen=("t", "e1"), feedback=[Feedback("a9", "q", True)], now=5.0)
     )
     assert [c.solved for c in await store.feedback_counts(0.0, 10.0)] == [1]
+
+
+async def test_moderator_names_map_the_keys_asked_that_have_one(store: Store) -> None:
+    assert await store.moderator_names([]) == {}
+    await store.commit_turn(
+        TurnWrites(seen=("discord", "e1"), now=1.0, moderator=("discord:8812", "Ann"))
+    )
+    await store.commit_turn(
+        TurnWrites(seen=("desk", "e2"), now=2.0, moderator=("desk:bob", "bob"))
+    )
+    asked = ["discord:8812", "telegram:5012345", "discord:8812", "x'); DROP TABLE moderators;--"]
+    assert await store.moderator_names(asked) == {"discord:8812": "Ann"}
+    assert await store.moderator_names({"desk:bob", "discord:8812"}) == {
+        "desk:bob": "bob",
+        "discord:8812": "Ann",
+    }

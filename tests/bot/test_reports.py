@@ -13,7 +13,7 @@ import pytest
 from bot.app import load_kb
 from bot.config import Config, HandoffConfig
 from bot.queries import StoreQueries
-from bot.reports import Period, Row, median, p90
+from bot.reports import Period, Row, median, moderator_labels, p90
 from bot.storage import Store, open_store
 from bot.storage.records import Miss, Ticket, TicketStatus
 
@@ -173,6 +173,12 @@ async def test_the_reports_figures_are_the_hand_computed_ones(
         ("discord:m2", 1, 1, 4.0),
         ("desk:bob", 0, 1, 1.0),
     ]
+    # no moderator acted through a turn here: no names recorded, each shown by id and platform
+    assert report.moderators == {
+        "telegram:m1": "m1 (telegram)",
+        "discord:m2": "m2 (discord)",
+        "desk:bob": "bob (desk)",
+    }
     payment = report.by_category[1]
     assert (payment.first_median, payment.within_sla, payment.sla_counted) == (60, 0.5, 2)
 
@@ -194,3 +200,16 @@ def test_median_and_p90_by_nearest_rank() -> None:
     assert p90(list(range(1, 11))) == 9
     assert p90(list(range(1, 12))) == 10
     assert p90([7]) == 7
+
+
+def test_moderators_are_labelled_by_name_and_kept_apart_when_names_collide() -> None:
+    names = {"telegram:5012345": "Amy", "web:local:amy": "Amy", "discord:8812": "王芳"}
+    keys = ["telegram:5012345", "web:local:amy", "discord:8812", "telegram:777", "odd", "x:"]
+    assert moderator_labels(keys, names) == {
+        "telegram:5012345": "Amy (telegram:5012345)",  # two moderators named Amy
+        "web:local:amy": "Amy (web:local:amy)",
+        "discord:8812": "王芳",
+        "telegram:777": "777 (telegram)",  # no name recorded (an old ticket)
+        "odd": "odd",
+        "x:": "x:",
+    }

@@ -14,6 +14,7 @@ import pytest
 from bot.state import Conversation, Step
 from bot.storage import open_store
 from bot.storage.base import Store
+from bot.storage.portable import TABLES
 from bot.storage.postgres import PostgresStore
 from bot.storage.records import (
     Author,
@@ -181,6 +182,41 @@ async def test_a_turn_commits_everything_it_decided_at_once(store: Store) -> Non
     assert await store.article_stats() == [("account-banned", 0, 1)]
     assert await store.top_misses() == [("登不上", 1)]
     assert await store.get_snippet("hi") == "您好"
+
+
+async def _moderator_rows(store: Store) -> list[tuple[str, str, float]]:
+    """The moderators table as `kefu db copy` reads it (the turn's write has no reader but
+    the names: its time shows whether a turn wrote the row again)."""
+    assert isinstance(store, SqliteStore | PostgresStore)
+    table = next(t for t in TABLES if t.name == "moderators")
+    return [(r["key"], r["name"], r["updated_at"]) for r in await store.read_rows(table, 0, 10)]
+
+
+async def test_a_moderators_turn_records_their_latest_name_only_when_it_changed(
+    store: Store,
+) -> None:
+    await store.commit_turn(_writes("e1", moderator=("telegram:5012345", "王芳")))
+    again = TurnWrites(seen=("telegram", "e2"), now=20.0, moderator=("telegram:5012345", "王芳"))
+    await store.commit_turn(again)
+    assert await _moderator_rows(store) == [("telegram:5012345", "王芳", 10.0)]  # not rewritten
+    renamed = TurnWrites(seen=("telegram", "e3"), now=30.0, moderator=("telegram:5012345", "Fang"))
+    await store.commit_turn(renamed)
+    await store.commit_turn(_writes("e4", moderator=("web:local:amy", "amy")))
+    assert await _moderator_rows(store) == [
+        ("telegram:5012345", "Fang", 30.0),
+        ("web:local:amy", "amy", 10.0),
+    ]
+    assert await store.moderator_names(["telegram:5012345", "web:local:amy"]) == {
+        "telegram:5012345": "Fang",
+        "web:local:amy": "amy",
+    }
+
+
+async def test_a_refused_turn_records_no_moderator_name(store: Store) -> None:
+    await store.commit_turn(_writes("e1"))
+    with pytest.raises(AlreadyHandled):
+        await store.commit_turn(_writes("e1", moderator=("telegram:5012345", "王芳")))
+    assert await store.moderator_names(["telegram:5012345"]) == {}
 
 
 async def test_a_redelivered_event_commits_nothing(store: Store) -> None:

@@ -306,9 +306,12 @@ class Harness:
         """A person chatting with the bot on the "fake" platform."""
         return FakeUser(self, name, lang)
 
-    def moderator(self, name: str, *, is_moderator: bool = True) -> FakeModerator:
-        """A moderator working on the "fakemod" surface (or someone there without the rights)."""
-        return FakeModerator(self, name, is_moderator=is_moderator)
+    def moderator(
+        self, name: str, *, is_moderator: bool = True, display_name: str = ""
+    ) -> FakeModerator:
+        """A moderator working on the "fakemod" surface (or someone there without the rights);
+        `name` is their id there, `display_name` (default: the id) what the platform calls them."""
+        return FakeModerator(self, name, is_moderator=is_moderator, display_name=display_name)
 
     def t(self, lang: str, key: str, **values: object) -> str:
         """A catalog string, for assertions that should follow the wording."""
@@ -455,9 +458,12 @@ class FakeUser:
 class FakeModerator:
     """A moderator on the fakemod surface (`is_moderator` from the platform's rights)."""
 
-    def __init__(self, h: Harness, name: str, *, is_moderator: bool = True) -> None:
+    def __init__(
+        self, h: Harness, name: str, *, is_moderator: bool = True, display_name: str = ""
+    ) -> None:
         self.h = h
-        self.ref = UserRef(MODS, name, display_name=name, is_moderator=is_moderator)
+        shown = display_name or name
+        self.ref = UserRef(MODS, name, display_name=shown, is_moderator=is_moderator)
 
     async def _where(self, ticket_id: int | None) -> ChatRef:
         return MOD_CHAT if ticket_id is None else await self.h.thread_of(ticket_id)

@@ -235,6 +235,18 @@ async def test_a_non_moderator_in_the_moderator_chat_changes_nothing(h: Harness)
     assert record is not None and not record.banned
     assert not user.received("eve")
     assert h.moderators.received("Only moderators can do that.")
+    assert await h.store.moderator_names(["fakemod:eve"]) == {}  # no moderator: no name kept
+
+
+async def test_a_moderator_is_known_by_their_latest_name(h: Harness) -> None:
+    await ticket_for(h, "alice")
+    mod = h.moderator("5012345", display_name="王芳")
+    await mod.presses("Claim", 1)
+    assert (await h.ticket(1)).claimed_by == "fakemod:5012345"  # the key stays the identity
+    assert await h.store.moderator_names(["fakemod:5012345"]) == {"fakemod:5012345": "王芳"}
+    renamed = h.moderator("5012345", display_name="Wang Fang")
+    await renamed.says_in(1, "on it")
+    assert await h.store.moderator_names(["fakemod:5012345"]) == {"fakemod:5012345": "Wang Fang"}
 
 
 async def test_moderator_buttons_pressed_in_a_private_chat_change_nothing(h: Harness) -> None:

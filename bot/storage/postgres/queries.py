@@ -4,6 +4,8 @@ unused criterion is a NULL or empty parameter that its clause lets through."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.storage.postgres import rows
 from bot.storage.postgres.conn import PostgresConnection
 from bot.storage.records import (
@@ -85,6 +87,8 @@ WHERE %(sla)s > 0 AND (
     OR (first_response_at IS NULL AND coalesce(closed_at, %(now)s) - created_at > %(sla)s))
 """
 
+MODERATOR_NAMES = "SELECT key, name FROM moderators WHERE key = ANY(%s)"
+
 
 class PostgresQueryStore(PostgresConnection):
     """The query role of the PostgreSQL store: reads only."""
@@ -159,3 +163,10 @@ class PostgresQueryStore(PostgresConnection):
             closed={r["platform"]: int(r["closed"]) for r in by_platform},
             sla_breaches=int(breaches[0]["n"]),
         )
+
+    async def moderator_names(self, keys: Collection[str]) -> dict[str, str]:
+        """The recorded name of each of those keys that has one."""
+        if not keys:
+            return {}
+        found = await self._rows(MODERATOR_NAMES, (sorted(keys),))
+        return {r["key"]: r["name"] for r in found}

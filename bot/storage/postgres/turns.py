@@ -138,6 +138,8 @@ def _turn(writes: TurnWrites) -> dict[str, Any]:
         turn["seen"] = list(writes.seen)
     if writes.user is not None:
         turn["user"] = rows.user_params(writes.user)
+    if writes.moderator is not None:
+        turn["moderator"] = list(writes.moderator)
     if writes.conversation is not None:
         conv = _plain(rows.conversation_params(writes.conversation))
         conv["version"] = writes.conversation.version + 1

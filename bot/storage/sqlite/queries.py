@@ -4,6 +4,8 @@ empty parameter that its clause lets through."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.storage.records import (
     FeedbackCount,
     OpsSnapshot,
@@ -84,6 +86,8 @@ WHERE :sla > 0 AND (
     OR (first_response_at IS NULL AND coalesce(closed_at, :now) - created_at > :sla))
 """
 
+MODERATOR_NAMES = "SELECT key, name FROM moderators WHERE key IN (SELECT value FROM json_each(?))"
+
 
 class SqliteQueryStore(SqliteConnection):
     """The query role of the SQLite store: reads only."""
@@ -146,3 +150,10 @@ class SqliteQueryStore(SqliteConnection):
             closed={r[0]: int(r[2] or 0) for r in by_platform},
             sla_breaches=int(breaches[0][0]),
         )
+
+    async def moderator_names(self, keys: Collection[str]) -> dict[str, str]:
+        """The recorded name of each of those keys that has one."""
+        if not keys:
+            return {}
+        found = await self._rows(MODERATOR_NAMES, (rows.dump_json(sorted(keys)),))
+        return {r[0]: r[1] for r in found}

@@ -14,6 +14,13 @@ from bot.storage.writes import AlreadyHandled, Committed, Conflict, TurnWrites
 # finished-but-uncommitted writes that were then lost must not commit on top of them.
 _LOADED_AT: ContextVar[int] = ContextVar("kefu_sqlite_loaded_at", default=0)
 
+# The moderator's latest name: written only when it is new or changed.
+UPSERT_MODERATOR = """
+INSERT INTO moderators (key, name, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
+WHERE moderators.name <> excluded.name
+"""
+
 
 class SqliteTurnStore(SqliteTicketStore):
     """The engine's role of the SQLite store (see bot.storage.base.TurnStore)."""
@@ -87,6 +94,8 @@ def _turn_ops(writes: TurnWrites) -> tuple[list[rows.Op], list[tuple[int, Except
         ops.append((sql.MARK_SEEN, (*writes.seen, now)))
     if writes.user is not None:
         ops.append((sql.UPSERT_USER, rows.params_of(writes.user)))
+    if writes.moderator is not None:
+        ops.append((UPSERT_MODERATOR, (*writes.moderator, now)))
     if writes.reachable:
         ops += [(statement, {"key": writes.reachable}) for statement in sql.REACHABLE]
     if writes.conversation is not None:
