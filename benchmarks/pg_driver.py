@@ -22,6 +22,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,26 @@ class Conv:
         return load, doc
 
 
+Turn = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
+
+
+async def drive(convs: list[list[Conv]], seconds: float, turn: Turn) -> int:
+    """Turns done in `seconds` by one worker per list of conversations, each calling `turn`
+    with a turn's load parameters and commit document."""
+    stop = time.perf_counter() + seconds
+    done = 0
+
+    async def worker(mine: list[Conv]) -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            for conv in mine:
+                await turn(*conv.turn(time.time()))
+                done += 1
+
+    await asyncio.gather(*(worker(m) for m in convs))
+    return done
+
+
 async def run_psycopg(url: str, convs: list[list[Conv]], seconds: float) -> int:
     """Turns done in `seconds` through psycopg's pool (Kefu's settings)."""
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
@@ -94,25 +115,17 @@ async def run_psycopg(url: str, convs: list[list[Conv]], seconds: float) -> int:
         open=False,
     )
     await pool.open(wait=True)
-    stop = time.perf_counter() + seconds
-    done = 0
 
-    async def worker(mine: list[Conv]) -> None:
-        nonlocal done
-        while time.perf_counter() < stop:
-            for conv in mine:
-                load, doc = conv.turn(time.time())
-                async with pool.connection() as conn:
-                    row = await (await conn.execute(LOCK_AND_LOAD, load)).fetchone()
-                    assert row is not None and isinstance(row["turn"], dict)
-                    await conn.execute(COMMIT_TURN, (Jsonb(doc, dumps=_dumps),))
-                done += 1
+    async def turn(load: dict[str, Any], doc: dict[str, Any]) -> None:
+        async with pool.connection() as conn:
+            row = await (await conn.execute(LOCK_AND_LOAD, load)).fetchone()
+            assert row is not None and isinstance(row["turn"], dict)
+            await conn.execute(COMMIT_TURN, (Jsonb(doc, dumps=_dumps),))
 
     try:
-        await asyncio.gather(*(worker(m) for m in convs))
+        return await drive(convs, seconds, turn)
     finally:
         await pool.close()
-    return done
 
 
 async def run_asyncpg(url: str, convs: list[list[Conv]], seconds: float) -> int:
@@ -126,28 +139,20 @@ async def run_asyncpg(url: str, convs: list[list[Conv]], seconds: float) -> int:
     )
     load_sql = "SELECT kefu_lock_and_load($1, $2, $3, $4, $5, $6) AS turn"
     commit_sql = "SELECT kefu_commit_turn($1::jsonb)"
-    stop = time.perf_counter() + seconds
-    done = 0
 
-    async def worker(mine: list[Conv]) -> None:
-        nonlocal done
-        while time.perf_counter() < stop:
-            for conv in mine:
-                load, doc = conv.turn(time.time())
-                async with pool.acquire() as conn:
-                    found = await conn.fetchval(
-                        load_sql, load["lock"], load["audit"], load["user"], load["conv"],
-                        load["platform"], load["event"],
-                    )  # fmt: skip
-                    assert isinstance(json.loads(found), dict)  # jsonb arrives as text
-                    await conn.execute(commit_sql, _dumps(doc))
-                done += 1
+    async def turn(load: dict[str, Any], doc: dict[str, Any]) -> None:
+        async with pool.acquire() as conn:
+            found = await conn.fetchval(
+                load_sql, load["lock"], load["audit"], load["user"], load["conv"],
+                load["platform"], load["event"],
+            )  # fmt: skip
+            assert isinstance(json.loads(found), dict)  # jsonb arrives as text
+            await conn.execute(commit_sql, _dumps(doc))
 
     try:
-        await asyncio.gather(*(worker(m) for m in convs))
+        return await drive(convs, seconds, turn)
     finally:
         await pool.close()
-    return done
 
 
 async def main() -> int:
