@@ -24,6 +24,12 @@ def schema_scripts(kind: str) -> list[tuple[int, str]]:
     return sorted(scripts.items())
 
 
+def schema_functions(kind: str) -> str:
+    """The store's functions in their current form (schema/<kind>/functions.sql), or ""."""
+    entry = resources.files("bot.storage").joinpath("schema", kind, "functions.sql")
+    return entry.read_text(encoding="utf-8") if entry.is_file() else ""
+
+
 def dump_json(value: object) -> str:
     """Compact JSON that keeps CJK readable in the database."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from bot.state import Conversation
+from bot.storage import codec
 from bot.storage.postgres import PostgresStore
 from bot.storage.postgres.coordination import PostgresLocks
 from bot.storage.postgres.migrate import SchemaTooNew, latest
@@ -35,6 +36,38 @@ async def test_an_empty_database_is_migrated_once_and_the_version_recorded(
         db.execute("INSERT INTO kefu_schema (version) VALUES (%s)", (latest() + 1,))
     with pytest.raises(SchemaTooNew):
         await PostgresStore.open(url)
+
+
+async def test_a_database_part_way_gets_the_functions_in_their_current_form(
+    pg_databases: TestDatabases,
+) -> None:
+    """A database at an older version (its functions as they were then) migrated to the newest
+    has the functions of functions.sql: the newest file's transaction applies them."""
+    url = pg_databases.empty()
+    first = codec.schema_scripts("postgres")[0][1]
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "CREATE TABLE kefu_schema (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+        )
+        db.execute(first.encode())
+        db.execute(b"CREATE FUNCTION kefu_commit_turn(w jsonb) RETURNS void "
+                   b"LANGUAGE sql AS 'SELECT 1'")  # fmt: skip
+        db.execute("INSERT INTO kefu_schema (version) VALUES (1)")
+    async with await PostgresStore.open(url) as store:
+        await store.set_snippet("hi", "你好")
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT pg_get_functiondef('kefu_commit_turn'::regproc)").fetchone()
+        assert row is not None and "INSERT INTO moderators" in row[0]
+
+
+def test_each_function_has_one_definition() -> None:
+    """The numbered files define no function: functions.sql holds each one, once."""
+    for version, script in codec.schema_scripts("postgres"):
+        assert "CREATE FUNCTION" not in script.upper().replace("OR REPLACE ", ""), version
+    functions = codec.schema_functions("postgres")
+    for name in ("kefu_commit_turn", "kefu_lock_and_load", "kefu_expect", "kefu_flood_reserve"):
+        assert functions.count(f"FUNCTION {name}(") == 1, name
 
 
 async def test_two_processes_claim_each_delivery_once_in_lane_order(pg_url: str) -> None:

@@ -1,5 +1,7 @@
 """Versioned schema for PostgreSQL: the numbered files in bot/storage/schema/postgres, each
-applied once in a transaction of its own and recorded in `kefu_schema`.
+applied once in a transaction of its own and recorded in `kefu_schema`; the newest one's
+transaction also applies the functions in their current form (functions.sql, CREATE OR
+REPLACE), so a database at the newest version always has them.
 
 Processes that start together migrate one at a time (a transaction-scoped advisory lock), and
 a database newer than this Kefu is refused.
@@ -51,6 +53,8 @@ async def migrate(conn: psycopg.AsyncConnection[Any]) -> list[int]:
             if version <= current:
                 continue
             await conn.execute(script.encode())  # several statements, no parameters
+            if version == latest():
+                await conn.execute(codec.schema_functions("postgres").encode())
             await conn.execute("INSERT INTO kefu_schema (version) VALUES (%s)", (version,))
             applied.append(version)
     return applied
@@ -79,4 +83,6 @@ def migrate_sync(url: str) -> None:
                 if row is not None and int(row[0]) >= version:
                     continue
                 conn.execute(script.encode())
+                if version == latest():
+                    conn.execute(codec.schema_functions("postgres").encode())
                 conn.execute("INSERT INTO kefu_schema (version) VALUES (%s)", (version,))
