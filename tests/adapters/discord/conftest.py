@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
+from bot.app import build_index, load_kb
 from bot.config import BotConfig, Config, DiscordConfig
 from bot.types import IncomingEvent, ModalField
+from knowledge.models import KnowledgeBase
+from knowledge.search import SearchIndex
 from tests.helpers.fake_discord import (
     FakeDiscord,
     running_fake_discord,
@@ -110,3 +113,10 @@ async def adapter(config: Config, sink: RecordingSink) -> AsyncIterator[DiscordA
     fast = DiscordAdapter(config, guild_ready_timeout=0.05, settle_after=0.2)
     async with running(fast, sink) as running_one:
         yield running_one
+
+
+@pytest.fixture(scope="module")
+def help_center() -> tuple[KnowledgeBase, SearchIndex]:
+    """The bundled help center, indexed once for the module."""
+    kb = load_kb(Config())
+    return kb, build_index(kb)

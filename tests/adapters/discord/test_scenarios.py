@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import build_index, load_kb
 from bot.config import Config
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
@@ -16,13 +15,6 @@ from tests.adapters.discord.conftest import eventually
 from tests.adapters.discord.scenario import Kefu, Moderators, User, text_of
 from tests.helpers.builders import png
 from tests.helpers.fake_discord import FakeDiscord, buttons, options
-
-
-@pytest.fixture(scope="module")
-def help_center() -> tuple[KnowledgeBase, SearchIndex]:
-    """The bundled help center, indexed once for the module."""
-    kb = load_kb(Config())
-    return kb, build_index(kb)
 
 
 @pytest.fixture
