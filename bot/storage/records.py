@@ -179,6 +179,19 @@ class TicketQuery:
     until: float | None = None
     limit: int = 100
 
+    def params(self) -> dict[str, Any]:
+        """The criteria as a statement's named parameters, trimmed ("" and None: any)."""
+        return {
+            "number": self.number,
+            "user": self.user.strip(),
+            "text": self.text.strip(),
+            "category": self.category.strip().strip("/"),
+            "status": TicketStatus(self.status).value if self.status else "",
+            "since": self.since,
+            "until": self.until,
+            "limit": max(0, self.limit),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TicketFacts:

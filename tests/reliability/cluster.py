@@ -23,6 +23,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 from tests.helpers.fake_telegram.state import Sent
+from tests.helpers.loopback import serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -177,11 +178,7 @@ class RoundRobin:
         self._session = ClientSession(timeout=ClientTimeout(total=30))
         app = web.Application()
         app.router.add_route("POST", "/{path:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, access_log=None, shutdown_timeout=0.1)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -50,7 +50,15 @@ class PostgresOutboxStore(PostgresConnection):
         leaving out `skip` (under way here) and what another live process is sending."""
         if not platforms:
             return []
-        params = {
+        params = self._due_params(platforms, now, limit, skip)
+        return [rows.due_from_row(row) for row in await self._rows(sql.DUE, params)]
+
+    def _due_params(
+        self, platforms: Sequence[str], now: float, limit: int, skip: Collection[int]
+    ) -> dict[str, object]:
+        """What DUE and DUE_AND_CLAIM read: lanes of these platforms due by `now`, not under
+        way here (`skip`) nor claimed by another live node."""
+        return {
             "platforms": list(platforms),
             "now": now,
             "skip": list(skip),
@@ -58,7 +66,6 @@ class PostgresOutboxStore(PostgresConnection):
             "me": self.node,
             "ttl": NODE_TTL,
         }
-        return [rows.due_from_row(row) for row in await self._rows(sql.DUE, params)]
 
     async def mark_inflight(self, item_ids: Sequence[int], now: float) -> list[int]:
         """Claim pending deliveries for this process (their sends start now); the ids claimed
@@ -78,15 +85,8 @@ class PostgresOutboxStore(PostgresConnection):
         """Due lane heads claimed for this process in one statement, oldest first."""
         if not platforms:
             return []
-        params = {
-            "platforms": list(platforms),
-            "now": now,
-            "skip": list(skip),
-            "limit": limit,
-            "me": self.node,
-            "ttl": NODE_TTL,
-        }
         items = []
+        params = self._due_params(platforms, now, limit, skip)
         for row in await self._rows(sql.DUE_AND_CLAIM, params):
             was = row.pop("was")
             item = rows.outbox_from_row(row)

@@ -94,17 +94,8 @@ class SqliteQueryStore(SqliteConnection):
 
     async def find_tickets(self, query: TicketQuery) -> list[Ticket]:
         """Tickets matching every criterion given, newest first."""
-        params = {
-            "number": query.number,
-            "user": query.user.strip(),
-            "text": query.text.strip(),
-            "category": query.category.strip().strip("/"),
-            "status": TicketStatus(query.status).value if query.status else "",
-            "since": query.since,
-            "until": query.until,
-            "limit": max(0, query.limit),
-        }
-        return [rows.ticket_from_row(row) for row in await self._rows(FIND_TICKETS, params)]
+        found = await self._rows(FIND_TICKETS, query.params())
+        return [rows.ticket_from_row(row) for row in found]
 
     async def change_mark(self) -> tuple[int, ...]:
         """Differs whenever a ticket was opened, saved or written in, by any process."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.helpers.loopback import serve
+
 BOT_TOKEN = "discord-bot-token"
 CLIENT_ID = "4242"
 CLIENT_SECRET = "discord-client-secret"
@@ -28,11 +30,7 @@ class FakeDiscordOAuth:
         app.router.add_post("/api/oauth2/token", self._token)
         app.router.add_get("/api/users/@me", self._me)
         app.router.add_get("/api/guilds/{guild}/members/{user}", self._member)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, access_log=None)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -36,6 +36,7 @@ from tests.helpers.fake_discord.payloads import (
     user_payload,
 )
 from tests.helpers.fake_discord.rest import API, Fault, Interaction, RestRoutes
+from tests.helpers.loopback import serve
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -167,11 +168,7 @@ class FakeDiscord(RestRoutes, Injection):
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/cdn/{tail:.*}", self._cdn)
         app.router.add_route("*", API + "/{tail:.*}", self._api)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve(app)
         self.base = f"http://127.0.0.1:{port}"
 
     @property

@@ -26,6 +26,7 @@ from tests.helpers.fake_telegram.methods import BotApiMethods
 from tests.helpers.fake_telegram.state import Call, Chat, Sent
 from tests.helpers.fake_telegram.updates import PeopleAndUpdates
 from tests.helpers.fake_telegram.wire import ApiError, answer, read_params
+from tests.helpers.loopback import serve
 
 TOKEN = "123:TEST"
 MODERATOR_CHAT_ID = -100123
@@ -93,11 +94,7 @@ class FakeTelegram(BotApiMethods, PeopleAndUpdates, FaultInjection):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, access_log=None, shutdown_timeout=0.1)
         self._pusher = asyncio.create_task(self._push_webhook())
         return self
 
