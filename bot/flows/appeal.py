@@ -166,16 +166,18 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
 EXTRA_IMAGES = 5  # screenshots kept with a typed question's answer (sent there, not lost)
 
 
-def _keep_images(turn: Turn, field: FormField, attachments: tuple[Attachment, ...]) -> bool:
-    """Screenshots sent at a typed question go with the ticket all the same; False after
-    saying why one was refused."""
+def _keep_images(
+    turn: Turn, field: FormField, attachments: tuple[Attachment, ...], cap: int = EXTRA_IMAGES
+) -> bool:
+    """Keep the good screenshots for `field`, up to `cap` (sent at a typed question they go
+    with the ticket all the same); False after saying why one was refused."""
     max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
     refused = [a for a in attachments if a.error]
     for a in refused:
         _refuse(turn, field, a.error, max=max_mb)
     images: list[str] = _state(turn)["images"].setdefault(field.id, [])
     for sha in (a.sha256 for a in attachments if a.sha256):
-        if sha not in images and len(images) < EXTRA_IMAGES:
+        if sha not in images and len(images) < cap:
             images.append(sha)
     return not refused
 
@@ -309,21 +311,6 @@ async def on_submit(turn: Turn) -> None:
     await handoff.create_ticket(turn)
 
 
-def _modal_images(turn: Turn, field: FormField, attachments: tuple[Attachment, ...]) -> bool:
-    """Screenshots uploaded in the modal, kept like sent ones; False when one was refused
-    (it is explained, and the question asked again)."""
-    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
-    for a in attachments:
-        if a.error:
-            _refuse(turn, field, a.error, max=max_mb)
-    images: list[str] = _state(turn)["images"].setdefault(field.id, [])
-    for sha in (a.sha256 for a in attachments if a.sha256):
-        if sha not in images:
-            images.append(sha)
-    del images[field.max_images :]
-    return not any(a.error for a in attachments)
-
-
 def _open_fields(form: Form, state: dict[str, Any], settled: set[str]) -> list[int]:
     """What is left to ask after a modal: required answers, and screenshots unless they came
     with it (`settled`: image questions the modal answered, if only by leaving them empty)."""
@@ -373,7 +360,7 @@ def on_modal(
         if field.id not in given:
             continue
         if field.type == FieldType.IMAGES:
-            if _modal_images(turn, field, attachments):
+            if _keep_images(turn, field, attachments, field.max_images):
                 settled.add(field.id)
             continue
         value = _validate(turn, field, given[field.id]) if given[field.id].strip() else ""
