@@ -150,17 +150,26 @@ class ConsoleAdapter:
         self._out.flush()
 
 
-def console_user(name: str, locale: str, platform: str = "console") -> UserRef:
-    """The person at this terminal."""
+def console_user(
+    name: str, locale: str, platform: str = "console", chosen: bool = False
+) -> UserRef:
+    """The person at this terminal (`chosen`: they named the language on the command line)."""
     return UserRef(
-        platform, name, display_name=name, locale=locale, is_moderator=platform == "desk"
+        platform,
+        name,
+        display_name=name,
+        locale=locale,
+        is_moderator=platform == "desk",
+        locale_chosen=chosen,
     )
 
 
-def chat_adapter(name: str, locale: str) -> ConsoleAdapter:
+def chat_adapter(name: str, locale: str, chosen: bool = False) -> ConsoleAdapter:
     """`kefu chat`: a user talking to the bot."""
     return ConsoleAdapter(
-        "console", console_user(name, locale), ChatRef("console", name, ChatKind.PRIVATE)
+        "console",
+        console_user(name, locale, chosen=chosen),
+        ChatRef("console", name, ChatKind.PRIVATE),
     )
 
 

@@ -108,7 +108,11 @@ class Engine:
             if ref.display_name:
                 user.display_name = clean(ref.display_name)[:NAME_MAX]
         conv = loaded.conversation or Conversation(ref.key, lang=user.lang)
-        return Turn(self.svc, event, now, user, conv, loaded.ticket)
+        turn = Turn(self.svc, event, now, user, conv, loaded.ticket)
+        chosen = normalize_lang(ref.locale) if ref.locale_chosen else ""
+        if chosen and chosen != conv.lang:
+            menu.switch_lang(turn, chosen)
+        return turn
 
     def _collect(self, turn: Turn, loaded: UserRecord | None) -> None:
         """What the turn writes besides what its flows recorded: the mark, user and state."""

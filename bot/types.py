@@ -25,6 +25,9 @@ class UserRef:
     display_name: str = ""
     locale: str = ""
     is_moderator: bool = False
+    # The locale is the person's own choice for this session (`kefu chat --lang en`), not
+    # their app's language: it replaces the language they had, as /lang would.
+    locale_chosen: bool = False
 
     @property
     def key(self) -> str:

@@ -77,7 +77,7 @@ async def chat(config: Config, lang: str, name: str) -> int:
     from adapters import console
 
     locale = normalize_lang(lang or os.environ.get("LANG", ""))
-    adapter = console.chat_adapter(_who(name), locale)
+    adapter = console.chat_adapter(_who(name), locale, chosen=bool(normalize_lang(lang)))
     if sys.stdin.isatty():
         sys.stdout.write(CHAT_BANNER)
     with contextlib.suppress(KeyboardInterrupt):

@@ -81,14 +81,19 @@ def ask_lang(turn: Turn) -> None:
     turn.say(Reply(turn.t("lang_pick"), buttons=(*rows, turn.human_row())))
 
 
-async def set_lang(turn: Turn, lang: str) -> None:
-    """Switch the user's language (and their open ticket's) and show the menu in it."""
-    if lang not in LANGS:
-        ask_lang(turn)
-        return
+def switch_lang(turn: Turn, lang: str) -> None:
+    """The user's language from now on, in their conversation and their open ticket."""
     turn.conv.lang = lang
     turn.user.lang = lang
     if turn.ticket is not None and turn.ticket.lang != lang:
         turn.ticket.lang = lang
         turn.save(turn.ticket)
+
+
+async def set_lang(turn: Turn, lang: str) -> None:
+    """Switch the user's language (and their open ticket's) and show the menu in it."""
+    if lang not in LANGS:
+        ask_lang(turn)
+        return
+    switch_lang(turn, lang)
     show_menu(turn, str(turn.data.get("category", "")), turn.t("lang_set"))

@@ -190,6 +190,25 @@ async def test_the_language_comes_from_the_platform_locale(h: Harness) -> None:
         assert WORDS[expect].menu_title in greeting, (locale, greeting)
 
 
+async def test_a_language_chosen_for_the_session_replaces_the_stored_one(h: Harness) -> None:
+    """`kefu chat --lang en` after a Chinese conversation answers in English; the platform's
+    own locale (the app's language) does not override a language the user had."""
+    user = h.user("alice", "zh-CN")
+    await user.says("忘记密码")
+    await user.command("human")
+    await user.presses("直接转人工")
+    follows = UserRef(USERS, "alice", "alice", "en")
+    await h.deliver(CommandReceived(follows, ChatRef(USERS, "alice"), h.next_id(), "menu"))
+    assert WORDS["zh-CN"].menu_title in h.users_adapter.sent[-1].reply.text
+    chosen = UserRef(USERS, "alice", "alice", "en", locale_chosen=True)
+    await h.deliver(TextReceived(chosen, ChatRef(USERS, "alice"), h.next_id(), "forgot password"))
+    assert "Added to ticket #1" in h.users_adapter.sent[-1].reply.text
+    record = await h.store.get_user(user.key)
+    ticket = await h.store.get_ticket(1)
+    assert record is not None and record.lang == "en"
+    assert ticket is not None and ticket.lang == "en"
+
+
 async def test_without_a_locale_the_text_decides_then_the_default(h: Harness) -> None:
     for name, text, expect in (("a", "忘记密码", "zh-CN"), ("b", "forgot password", "en"),
                                ("c", "123", "zh-CN")):  # fmt: skip
