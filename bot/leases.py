@@ -43,10 +43,15 @@ async def while_held(
     """Run `work()` whenever this process holds the lease `name`, until cancelled (or until
     the work returns, or raises: then the lease is given up and it propagates)."""
     now = clock or asyncio.get_running_loop().time
+    standing_by = False
     while True:
         if not await _acquire(leases, name, ttl):
+            if not standing_by:
+                log.info("lease %s is held by another process: this one stands by", name)
+                standing_by = True
             await asyncio.sleep(every)
             continue
+        standing_by = False
         log.info("lease %s taken: this process does it now", name)
         renewed = now()
         task = asyncio.create_task(work(), name=f"leased {name}")

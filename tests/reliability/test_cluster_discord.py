@@ -75,17 +75,20 @@ async def test_the_gateway_lease_moves_to_a_standby_after_a_sigkill(
         for _ in range(2):
             await cluster.start(config)
         deadline = time.monotonic() + 60
-        while len(dc.identified) < 1:
+        # both up: one connected, the other found the lease held and stands by
+        standby = f"lease {GATEWAY} is held by another process"
+        while len(dc.identified) < 1 or not any(
+            standby in n.log.read_text() for n in cluster.nodes
+        ):
             assert time.monotonic() < deadline, cluster.logs()
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
-        assert len(dc.identified) == 1  # one gateway connection for the deployment
         await dc.user_says(alice, "/human")
         await replied(dc, dm, "#1")
         holder = None
         while holder is None:
             holder = await cluster.holder(GATEWAY)
             await asyncio.sleep(0.1)
+        assert len(dc.identified) == 1  # one gateway connection for the deployment
         died = await cluster.kill(holder)
         while len(dc.identified) < 2:
             assert time.monotonic() - died < TAKEOVER, cluster.logs()
