@@ -145,7 +145,10 @@ async def feedback(turn: Turn, article_id: str, solved: bool) -> None:
     others = [str(c) for c in turn.data.get("candidates", [])]
     rows = _candidate_buttons(turn, others)
     if rows:
+        # the article's category has a form (a ban, a payment): it is one tap away too
+        form = handoff.form_row(turn)
         turn.conv.step = Step.CANDIDATES
-        turn.say(Reply(turn.t("not_solved_next"), buttons=(*rows, turn.human_row())))
+        text = turn.t("not_solved_next_form" if form else "not_solved_next")
+        turn.say(Reply(text, buttons=(*rows, *([form] if form else []), turn.human_row())))
         return
     await handoff.offer_person(turn, "not_solved_form")

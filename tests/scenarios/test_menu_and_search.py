@@ -189,6 +189,25 @@ async def test_not_solved_offers_the_next_candidates(h: Harness, lang: str) -> N
     assert ("forgot-password", 0, 1) in await h.store.article_stats(10)
 
 
+async def test_not_solved_with_candidates_keeps_the_form_one_tap_away(
+    h: Harness, lang: str
+) -> None:
+    """ "My account was banned", the ban article, Not solved: the next articles, and the appeal
+    form of the article's category beside them (before, only the articles and a person)."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("banned", [("account-banned", 0.9), ("delete-account", 0.5)], confident=True)
+    await user.says("banned")
+    said = await user.presses(w.not_solved)
+    other = h.kb.article("delete-account", lang)
+    assert other is not None
+    assert said.labels == [other.title, w.form, w.human, w.menu]
+    assert said.has(user.t("not_solved_next_form"))
+    await user.presses(w.form)
+    form = h.kb.form_for("account/banned")
+    assert form is not None
+    assert user.last_text().endswith(form.fields[0].prompt_in(lang))
+
+
 async def test_not_solved_without_candidates_offers_the_form_and_a_person(
     h: Harness, lang: str
 ) -> None:
