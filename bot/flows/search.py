@@ -19,6 +19,7 @@ from knowledge.models import Article
 MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
 MAX_QUERY = 500  # characters of a message that are searched
 RECENT = 3  # questions remembered to notice a repeat
+BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
 
@@ -74,6 +75,29 @@ def _remember(turn: Turn, query: str) -> bool:
     return repeat
 
 
+async def _answered_unsearched(turn: Turn, query: str, quiet: bool) -> bool:
+    """Answer what is not a question for the help center; True when it was one of those."""
+    said = classify(query)
+    words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
+    if said is Intent.COMPLAINT or is_angry(query, words):
+        # about the service itself, or frustrated: a person, not an article on reporting users
+        await handoff.offer_person(turn, "frustrated")
+    elif said in (Intent.GREETING, Intent.SMALL_TALK):
+        if not quiet:  # a first message was greeted already
+            key = "greeting_again" if said is Intent.GREETING else "small_talk"
+            menu.show_menu(turn, "", turn.t(key))
+    elif _remember(turn, query):
+        await handoff.offer_person(turn, "repeated")
+    elif query.isdigit() and len(query) <= BARE_NUMBER:
+        # "4", "99": an option's number or a slip, not a question; every article has numbers
+        if not quiet:
+            turn.conv.step = Step.MENU
+            turn.text("no_match", turn.human_row())
+    else:
+        return False
+    return True
+
+
 async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     """Search the help center for a typed question and answer with what fits.
 
@@ -81,19 +105,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     """
     asked = text.strip()[:MAX_QUERY]  # kept as the user wrote it (the ticket's summary)
     query = clean(asked)
-    said = classify(query)
-    words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-    if said is Intent.COMPLAINT or is_angry(query, words):
-        # about the service itself, or frustrated: a person, not an article on reporting users
-        await handoff.offer_person(turn, "frustrated")
-        return
-    if said in (Intent.GREETING, Intent.SMALL_TALK):
-        if not quiet:  # a first message was greeted already
-            key = "greeting_again" if said is Intent.GREETING else "small_talk"
-            menu.show_menu(turn, "", turn.t(key))
-        return
-    if _remember(turn, query):
-        await handoff.offer_person(turn, "repeated")
+    if await _answered_unsearched(turn, query, quiet):
         return
     result = turn.svc.index.search(query, lang=turn.lang, limit=5)
     turn.data["query"] = asked

@@ -376,3 +376,17 @@ async def test_a_complaint_about_the_service_offers_a_person(h: Harness, typed: 
     assert said.has(user.t("frustrated"))
     assert user.t("btn_handoff_now") in said.labels
     assert not said.has(user.t("did_it_help"))  # not the article about reporting users
+
+
+async def test_a_number_alone_is_not_searched(h: Harness, lang: str) -> None:
+    """ "4" or "99" typed alone (an option's number, a slip) found weak articles that merely
+    hold a 4, or the upload article's "stuck at 99%": now it is said that nothing matched."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    for typed in ("4", "９９"):
+        said = await user.says(typed)
+        assert said.has(user.t("no_match")), typed
+        assert said.labels == [w.human, w.menu]
+    h.index.pin("1003", [("login-verification-code", 0.9)], confident=True)
+    said = await user.says("1003")  # an error code is a question
+    assert said.has(w.did_it_help)
