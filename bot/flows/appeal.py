@@ -49,9 +49,10 @@ def _field_buttons(turn: Turn, field: FormField) -> list[tuple[Button, ...]]:
             (turn.button_text(c.label(turn.lang), Verb.CHOICE, field.id, c.id),)
             for c in field.choices
         ]
-    if field.type == FieldType.IMAGES and _state(turn)["images"].get(field.id):
+    received = field.type == FieldType.IMAGES and _state(turn)["images"].get(field.id)
+    if received:  # Done, not Skip: skipping would drop what they sent
         rows.append((turn.button("btn_done_images", Verb.DONE_IMAGES, field.id),))
-    if not field.required:
+    elif not field.required:
         rows.append((turn.button("btn_skip", Verb.SKIP, field.id),))
     human = turn.button("btn_human", Verb.HUMAN, look=Look.PRIMARY)
     rows.append((turn.button("btn_cancel", Verb.CANCEL), human))
@@ -252,6 +253,8 @@ def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> Non
         turn.text("err_required")
         ask_field(turn)
         return
+    elif verb == Verb.SKIP and state["images"].get(field.id) and field.type == FieldType.IMAGES:
+        pass  # Skip (typed, or an older button) after screenshots came: they are kept, as Done
     elif verb == Verb.SKIP:
         state["answers"].pop(field.id, None)
         state["images"].pop(field.id, None)
@@ -271,7 +274,8 @@ def review(turn: Turn) -> None:
     lines = [turn.t("review_title")]
     for f in form.fields:
         if f.type == FieldType.IMAGES:
-            value = turn.t("review_images", n=len(state["images"].get(f.id, [])))
+            n = len(state["images"].get(f.id, []))
+            value = turn.t("review_images", n=n) if n else turn.t("review_empty")
         else:
             value = state["answers"].get(f.id) or turn.t("review_empty")
             if extra := len(state["images"].get(f.id, [])):
