@@ -84,6 +84,10 @@ class Explainer:
         """The weighted share of a query's content words that one section explains."""
         return self._passages.coverage(doc, units, weights)
 
+    def heading(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:
+        """The weighted share of a query's content words that one section's heading explains."""
+        return self._passages.heading(doc, units, weights)
+
     def specific(self, doc: int, units: Sequence[Unit]) -> float:
         """The idf of the rarest token through which an article explains a query word.
 
