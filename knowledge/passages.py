@@ -94,7 +94,7 @@ def _read(text: str, lexicon: Lexicon) -> tuple[Counter[str], list[int], set[str
 def _heading(section: str, lexicon: Lexicon) -> set[str]:
     """The tokens of a section's heading, which names the situation the section answers.
 
-    None when the section starts with no heading, when the heading names what the article is
+    Nothing when the section starts with no heading, when the heading names what the article is
     not about ("Not a ban, just can't start", "这些情况不是禁言", "其他问题"), or when little
     text is left under it once the clauses that send the reader to another article are cut:
     such a heading ("旧号收不到验证码？" over a "see ..." line) names another article's situation.

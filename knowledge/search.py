@@ -270,8 +270,8 @@ class SearchIndex:
         whole, in one of its sections and in one section's heading: an article that matches
         one word strongly gives way to one that explains every word, and one with a section
         headed by the user's situation ("## The ranked button is greyed out") to one that
-        names it in passing. The queries attached to an article add to its score
-        as one more field, and an example like the query brings its article up.
+        names it in passing. The queries attached to an article add to its score as one more
+        field, and an example like the query brings its article up.
         """
         t, explain, units = self._tuning, self._explain, analysis.units
         taught = bool(self._examples.taught)
