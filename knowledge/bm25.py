@@ -40,6 +40,7 @@ class Tuning:
     w_norm: float = 0.5  # a hit's score blends its share of the ceiling and its coverage
     rank_coverage: float = 0.25  # ranking adds this times the coverage to the share of ceiling
     rank_section: float = 0.5  # and this times the share of the query one section explains
+    rank_heading: float = 0.5  # and this times the share one section's heading explains
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
     min_score: float = 0.25  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from knowledge.bm25 import Tuning
 from knowledge.examples import ExampleField
 from knowledge.passages import Passages
+from knowledge.query import topical
 from knowledge.text import Unit
 
 MAX_UNITS = 64  # the content words of a query looked at (a pasted essay is cut there)
@@ -39,14 +40,15 @@ class Explainer:
         self._tuning = tuning
 
     def weights(self, units: Sequence[Unit]) -> list[float]:
-        """Each content word's weight: the idf of the word or its rarest concept (a word no
-        article holds weighs the most); a complaint word weighs several unknown words."""
+        """Each content word's weight: the idf of the word (less for a Chinese word common in
+        the language at large: `topical`) or of its rarest concept (a word no article holds
+        weighs the most); a complaint word weighs several unknown words."""
         out: list[float] = []
         for unit in units[:MAX_UNITS]:
             if unit.complaint:
                 out.append(self._tuning.w_complaint * self._unseen)
                 continue
-            weight = self._idf.get(unit.token, self._unseen)
+            weight = self._idf.get(unit.token, self._unseen) * topical(unit.token)
             for c in unit.concepts:
                 weight = max(weight, self._idf.get(c, 0.0))
             out.append(weight)
@@ -83,6 +85,10 @@ class Explainer:
     def section(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:
         """The weighted share of a query's content words that one section explains."""
         return self._passages.coverage(doc, units, weights)
+
+    def heading(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:
+        """The weighted share of a query's content words that one section's heading explains."""
+        return self._passages.heading(doc, units, weights)
 
     def specific(self, doc: int, units: Sequence[Unit]) -> float:
         """The idf of the rarest token through which an article explains a query word.

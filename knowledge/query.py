@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import math
 from collections.abc import Mapping, Sequence
 
+import jieba
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
@@ -23,6 +27,29 @@ from knowledge.text import (
 from knowledge.writing import PinyinReader, read_pinyin
 
 _MAX_FIXES = 8  # typo look-ups per query, so that gibberish stays cheap
+
+
+# How telling a Chinese word is in the language at large, from jieba's corpus frequencies
+# (ln of the corpus size over the word's count): a word as common as 已经, 可以 or 一起 says
+# little about a topic however rare it is in one help center, and weighs _COMMON_WEIGHT; one as
+# rare as 按钮 or 充值 weighs fully; between the two, in proportion.
+_COMMON_LOG = 7.0
+_TOPICAL_LOG = 11.0
+_COMMON_WEIGHT = 0.5
+
+
+@functools.lru_cache(maxsize=4096)
+def topical(word: str) -> float:
+    """The share of its weight a query word keeps for how common it is in Chinese at large
+    (1 for a word that is not Chinese or of one character, and for jieba's rarer words)."""
+    if len(word) < 2 or not is_cjk(word):
+        return 1.0
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    rarity = math.log(jieba.dt.total / (jieba.dt.FREQ.get(word, 0) + 1))
+    share = (rarity - _COMMON_LOG) / (_TOPICAL_LOG - _COMMON_LOG)
+    return min(1.0, max(_COMMON_WEIGHT, share))
 
 
 class QueryReader:
@@ -64,7 +91,8 @@ class QueryReader:
         return analyze(text, self._lexicon, self._segmenter, fix)
 
     def weights(self, a: Analysis) -> dict[str, float]:
-        """How much each token of an analysed query weighs in the ranking."""
+        """How much each token of an analysed query weighs in the ranking (a Chinese word
+        common in the language at large weighs less: `topical`)."""
         t = self._tuning
         weights: dict[str, float] = {}
 
@@ -90,6 +118,9 @@ class QueryReader:
             weights[token] *= t.w_covered
         for token in a.concepts:
             put(token, t.w_inner if token in a.inner else t.w_concept)
+        for token, weight in weights.items():
+            if token[0] != "~":  # a concept was chosen as a topic
+                weights[token] = weight * topical(token)
         return weights
 
     def _english(self, word: str) -> bool:

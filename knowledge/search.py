@@ -267,9 +267,11 @@ class SearchIndex:
         what its examples add).
 
         The best by BM25 are ranked again with how much of the query each one explains, as a
-        whole and in one of its sections: an article that matches one word strongly gives way
-        to one that explains every word. The queries attached to an article add to its score
-        as one more field, and an example like the query brings its article up.
+        whole, in one of its sections and in one section's heading: an article that matches
+        one word strongly gives way to one that explains every word, and one with a section
+        headed by the user's situation ("## The ranked button is greyed out") to one that
+        names it in passing. The queries attached to an article add to its score as one more
+        field, and an example like the query brings its article up.
         """
         t, explain, units = self._tuning, self._explain, analysis.units
         taught = bool(self._examples.taught)
@@ -285,12 +287,13 @@ class SearchIndex:
             cov = explain.coverage(d, units, unit_weights)
             own_cov = explain.coverage(d, units, unit_weights, learned=False) if taught else cov
             part = explain.section(d, units, unit_weights)
+            heading = t.rank_heading * explain.heading(d, units, unit_weights)
             like = alike.get(d, 0.0)
             like = like if like >= t.example_sure else 0.0  # a near copy of the query
             score = max(t.w_norm * raw / scale + (1 - t.w_norm) * cov, like)
-            key = raw / scale + t.rank_coverage * cov + t.rank_section * part
+            key = raw / scale + t.rank_coverage * cov + t.rank_section * part + heading
             own = (raw - heard.get(d, 0.0)) / own_scale
-            own_key = own + t.rank_coverage * own_cov + t.rank_section * part
+            own_key = own + t.rank_coverage * own_cov + t.rank_section * part + heading
             own_score = t.w_norm * own + (1 - t.w_norm) * own_cov
             found.append(_Found(key + t.w_example * like, score, d, own_key, own_score, own_cov))
         found.sort(key=lambda f: (-f.key, self._docs[f.doc].id))

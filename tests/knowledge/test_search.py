@@ -8,6 +8,7 @@ import pytest
 
 from knowledge.loader import default_content_path, load_articles
 from knowledge.models import Article
+from knowledge.query import topical
 from knowledge.search import (
     SearchIndex,
     SearchResult,
@@ -168,3 +169,15 @@ def test_search_jsonl_writes_one_object_per_line(index: SearchIndex) -> None:
     assert objects[0]["confident"] and objects[0]["results"][0]["id"] == "account-banned"
     assert not objects[1]["confident"] and objects[1]["results"] == []
     assert not objects[2]["confident"]
+
+
+def test_a_word_common_in_chinese_at_large_weighs_less() -> None:
+    assert topical("一起") == topical("已经") == 0.5  # everyday words
+    assert 0.5 < topical("手机") < 1.0
+    assert topical("按钮") == topical("充值") == 1.0  # rarer in the language: a topic
+    assert topical("号") == topical("button") == 1.0  # one character, or not Chinese
+    # "一起" (together) and "按钮" (button) are each in one title; only the button is the topic.
+    party = Article("party", "zh-CN", "和好友一起组队", "game/party", (), "邀请好友一起组队。")
+    button = Article("button", "zh-CN", "按钮点了没反应", "game/button", (), "更新游戏后再试。")
+    index = SearchIndex.build([party, button])
+    assert index.search("我们一起点按钮").hits[0].id == "button"

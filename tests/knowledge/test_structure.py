@@ -100,9 +100,11 @@ def test_a_body_is_counted_once_and_its_sections_read_like_titles() -> None:
     assert tally[account] == 3
     assert "退" not in tally  # characters are not counted in a body
     assert len(held) == 2
-    assert {"refund", "退", "款", "退款"} <= held[0]
-    assert "account" in held[1]
-    assert "account" not in held[0]
+    assert {"refund", "退", "款", "退款"} <= held[0][0]
+    assert "account" in held[1][0]
+    assert "account" not in held[0][0]
+    # Each section's heading is read apart (these, with too little text under them, are not).
+    assert held[0][1] == held[1][1] == set()
     assert {"refund", "takes", "account"} <= words
 
 
@@ -150,3 +152,39 @@ def test_a_word_rarer_than_its_concept_keeps_its_weight() -> None:
     )
     index = SearchIndex.build([pc, pc2, devices])
     assert index.search("is there a mac version").hits[0].id == "devices"
+
+
+def test_heading_share_is_what_one_heading_explains() -> None:
+    under = "\nUpdate the game and check that your party is within two tiers of each other."
+    passages = _passages(
+        "## The ranked button is grey" + under + "\n## Queues" + under,
+        "## Not a ban, just can't start" + under,  # says what the article is not about
+        '## The ranked button is grey\nSee "Matchmaking takes forever".',  # only points on
+        "## 排位按钮是灰的\n更新游戏，并确认队伍里的段位相差不超过两个大段。",
+    )
+    units = [Unit("button"), Unit("tier")]  # (stemmed, as query words are)
+    assert passages.heading(0, units, [1.0, 1.0]) == 0.5  # "tiers" is under a heading, not in it
+    assert passages.coverage(0, units, [1.0, 1.0]) == 1.0
+    assert passages.heading(1, [Unit("ban")], [1.0]) == 0.0
+    assert passages.heading(2, [Unit("button")], [1.0]) == 0.0
+    assert passages.heading(3, [Unit("按钮"), Unit("灰")], [1.0, 1.0]) == 1.0
+
+
+def test_the_article_with_a_section_headed_by_the_situation_ranks_first() -> None:
+    # "ranked" and "score" are in the first article's title; the second has a section headed
+    # by the user's situation, which names it better than any count of words.
+    ranked = _article(
+        "ranked-ban",
+        "Ranked locked by a low conduct score",
+        "Leaving a ranked match lowers your conduct score by 10 points. Ranked unlocks again at "
+        "80 points; finish casual matches to earn points back. The score is in your profile.",
+    )
+    queue = _article(
+        "queue",
+        "Matchmaking takes forever",
+        "## Long queues\nQueues are long late at night and in small regions: pick Auto.\n"
+        "## The ranked button is grey\nUpdate the game, and check that your party is within "
+        "two tiers of each other.\n",
+    )
+    index = SearchIndex.build([ranked, queue])
+    assert index.search("ranked button grey but my score is full").hits[0].id == "queue"
