@@ -247,6 +247,33 @@ async def test_more_images_than_allowed_keeps_the_first_ones(h: Harness, lang: s
     assert len(conv.data["form"]["images"][field.id]) == field.max_images
 
 
+async def test_skip_after_screenshots_keeps_them(h: Harness, lang: str) -> None:
+    """Once screenshots came, the question offers Done, not Skip (which dropped them); "Skip"
+    typed anyway, or pressed on the question's first message, keeps them too."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.sends_image(png(color=(7, 7, 7)))
+    assert w.done in said.labels and w.skip not in said.labels
+    said = await user.says(w.skip)
+    assert said.has(w.review) and said.has(user.t("review_images", n=1))
+    await user.presses(w.submit)
+    thread = await h.moderators.in_ticket(1)
+    assert len(thread.items[0].files) == 1  # the card carries the screenshot
+
+
+async def test_a_screenshot_question_left_empty_reads_skipped(h: Harness, lang: str) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    said = await user.presses(w.skip)
+    label = form.fields[-1].label_in(lang)
+    assert said.has(f"{label}: {user.t('review_empty')}")
+    assert not said.has(user.t("review_images", n=0))
+
+
 async def test_text_where_an_image_is_expected_asks_for_an_image(h: Harness, lang: str) -> None:
     user = h.user("alice", lang)
     form = await open_form(h, user, BANNED)
