@@ -134,11 +134,20 @@ def owner_tag(user_key: str) -> str:
 
 
 def act(verb: Verb, *args: str | int, owner: str = "") -> str:
-    """Pack an action in one call: `act(Verb.RATE, 12, 5, owner=tag)`."""
-    return _act(verb, args, owner)
+    """Pack an action in one call: `act(Verb.RATE, 12, 5, owner=tag)` (as Action.pack)."""
+    head, tail = _head_and_args(verb, args)
+    data = f"{PREFIX}:{head}{owner}{tail}"
+    if len(data) > MAX_BYTES or not owner.isascii():  # the rest is ASCII: a char is a byte
+        return Action(verb, tuple(str(a) for a in args), owner).pack()  # raises ActionError
+    return data
 
 
-@functools.lru_cache(maxsize=2048)
-def _act(verb: Verb, args: tuple[str | int, ...], owner: str) -> str:
-    """act, remembered: the same buttons are made for the same person over and over."""
-    return Action(verb, tuple(str(a) for a in args), owner).pack()
+@functools.lru_cache(maxsize=4096)
+def _head_and_args(verb: Verb, args: tuple[str | int, ...]) -> tuple[str, str]:
+    """`verb:` and `:arg...` of a packed action, checked and remembered: every person's menu
+    has the same buttons, only the owner differs (a cache keyed by it too missed)."""
+    texts = tuple(str(a) for a in args)
+    for a in texts:
+        if not _ARG.match(a):
+            raise ActionError(f"argument not packable: {a!r}")
+    return f"{verb.value}:", "".join(f":{a}" for a in texts)
