@@ -40,11 +40,14 @@ class Silenced:
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
         self.dead = False
+        self.refused = 0  # tries that found the lease held by another
 
     async def acquire_lease(self, name: str, ttl: float) -> bool:
         if self.dead:
             raise ConnectionError("gone")
-        return await self.store.acquire_lease(name, ttl)
+        held = await self.store.acquire_lease(name, ttl)
+        self.refused += not held
+        return held
 
     async def release_lease(self, name: str) -> None:
         if not self.dead:
@@ -65,11 +68,16 @@ async def test_the_work_moves_to_a_standby_when_its_holder_goes_silent(pg_url: s
 
             return run
 
-        first = Silenced(a)
+        first, second = Silenced(a), Silenced(b)
         holder = asyncio.create_task(while_held(first, "poller", work("a"), ttl=1.0, every=0.1))  # type: ignore[arg-type]
-        await asyncio.sleep(0.3)
-        standby = asyncio.create_task(while_held(b, "poller", work("b"), ttl=1.0, every=0.1))  # type: ignore[arg-type]
-        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        while running != ["a"]:
+            assert time.monotonic() - started < 5, running
+            await asyncio.sleep(0.01)
+        standby = asyncio.create_task(while_held(second, "poller", work("b"), ttl=1.0, every=0.1))  # type: ignore[arg-type]
+        while second.refused < 3:  # the standby asked three times and was refused
+            assert time.monotonic() - started < 10, second.refused
+            await asyncio.sleep(0.01)
         assert running == ["a"]
         first.dead = True
         started = time.monotonic()

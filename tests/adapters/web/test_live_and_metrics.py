@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 import httpx
 import pytest
@@ -89,14 +88,12 @@ async def test_a_change_in_another_process_reaches_the_event_stream(make_web: Ma
                 assert (await anext(lines)).startswith("retry:")
                 other = await open_store(web.data_dir / DB_NAME)
                 try:
-                    started = time.monotonic()
                     await other.create_ticket(Ticket("fake:zoe", "fake", "zoe", created_at=1.0))
-                    async with asyncio.timeout(5):
+                    async with asyncio.timeout(5):  # (its latency: benchmarks/web.py)
                         line = await anext(lines)
                         while not line.startswith("event:"):
                             line = await anext(lines)
                     assert line == "event: change"
-                    assert time.monotonic() - started < 2.0
                 finally:
                     await other.close()
             rows = await browser.get("/queue/rows")
