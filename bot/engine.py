@@ -183,7 +183,8 @@ class Engine:
 
     async def _typed_press(self, turn: Turn, said: str, event: TextReceived) -> bool:
         """Whether the message was a button typed rather than pressed, and was pressed: "没有解决"
-        or "yes, thanks" under "did this solve it?", "完成", "skip" or "提交" in a form."""
+        or "yes, thanks" under "did this solve it?", "完成", "skip" or "提交" in a form, and
+        outside a form what any button of the last message says ("填写申诉表单", "Account")."""
         if event.attachments or not said:
             return False
         if turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
@@ -192,7 +193,13 @@ class Engine:
         typed = appeal.typed_button(turn, said)
         if typed is not None:
             await buttons.press(turn, typed[0], typed[1], "")
-        return typed is not None
+            return True
+        data = turn.offered(said) if turn.conv.step not in (Step.FORM, Step.REVIEW) else None
+        if data is None:
+            return False
+        # what a button of their last message says: that button (checked like any press)
+        await self._button(turn, ButtonPressed(event.user, event.chat, event.event_id, data))
+        return True
 
     async def _command(self, turn: Turn, event: CommandReceived) -> None:
         if event.name in commands.HANDLERS:

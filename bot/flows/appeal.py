@@ -9,7 +9,7 @@ from bot import dates
 from bot.actions import Verb
 from bot.flows import handoff, menu
 from bot.flows.intent import as_typed, clean
-from bot.flows.turn import Turn
+from bot.flows.turn import Turn, typed_label
 from bot.state import Step
 from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
@@ -225,7 +225,7 @@ def typed_button(turn: Turn, said: str) -> tuple[Verb, str] | None:
     """The form's button whose label (in any language) the message is ("完成", "skip",
     "提交"), with the field it is for; None for anything else, an answer like any other."""
     field = _current(turn) if turn.conv.step == Step.FORM else None
-    word = " ".join(said.strip(" .!。！").split()).lower()
+    word = typed_label(said)
     for key, verb in _TYPED.get(turn.conv.step, ()):
         if verb == Verb.DONE_IMAGES and (field is None or field.type != FieldType.IMAGES):
             continue

@@ -24,6 +24,15 @@ from knowledge.search import SearchIndex
 NO_CAPABILITIES = Capabilities()
 
 
+OFFERED = "offered"  # in a conversation's data: its last buttons, by typed label
+
+
+def typed_label(text: str) -> str:
+    """A button's label, or a message, as compared when typed: case, spaces and a closing
+    full stop or exclamation mark aside."""
+    return " ".join(text.strip(" .!。！").split()).lower()
+
+
 @dataclass(slots=True)
 class Services:
     """What every flow may use; built once in the composition root."""
@@ -142,8 +151,19 @@ class Turn:
         return self.next_key()
 
     def say(self, reply: Reply) -> None:
-        """Answer in the chat the event came from."""
+        """Answer in the chat the event came from (a user's buttons are remembered: typing
+        what one says presses it, see `offered`)."""
         self.writes.outbox.append(to_chat(self.event.chat, reply, self._key(), self.now))
+        if reply.buttons and self.event.chat.kind == ChatKind.PRIVATE:
+            self.data[OFFERED] = {
+                typed_label(b.label): b.data for row in reply.buttons for b in row
+            }
+
+    def offered(self, said: str) -> str | None:
+        """The data of the button of the last message with buttons whose label the user
+        typed ("填写申诉表单", "Account", an article's title), if any."""
+        found = self.data.get(OFFERED, {}).get(typed_label(said))
+        return str(found) if found else None
 
     def text(self, key: str, *rows: tuple[Button, ...], **values: Any) -> None:
         """Answer with text `key` and button rows."""

@@ -390,3 +390,24 @@ async def test_a_number_alone_is_not_searched(h: Harness, lang: str) -> None:
     h.index.pin("1003", [("login-verification-code", 0.9)], confident=True)
     said = await user.says("1003")  # an error code is a question
     assert said.has(w.did_it_help)
+
+
+async def test_typing_what_a_button_says_presses_it(h: Harness, lang: str) -> None:
+    """People type a button's label as often as they tap it: a category of the menu, the form
+    offered beside the next articles. Only the buttons of the last message count."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    account = h.kb.categories["account"]
+    said = await user.says(f"  {account.label(lang).upper()} ")
+    assert said.has(account.label(lang)) and w.back in said.labels
+    h.index.pin("banned", [("account-banned", 0.9), ("delete-account", 0.5)], confident=True)
+    await user.says("banned")
+    await user.presses(w.not_solved)
+    said = await user.says(w.form)
+    form = h.kb.form_for("account/banned")
+    assert form is not None
+    assert user.last_text().endswith(form.fields[0].prompt_in(lang))
+    await user.command("cancel")
+    h.index.pin(account.label(lang), [], confident=False)
+    said = await user.says(account.label(lang))  # not among the last message's buttons
+    assert said.has(user.t("no_match"))
