@@ -34,6 +34,7 @@ class Intent(StrEnum):
 
     NONE = "none"  # a question (or anything else): search it
     GREETING = "greeting"  # hello, thanks, bye: greet and show the menu
+    ASK = "ask"  # asks for help without saying what about yet: ask, with the menu
     SMALL_TALK = "small_talk"  # chatter or an off-topic request: no article answers it
     COMPLAINT = "complaint"  # about the service itself: offer a person
     PERSON = "person"  # asks for a person: start the handoff
@@ -73,6 +74,7 @@ class Intents:
     bare: frozenset[str]
     filler: re.Pattern[str] | None
     greeting: re.Pattern[str] | None
+    asks: re.Pattern[str] | None
     chatter: re.Pattern[str] | None
     small_talk: re.Pattern[str] | None
     complaint: re.Pattern[str] | None
@@ -95,6 +97,7 @@ class Intents:
             bare=frozenset(" ".join(w.lower().split()) for w in words("person", "bare")),
             filler=_pattern(words("person", "filler")),
             greeting=_pattern(words("greeting", "whole")),
+            asks=_pattern(words("ask", "whole")),
             chatter=_pattern(words("small_talk", "whole")),
             small_talk=_pattern(words("small_talk", "phrases")),
             complaint=_pattern(words("complaint", "phrases")),
@@ -152,7 +155,8 @@ class Intents:
         return None
 
     def classify(self, text: str) -> Intent:
-        """The intent of a message: a person, a complaint, a greeting, small talk, or none."""
+        """The intent of a message: a person, a complaint, a greeting, a request for help
+        that says nothing yet, small talk, or none."""
         low = clean(text)
         if not low:
             return Intent.NONE
@@ -163,9 +167,12 @@ class Intents:
         if not _strip(None, low):
             return Intent.SMALL_TALK  # only punctuation or emoji ("???", "🙏")
         rest = _strip(self.filler, _REPEATS.sub(r"\1\1", low))  # "哈哈哈哈" is "哈哈"
-        if not _strip(self.greeting, rest):
+        greeted = _strip(self.greeting, rest)
+        if not greeted:
             return Intent.GREETING
-        if not _strip(self.chatter, _strip(self.greeting, rest)) or _found(self.small_talk, low):
+        if not _strip(self.asks, greeted):
+            return Intent.ASK
+        if not _strip(self.chatter, greeted) or _found(self.small_talk, low):
             return Intent.SMALL_TALK
         return Intent.NONE
 

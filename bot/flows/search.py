@@ -19,6 +19,11 @@ from knowledge.models import Article
 MIN_CANDIDATE_SCORE = 0.2  # below this a hit is noise, not a candidate worth a button
 MAX_QUERY = 500  # characters of a message that are searched
 RECENT = 3  # questions remembered to notice a repeat
+_INTENT_REPLIES = {
+    Intent.GREETING: "greeting_again",
+    Intent.ASK: "ask_what",
+    Intent.SMALL_TALK: "small_talk",
+}
 BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
@@ -82,10 +87,9 @@ async def _answered_unsearched(turn: Turn, query: str, quiet: bool) -> bool:
     if said is Intent.COMPLAINT or is_angry(query, words):
         # about the service itself, or frustrated: a person, not an article on reporting users
         await handoff.offer_person(turn, "frustrated")
-    elif said in (Intent.GREETING, Intent.SMALL_TALK):
+    elif said in (Intent.GREETING, Intent.ASK, Intent.SMALL_TALK):
         if not quiet:  # a first message was greeted already
-            key = "greeting_again" if said is Intent.GREETING else "small_talk"
-            menu.show_menu(turn, "", turn.t(key))
+            menu.show_menu(turn, "", turn.t(_INTENT_REPLIES[said]))
     elif _remember(turn, query):
         await handoff.offer_person(turn, "repeated")
     elif query.isdigit() and len(query) <= BARE_NUMBER:

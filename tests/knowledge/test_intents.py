@@ -110,6 +110,28 @@ def test_greetings(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "帮帮我",
+        "你好，我有个问题",
+        "请问",
+        "I need help",
+        "hi, can you help me?",
+        "Quick question",
+    ],
+)
+def test_a_request_for_help_that_says_nothing_yet(text: str) -> None:
+    assert classify(text) is Intent.ASK
+
+
+@pytest.mark.parametrize(
+    "text", ["I need help with my refund", "请问怎么退款", "我有个问题：账号被封了", "help center"]
+)
+def test_a_request_for_help_that_says_what_is_a_question(text: str) -> None:
+    assert classify(text) is Intent.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "你叫什么名字",
         "recommend me a good laptop",
         "哈哈",

@@ -411,3 +411,15 @@ async def test_typing_what_a_button_says_presses_it(h: Harness, lang: str) -> No
     h.index.pin(account.label(lang), [], confident=False)
     said = await user.says(account.label(lang))  # not among the last message's buttons
     assert said.has(user.t("no_match"))
+
+
+async def test_asking_for_help_without_saying_what_gets_asked_what_about(
+    h: Harness, lang: str
+) -> None:
+    """ "帮帮我" or "I need help" said nothing to search for: asked what it is about, with the
+    menu (before: "I couldn't find an article about that")."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.says({"zh-CN": "帮帮我", "en": "I need help"}[lang])
+    assert said.has(user.t("ask_what")) and said.has(w.menu_title)
+    assert not said.has(user.t("no_match"))
