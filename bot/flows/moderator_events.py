@@ -27,25 +27,39 @@ TicketCommand = Callable[[Turn, Ticket, str], Awaitable[None]]
 Command = Callable[[Turn, str], Awaitable[None]]
 
 
-async def target(svc: Services, event: IncomingEvent) -> int | None:
-    """The ticket a moderator's event is about: named by a button or a command, or the
-    ticket whose topic it came from. The engine locks that ticket's conversation."""
-    named = ""
+def named(svc: Services, event: IncomingEvent) -> int | None:
+    """The ticket number an event names itself: a button's, a command's argument, or the
+    ticket a surface that names tickets (the desk) has open."""
+    number = ""
     if isinstance(event, ButtonPressed):
         try:
-            named = unpack(event.data).arg(0)
+            number = unpack(event.data).arg(0)
         except ActionError:
             return None
     elif isinstance(event, CommandReceived) and event.name in NAMES_TICKET:
-        named = event.args.split(maxsplit=1)[0].lstrip("#") if event.args.strip() else ""
-    if named.isdigit():
-        return int(named)
+        number = event.args.split(maxsplit=1)[0].lstrip("#") if event.args.strip() else ""
+    if not number.isdigit() and svc.can(event.chat.platform).names_tickets:
+        number = event.chat.thread_id
+    return int(number) if number.isdigit() else None
+
+
+async def target(svc: Services, event: IncomingEvent) -> int | None:
+    """The ticket a moderator's event is about: named by a button or a command, or the
+    ticket whose topic it came from. The engine locks that ticket's conversation."""
+    number = named(svc, event)
     chat = event.chat
-    if svc.can(chat.platform).names_tickets:
-        return int(chat.thread_id) if chat.thread_id.isdigit() else None
-    if not chat.thread_id:
-        return None
+    if number is not None or svc.can(chat.platform).names_tickets or not chat.thread_id:
+        return number
     return await svc.store.ticket_by_thread(chat.platform, chat.id, chat.thread_id)
+
+
+def _no_ticket(turn: Turn) -> None:
+    """No such ticket (a number that names none), or no ticket here at all."""
+    number = named(turn.svc, turn.event)
+    if number is not None:
+        turn.say(Reply(turn.mt("mod_ticket_missing", id=number)))
+    else:
+        turn.say(Reply(turn.mt("mod_no_ticket")))
 
 
 async def handle(turn: Turn) -> None:
@@ -83,7 +97,7 @@ async def _text(turn: Turn, event: TextReceived) -> None:
     ticket = turn.target
     if ticket is None:
         if not turn.svc.can(event.chat.platform).paged:
-            turn.say(Reply(turn.mt("mod_no_ticket")))
+            _no_ticket(turn)
         return
     mod.attachments_refused(turn, event.attachments)
     shas = [a.sha256 for a in event.attachments if a.sha256]
@@ -107,7 +121,7 @@ async def _command(turn: Turn, name: str, args: str) -> None:
         await COMMANDS[name](turn, args)
     elif name in TICKET_COMMANDS:
         if turn.target is None:
-            turn.say(Reply(turn.mt("mod_no_ticket")))
+            _no_ticket(turn)
             return
         await _ticket_command(turn, name, args)
     else:

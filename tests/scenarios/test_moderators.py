@@ -311,3 +311,13 @@ async def test_the_backlog_says_what_waits_per_chat(h: Harness) -> None:
     mod = h.moderator("bob")
     await mod.command(None, "backlog")
     assert h.moderators.last_text() == h.t("en", "mod_backlog_none")
+
+
+async def test_a_ticket_number_that_names_none_is_said_so(h: Harness) -> None:
+    """ "/claim 99" in the moderator chat: there is no #99 (before: "this chat isn't a ticket");
+    a command that names no ticket, outside any topic, is told to use /queue."""
+    mod = h.moderator("bob")
+    await mod.command(None, "claim", "99")
+    assert h.moderators.received("There is no ticket #99")
+    await mod.command(None, "claim")
+    assert h.moderators.received("This chat isn't a ticket")
