@@ -21,6 +21,7 @@ from typing import Any
 
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import Runtime, open_runtime, serve
+from bot.flows.turn import OFFERED
 from bot.storage.base import Store
 from bot.storage.records import OutboxStatus
 from tests.adapters.telegram.dialog import help_center, kefu_config
@@ -114,7 +115,7 @@ class Snapshot:
                 (
                     key,
                     (user.banned, user.lang) if user else None,
-                    (conv.step.value, repr(sorted(conv.data.items())), conv.lang)
+                    (conv.step.value, repr(sorted(_state(conv.data))), conv.lang)
                     if conv
                     else None,
                 )
@@ -136,3 +137,9 @@ class Snapshot:
 def files_under(root: Path) -> list[Path]:
     """Every regular file below `root`, relative to it."""
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def _state(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A conversation's step data, less the buttons it was shown last (what a label typed
+    presses: a refusal's own buttons are the last ones shown, and that is no change of state)."""
+    return [(k, v) for k, v in data.items() if k != OFFERED]
