@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from bot.actions import Verb
-from bot.flows import handoff, menu
+from bot.flows import handoff, lifecycle, menu
 from bot.flows.intent import clean, is_angry, is_repeat
 from bot.flows.learning import missed
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.storage.records import MissKind
+from bot.storage.records import MissKind, TicketStatus
 from bot.storage.writes import Feedback
 from bot.types import Button, Look, Reply
 from knowledge.intents import Intent, classify
@@ -93,12 +93,25 @@ async def _answered_unsearched(turn: Turn, query: str, quiet: bool) -> bool:
     elif _remember(turn, query):
         await handoff.offer_person(turn, "repeated")
     elif query.isdigit() and len(query) <= BARE_NUMBER:
-        # "4", "99": an option's number or a slip, not a question; every article has numbers
-        if not quiet:
+        # "4", "99": an option's number, a rating or a slip, not a question (every article
+        # has numbers)
+        if not await _typed_rating(turn, query) and not quiet:
             turn.conv.step = Step.MENU
             turn.text("no_match", turn.human_row())
     else:
         return False
+    return True
+
+
+async def _typed_rating(turn: Turn, digits: str) -> bool:
+    """ "5" typed under "How did we do? Rate 1 (bad) to 5 (great)": the rating of their latest
+    ticket, when it is closed and not rated yet."""
+    if len(digits) != 1 or digits not in "12345":
+        return False
+    ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
+    if ticket is None or ticket.status != TicketStatus.CLOSED or ticket.rating is not None:
+        return False
+    await lifecycle.rate(turn, str(ticket.id), digits)
     return True
 
 

@@ -40,6 +40,19 @@ async def test_a_moderator_closes_the_user_is_told_and_asked_to_rate(
     assert h.moderators.received(h.t(h.services.mod_lang, "mod_rated", id=1, rating=4))
 
 
+async def test_a_rating_typed_instead_of_pressed_counts(h: Harness, lang: str) -> None:
+    """ "4" typed under "How did we do?" rates the closed ticket; once rated, a number typed is
+    nothing to search ("7" and a second "5" are told nothing matched)."""
+    user = h.user("alice", lang)
+    await closed_ticket(h, user)
+    said = await user.says("7")
+    assert said.has(user.t("no_match")) and (await h.ticket(1)).rating is None
+    said = await user.says("４")
+    assert said.has(user.t("rated")) and (await h.ticket(1)).rating == 4
+    said = await user.says("5")
+    assert said.has(user.t("no_match")) and (await h.ticket(1)).rating == 4
+
+
 async def test_a_rating_outside_one_to_five_changes_nothing(h: Harness) -> None:
     user = h.user("alice", "en")
     await closed_ticket(h, user)
