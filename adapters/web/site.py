@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -141,7 +142,8 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
                 if ctx.session.signed_in:  # rights gone: sign out
                     ctx.session, ctx.fresh = ctx.session.signed_out(), True
                 if page and request.method in SAFE_METHODS:
-                    target = request.url.path
+                    url = request.url  # the page with its query (a search, a period)
+                    target = quote(f"{url.path}?{url.query}" if url.query else url.path, "/")
                     refused: Response = RedirectResponse(f"/login?next={target}", 303)
                 else:
                     refused = PlainTextResponse(ctx.t("web_signin_needed"), 401)
