@@ -142,8 +142,7 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
                 if ctx.session.signed_in:  # rights gone: sign out
                     ctx.session, ctx.fresh = ctx.session.signed_out(), True
                 if page and request.method in SAFE_METHODS:
-                    url = request.url  # the page with its query (a search, a period)
-                    target = quote(f"{url.path}?{url.query}" if url.query else url.path, "/")
+                    target = quote(_here(request), "/")  # with its query (a search)
                     refused: Response = RedirectResponse(f"/login?next={target}", 303)
                 else:
                     refused = PlainTextResponse(ctx.t("web_signin_needed"), 401)
@@ -157,6 +156,12 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
         return endpoint
 
     return wrap
+
+
+def _here(request: Request) -> str:
+    """The page's path with its query: where the language switch comes back to."""
+    url = request.url
+    return f"{url.path}?{url.query}" if url.query else url.path
 
 
 class Templates:
@@ -183,5 +188,6 @@ class Templates:
             session=ctx.session,
             csrf=ctx.session.csrf,
             path=ctx.request.url.path,
+            here=_here(ctx.request),
             **values,
         )
