@@ -37,7 +37,8 @@ async def test_an_anonymous_visitor_is_sent_to_sign_in_and_sees_nothing(
             assert not await page.locator("nav").count(), path  # no menu for a visitor
 
         fragments = [
-            f"/files/{sha}", f"/tickets/{number}/history", "/queue/rows",
+            f"/files/{sha}", f"/tickets/{number}/history", f"/tickets/{number}/card",
+            "/queue/rows",
             "/reports/by_day.csv", "/events",
         ]  # fmt: skip
         for path in fragments:
