@@ -37,6 +37,7 @@ class Ctx:
     lang: str
     texts: Texts
     fresh: bool = False  # the session changed: the response sets the cookie
+    new: bool = False  # the request carried no valid session: this one was made for it
 
     def t(self, key: str, /, **values: Any) -> str:
         """A catalog text in the page's language."""
@@ -86,7 +87,7 @@ class Guard:
         loaded = self.sessions.load(request.cookies.get(COOKIE))
         session = loaded or self.sessions.new()
         lang = choose_lang(session, request.headers.get("accept-language", ""), self.default_lang)
-        return Ctx(request, session, lang, self.texts, fresh=loaded is None)
+        return Ctx(request, session, lang, self.texts, fresh=loaded is None, new=loaded is None)
 
     async def may_moderate(self, session: Session) -> bool:
         """Whether the signed-in person still has the rights they signed in with."""
@@ -97,8 +98,12 @@ class Guard:
         return rights is not None and await rights.allowed(ident)
 
     def finish(self, ctx: Ctx, response: Response) -> Response:
-        """Set the session cookie when it changed (HttpOnly, SameSite=Lax, Secure on https)."""
-        if ctx.fresh:
+        """Set the session cookie when it changed (HttpOnly, SameSite=Lax, Secure on https).
+
+        A post that came with no session gets none: the browser sends no SameSite=Lax cookie
+        with a form another site posts, and a new session in the answer would replace the
+        moderator's own (any site could sign them out)."""
+        if ctx.fresh and not (ctx.new and ctx.request.method not in SAFE_METHODS):
             response.set_cookie(
                 COOKIE,
                 self.sessions.dump(ctx.session),

@@ -13,6 +13,7 @@ PAGES = ["/", "/queue", "/find", "/reports", "/help", "/tickets/1"]
 OTHERS = [
     ("GET", "/queue/rows"),
     ("GET", "/tickets/1/history"),
+    ("GET", "/tickets/1/card"),
     ("GET", "/events"),
     ("GET", "/files/" + "a" * 64),
     ("GET", "/reports/by_day.csv"),
@@ -50,6 +51,16 @@ async def test_every_route_refuses_the_anonymous(web: WebHarness) -> None:
         assert login.status_code == 200
         assert "HttpOnly" in login.headers["set-cookie"]
         assert "samesite=lax" in login.headers["set-cookie"].lower()
+
+
+async def test_a_post_that_brings_no_session_is_given_none(web: WebHarness) -> None:
+    """Another site's form arrives without the SameSite=Lax cookie: a session set in the
+    refusal would replace the moderator's own."""
+    for path in ["/tickets/1/close", "/logout", "/lang", "/login"]:
+        async with web.client() as elsewhere:
+            answer = await elsewhere.post(path, data={"text": "x", "lang": "en"})
+            assert answer.status_code in (303, 401, 403), path
+            assert "set-cookie" not in answer.headers, path
 
 
 async def test_a_local_account_signs_in_and_a_wrong_password_is_refused(web: WebHarness) -> None:
