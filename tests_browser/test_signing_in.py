@@ -111,4 +111,13 @@ async def test_signing_out_ends_the_session_and_back_does_not_show_the_queue(
         await expect(page).to_have_url(f"{base}/login?next=/queue")
         assert SECRET[:20] not in await page.content()
         assert (await context.request.get(f"{base}/queue/rows")).status == 401
+
+        # A tab left open from before a new sign-in carries a stale token: its Sign out
+        # still signs out, rather than showing the sign-in page over a live session.
+        stale = await context.new_page()
+        await sign_in(stale, base)
+        await sign_in(page, base)  # the same browser signs in again: a new token
+        await stale.get_by_role("button", name="Sign out").click()
+        await expect(stale).to_have_url(f"{base}/login")
+        assert (await context.request.get(f"{base}/queue/rows")).status == 401
         await context.close()

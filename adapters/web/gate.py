@@ -162,9 +162,13 @@ class Gate:
         return self.enter(ctx, who, "/queue")
 
     async def logout(self, request: Request) -> Response:
-        """Sign out (with the session's CSRF token)."""
+        """Sign out: with the session's CSRF token, or from a page of this site whose token is
+        stale (a tab left open across a new sign-in), which the browser vouches for with
+        Sec-Fetch-Site (a page cannot set it). Else the sign-in page would show over a session
+        that goes on."""
         ctx = self.guard.ctx(request)
-        if ctx.session.csrf_ok(await csrf_token(request)):
+        ours = request.headers.get("sec-fetch-site") == "same-origin"
+        if ours or ctx.session.csrf_ok(await csrf_token(request)):
             ctx.session, ctx.fresh = ctx.session.signed_out(), True
         return self.guard.finish(ctx, RedirectResponse("/login", 303))
 

@@ -63,6 +63,17 @@ async def test_a_post_that_brings_no_session_is_given_none(web: WebHarness) -> N
             assert "set-cookie" not in answer.headers, path
 
 
+async def test_sign_out_from_a_stale_page_of_this_site_signs_out(web: WebHarness) -> None:
+    async with web.client() as browser:
+        await sign_in(browser)
+        cross = {"sec-fetch-site": "cross-site"}
+        await browser.post("/logout", data={"csrf": "stale"}, headers=cross)
+        assert (await browser.get("/queue")).status_code == 200  # another site: refused
+        same = {"sec-fetch-site": "same-origin"}
+        await browser.post("/logout", data={"csrf": "stale"}, headers=same)
+        assert (await browser.get("/queue")).status_code == 303
+
+
 async def test_a_local_account_signs_in_and_a_wrong_password_is_refused(web: WebHarness) -> None:
     async with web.client() as browser:
         page = await browser.get("/login")
