@@ -45,8 +45,11 @@ async def served(tmp_path: Path, **sections: Any) -> AsyncIterator[tuple[WebHarn
         await h.web.accounts.add(name, PASSWORD)
     task = asyncio.create_task(h.web.run(h.hub.sink))
     try:
-        server = lambda: h.web.server  # noqa: E731
-        await wait_until(lambda: (server() is not None and server().started) or task.done())
+
+        def listening() -> bool:
+            return h.web.server is not None and h.web.server.started
+
+        await wait_until(lambda: listening() or task.done())
         if task.done():
             task.result()  # the server could not start: say why
         yield h, f"http://127.0.0.1:{port}"
