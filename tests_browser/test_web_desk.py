@@ -5,27 +5,18 @@ in the reports. Screenshots of the queue, a ticket and the reports go to docs/sc
 
 from __future__ import annotations
 
-import asyncio
 import random
-import socket
 from pathlib import Path
 from typing import Any
 
 from bot.storage.records import Author, Miss, Ticket, TicketMessage, TicketStatus
-from tests.adapters.web.conftest import WebHarness, web_config
-from tests.helpers.builders import png
+from tests.adapters.web.conftest import WebHarness
+from tests_browser.desk import hand_off, served, sign_in, wait_until
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-PASSWORD = "correct horse battery"
 DAY = 86_400.0
 SUMMARIES = ["账号被封了", "cannot log in", "退款还没到账", "my post vanished"]
 MODS = ["telegram:ming", "discord:ann", "web:local:amy"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _history(h: WebHarness) -> None:
@@ -65,54 +56,13 @@ async def _history(h: WebHarness) -> None:
         await h.store.add_search_miss(Miss(query, created_at=now - DAY))
 
 
-async def _wait_until(check: Any, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never happened")
-
-
-async def _sign_in(page: Any, base: str) -> None:
-    for _ in range(100):  # until the server listens
-        try:
-            await page.goto(f"{base}/login")
-            break
-        except Exception:
-            await asyncio.sleep(0.05)
-    await page.fill("input[name=name]", "amy")
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button.primary")
-    await page.wait_for_url(f"{base}/queue")
-
-
-async def _hand_off(h: WebHarness) -> tuple[Any, int]:
-    """A user asks for a person through the engine and sends a screenshot."""
-    user = h.user("lin")
-    await user.says("my account was banned")
-    await user.command("human")
-    if await user.open_ticket() is None:
-        await user.presses(user.t("btn_handoff_now"))
-    ticket = await user.open_ticket()
-    assert ticket is not None
-    await user.sends_image(png(480, 300, (40, 110, 200)))
-    return user, ticket.id
-
-
 async def test_a_moderator_works_a_ticket_in_the_browser(browser: Any, tmp_path: Path) -> None:
-    port = _free_port()
-    h = await WebHarness(
-        web_config(tmp_path, web={"port": port}, handoff={"sla_minutes": 30})
-    ).open()
-    await h.web.accounts.add("amy", PASSWORD)
-    await _history(h)
-    served = asyncio.create_task(h.web.run(h.hub.sink))
-    base = f"http://127.0.0.1:{port}"
-    try:
+    async with served(tmp_path, handoff={"sla_minutes": 30}) as (h, base):
+        await _history(h)
         page = await browser.new_page(viewport={"width": 1360, "height": 900}, locale="en-US")
-        await _sign_in(page, base)
+        await sign_in(page, base)
         # A user hands off through the engine while the queue is open: no reload.
-        user, number = await _hand_off(h)
+        user, number = await hand_off(h)
         link = page.locator(f'a[href="/tickets/{number}"]')
         await link.wait_for(timeout=5000)
         await page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
@@ -125,7 +75,7 @@ async def test_a_moderator_works_a_ticket_in_the_browser(browser: Any, tmp_path:
         await page.fill("textarea[name=text]", "We are looking into it — 我们正在处理")
         await page.click("text=Send reply")
         await page.wait_for_url(f"{base}/tickets/{number}")
-        await _wait_until(lambda: user.received("We are looking into it — 我们正在处理"))
+        await wait_until(lambda: user.received("We are looking into it — 我们正在处理"))
         await page.locator("ol.history li.moderator").first.wait_for()
         await page.screenshot(path=str(SHOTS / "ticket.png"), full_page=True)
 
@@ -142,8 +92,3 @@ async def test_a_moderator_works_a_ticket_in_the_browser(browser: Any, tmp_path:
         )
         assert int(closed_today) >= 1
         await page.screenshot(path=str(SHOTS / "reports.png"), full_page=True)
-    finally:
-        served.cancel()
-        await asyncio.gather(served, return_exceptions=True)
-        await h.web.__aexit__()
-        await h.close()

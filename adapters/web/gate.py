@@ -66,11 +66,15 @@ class Gate:
             Route("/auth/discord/callback", self.discord_back),
         ]
 
-    async def page(self, ctx: Ctx, error: str = "", status: int = 200) -> Response:
-        """The sign-in page, with the ways in this deployment offers."""
+    async def page(
+        self, ctx: Ctx, error: str = "", status: int = 200, target: str | None = None
+    ) -> Response:
+        """The sign-in page, with the ways in this deployment offers; `target`: where to go
+        once signed in (a refused attempt keeps the one its form carried)."""
         tg = self.way.telegram
         bot = await tg.bot_username() if tg is not None else ""
-        target = _next(ctx.request.query_params.get("next", "/queue"))
+        wanted = ctx.request.query_params.get("next", "/queue") if target is None else target
+        target = _next(wanted)
         none = not (bot or self.way.discord or await self.way.accounts.names())
         return self.guard.finish(
             ctx,
@@ -92,13 +96,14 @@ class Gate:
             return self.guard.finish(ctx, PlainTextResponse(ctx.t("web_csrf_refused"), 403))
         form = await request.form()
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:1024]
+        target = str(form.get("next", ""))
         keys = (f"ip:{_client(request)}", f"name:{name.lower()}")
         if self.way.throttle.blocked(*keys):
-            return await self.page(ctx, ctx.t("web_signin_throttled"), 429)
+            return await self.page(ctx, ctx.t("web_signin_throttled"), 429, target)
         if not await self.way.accounts.verify(name, password):
             self.way.throttle.failed(*keys)
-            return await self.page(ctx, ctx.t("web_signin_wrong"), 401)
-        return self.enter(ctx, Identity(f"local:{name}", name, "local"), str(form.get("next", "")))
+            return await self.page(ctx, ctx.t("web_signin_wrong"), 401, target)
+        return self.enter(ctx, Identity(f"local:{name}", name, "local"), target)
 
     async def _refused(self, ctx: Ctx, key: str, exc: Exception) -> Response:
         """A refused sign-in (counted), or one the platform could not be asked about."""
@@ -157,9 +162,13 @@ class Gate:
         return self.enter(ctx, who, "/queue")
 
     async def logout(self, request: Request) -> Response:
-        """Sign out (with the session's CSRF token)."""
+        """Sign out: with the session's CSRF token, or from a page of this site whose token is
+        stale (a tab left open across a new sign-in), which the browser vouches for with
+        Sec-Fetch-Site (a page cannot set it). Else the sign-in page would show over a session
+        that goes on."""
         ctx = self.guard.ctx(request)
-        if ctx.session.csrf_ok(await csrf_token(request)):
+        ours = request.headers.get("sec-fetch-site") == "same-origin"
+        if ours or ctx.session.csrf_ok(await csrf_token(request)):
             ctx.session, ctx.fresh = ctx.session.signed_out(), True
         return self.guard.finish(ctx, RedirectResponse("/login", 303))
 

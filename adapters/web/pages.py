@@ -58,6 +58,7 @@ class Pages:
             Route("/queue/rows", other(self.queue_rows)),
             Route("/tickets/{ticket_id}", page(self.ticket)),
             Route("/tickets/{ticket_id}/history", other(self.history)),
+            Route("/tickets/{ticket_id}/card", other(self.card)),
             Route("/tickets/{ticket_id}/{action}", other(self.action), methods=["POST"]),
             Route("/files/{sha}", other(self.file)),
             Route("/find", page(self.find)),
@@ -89,6 +90,11 @@ class Pages:
     async def history(self, ctx: Ctx) -> Response:
         """A ticket's history (fetched again at every change)."""
         return await _ticket_page(self.p, ctx, "ticket_history.html")
+
+    async def card(self, ctx: Ctx) -> Response:
+        """A ticket's card and heading (fetched again at every change: a colleague's claim,
+        close or reopen shows, with the buttons that now apply)."""
+        return await _ticket_page(self.p, ctx, "ticket_live.html")
 
     async def action(self, ctx: Ctx) -> Response:
         """A moderator's action on a ticket, handed to the hub as an event."""
@@ -143,11 +149,12 @@ async def _ticket_page(p: Parts, ctx: Ctx, template: str) -> Response:
     view = await p.queries.ticket(ticket_id) if ticket_id is not None else None
     if view is None:
         return p.render(ctx, "missing.html", 404, number=ticket_id or "?")
-    full = template == "ticket.html"
+    full, live = template == "ticket.html", template == "ticket_live.html"
     snippets = await p.queries.snippets() if full else []
     t = view.ticket
-    mods = await p.queries.moderators([t.claimed_by]) if full and t.claimed_by else {}
-    return p.render(ctx, template, view=view, t_=t, snippets=snippets, mods=mods)
+    named = (full or live) and t.claimed_by
+    mods = await p.queries.moderators([t.claimed_by]) if named else {}
+    return p.render(ctx, template, view=view, t_=t, snippets=snippets, mods=mods, live=live)
 
 
 def _day(raw: str, zone: str) -> float | None:

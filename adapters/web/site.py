@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -36,6 +37,7 @@ class Ctx:
     lang: str
     texts: Texts
     fresh: bool = False  # the session changed: the response sets the cookie
+    new: bool = False  # the request carried no valid session: this one was made for it
 
     def t(self, key: str, /, **values: Any) -> str:
         """A catalog text in the page's language."""
@@ -85,7 +87,7 @@ class Guard:
         loaded = self.sessions.load(request.cookies.get(COOKIE))
         session = loaded or self.sessions.new()
         lang = choose_lang(session, request.headers.get("accept-language", ""), self.default_lang)
-        return Ctx(request, session, lang, self.texts, fresh=loaded is None)
+        return Ctx(request, session, lang, self.texts, fresh=loaded is None, new=loaded is None)
 
     async def may_moderate(self, session: Session) -> bool:
         """Whether the signed-in person still has the rights they signed in with."""
@@ -96,8 +98,12 @@ class Guard:
         return rights is not None and await rights.allowed(ident)
 
     def finish(self, ctx: Ctx, response: Response) -> Response:
-        """Set the session cookie when it changed (HttpOnly, SameSite=Lax, Secure on https)."""
-        if ctx.fresh:
+        """Set the session cookie when it changed (HttpOnly, SameSite=Lax, Secure on https).
+
+        A post that came with no session gets none: the browser sends no SameSite=Lax cookie
+        with a form another site posts, and a new session in the answer would replace the
+        moderator's own (any site could sign them out)."""
+        if ctx.fresh and not (ctx.new and ctx.request.method not in SAFE_METHODS):
             response.set_cookie(
                 COOKIE,
                 self.sessions.dump(ctx.session),
@@ -141,7 +147,7 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
                 if ctx.session.signed_in:  # rights gone: sign out
                     ctx.session, ctx.fresh = ctx.session.signed_out(), True
                 if page and request.method in SAFE_METHODS:
-                    target = request.url.path
+                    target = quote(_here(request), "/")  # with its query (a search)
                     refused: Response = RedirectResponse(f"/login?next={target}", 303)
                 else:
                     refused = PlainTextResponse(ctx.t("web_signin_needed"), 401)
@@ -155,6 +161,12 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
         return endpoint
 
     return wrap
+
+
+def _here(request: Request) -> str:
+    """The page's path with its query: where the language switch comes back to."""
+    url = request.url
+    return f"{url.path}?{url.query}" if url.query else url.path
 
 
 class Templates:
@@ -181,5 +193,6 @@ class Templates:
             session=ctx.session,
             csrf=ctx.session.csrf,
             path=ctx.request.url.path,
+            here=_here(ctx.request),
             **values,
         )

@@ -13,6 +13,7 @@ PAGES = ["/", "/queue", "/find", "/reports", "/help", "/tickets/1"]
 OTHERS = [
     ("GET", "/queue/rows"),
     ("GET", "/tickets/1/history"),
+    ("GET", "/tickets/1/card"),
     ("GET", "/events"),
     ("GET", "/files/" + "a" * 64),
     ("GET", "/reports/by_day.csv"),
@@ -50,6 +51,27 @@ async def test_every_route_refuses_the_anonymous(web: WebHarness) -> None:
         assert login.status_code == 200
         assert "HttpOnly" in login.headers["set-cookie"]
         assert "samesite=lax" in login.headers["set-cookie"].lower()
+
+
+async def test_a_post_that_brings_no_session_is_given_none(web: WebHarness) -> None:
+    """Another site's form arrives without the SameSite=Lax cookie: a session set in the
+    refusal would replace the moderator's own."""
+    for path in ["/tickets/1/close", "/logout", "/lang", "/login"]:
+        async with web.client() as elsewhere:
+            answer = await elsewhere.post(path, data={"text": "x", "lang": "en"})
+            assert answer.status_code in (303, 401, 403), path
+            assert "set-cookie" not in answer.headers, path
+
+
+async def test_sign_out_from_a_stale_page_of_this_site_signs_out(web: WebHarness) -> None:
+    async with web.client() as browser:
+        await sign_in(browser)
+        cross = {"sec-fetch-site": "cross-site"}
+        await browser.post("/logout", data={"csrf": "stale"}, headers=cross)
+        assert (await browser.get("/queue")).status_code == 200  # another site: refused
+        same = {"sec-fetch-site": "same-origin"}
+        await browser.post("/logout", data={"csrf": "stale"}, headers=same)
+        assert (await browser.get("/queue")).status_code == 303
 
 
 async def test_a_local_account_signs_in_and_a_wrong_password_is_refused(web: WebHarness) -> None:
