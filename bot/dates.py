@@ -21,9 +21,15 @@ _DIGITS |= {"七": 7, "八": 8, "九": 9}
 _NUM = r"(\d{1,4}|[零〇一二两三四五六七八九十]{1,3})"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
 _WEEKDAYS |= {str(n): n - 1 for n in range(1, 8)}
-# Times of day people add ("昨天晚上"): they do not change the date.
+# Times of day people add ("昨天晚上", "前天下午3点多"): they do not change the date.
 _TIME_OF_DAY = re.compile(
-    r"(早上|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨|早晨|晚|左右|的时候|那天)+$"
+    rf"(早上|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨|早晨|晚|左右|的时候|那天"
+    rf"|{_NUM}[点點](半|多|钟|{_NUM}分?)?)+$"
+)
+# How sure people are, before the date ("大概一周前", "about a week ago"): it is the date.
+_ROUGHLY = re.compile(
+    r"^(大概是?|大约是?|差不多是?|好像是?|应该是?|可能是?|估计是?|约|"
+    r"(about|around|roughly|approximately|approx\.?|maybe|probably|i think|like)\s+)"
 )
 _DAYS_BACK = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "前天": 2, "大前天": 3}
 _AGO = re.compile(rf"^{_NUM}\s*(天|日|周|星期|个?礼拜|个?月|年)(前|之前|以前)$")
@@ -149,6 +155,7 @@ def understand(text: str, today: date, lang: str = "") -> date | None:
     """The date `text` names, reading it as about the past; None when it names none."""
     norm = unicodedata.normalize("NFKC", text).strip().lower()
     norm = re.sub(r"\s+", " ", norm).rstrip("。.!！")
+    norm = _ROUGHLY.sub("", norm, count=1).strip() or norm
     if not norm or len(norm) > 40:
         return None
     if _NUMERIC.match(norm):

@@ -84,6 +84,7 @@ class Intents:
     solved: frozenset[str] = frozenset()
     not_solved: frozenset[str] = frozenset()
     aside: re.Pattern[str] | None = None
+    unsure: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -107,6 +108,7 @@ class Intents:
             solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "solved")),
             not_solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "not_solved")),
             aside=_pattern(words("verdict", "aside")),
+            unsure=frozenset(_strip(None, clean(w)) for w in words("unsure", "whole")),
         )
 
     @classmethod
@@ -154,6 +156,11 @@ class Intents:
                 return True
         return None
 
+    def is_unsure(self, text: str) -> bool:
+        """Whether a message says the user does not know or remember ("不记得了", "not sure")."""
+        low = clean(text)
+        return _strip(self.filler, low) in self.unsure or _strip(None, low) in self.unsure
+
     def classify(self, text: str) -> Intent:
         """The intent of a message: a person, a complaint, a greeting, a request for help
         that says nothing yet, small talk, or none."""
@@ -191,6 +198,11 @@ def classify(text: str) -> Intent:
 def verdict(text: str) -> bool | None:
     """A typed answer to "did this solve it?", by the built-in phrase lists (Intents.verdict)."""
     return builtin().verdict(text)
+
+
+def unsure(text: str) -> bool:
+    """Whether a message says the user does not know or remember (Intents.is_unsure)."""
+    return builtin().is_unsure(text)
 
 
 def wants_human(text: str) -> bool:

@@ -13,6 +13,7 @@ from bot.flows.turn import Turn, typed_label
 from bot.state import Step
 from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
+from knowledge.intents import unsure
 from knowledge.models import FieldType, Form, FormField
 
 MIN_YEAR = 2000  # an earlier date is a typo, not something that happened in the app
@@ -91,6 +92,9 @@ def _refuse(turn: Turn, field: FormField, key: str, **values: object) -> None:
 def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
     today = datetime.fromtimestamp(turn.now, UTC).date()
     day = dates.understand(text, today, turn.lang)
+    if day is None and unsure(text) and clean(text):
+        turn.text("date_unknown")  # they cannot say: kept as they wrote it, not asked again
+        return as_typed(text).strip()
     if day is None or day.year < MIN_YEAR:
         _refuse(turn, field, "err_date")
         return None

@@ -43,6 +43,10 @@ TODAY = date(2026, 1, 15)  # a Thursday
         ("20号", date(2025, 12, 20)),  # the 20th of this month is yet to come
         ("去年12月3日", date(2025, 12, 3)),
         ("十二月三日", date(2025, 12, 3)),
+        ("前天下午3点", date(2026, 1, 13)),  # a clock time does not change the day
+        ("昨天晚上8点半", date(2026, 1, 14)),
+        ("大概一周前", date(2026, 1, 8)),  # how sure they are is not the date
+        ("大约3天前", date(2026, 1, 12)),
         # English
         ("today", TODAY),
         ("Yesterday", date(2026, 1, 14)),
@@ -51,6 +55,8 @@ TODAY = date(2026, 1, 15)  # a Thursday
         ("a week ago", date(2026, 1, 8)),
         ("1 Dec", date(2025, 12, 1)),
         ("Dec 1st", date(2025, 12, 1)),
+        ("about a week ago", date(2026, 1, 8)),
+        ("maybe 3 days ago", date(2026, 1, 12)),
         ("March 14", date(2025, 3, 14)),
         # not dates
         ("2025-02-30", None),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.intents import Intent, Intents, classify, verdict, wants_human
+from knowledge.intents import Intent, Intents, classify, unsure, verdict, wants_human
 from knowledge.loader import default_content_path, load_knowledge
 from knowledge.search import SearchIndex
 
@@ -218,3 +218,12 @@ def test_a_problem_with_the_product_is_a_question(text: str) -> None:
 )
 def test_a_typed_answer_to_did_it_help(text: str, solved: bool | None) -> None:
     assert verdict(text) is solved
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("不记得了！", True), ("I don't remember", True), ("idk", True), ("忘了", True),
+     ("上周", False), ("不知道怎么办", False), ("I remember it was a Tuesday", False)],
+)  # fmt: skip
+def test_not_remembering(text: str, expected: bool) -> None:
+    assert unsure(text) is expected

@@ -113,6 +113,20 @@ async def test_bad_dates_are_refused_clearly(h: Harness, typed: str, problem: st
     assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
 
 
+@pytest.mark.parametrize("typed", ["不记得了", "I don't remember", "not sure"])
+async def test_a_date_they_do_not_remember_is_taken_as_written(h: Harness, typed: str) -> None:
+    """A person who cannot say when is not asked again and again: their words are the answer,
+    and the next question follows."""
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    await answer(h, user, form, "account_id", 0)
+    said = await user.says(typed)
+    assert said.has(user.t("date_unknown"))
+    assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.data["form"]["answers"]["happened_on"] == typed
+
+
 async def test_a_date_in_the_future_in_both_languages(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     form = await open_form(h, user, BANNED)
