@@ -14,7 +14,7 @@ from bot.state import Step
 from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
 from knowledge.intents import unsure
-from knowledge.models import FieldType, Form, FormField
+from knowledge.models import Choice, FieldType, Form, FormField
 
 MIN_YEAR = 2000  # an earlier date is a typo, not something that happened in the app
 
@@ -106,15 +106,29 @@ def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
     return day.isoformat()
 
 
+def _typed_choice(field: FormField, text: str) -> Choice | None:
+    """The option a typed answer names: its label in any language or its id, else the one
+    Chinese label the answer is part of ("不发货" for "商家不发货"). Not the other way round:
+    "不能登录" holds the label "能登录" and means the opposite."""
+    said = typed_label(text)
+    names = [
+        (c, {typed_label(c.label(lang)) for lang in LANGS} | {c.id.lower()}) for c in field.choices
+    ]
+    exact = [c for c, labels in names if said in labels]
+    if exact or len(said) < 2 or said.isascii():
+        return exact[0] if exact else None
+    near = [c for c, labels in names if any(said in n for n in labels if not n.isascii())]
+    return near[0] if len(near) == 1 else None
+
+
 def _validate(turn: Turn, field: FormField, text: str) -> str | None:
     """The answer to store (typed text as the user wrote it), or None after saying why not."""
     if field.type == FieldType.CHOICE:
-        said = clean(text).lower()
-        for choice in field.choices:
-            if said in (choice.label(turn.lang).lower(), choice.id.lower()):
-                return choice.label(turn.svc.mod_lang)
-        _refuse(turn, field, "err_choice")
-        return None
+        choice = _typed_choice(field, text)
+        if choice is None:
+            _refuse(turn, field, "err_choice")
+            return None
+        return choice.label(turn.svc.mod_lang)
     if field.type == FieldType.DATE:
         return _date_answer(turn, field, text)
     value = as_typed(text)

@@ -194,6 +194,32 @@ async def test_a_choice_typed_by_its_label_or_refused(h: Harness, lang: str) -> 
     assert said.items[-1].text.endswith(form.fields[2].prompt_in(lang))
 
 
+@pytest.mark.parametrize(
+    ("typed", "chosen"),
+    [("不发货", "not_shipped"), ("假货", "counterfeit"), ("Not shipped!", "not_shipped"),
+     ("优惠券", "coupon"), ("退款", None), ("refund", None)],
+)  # fmt: skip
+async def test_a_choice_typed_in_either_language_or_in_part(
+    h: Harness, typed: str, chosen: str | None
+) -> None:
+    """A label in the other language, or the distinctive part of a Chinese one, names its
+    option; what could be two options ("退款": a return, or a refund not received) is asked
+    again."""
+    user = h.user("alice", "zh-CN")
+    form = await open_form(h, user, ORDERS)
+    await answer(h, user, form, "order_no", 0)
+    said = await user.says(typed)
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None
+    field = form.field("problem")
+    assert field is not None
+    if chosen is None:
+        assert said.text == user.t("err_choice") and "problem" not in conv.data["form"]["answers"]
+        return
+    choice = next(c for c in field.choices if c.id == chosen)
+    assert conv.data["form"]["answers"]["problem"] == choice.label(h.services.mod_lang)
+
+
 async def test_images_are_checked_by_content_and_stored_by_hash(h: Harness, lang: str) -> None:
     user = h.user("alice", lang)
     form = await open_form(h, user, BANNED)
