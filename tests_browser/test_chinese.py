@@ -72,9 +72,9 @@ async def test_a_chinese_browser_gets_the_desk_in_chinese(browser: Any, tmp_path
 
         await row.get_by_role("link").click()
         await page.get_by_role("button", name="认领").click()
-        # The core's answer comes in the deployment's moderator language ([bot] default_lang,
-        # English here), not in the page's: the core has one language for all moderators.
-        await expect(page.locator("p.flash")).to_contain_text(f"#{number}")
+        # The core's answer to her alone comes in her page's language, though the deployment's
+        # moderators read English ([bot] default_lang here): see Turn.actor_lang.
+        await expect(page.locator("p.flash")).to_contain_text(f"#{number} 已由 amy 认领")
         await expect(page.locator("h1 small")).to_have_text("客服正在处理")
         await expect(page.get_by_role("button", name="取消认领")).to_be_visible()
         assert (await h.ticket(number)).claimed_by == "web:local:amy"

@@ -27,7 +27,7 @@ async def show_misses(turn: Turn) -> None:
     """`/misses`: the latest queries the help center did not answer, not yet taught."""
     misses = await turn.svc.store.recent_misses(turn.svc.kb_key, MISSES_SHOWN)
     if not misses:
-        turn.say(Reply(turn.mt("mod_misses_none")))
+        turn.say(Reply(turn.mine("mod_misses_none")))
         return
     lines = [turn.mt("mod_misses_title", n=len(misses))]
     for miss in misses:
@@ -48,10 +48,10 @@ async def teach(turn: Turn, args: str) -> None:
         query, article_id = rest.strip(), first
     article = turn.svc.kb.article(article_id, turn.svc.mod_lang) if article_id else None
     if not query or article is None or (more and first.isdigit()):
-        turn.say(Reply(turn.mt("mod_teach_usage")))
+        turn.say(Reply(turn.mine("mod_teach_usage")))
         return
     example = TaughtExample(query, article.id, turn.svc.kb_key, turn.actor, turn.now)
     added = await turn.svc.store.add_example(example)
     turn.svc.index.add_example(query, article.id)
     key = "mod_taught" if added else "mod_taught_already"
-    turn.say(Reply(turn.mt(key, query=query[:QUERY_SHOWN], title=article.title)))
+    turn.say(Reply(turn.mine(key, query=query[:QUERY_SHOWN], title=article.title)))

@@ -19,7 +19,7 @@ QUEUE_SHOWN = 20  # tickets listed by /queue
 def say(turn: Turn, key: str, ticket: Ticket | None = None, **values: object) -> None:
     """Answer the moderator in their language, with the ticket's buttons when given."""
     buttons = mod_buttons(turn.svc, ticket) if ticket is not None else ()
-    turn.say(Reply(turn.mt(key, **values), buttons=buttons))
+    turn.say(Reply(turn.mine(key, **values), buttons=buttons))
 
 
 async def reply(turn: Turn, ticket: Ticket, text: str, files: list[str]) -> None:
@@ -98,5 +98,5 @@ def attachments_refused(turn: Turn, attachments: tuple[Attachment, ...]) -> None
     max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
     for a in attachments:
         if a.error:
-            reason = turn.mt(a.error, max=max_mb)
-            turn.say(Reply(turn.mt("mod_attachment_refused", reason=reason)))
+            reason = turn.mine(a.error, max=max_mb)
+            turn.say(Reply(turn.mine("mod_attachment_refused", reason=reason)))

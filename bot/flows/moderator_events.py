@@ -57,9 +57,9 @@ def _no_ticket(turn: Turn) -> None:
     """No such ticket (a number that names none), or no ticket here at all."""
     number = named(turn.svc, turn.event)
     if number is not None:
-        turn.say(Reply(turn.mt("mod_ticket_missing", id=number)))
+        turn.say(Reply(turn.mine("mod_ticket_missing", id=number)))
     else:
-        turn.say(Reply(turn.mt("mod_no_ticket")))
+        turn.say(Reply(turn.mine("mod_no_ticket")))
 
 
 async def handle(turn: Turn) -> None:
@@ -68,10 +68,10 @@ async def handle(turn: Turn) -> None:
     if not event.user.is_moderator:
         if isinstance(event, TextReceived) and not event.chat.thread_id:
             return  # chatter in a moderator group's general topic is none of our business
-        turn.say(Reply(turn.mt("mod_only")))
+        turn.say(Reply(turn.mine("mod_only")))
         return
     if _elsewhere(turn):
-        turn.say(Reply(turn.mt("mod_other_team", id=turn.target.id if turn.target else "?")))
+        turn.say(Reply(turn.mine("mod_other_team", id=turn.target.id if turn.target else "?")))
         return
     if isinstance(event, ButtonPressed):
         await _button(turn, event)
@@ -111,7 +111,7 @@ async def _button(turn: Turn, event: ButtonPressed) -> None:
     except ActionError:
         name = None
     if name is None or turn.target is None:
-        turn.say(Reply(turn.mt("stale_button")))
+        turn.say(Reply(turn.mine("stale_button")))
         return
     await _ticket_command(turn, name, "")
 
@@ -125,7 +125,7 @@ async def _command(turn: Turn, name: str, args: str) -> None:
             return
         await _ticket_command(turn, name, args)
     else:
-        turn.say(Reply(turn.mt("mod_help")))
+        turn.say(Reply(turn.mine("mod_help")))
 
 
 async def _ticket_command(turn: Turn, name: str, args: str) -> None:
@@ -177,7 +177,7 @@ async def _snippet(turn: Turn, ticket: Ticket, args: str) -> None:
     text = await turn.svc.store.get_snippet(args)
     if text is None:
         names = ", ".join(n for n, _ in await turn.svc.store.list_snippets()) or "—"
-        turn.say(Reply(turn.mt("mod_snippet_missing", name=args, names=names)))
+        turn.say(Reply(turn.mine("mod_snippet_missing", name=args, names=names)))
         return
     await mod.reply(turn, ticket, text, [])
 
@@ -192,23 +192,23 @@ async def _queue(turn: Turn, _args: str) -> None:
 
 async def _snippets(turn: Turn, _args: str) -> None:
     names = await turn.svc.store.list_snippets()
-    turn.say(Reply("\n".join(f"{n}: {t}" for n, t in names) or turn.mt("mod_snippets_none")))
+    turn.say(Reply("\n".join(f"{n}: {t}" for n, t in names) or turn.mine("mod_snippets_none")))
 
 
 async def _snippet_add(turn: Turn, args: str) -> None:
     parts = args.split(maxsplit=1)
     if len(parts) != 2:
-        turn.say(Reply(turn.mt("mod_snippet_usage")))
+        turn.say(Reply(turn.mine("mod_snippet_usage")))
         return
     turn.writes.snippets.append((parts[0], parts[1]))
-    turn.say(Reply(turn.mt("mod_snippet_saved", name=parts[0])))
+    turn.say(Reply(turn.mine("mod_snippet_saved", name=parts[0])))
 
 
 async def _dead_letters(turn: Turn, _args: str) -> None:
     """Deliveries that failed for good, newest last, with what went wrong."""
     dead = await turn.svc.store.outbox_items([OutboxStatus.DEAD], limit=DEAD_SHOWN)
     if not dead:
-        turn.say(Reply(turn.mt("mod_dead_none")))
+        turn.say(Reply(turn.mine("mod_dead_none")))
         return
     lines = [turn.mt("mod_dead_title", n=len(dead))]
     for item in dead:
@@ -230,7 +230,7 @@ async def _backlog(turn: Turn, _args: str) -> None:
     with how long its oldest delivery has waited, then the users' chats together."""
     waiting = await turn.svc.store.backlog()
     if not waiting:
-        turn.say(Reply(turn.mt("mod_backlog_none")))
+        turn.say(Reply(turn.mine("mod_backlog_none")))
         return
     told = turn.svc.routes.backlog(waiting)
     lines = [turn.mt("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
@@ -255,7 +255,7 @@ async def _retry(turn: Turn, args: str) -> None:
     known = item is not None and item.status is OutboxStatus.DEAD
     if known:
         turn.writes.retry_dead.append(int(item_id))
-    turn.say(Reply(turn.mt("mod_retried" if known else "mod_retry_unknown", id=item_id or "?")))
+    turn.say(Reply(turn.mine("mod_retried" if known else "mod_retry_unknown", id=item_id or "?")))
 
 
 COMMANDS: dict[str, Command] = {

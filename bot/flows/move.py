@@ -22,7 +22,7 @@ async def move(turn: Turn, ticket: Ticket, category_id: str) -> None:
     if category is None or ticket.status == TicketStatus.CLOSED:
         tops = ", ".join(sorted(svc.kb.categories)[:40])
         why = "mod_already_closed" if category is not None else "mod_move_usage"
-        turn.say(Reply(turn.mt(why, id=ticket.id, categories=tops)))
+        turn.say(Reply(turn.mine(why, id=ticket.id, categories=tops)))
         return
     before = {(c.platform, c.id) for c in svc.surfaces_of(ticket)}
     route = svc.routes.route_for(category.id)
@@ -47,7 +47,7 @@ async def move(turn: Turn, ticket: Ticket, category_id: str) -> None:
             turn.to_moderators_on(ticket, chat, await _history(turn, ticket))
     turn.to_user(ticket, Reply(svc.texts(ticket.lang, "ticket_moved", id=ticket.id)))
     if not svc.can(turn.event.chat.platform).paged:
-        turn.say(Reply(turn.mt("mod_moved", id=ticket.id, category=label)))
+        turn.say(Reply(turn.mine("mod_moved", id=ticket.id, category=label)))
 
 
 async def _close_old_topic(turn: Turn, ticket: Ticket, platform: str, label: str) -> None:

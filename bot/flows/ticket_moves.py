@@ -37,7 +37,7 @@ def _refuse(turn: Turn, role: Role, why: str, ticket: Ticket) -> None:
         turn.text(why, turn.human_row(), id=ticket.id)
         return
     buttons = mod_buttons(turn.svc, ticket) if why != "ticket_exists" else ()
-    turn.say(Reply(turn.mt(why, id=ticket.id), buttons=buttons))
+    turn.say(Reply(turn.mine(why, id=ticket.id), buttons=buttons))
 
 
 async def _another_open(turn: Turn, ticket: Ticket, role: Role) -> bool:
@@ -74,8 +74,13 @@ async def make(
         line = turn.mt(told.history, reason=ticket.close_reason).strip()
         turn.log(ticket, Author.SYSTEM, line)
     if told.to_moderators:
-        text = turn.mt(told.to_moderators, id=ticket.id, name=turn.actor_name, rating=rating)
-        turn.to_moderators(ticket, Reply(text, buttons=mod_buttons(turn.svc, ticket)))
+        values = {"id": ticket.id, "name": turn.actor_name, "rating": rating}
+        buttons = mod_buttons(turn.svc, ticket)
+        turn.to_moderators(
+            ticket,
+            Reply(turn.mt(told.to_moderators, **values), buttons=buttons),
+            mine=Reply(turn.mine(told.to_moderators, **values), buttons=buttons),
+        )
     if told.to_user:
         _tell_user(turn, ticket, move, role, told.to_user)
     return True

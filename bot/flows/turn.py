@@ -16,7 +16,7 @@ from bot.state import Conversation
 from bot.storage.base import Store
 from bot.storage.records import Author, Ticket, TicketMessage, UserRecord
 from bot.storage.writes import TurnWrites
-from bot.texts import Texts
+from bot.texts import Texts, normalize_lang
 from bot.types import Button, Capabilities, ChatKind, ChatRef, IncomingEvent, Look, Reply
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
@@ -121,6 +121,19 @@ class Turn:
         """A string in the moderators' language."""
         return self.svc.texts(self.svc.mod_lang, key, **values)
 
+    def mine(self, key: str, /, **values: Any) -> str:
+        """A string for the acting moderator alone, in `actor_lang`."""
+        return self.svc.texts(self.actor_lang, key, **values)
+
+    @property
+    def actor_lang(self) -> str:
+        """The language of what only the acting moderator reads: theirs on a surface that is
+        theirs alone (the web desk's page), else the moderators' language (a shared topic)."""
+        chat, ref = self.event.chat, self.event.user
+        if chat.kind == ChatKind.MODERATION and not self.svc.can(chat.platform).paged:
+            return normalize_lang(ref.locale) or self.svc.mod_lang
+        return self.svc.mod_lang
+
     def button(
         self, key: str, verb: Verb, *args: str | int, look: Look = Look.PLAIN, **values: Any
     ) -> Button:
@@ -182,13 +195,14 @@ class Turn:
         *,
         card: bool = False,
         pack: bool = False,
+        mine: Reply | None = None,
     ) -> None:
         """Send into the ticket's topic/thread on every moderator surface but `skip`.
 
         `card` marks the ticket's card: the outbox opens a new topic with it. `pack`: the
         outbox may join it with the packable messages queued behind it (bot.deliveries). A
         moderation chat that is not paged (the desk) is shown the outcome of its own action
-        instead.
+        instead (`mine`: the same in the acting moderator's language, see `actor_lang`).
         """
         origin = self.event.chat
         if (
@@ -196,7 +210,7 @@ class Turn:
             and not skip
             and not self.svc.can(origin.platform).paged
         ):
-            self.say(reply)
+            self.say(mine or reply)
         for chat in self.svc.surfaces_of(ticket):
             if chat.platform != skip:
                 self.to_moderators_on(ticket, chat, reply, card=card, pack=pack)

@@ -264,3 +264,25 @@ async def test_an_unknown_ticket_is_a_plain_404(web: WebHarness) -> None:
 
 def test_httpx_is_what_the_tests_drive() -> None:
     assert httpx.ASGITransport
+
+
+async def test_the_core_answers_a_moderator_in_their_pages_language(web: WebHarness) -> None:
+    """The deployment's moderators read English (its default), amy's page is Chinese: what
+    the core says to her alone (her claim, a refusal) is Chinese; the Telegram topic would
+    still read English (actor_lang is hers only on a surface that is hers)."""
+    ticket = await _handoff(web)
+    async with web.client() as browser:
+        token = await sign_in(browser)
+        await browser.post("/lang", data={"csrf": token, "lang": "zh-CN", "next": "/queue"})
+        token = csrf_of((await browser.get(f"/tickets/{ticket}")).text)
+        await browser.post(f"/tickets/{ticket}/claim", data={"csrf": token})
+        page = await browser.get(f"/tickets/{ticket}")
+        assert f"#{ticket} 已由 amy 认领" in page.text
+        assert f"#{ticket} claimed by amy" not in page.text
+        token = csrf_of(page.text)
+        await browser.post(f"/tickets/{ticket}/close", data={"csrf": token, "text": "done"})
+        await browser.post(f"/tickets/{ticket}/claim", data={"csrf": token})
+        again = await browser.get(f"/tickets/{ticket}")
+    assert web.t("zh-CN", "mod_already_closed", id=ticket) in again.text
+    history = await web.store.messages(ticket)
+    assert any(m.text == web.t("en", "log_claimed") for m in history)  # the record: English
