@@ -69,6 +69,17 @@ async def sign_in(page: Any, base: str, name: str = "amy", then: str = "/queue")
     await page.wait_for_url(f"{base}{then}")
 
 
+async def signed_in_page(
+    browser: Any, base: str, name: str = "amy", then: str = "/queue", locale: str = "en-US"
+) -> tuple[Any, Any]:
+    """A new browser context in `locale` and a page in it signed in as `name` (on `then`);
+    the test closes the context."""
+    context = await browser.new_context(locale=locale)
+    page = await context.new_page()
+    await sign_in(page, base, name, then)
+    return context, page
+
+
 async def hand_off(
     h: WebHarness,
     name: str = "lin",

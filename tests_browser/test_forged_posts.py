@@ -11,7 +11,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from bot.storage.records import TicketStatus
-from tests_browser.desk import WAIT_MS, hand_off, served, sign_in, wait_until
+from tests_browser.desk import WAIT_MS, hand_off, served, sign_in, signed_in_page, wait_until
 
 REFUSED = "The form expired or did not come from this site; reload the page and try again."
 
@@ -35,9 +35,7 @@ async def test_a_stale_or_forged_csrf_token_is_refused_and_changes_nothing(
     async with served(tmp_path) as (h, base):
         user, number = await hand_off(h, screenshot=False)
         sent = len(user.inbox)
-        context = await browser.new_context(locale="en-US")
-        page = await context.new_page()
-        await sign_in(page, base, then="/queue")
+        context, page = await signed_in_page(browser, base, then="/queue")
         await page.goto(f"{base}/tickets/{number}")
 
         # The same person signs out and in again in another tab: this tab's forms are stale.
@@ -74,9 +72,7 @@ async def test_a_form_on_another_site_cannot_act_for_a_signed_in_moderator(
     async with served(tmp_path) as (h, base):
         user, number = await hand_off(h, screenshot=False)
         sent = len(user.inbox)
-        context = await browser.new_context(locale="en-US")
-        page = await context.new_page()
-        await sign_in(page, base)
+        context, page = await signed_in_page(browser, base)
         for action in [f"/tickets/{number}/reply", f"/tickets/{number}/claim", "/logout"]:
             evil = f"""<!doctype html><form method="post" action="{base}{action}">
                 <input name="text" value="click this link"></form>
@@ -100,9 +96,7 @@ async def test_a_reply_to_a_ticket_closed_meanwhile_says_so_and_is_not_sent(
         user, number = await hand_off(h, screenshot=False)
         pages = []
         for name in ("amy", "bob"):
-            context = await browser.new_context(locale="en-US")
-            page = await context.new_page()
-            await sign_in(page, base, name)
+            _context, page = await signed_in_page(browser, base, name)
             await page.goto(f"{base}/tickets/{number}")
             pages.append(page)
         amy, bob = pages

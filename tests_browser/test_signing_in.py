@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.async_api import expect
 
 from bot.storage.records import TicketStatus
-from tests_browser.desk import PASSWORD, WAIT_MS, hand_off, served, sign_in
+from tests_browser.desk import PASSWORD, WAIT_MS, hand_off, served, sign_in, signed_in_page
 
 SECRET = "my account 4711 was banned"  # what the user wrote: never shown to a visitor
 PAGES = ["/", "/queue", "/reports", "/find?text=banned", "/help"]
@@ -96,9 +96,7 @@ async def test_signing_out_ends_the_session_and_back_does_not_show_the_queue(
 ) -> None:
     async with served(tmp_path) as (h, base):
         await hand_off(h, text=SECRET, screenshot=False)
-        context = await browser.new_context(locale="en-US")
-        page = await context.new_page()
-        await sign_in(page, base)
+        context, page = await signed_in_page(browser, base)
         await expect(page.locator("table.queue")).to_contain_text(SECRET[:20])
         await expect(page.locator("header .who")).to_have_text("amy")
 

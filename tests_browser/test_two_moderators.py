@@ -10,16 +10,14 @@ from typing import Any
 from playwright.async_api import expect
 
 from bot.storage.records import TicketStatus
-from tests_browser.desk import WAIT_MS, hand_off, served, sign_in, wait_until
+from tests_browser.desk import WAIT_MS, hand_off, served, signed_in_page, wait_until
 
 KEPT = "window.kefuKept = true"  # gone if the page is loaded again
 STILL_KEPT = "() => window.kefuKept === true"
 
 
 async def _open(browser: Any, base: str, name: str) -> tuple[Any, Any]:
-    context = await browser.new_context(locale="en-US")
-    page = await context.new_page()
-    await sign_in(page, base, name)
+    context, page = await signed_in_page(browser, base, name)
     return context, page
 
 
