@@ -132,3 +132,17 @@ def test_a_long_off_topic_story_is_not_answered(index: SearchIndex) -> None:
         "晚上回家做了个番茄炒蛋，你觉得明天穿什么颜色的衣服比较好看"
     )
     assert not index.search(story).confident
+
+
+@pytest.mark.parametrize("query", ["my order hasn't arrived", "order not arrived"])
+def test_goods_that_did_not_arrive_are_not_a_refund_that_did_not(
+    index: SearchIndex, query: str
+) -> None:
+    """ "Arrive" is said of parcels as much as of money: it is the lexicon's "not received",
+    not its "到账" (credited), so an order that has not arrived is not confidently the
+    refund article; a refund that has not arrived still is."""
+    result = index.search(query)
+    assert not (result.confident and result.hits[0].id == "refund-not-received"), query
+    assert [h.id for h in result.hits[:2]].count("tracking-not-updating") == 1
+    refund = index.search("my refund hasn't arrived")
+    assert refund.confident and refund.hits[0].id == "refund-not-received"
