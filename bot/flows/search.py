@@ -118,7 +118,8 @@ async def _typed_rating(turn: Turn, digits: str) -> bool:
 async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     """Search the help center for a typed question and answer with what fits.
 
-    `quiet` (a first message, after the greeting) answers only a confident hit.
+    `quiet` (a first message, after the greeting and the menu) answers with an article or
+    the candidates, and says nothing more when nothing fits (the menu is the answer).
     """
     asked = text.strip()[:MAX_QUERY]  # kept as the user wrote it (the ticket's summary)
     query = clean(asked)
@@ -126,7 +127,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         return
     result = turn.svc.index.search(query, lang=turn.lang, limit=5)
     turn.data["query"] = asked
-    if quiet and not result.confident:
+    if quiet and not result.confident and all(h.score < MIN_CANDIDATE_SCORE for h in result.hits):
         return
     rejected = [str(a) for a in turn.data.get("rejected", [])]
     if result.confident and result.hits and result.hits[0].id in rejected:

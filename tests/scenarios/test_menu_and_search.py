@@ -87,6 +87,21 @@ async def test_any_first_message_gets_the_greeting_and_the_menu(h: Harness, lang
     assert w.human in user.labels()
 
 
+async def test_an_unsure_first_question_gets_the_greeting_and_the_candidates(
+    h: Harness, lang: str
+) -> None:
+    """ "My order never arrived" as the first message, with no confident article: the greeting
+    and the menu, then the articles that may fit (before: only the greeting, as if it had not
+    been asked)."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("order never came", [("tracking-not-updating", 0.8), ("order-not-shipped", 0.7)],
+                confident=False)  # fmt: skip
+    said = await user.says("order never came")
+    assert said.has(w.greeting) and said.has(user.t("candidates"))
+    tracking = h.kb.article("tracking-not-updating", lang)
+    assert tracking is not None and tracking.title in user.labels()
+
+
 async def test_a_first_question_gets_the_greeting_and_the_article(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     said = await user.says(w.question)
