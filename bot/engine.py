@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.actions import MODERATOR_VERBS, ActionError, unpack
-from bot.flows import appeal, buttons, commands, handoff, menu, moderator_events, search
+from bot.flows import (
+    appeal,
+    buttons,
+    commands,
+    handoff,
+    lifecycle,
+    menu,
+    moderator_events,
+    search,
+)
 from bot.flows.intent import as_typed, clean, guess_lang
 from bot.flows.search import MAX_QUERY
 from bot.flows.turn import Services, Turn
@@ -189,6 +198,9 @@ class Engine:
             return False
         if turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
             await search.feedback(turn, str(turn.data.get("article", "")), solved)
+            return True
+        if turn.conv.step == Step.FORGET and (yes := verdict(said)) is not None:
+            await lifecycle.forget(turn, yes)  # "yes" / "不用了" to "delete your data?"
             return True
         typed = appeal.typed_button(turn, said)
         if typed is not None:

@@ -143,6 +143,21 @@ async def test_forget_can_be_declined(h: Harness, lang: str) -> None:
     assert (await h.ticket(1)).status == "open"
 
 
+async def test_forget_answered_in_words(h: Harness, lang: str) -> None:
+    """ "no" / "不用了" and "yes" / "是的" typed under "delete your data?" answer it (before: a
+    search for the words, and the question forgotten)."""
+    user = h.user("alice", lang)
+    await user.command("start")
+    await user.command("forget")
+    said = await user.says({"zh-CN": "否", "en": "no"}[lang])
+    assert said.has(user.t("forget_kept"))
+    assert await h.store.get_user(user.key) is not None
+    await user.command("forget")
+    said = await user.says({"zh-CN": "是的", "en": "Yes."}[lang])
+    assert said.has(user.t("forget_done"))
+    assert await h.store.get_user(user.key) is None
+
+
 async def test_an_old_forget_button_deletes_nothing(h: Harness) -> None:
     w, user = WORDS["en"], h.user("alice", "en")
     await user.command("forget")
