@@ -200,7 +200,7 @@ class Engine:
             await search.feedback(turn, str(turn.data.get("article", "")), solved)
             return True
         if turn.conv.step == Step.FORGET and (yes := verdict(said)) is not None:
-            await lifecycle.forget(turn, yes)  # "yes" / "不用了" to "delete your data?"
+            await lifecycle.forget(turn, yes)  # "yes" / "否" to "delete your data?"
             return True
         typed = appeal.typed_button(turn, said)
         if typed is not None:

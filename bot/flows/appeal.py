@@ -43,6 +43,11 @@ def start_form(turn: Turn, category_id: str) -> None:
     ask_field(turn)
 
 
+def _received(turn: Turn, field: FormField) -> bool:
+    """Whether screenshots came for this field's question already."""
+    return field.type == FieldType.IMAGES and bool(_state(turn)["images"].get(field.id))
+
+
 def _field_buttons(turn: Turn, field: FormField) -> list[tuple[Button, ...]]:
     rows: list[tuple[Button, ...]] = []
     if field.type == FieldType.CHOICE:
@@ -50,8 +55,7 @@ def _field_buttons(turn: Turn, field: FormField) -> list[tuple[Button, ...]]:
             (turn.button_text(c.label(turn.lang), Verb.CHOICE, field.id, c.id),)
             for c in field.choices
         ]
-    received = field.type == FieldType.IMAGES and _state(turn)["images"].get(field.id)
-    if received:  # Done, not Skip: skipping would drop what they sent
+    if _received(turn, field):  # Done, not Skip: skipping would drop what they sent
         rows.append((turn.button("btn_done_images", Verb.DONE_IMAGES, field.id),))
     elif not field.required:
         rows.append((turn.button("btn_skip", Verb.SKIP, field.id),))
@@ -92,7 +96,7 @@ def _refuse(turn: Turn, field: FormField, key: str, **values: object) -> None:
 def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
     today = datetime.fromtimestamp(turn.now, UTC).date()
     day = dates.understand(text, today, turn.lang)
-    if day is None and unsure(text) and clean(text):
+    if day is None and unsure(text):
         turn.text("date_unknown")  # they cannot say: kept as they wrote it, not asked again
         return as_typed(text).strip()
     if day is None or day.year < MIN_YEAR:
@@ -271,9 +275,8 @@ def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> Non
         turn.text("err_required")
         ask_field(turn)
         return
-    elif verb == Verb.SKIP and state["images"].get(field.id) and field.type == FieldType.IMAGES:
-        pass  # Skip (typed, or an older button) after screenshots came: they are kept, as Done
-    elif verb == Verb.SKIP:
+    elif verb == Verb.SKIP and not _received(turn, field):
+        # (after screenshots came, Skip typed or pressed on an older message keeps them)
         state["answers"].pop(field.id, None)
         state["images"].pop(field.id, None)
     elif verb == Verb.DONE_IMAGES and not state["images"].get(field.id):

@@ -127,15 +127,15 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         return
     result = turn.svc.index.search(query, lang=turn.lang, limit=5)
     turn.data["query"] = asked
-    if quiet and not result.confident and all(h.score < MIN_CANDIDATE_SCORE for h in result.hits):
-        return
     rejected = [str(a) for a in turn.data.get("rejected", [])]
+    hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE and h.id not in rejected]
+    if quiet and not result.confident and not hits:
+        return
     if result.confident and result.hits and result.hits[0].id in rejected:
         # the article they said did not help, found again by their details: a person, not it
         missed(turn, asked, MissKind.NOT_SOLVED, result.hits[0].id)
         await handoff.offer_person(turn, "not_solved_form")
         return
-    hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE and h.id not in rejected]
     if result.confident and result.hits:
         ids = [h.id for h in result.hits if h.id not in rejected]
         show_article(turn, ids[0], ids[1:])

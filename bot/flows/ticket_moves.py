@@ -76,11 +76,11 @@ async def make(
     if told.to_moderators:
         values = {"id": ticket.id, "name": turn.actor_name, "rating": rating}
         buttons = mod_buttons(turn.svc, ticket)
-        turn.to_moderators(
-            ticket,
-            Reply(turn.mt(told.to_moderators, **values), buttons=buttons),
-            mine=Reply(turn.mine(told.to_moderators, **values), buttons=buttons),
-        )
+        shared = Reply(turn.mt(told.to_moderators, **values), buttons=buttons)
+        mine = None  # the acting moderator's copy, when they read another language
+        if turn.actor_lang != turn.svc.mod_lang:
+            mine = Reply(turn.mine(told.to_moderators, **values), buttons=buttons)
+        turn.to_moderators(ticket, shared, mine=mine)
     if told.to_user:
         _tell_user(turn, ticket, move, role, told.to_user)
     return True

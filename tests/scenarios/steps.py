@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from knowledge.models import FieldType, Form
 from tests.helpers.builders import png
 from tests.helpers.fakes import FakeUser, Harness, Replies
@@ -57,6 +59,21 @@ async def answer(h: Harness, user: FakeUser, form: Form, field_id: str, images: 
             return await user.presses(w.done)
         return Replies([user.last])
     return await user.says(ANSWERS[field_id])
+
+
+async def past_the_first(h: Harness, user: FakeUser, category_id: str) -> Form:
+    """The category's form opened and its first question answered."""
+    form = await open_form(h, user, category_id)
+    await answer(h, user, form, form.fields[0].id, 0)
+    return form
+
+
+async def form_answers(h: Harness, user: FakeUser) -> dict[str, Any]:
+    """The answers of the user's open form, as stored."""
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None
+    answers: dict[str, Any] = conv.data["form"]["answers"]
+    return answers
 
 
 async def fill_form(

@@ -13,7 +13,14 @@ from bot.types import Capabilities
 from knowledge.models import FieldType
 from tests.helpers.builders import exe, jpeg, png, png_bomb
 from tests.helpers.fakes import Harness, MakeHarness
-from tests.scenarios.steps import ANSWERS, answer, fill_form, open_form
+from tests.scenarios.steps import (
+    ANSWERS,
+    answer,
+    fill_form,
+    form_answers,
+    open_form,
+    past_the_first,
+)
 from tests.scenarios.words import WORDS
 
 BANNED = "account/banned"
@@ -79,12 +86,9 @@ async def test_submit_creates_one_ticket_with_the_answers(h: Harness, lang: str)
 )
 async def test_dates_as_people_type_them(h: Harness, typed: str, stored: str) -> None:
     user = h.user("alice", "en")
-    form = await open_form(h, user, BANNED)
-    await answer(h, user, form, "account_id", 0)
+    await past_the_first(h, user, BANNED)
     said = await user.says(typed)
-    conv = await h.store.load_conversation(user.key)
-    assert conv is not None
-    assert conv.data["form"]["answers"]["happened_on"] == stored
+    assert (await form_answers(h, user))["happened_on"] == stored
     assert said.has(f"📅 {stored}")  # the date understood is said back
 
 
@@ -104,8 +108,7 @@ async def test_dates_as_people_type_them(h: Harness, typed: str, stored: str) ->
 )
 async def test_bad_dates_are_refused_clearly(h: Harness, typed: str, problem: str) -> None:
     user = h.user("alice", "en")
-    form = await open_form(h, user, BANNED)
-    await answer(h, user, form, "account_id", 0)
+    form = await past_the_first(h, user, BANNED)
     said = await user.says(typed)
     assert said.text == user.t(problem)
     assert user.t("btn_human") in said.labels  # a person stays one tap away
@@ -118,19 +121,16 @@ async def test_a_date_they_do_not_remember_is_taken_as_written(h: Harness, typed
     """A person who cannot say when is not asked again and again: their words are the answer,
     and the next question follows."""
     user = h.user("alice", "en")
-    form = await open_form(h, user, BANNED)
-    await answer(h, user, form, "account_id", 0)
+    form = await past_the_first(h, user, BANNED)
     said = await user.says(typed)
     assert said.has(user.t("date_unknown"))
     assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
-    conv = await h.store.load_conversation(user.key)
-    assert conv is not None and conv.data["form"]["answers"]["happened_on"] == typed
+    assert (await form_answers(h, user))["happened_on"] == typed
 
 
 async def test_a_date_in_the_future_in_both_languages(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
-    form = await open_form(h, user, BANNED)
-    await answer(h, user, form, "account_id", 0)
+    await past_the_first(h, user, BANNED)
     assert (await user.says("2027-01-01")).has(w.err_date_future)
     assert (await user.says("next week")).has(w.err_date_future)
     assert (await user.says("whenever")).has(w.err_date)
@@ -206,18 +206,16 @@ async def test_a_choice_typed_in_either_language_or_in_part(
     option; what could be two options ("退款": a return, or a refund not received) is asked
     again."""
     user = h.user("alice", "zh-CN")
-    form = await open_form(h, user, ORDERS)
-    await answer(h, user, form, "order_no", 0)
+    form = await past_the_first(h, user, ORDERS)
     said = await user.says(typed)
-    conv = await h.store.load_conversation(user.key)
-    assert conv is not None
+    answers = await form_answers(h, user)
     field = form.field("problem")
     assert field is not None
     if chosen is None:
-        assert said.text == user.t("err_choice") and "problem" not in conv.data["form"]["answers"]
+        assert said.text == user.t("err_choice") and "problem" not in answers
         return
     choice = next(c for c in field.choices if c.id == chosen)
-    assert conv.data["form"]["answers"]["problem"] == choice.label(h.services.mod_lang)
+    assert answers["problem"] == choice.label(h.services.mod_lang)
 
 
 async def test_images_are_checked_by_content_and_stored_by_hash(h: Harness, lang: str) -> None:

@@ -104,35 +104,37 @@ BEGIN
     END IF;
     -- (a FOR over an empty array still runs its query: asked only when there is something)
     IF jsonb_array_length(w->'tickets') > 0 THEN
-    FOR r IN SELECT * FROM jsonb_array_elements(w->'tickets') LOOP
-        UPDATE tickets AS d SET
-            user_key = s.user_key, platform = s.platform, chat_id = s.chat_id,
-            user_name = s.user_name, category = s.category, form_id = s.form_id,
-            answers = s.answers, images = s.images, status = s.status, priority = s.priority,
-            lang = s.lang, summary = s.summary, created_at = s.created_at,
-            claimed_by = s.claimed_by, claimed_at = s.claimed_at,
-            first_response_at = s.first_response_at, closed_at = s.closed_at,
-            closed_by = s.closed_by, close_reason = s.close_reason, rating = s.rating,
-            user_unreachable = s.user_unreachable, last_paged_at = s.last_paged_at,
-            surfaces = s.surfaces, version = d.version + 1
-        FROM jsonb_populate_record(NULL::tickets, r) AS s
-        WHERE d.id = s.id AND d.version = s.version;
-        GET DIAGNOSTICS changed = ROW_COUNT;
-        IF changed <> 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'KFCON', MESSAGE = 'ticket #' || (r->>'id');
-        END IF;
-    END LOOP;
+        FOR r IN SELECT * FROM jsonb_array_elements(w->'tickets') LOOP
+            UPDATE tickets AS d SET
+                user_key = s.user_key, platform = s.platform, chat_id = s.chat_id,
+                user_name = s.user_name, category = s.category, form_id = s.form_id,
+                answers = s.answers, images = s.images, status = s.status, priority = s.priority,
+                lang = s.lang, summary = s.summary, created_at = s.created_at,
+                claimed_by = s.claimed_by, claimed_at = s.claimed_at,
+                first_response_at = s.first_response_at, closed_at = s.closed_at,
+                closed_by = s.closed_by, close_reason = s.close_reason, rating = s.rating,
+                user_unreachable = s.user_unreachable, last_paged_at = s.last_paged_at,
+                surfaces = s.surfaces, version = d.version + 1
+            FROM jsonb_populate_record(NULL::tickets, r) AS s
+            WHERE d.id = s.id AND d.version = s.version;
+            GET DIAGNOSTICS changed = ROW_COUNT;
+            IF changed <> 1 THEN
+                RAISE EXCEPTION USING ERRCODE = 'KFCON', MESSAGE = 'ticket #' || (r->>'id');
+            END IF;
+        END LOOP;
     END IF;
     IF jsonb_array_length(w->'messages') > 0 THEN
-    FOR r IN SELECT * FROM jsonb_array_elements(w->'messages') LOOP
-        INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, text, created_at)
-        VALUES ((r->>'ticket_id')::bigint, r->>'author', r->>'author_id', r->>'author_name',
-                r->>'text', (r->>'created_at')::double precision)
-        RETURNING ticket_messages.id INTO mid;
-        INSERT INTO message_attachments (message_id, position, sha256)
-        SELECT mid, a.pos - 1, a.sha
-        FROM jsonb_array_elements_text(r->'attachments') WITH ORDINALITY AS a (sha, pos);
-    END LOOP;
+        FOR r IN SELECT * FROM jsonb_array_elements(w->'messages') LOOP
+            INSERT INTO ticket_messages (
+                ticket_id, author, author_id, author_name, text, created_at
+            )
+            VALUES ((r->>'ticket_id')::bigint, r->>'author', r->>'author_id', r->>'author_name',
+                    r->>'text', (r->>'created_at')::double precision)
+            RETURNING ticket_messages.id INTO mid;
+            INSERT INTO message_attachments (message_id, position, sha256)
+            SELECT mid, a.pos - 1, a.sha
+            FROM jsonb_array_elements_text(r->'attachments') WITH ORDINALITY AS a (sha, pos);
+        END LOOP;
     END IF;
     IF jsonb_array_length(w->'outbox') > 0 THEN
         INSERT INTO outbox (
