@@ -119,3 +119,40 @@ async def test_signing_out_ends_the_session_and_back_does_not_show_the_queue(
         await expect(stale).to_have_url(f"{base}/login")
         assert (await context.request.get(f"{base}/queue/rows")).status == 401
         await context.close()
+
+
+async def test_a_page_left_open_when_signed_out_elsewhere_asks_to_sign_in_and_comes_back(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Signed out in another tab: a reply posted from the open ticket page says it was not
+    sent, shows what was typed to copy, and leads to sign-in and back to the ticket; the next
+    change makes a page left open ask to sign in (it stopped updating silently before)."""
+    async with served(tmp_path) as (h, base):
+        user, number = await hand_off(h, text=SECRET, screenshot=False)
+        context, page = await signed_in_page(browser, base)
+        await page.goto(f"{base}/tickets/{number}")
+        await page.get_by_placeholder("Reply to the user").fill("typed before signing out")
+
+        other = await context.new_page()
+        await other.goto(f"{base}/queue")
+        await other.get_by_role("button", name="Sign out").click()
+        await expect(other).to_have_url(f"{base}/login")
+        await page.get_by_role("button", name="Send reply").click()
+        await expect(page.locator("p.error")).to_have_text("Sign in first.")
+        assert not user.received("typed before signing out")
+        await expect(page.get_by_label("What you typed, to copy:")).to_have_value(
+            "typed before signing out"
+        )
+        await page.get_by_role("link", name="Sign in").click()
+        await page.fill("input[name=name]", "amy")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button.primary")
+        await expect(page).to_have_url(f"{base}/tickets/{number}")
+
+        # Signed out again elsewhere while this page stays open: the user writes, the page's
+        # live part is refused, and the page asks to sign in, to come back here.
+        await other.goto(f"{base}/queue")
+        await other.get_by_role("button", name="Sign out").click()
+        await user.says("are you there?")
+        await expect(page).to_have_url(f"{base}/login?next=/tickets/{number}", timeout=WAIT_MS)
+        await context.close()

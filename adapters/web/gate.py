@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from adapters.web.accounts import LocalAccounts
@@ -93,7 +93,7 @@ class Gate:
         if request.method == "GET":
             return await self.page(ctx)
         if not ctx.session.csrf_ok(await csrf_token(request)):
-            return self.guard.finish(ctx, PlainTextResponse(ctx.t("web_csrf_refused"), 403))
+            return self.guard.finish(ctx, await self.guard.refusal(ctx, "web_csrf_refused", 403))
         form = await request.form()
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:1024]
         target = str(form.get("next", ""))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -26,6 +26,7 @@ from bot.texts import LANG_NAMES, LANGS, Texts, normalize_lang
 
 HERE = Path(__file__).parent
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+TYPED_SHOWN = 4000  # characters of a refused form's text shown back to copy
 
 
 @dataclass(slots=True)
@@ -74,8 +75,10 @@ class Guard:
         texts: Texts,
         default_lang: str,
         secure: bool,
+        templates: Templates | None = None,
     ) -> None:
         self.sessions = sessions
+        self.templates = templates or Templates()
         self.accounts = accounts
         self.rights = rights
         self.texts = texts
@@ -96,6 +99,25 @@ class Guard:
             return await self.accounts.exists(ident)
         rights = self.rights.get(kind)
         return rights is not None and await rights.allowed(ident)
+
+    async def refusal(self, ctx: Ctx, key: str, status: int) -> Response:
+        """A refused request: a page for a form a person posted (what was refused, that
+        nothing was done, the text they typed to copy, the way back or in), plain text for
+        the page's own fetches."""
+        request = ctx.request
+        if request.method in SAFE_METHODS or request.headers.get("hx-request"):
+            return PlainTextResponse(ctx.t(key), status)
+        typed = ""
+        if "form" in request.headers.get("content-type", ""):
+            raw = (await request.form()).get("text", "")
+            typed = raw.strip()[:TYPED_SHOWN] if isinstance(raw, str) else ""
+        back = came_from(request)
+        way = f"/login?next={quote(back, '/')}" if status == 401 else back
+        label = "web_sign_in" if status == 401 else "web_back"
+        page = self.templates.text(
+            ctx, "refused.html", reason=ctx.t(key), way=way, label=label, typed=typed
+        )
+        return HTMLResponse(page, status)
 
     def finish(self, ctx: Ctx, response: Response) -> Response:
         """Set the session cookie when it changed (HttpOnly, SameSite=Lax, Secure on https).
@@ -150,17 +172,28 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
                     target = quote(_here(request), "/")  # with its query (a search)
                     refused: Response = RedirectResponse(f"/login?next={target}", 303)
                 else:
-                    refused = PlainTextResponse(ctx.t("web_signin_needed"), 401)
+                    refused = await guard.refusal(ctx, "web_signin_needed", 401)
                 return guard.finish(ctx, refused)
             if request.method not in SAFE_METHODS and not ctx.session.csrf_ok(
                 await csrf_token(request)
             ):
-                return guard.finish(ctx, PlainTextResponse(ctx.t("web_csrf_refused"), 403))
+                return guard.finish(ctx, await guard.refusal(ctx, "web_csrf_refused", 403))
             return guard.finish(ctx, await handler(ctx))
 
         return endpoint
 
     return wrap
+
+
+def came_from(request: Request) -> str:
+    """The page of this site a form was posted from (its Referer), else the ticket the
+    action was for, else the queue."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        back = referer.path.split("//")[0] or "/queue"
+        return f"{back}?{referer.query}" if referer.query else back
+    ticket = request.path_params.get("ticket_id")
+    return f"/tickets/{ticket}" if str(ticket or "").isdigit() else "/queue"
 
 
 def _here(request: Request) -> str:

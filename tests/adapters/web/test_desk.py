@@ -286,3 +286,46 @@ async def test_the_core_answers_a_moderator_in_their_pages_language(web: WebHarn
     assert web.t("zh-CN", "mod_already_closed", id=ticket) in again.text
     history = await web.store.messages(ticket)
     assert any(m.text == web.t("en", "log_claimed") for m in history)  # the record: English
+
+
+async def test_a_refused_form_says_why_that_nothing_was_done_and_the_way_back(
+    web: WebHarness,
+) -> None:
+    """A moderator whose session ended, or whose page's token went stale, posts a reply: the
+    answer is a page (not bare text) that says so, that nothing was sent, and links back."""
+    ticket = await _handoff(web)
+    texts, en = Texts(), {"Accept-Language": "en"}
+    async with web.client() as browser:
+        page = f"http://desk.test/tickets/{ticket}"
+        expired = await browser.post(
+            f"/tickets/{ticket}/reply", data={"text": "hello"}, headers={**en, "referer": page}
+        )
+        assert expired.status_code == 401
+        assert expired.headers["content-type"].startswith("text/html")
+        assert texts("en", "web_signin_needed") in expired.text
+        assert texts("en", "web_nothing_done").split(".")[0] in expired.text
+        assert f'href="/login?next=/tickets/{ticket}"' in expired.text
+        assert ">hello</textarea>" in expired.text  # what was typed, to copy
+        assert "set-cookie" not in expired.headers
+
+        await sign_in(browser)
+        stale = await browser.post(
+            f"/tickets/{ticket}/reply",
+            data={"text": "hello", "csrf": "stale"},
+            headers={**en, "referer": f"{page}?from=queue"},
+        )
+        assert stale.status_code == 403
+        assert texts("en", "web_csrf_refused") in stale.text
+        assert f'href="/tickets/{ticket}?from=queue"' in stale.text
+        elsewhere = await browser.post(
+            f"/tickets/{ticket}/claim",
+            data={"csrf": "stale"},
+            headers={"referer": "https://evil.test/tickets/1"},
+        )
+        assert f'href="/tickets/{ticket}"' in elsewhere.text  # never a link off the site
+        live = await browser.post(
+            f"/tickets/{ticket}/claim", headers={"HX-Request": "true", "X-CSRF-Token": "x"}
+        )
+        assert live.status_code == 403 and live.text == texts("en", "web_csrf_refused")
+    assert not web.user("lin").received("hello")
+    assert (await web.ticket(ticket)).status.value == "open"
