@@ -75,6 +75,9 @@ def ask_field(turn: Turn) -> None:
     progress = turn.t("form_progress", n=index + 1, count=len(form.fields))
     optional = "" if field.required else turn.t("field_optional")
     text = f"{progress}{field.prompt_in(turn.lang)}{optional}"
+    if _received(turn, field):  # sent at an earlier question
+        n = len(state["images"][field.id])
+        text = f"{text}\n{turn.t('images_prompt_more', n=n)}"
     turn.say(Reply(text, buttons=tuple(_field_buttons(turn, field))))
 
 
@@ -174,12 +177,12 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
         _on_images(turn, field, text, attachments)
         return
     if attachments and not text:
-        if _keep_images(turn, field, attachments):
+        if _keep_images(turn, _images_home(turn, field), attachments):
             key = "err_choice" if field.type == FieldType.CHOICE else "err_image_kept"
             _refuse(turn, field, key)
         return
-    if attachments:
-        _keep_images(turn, field, attachments)  # a caption is the answer; its image kept
+    if attachments:  # a caption is the answer; its image kept
+        _keep_images(turn, _images_home(turn, field), attachments)
     value = _validate(turn, field, text)
     if value is not None:
         _state(turn)["answers"][field.id] = value
@@ -189,8 +192,17 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
 EXTRA_IMAGES = 5  # screenshots kept with a typed question's answer (sent there, not lost)
 
 
+def _images_home(turn: Turn, field: FormField) -> FormField:
+    """Where screenshots sent at a typed question are kept: the form's screenshot question
+    still to come (it then counts them, and offers Done rather than Skip), else that
+    question itself."""
+    form = _form(turn)
+    later = form.fields[form.fields.index(field) :] if form and field in form.fields else []
+    return next((f for f in later if f.type == FieldType.IMAGES), field)
+
+
 def _keep_images(
-    turn: Turn, field: FormField, attachments: tuple[Attachment, ...], cap: int = EXTRA_IMAGES
+    turn: Turn, field: FormField, attachments: tuple[Attachment, ...], cap: int = 0
 ) -> bool:
     """Keep the good screenshots for `field`, up to `cap` (sent at a typed question they go
     with the ticket all the same); False after saying why one was refused."""
@@ -199,6 +211,7 @@ def _keep_images(
     for a in refused:
         _refuse(turn, field, a.error, max=max_mb)
     images: list[str] = _state(turn)["images"].setdefault(field.id, [])
+    cap = cap or (field.max_images if field.type == FieldType.IMAGES else EXTRA_IMAGES)
     for sha in (a.sha256 for a in attachments if a.sha256):
         if sha not in images and len(images) < cap:
             images.append(sha)

@@ -445,9 +445,14 @@ async def test_a_screenshot_at_a_typed_question_is_kept_not_lost(h: Harness, lan
     assert w.human in said.labels
     said = await user.sends_file(png(color=(4, 2, 1)), text=ANSWERS[typed.id], mime="image/png")
     assert not said.has(user.t("err_image_kept"))  # the caption answered it
-    for field in form.fields[form.fields.index(typed) + 1 :]:
+    shots = next(f for f in form.fields if f.type == FieldType.IMAGES)
+    for field in form.fields[form.fields.index(typed) + 1 : form.fields.index(shots)]:
         said = await answer(h, user, form, field.id, 1)
-    assert said.has(w.review) and said.has(f"(+{user.t('review_images', n=2)})")
+    # The screenshot question counts them, and offers Done, not Skip (which would drop them).
+    assert said.has(user.t("images_prompt_more", n=2))
+    assert w.done in said.labels and w.skip not in said.labels
+    said = await answer(h, user, form, shots.id, 1)
+    assert said.has(w.review) and said.has(user.t("review_images", n=3))
     said = await user.presses(w.submit)
     ticket = await h.ticket(1)
     assert len(ticket.images) == 3
