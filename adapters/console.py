@@ -32,6 +32,7 @@ from bot.types import (
 Settle = Callable[[], Awaitable[None]]
 CHAT = Capabilities(paged=False)  # a user's terminal: numbered buttons, no dialogs
 DESK = Capabilities(paged=False, names_tickets=True)  # `/open N` names the ticket worked on
+WORKS_ON = frozenset({"open", "claim", "reopen"})  # `/claim 3`: then typing answers #3
 
 
 class ConsoleAdapter:
@@ -97,7 +98,7 @@ class ConsoleAdapter:
         if text.startswith("/") and len(text) > 1:
             name, _, args = text[1:].partition(" ")
             names = self.capabilities.names_tickets
-            if names and name.lower() == "open" and args.strip().isdigit():
+            if names and name.lower() in WORKS_ON and args.strip().isdigit():
                 self.chat = ChatRef(self.chat.platform, self.chat.id, self.chat.kind, args.strip())
             return CommandReceived(
                 self.user, self.chat, self._next_id(), name.lower(), args.strip()
