@@ -80,13 +80,19 @@ def _remember(turn: Turn, query: str) -> bool:
     return repeat
 
 
-async def _answered_unsearched(turn: Turn, query: str, quiet: bool) -> bool:
+async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) -> bool:
     """Answer what is not a question for the help center; True when it was one of those."""
     said = classify(query)
     words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-    if said is Intent.COMPLAINT or is_angry(query, words):
-        # about the service itself, or frustrated: a person, not an article on reporting users
+    if said is Intent.COMPLAINT:
+        # about the service itself: a person, not an article on reporting users
         await handoff.offer_person(turn, "frustrated")
+    elif is_angry(query, words):
+        # frustrated: a person at once, and below it the article if one answers what they
+        # asked ("我的账号被封了！！！" is still about a ban)
+        await handoff.offer_person(turn, "frustrated")
+        if turn.ticket is None:
+            _article_too(turn, query, asked)
     elif said in (Intent.GREETING, Intent.ASK, Intent.SMALL_TALK):
         if not quiet:  # a first message was greeted already
             menu.show_menu(turn, "", turn.t(_INTENT_REPLIES[said]))
@@ -101,6 +107,16 @@ async def _answered_unsearched(turn: Turn, query: str, quiet: bool) -> bool:
     else:
         return False
     return True
+
+
+def _article_too(turn: Turn, query: str, asked: str) -> None:
+    """Show the article the help center is confident of (one not marked unhelpful)."""
+    rejected = [str(a) for a in turn.data.get("rejected", [])]
+    result = turn.svc.index.search(query, lang=turn.lang, limit=5)
+    ids = [h.id for h in result.hits if h.id not in rejected]
+    if result.confident and result.hits and ids and ids[0] == result.hits[0].id:
+        turn.data["query"] = asked
+        show_article(turn, ids[0], ids[1:])
 
 
 async def _typed_rating(turn: Turn, digits: str) -> bool:
@@ -123,7 +139,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     """
     asked = text.strip()[:MAX_QUERY]  # kept as the user wrote it (the ticket's summary)
     query = clean(asked)
-    if await _answered_unsearched(turn, query, quiet):
+    if await _answered_unsearched(turn, query, asked, quiet):
         return
     result = turn.svc.index.search(query, lang=turn.lang, limit=5)
     turn.data["query"] = asked

@@ -350,6 +350,27 @@ async def test_angry_words_offer_a_person_at_once(h: Harness, lang: str) -> None
     assert await user.open_ticket() is None  # offered, not forced
 
 
+@pytest.mark.parametrize(
+    ("typed", "lang"),
+    [("我的帳號被封了！！！😭", "zh-CN"), ("my account got BANNED this is ridiculous", "en")],
+)
+async def test_an_angry_question_gets_a_person_at_once_and_its_answer(
+    h: Harness, typed: str, lang: str
+) -> None:
+    """Upset is not off-topic: a person is offered first, and the article that answers what
+    they asked follows (before, the question went unanswered)."""
+    user = h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(typed)
+    assert said.has(user.t("frustrated"))
+    assert user.t("btn_handoff_now") in said.labels
+    banned = h.kb.article("account-banned", lang)
+    assert banned is not None and said.items[-1].title == banned.title
+    offer = next(b for b in said.items[0].flat_buttons if b.label == user.t("btn_handoff_now"))
+    await user.presses_data(offer.data)  # the offer still works, the article below it
+    assert (await user.open_ticket()) is not None
+
+
 async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
     async with make_harness(angry_words_en=("bananas",)) as h:
         user = h.user("alice", "en")
