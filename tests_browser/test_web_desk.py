@@ -6,11 +6,13 @@ in the reports. Screenshots of the queue, a ticket and the reports go to docs/sc
 from __future__ import annotations
 
 import random
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
 from bot.storage.records import Author, Miss, Ticket, TicketMessage, TicketStatus
 from tests.adapters.web.conftest import WebHarness
+from tests.helpers.builders import png
 from tests_browser.desk import hand_off, served, sign_in, wait_until
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -73,9 +75,15 @@ async def test_a_moderator_works_a_ticket_in_the_browser(browser: Any, tmp_path:
         await shot.wait_for()
         assert await shot.evaluate("img => img.complete && img.naturalWidth") == 480
         await page.fill("textarea[name=text]", "We are looking into it — 我们正在处理")
+        where = png(200, 120, (9, 80, 160))
+        await page.set_input_files(
+            "input[name=files]", {"name": "where.png", "mimeType": "image/png", "buffer": where}
+        )
         await page.click("text=Send reply")
         await page.wait_for_url(f"{base}/tickets/{number}")
         await wait_until(lambda: user.received("We are looking into it — 我们正在处理"))
+        sent = [f.sha256 for o in user.inbox for f in o.reply.files]
+        assert sent == [sha256(where).hexdigest()]  # the screenshot went with the reply
         await page.locator("ol.history li.moderator").first.wait_for()
         await page.screenshot(path=str(SHOTS / "ticket.png"), full_page=True)
 

@@ -68,6 +68,7 @@ class WebDesk:
         self.metrics = metrics or PrometheusMetrics()
         self.flashes = Flashes()
         self.issued: set[str] = set()  # the moderators' chats this process sent events from
+        self.uploads: dict[str, bytes] = {}  # files of a reply, until the hub fetches them
         self._accounts: LocalAccounts | None = None
         self._account_store: AccountStore | None = None
         self._http = http or httpx.AsyncClient(timeout=10.0)
@@ -146,7 +147,7 @@ class WebDesk:
         parts = Parts(
             cfg, guard, Templates(), self._queries, sink, self._settle, self.flashes,
             self.watch, self.metrics, cfg.token(cfg.web.metrics_token_env)
-            if cfg.web.metrics_token_env else "", self.issued,
+            if cfg.web.metrics_token_env else "", self.issued, self.uploads,
         )  # fmt: skip
         way = gate.SignIn(
             self.accounts, Throttle(), self.telegram, self.discord, cfg.web.public_url, self._clock
@@ -207,8 +208,11 @@ class WebDesk:
         return Delivered(("web",))
 
     async def fetch_attachment(self, attachment: Attachment, max_bytes: int) -> bytes:
-        """The web desk sends no files."""
-        raise ValueError("the web desk takes no attachments")
+        """A file a moderator uploaded with a reply (held only until this fetch)."""
+        data = self.uploads.pop(attachment.ref, None)
+        if data is None:
+            raise ValueError("no such upload")
+        return data
 
     async def __aenter__(self) -> WebDesk:
         """Used with AsyncExitStack by the composition root."""

@@ -16,7 +16,7 @@ from adapters.web.accounts import LocalAccounts
 from adapters.web.parts import Parts
 from adapters.web.sessions import Throttle
 from adapters.web.signin import DiscordOAuth, Identity, SignInError, TelegramApi, telegram_check
-from adapters.web.site import Ctx, csrf_token
+from adapters.web.site import Ctx, closes_form, csrf_token
 from bot.texts import LANGS
 
 STATE_MAX_AGE = 600.0  # seconds a Discord sign-in may take
@@ -58,9 +58,9 @@ class Gate:
     def routes(self) -> list[Route]:
         """The routes."""
         return [
-            Route("/login", self.login, methods=["GET", "POST"]),
-            Route("/logout", self.logout, methods=["POST"]),
-            Route("/lang", self.language, methods=["POST"]),
+            Route("/login", closes_form(self.login), methods=["GET", "POST"]),
+            Route("/logout", closes_form(self.logout), methods=["POST"]),
+            Route("/lang", closes_form(self.language), methods=["POST"]),
             Route("/auth/telegram", self.telegram),
             Route("/auth/discord", self.discord),
             Route("/auth/discord/callback", self.discord_back),

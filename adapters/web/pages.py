@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -17,8 +18,8 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from adapters.web.parts import Parts
-from adapters.web.site import Ctx, signed_in
+from adapters.web.parts import Parts, Upload
+from adapters.web.site import Ctx, read_form, signed_in
 from bot.queries import TicketQuery, TicketStatus
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -35,7 +36,20 @@ ACTIONS = {  # form action → the moderator command it is (plain text replies)
     "unblock": "unblock",
 }
 NEEDS_TEXT = frozenset({"reply", "note", "snippet"})
+FILES_MAX = 5  # screenshots a reply may carry (as a form takes from a user)
 FOUND_SHOWN = 200
+
+
+async def _uploads(fields: list[UploadFile | str], max_bytes: int) -> list[Upload]:
+    """The files chosen in a reply form (an empty file input sends one with no name). Read
+    up to one byte over the limit: the hub refuses what is too large, by content, and says
+    so, as for a file sent on a platform."""
+    found = []
+    for f in fields:
+        if isinstance(f, UploadFile) and f.filename:
+            data = await f.read(max_bytes + 1)
+            found.append(Upload(f.filename[:200], f.content_type or "", data))
+    return found
 
 
 def _ticket_id(ctx: Ctx) -> int | None:
@@ -102,13 +116,23 @@ class Pages:
         command = ACTIONS.get(str(ctx.request.path_params.get("action", "")))
         if ticket_id is None or command is None:
             return PlainTextResponse("not found", 404)
-        form = await ctx.request.form()
+        max_bytes = self.p.config.bot.max_image_bytes
+        if int(ctx.request.headers.get("content-length") or 0) > FILES_MAX * max_bytes + 65536:
+            self.p.flashes.add(ctx.session.who, ctx.t("web_files_too_large", n=FILES_MAX))
+            return RedirectResponse(f"/tickets/{ticket_id}", 303)
+        form = await read_form(ctx.request)
         raw = form.get("text", "")
         text = (raw if isinstance(raw, str) else "").strip()[:TEXT_MAX]
-        if command in NEEDS_TEXT and not text:
+        files = await _uploads(form.getlist("files"), max_bytes)
+        if files and command != "reply":
+            self.p.flashes.add(ctx.session.who, ctx.t("web_files_reply_only"))
+            files = []
+        if len(files) > FILES_MAX:
+            self.p.flashes.add(ctx.session.who, ctx.t("web_too_many_files", n=FILES_MAX))
+        elif command in NEEDS_TEXT and not text and not files:
             self.p.flashes.add(ctx.session.who, ctx.t("web_empty"))
         else:
-            await self.p.act(ctx, ticket_id, command, text)
+            await self.p.act(ctx, ticket_id, command, text, files)
         return RedirectResponse(f"/tickets/{ticket_id}", 303)
 
     async def file(self, ctx: Ctx) -> Response:

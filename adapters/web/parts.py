@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +18,15 @@ from adapters.web.site import Ctx, Guard, Templates
 from bot.config import Config
 from bot.ports import EventSink
 from bot.queries import DeskQueries
-from bot.types import ChatKind, ChatRef, CommandReceived, IncomingEvent, TextReceived, UserRef
+from bot.types import (
+    Attachment,
+    ChatKind,
+    ChatRef,
+    CommandReceived,
+    IncomingEvent,
+    TextReceived,
+    UserRef,
+)
 
 PLATFORM = "web"
 FLASHES_KEPT = 20  # outcome messages kept per moderator until their next page
@@ -40,6 +48,15 @@ class Flashes:
         return list(found) if found else []
 
 
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file posted with a reply: its declared name and type, and its bytes."""
+
+    name: str
+    mime: str
+    data: bytes
+
+
 @dataclass(slots=True)
 class Parts:
     """The web desk's shared pieces, built by the adapter."""
@@ -55,6 +72,7 @@ class Parts:
     metrics: PrometheusMetrics
     metrics_token: str = ""
     issued: set[str] = field(default_factory=set)
+    uploads: dict[str, bytes] = field(default_factory=dict)
 
     def moderator(self, ctx: Ctx) -> tuple[UserRef, ChatRef]:
         """The signed-in moderator as the hub sees them, in the chat of one ticket."""
@@ -62,20 +80,37 @@ class Parts:
         user = UserRef(PLATFORM, who, ctx.session.name or who, ctx.lang, is_moderator=True)
         return user, ChatRef(PLATFORM, who, ChatKind.MODERATION)
 
-    async def act(self, ctx: Ctx, ticket_id: int, command: str, text: str = "") -> None:
+    async def act(
+        self,
+        ctx: Ctx,
+        ticket_id: int,
+        command: str,
+        text: str = "",
+        files: Sequence[Upload] = (),
+    ) -> None:
         """Hand a moderator's action on a ticket to the hub, as any adapter does, and wait
-        for the core's answer to this moderator (shown on the next page)."""
+        for the core's answer to this moderator (shown on the next page). A reply's `files`
+        wait in `uploads` for the hub to fetch and check them, as a platform's would."""
         user, chat = self.moderator(ctx)
         chat = ChatRef(chat.platform, chat.id, chat.kind, str(ticket_id))
         event_id = f"{uuid.uuid4().hex}"
         self.issued.add(chat.id)
+        attachments = []
+        for upload in files:
+            ref = uuid.uuid4().hex
+            self.uploads[ref] = upload.data
+            attachments.append(Attachment(ref, upload.name, upload.mime, len(upload.data)))
         event: IncomingEvent
         if command == "reply":
-            event = TextReceived(user, chat, event_id, text)
+            event = TextReceived(user, chat, event_id, text, tuple(attachments))
         else:
             event = CommandReceived(user, chat, event_id, command, text)
-        await self.sink(event)
-        await self.settle()
+        try:
+            await self.sink(event)
+            await self.settle()
+        finally:
+            for a in attachments:  # fetched by now, unless the event failed first
+                self.uploads.pop(a.ref, None)
 
     def render(self, ctx: Ctx, name: str, status: int = 200, **values: object) -> HTMLResponse:
         """A page with the moderator's waiting messages and the helpers templates use."""

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -27,6 +28,8 @@ from bot.texts import LANG_NAMES, LANGS, Texts, normalize_lang
 HERE = Path(__file__).parent
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 TYPED_SHOWN = 4000  # characters of a refused form's text shown back to copy
+TYPED_BODY_MAX = 65536  # a refused form is read (to show its text) only when this small
+FORM_FILES_MAX, FORM_FIELDS_MAX = 20, 20  # what a posted form may hold at all
 
 
 @dataclass(slots=True)
@@ -108,8 +111,9 @@ class Guard:
         if request.method in SAFE_METHODS or request.headers.get("hx-request"):
             return PlainTextResponse(ctx.t(key), status)
         typed = ""
-        if "form" in request.headers.get("content-type", ""):
-            raw = (await request.form()).get("text", "")
+        small = int(request.headers.get("content-length") or 0) <= TYPED_BODY_MAX
+        if "form" in request.headers.get("content-type", "") and small:
+            raw = (await read_form(request)).get("text", "")
             typed = raw.strip()[:TYPED_SHOWN] if isinstance(raw, str) else ""
         back = came_from(request)
         way = f"/login?next={quote(back, '/')}" if status == 401 else back
@@ -140,19 +144,39 @@ class Guard:
         return response
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed once (Starlette keeps it) within the desk's limits."""
+    return await request.form(max_files=FORM_FILES_MAX, max_fields=FORM_FIELDS_MAX)
+
+
 async def csrf_token(request: Request) -> str:
     """The CSRF token a request carried: the htmx header, else the form field."""
     header = request.headers.get(CSRF_HEADER, "")
     if header:
         return header
     if "form" in request.headers.get("content-type", ""):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD, "")
         return value if isinstance(value, str) else ""
     return ""
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+def closes_form(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap an endpoint: the form it read (files spooled to disk when large) is closed."""
+
+    @functools.wraps(endpoint)
+    async def closing(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        finally:
+            await request.close()
+
+    return closing
 
 
 def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
@@ -163,6 +187,7 @@ def signed_in(guard: Guard, *, page: bool = True) -> Callable[[Handler], Any]:
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
+        @closes_form
         async def endpoint(request: Request) -> Response:
             ctx = guard.ctx(request)
             if not ctx.session.signed_in or not await guard.may_moderate(ctx.session):

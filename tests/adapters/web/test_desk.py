@@ -3,6 +3,8 @@ the browser, through the hub and the outbox like any other moderator surface."""
 
 from __future__ import annotations
 
+from hashlib import sha256
+
 import httpx
 
 from bot.texts import Texts
@@ -187,6 +189,45 @@ async def test_a_reply_from_the_web_reaches_the_user_through_the_outbox(web: Web
     assert web.t("en", "mod_sent", id=ticket) in page.text  # the core's answer, shown
     stored = await web.ticket(ticket)
     assert (stored.status.value, stored.claimed_by) == ("claimed", "web:local:amy")
+
+
+async def test_a_reply_from_the_web_carries_screenshots_checked_like_any_file(
+    web: WebHarness,
+) -> None:
+    """A moderator attaches screenshots to a reply: the user receives them with the text; a
+    file that is not an image is refused by content and the moderator is told; more than five
+    send nothing; files with an internal note are not kept."""
+    user = web.user("lin")
+    ticket = await _handoff(web)
+    shot = png(color=(9, 80, 160))
+    async with web.client() as browser:
+        token = await sign_in(browser)
+        url = f"/tickets/{ticket}/reply"
+
+        async def reply(text: str, *files: tuple[str, bytes, str], to: str = url) -> str:
+            parts = [("files", f) for f in files]
+            answer = await browser.post(to, data={"csrf": token, "text": text}, files=parts)
+            assert answer.status_code == 303
+            return (await browser.get(answer.headers["location"])).text
+
+        page = await reply("Here is where to tap", ("where.png", shot, "image/png"))
+        sent = [o for o in user.inbox if o.reply.files]
+        assert [f.sha256 for o in sent for f in o.reply.files] == [sha256(shot).hexdigest()]
+        assert user.received("Here is where to tap")
+        assert web.t("en", "mod_sent", id=ticket) in page
+
+        before = len(user.inbox)
+        page = await reply("", ("tool.png", b"MZ\x90\x00 not an image", "image/png"))
+        refused = web.t("en", "mod_attachment_refused", reason=web.t("en", "err_not_image"))
+        assert refused.replace("'", "&#39;") in page
+        assert len(user.inbox) == before
+
+        six = [(f"{n}.png", png(color=(n, 1, 1)), "image/png") for n in range(6)]
+        page = await reply("six of them", *six)
+        assert web.t("en", "web_too_many_files", n=5) in page
+        page = await reply("a note", six[0], to=f"/tickets/{ticket}/note")
+        assert web.t("en", "web_files_reply_only") in page
+    assert len(user.inbox) == before and not user.received("six of them")
 
 
 async def test_note_close_with_a_reason_reopen_and_block(web: WebHarness) -> None:
