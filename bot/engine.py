@@ -167,10 +167,7 @@ class Engine:
         said = clean(text)  # for matching only: what is kept and relayed is `text`
         first = turn.conv.step == Step.START
         if turn.ticket is not None:
-            # An open ticket takes everything the user sends; asking again shows its status.
-            await handoff.relay_from_user(turn, text, event.attachments)
-            if wants_human(said):
-                await handoff.show_status(turn)
+            await self._to_ticket(turn, text, said, event)
         elif wants_human(said) and not appeal.is_answer(turn, said):
             if first:
                 menu.greet(turn)
@@ -189,6 +186,19 @@ class Engine:
             appeal.review(turn)
         else:
             await search.answer_text(turn, text)
+
+    async def _to_ticket(self, turn: Turn, text: str, said: str, event: TextReceived) -> None:
+        """An open ticket takes everything the user sends; asking again shows its status.
+        Only the label of one of the last message's buttons, typed ("关闭工单", "Ticket
+        status"), presses it instead (checked like any press)."""
+        pressed = None if event.attachments else turn.offered(said)
+        if pressed is not None:
+            press = ButtonPressed(event.user, event.chat, event.event_id, pressed)
+            await self._button(turn, press)
+            return
+        await handoff.relay_from_user(turn, text, event.attachments)
+        if wants_human(said):
+            await handoff.show_status(turn)
 
     async def _typed_press(self, turn: Turn, said: str, event: TextReceived) -> bool:
         """Whether the message was a button typed rather than pressed, and was pressed: "没有解决"

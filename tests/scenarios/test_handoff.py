@@ -266,6 +266,22 @@ async def test_the_user_closes_the_ticket(h: Harness, lang: str) -> None:
     assert said.has(w.did_it_help)
 
 
+async def test_typing_a_ticket_buttons_label_presses_it(h: Harness, lang: str) -> None:
+    """ "关闭工单" or "Ticket status" typed under the ticket's buttons does what the button
+    does; it is not relayed to the moderators as a message. Anything more is relayed."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("human")
+    await user.says(w.question)
+    said = await user.says(f" {user.t('btn_status')} ")
+    assert said.has("#1") and w.close_ticket in said.labels
+    said = await user.says(f"{user.t('btn_close_ticket')} please, it works now")
+    assert (await h.ticket(1)).status == "open"  # more than the label: a message
+    said = await user.says(user.t("btn_close_ticket").lower())
+    assert (await h.ticket(1)).status == "closed" and w.reopen in said.labels
+    relayed = [m.text for m in await h.store.messages(1) if m.author.value == "user"]
+    assert relayed == [w.question, f"{user.t('btn_close_ticket')} please, it works now"]
+
+
 async def test_the_close_command(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     said = await user.command("close")
