@@ -216,7 +216,9 @@ class Engine:
         if typed is not None:
             await buttons.press(turn, typed[0], typed[1], "")
             return True
-        data = turn.offered(said) if turn.conv.step not in (Step.FORM, Step.REVIEW) else None
+        if turn.conv.step in (Step.FORM, Step.REVIEW):
+            return False
+        data = turn.offered(said) or await lifecycle.typed_reopen(turn, said)
         if data is None:
             return False
         # what a button of their last message says: that button (checked like any press)

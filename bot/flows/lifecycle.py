@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.actions import Verb
+from bot.actions import Verb, act, owner_tag
 from bot.flows import handoff, menu
 from bot.flows.ticket_moves import make
-from bot.flows.turn import Turn
+from bot.flows.turn import Turn, typed_label
 from bot.state import Step
-from bot.storage.records import Ticket
+from bot.storage.records import Ticket, TicketStatus
+from bot.texts import LANGS
 from bot.tickets import Move, Notice, Role
 from bot.types import Reply
 
@@ -41,6 +42,18 @@ async def reopen_by_user(turn: Turn, ticket_id: str) -> None:
     if await make(turn, ticket, Move.REOPEN, Role.OWNER):
         turn.ticket = ticket
         await handoff.show_status(turn, turn.t("reopened", id=ticket.id))
+
+
+async def typed_reopen(turn: Turn, said: str) -> str | None:
+    """ "重新打开" / "Reopen" typed under the message that closed their ticket (sent from the
+    moderator's turn, so not among this conversation's buttons): that ticket's Reopen."""
+    labels = {typed_label(turn.svc.texts(lang, "btn_reopen")) for lang in LANGS}
+    if typed_label(said) not in labels:
+        return None
+    ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
+    if ticket is None or ticket.status != TicketStatus.CLOSED:
+        return None
+    return act(Verb.REOPEN, ticket.id, owner=owner_tag(ticket.user_key))
 
 
 async def rate(turn: Turn, ticket_id: str, stars: str) -> None:

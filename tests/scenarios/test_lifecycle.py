@@ -75,6 +75,20 @@ async def test_reopen_within_the_window(h: Harness, lang: str) -> None:
     assert (await h.moderators.in_ticket(1)).has("it happened again")
 
 
+async def test_reopen_typed_under_the_moderators_closing_message(h: Harness, lang: str) -> None:
+    """The closing message came from the moderator's turn; typing its "Reopen" reopens the
+    ticket all the same (it was searched as a question). After the window it says so."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await closed_ticket(h, user)
+    said = await user.says(f"{w.reopen}!")
+    assert said.has(w.reopened) and said.has("#1")
+    assert (await h.ticket(1)).status == "open"
+    await user.presses(w.close_ticket)
+    await h.advance(8 * DAY)
+    said = await user.says(w.reopen.lower())
+    assert said.has(w.reopen_expired) and (await h.ticket(1)).status == "closed"
+
+
 async def test_no_reopen_after_the_window(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await closed_ticket(h, user)
