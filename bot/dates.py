@@ -32,6 +32,24 @@ _ROUGHLY = re.compile(
     r"(about|around|roughly|approximately|approx\.?|maybe|probably|i think|like)\s+)"
 )
 _DAYS_BACK = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "前天": 2, "大前天": 3}
+_DAYS_BACK |= {"刚才": 0, "刚刚": 0, "今早": 0, "今晚": 0, "昨夜": 1, "前晚": 2}
+_DAYS_BACK |= {w: 7 for w in ("上周", "上星期", "上个星期", "上礼拜", "上个礼拜")}
+# English times of day after a date ("yesterday around 5pm", "Tuesday at 10:30"): dateparser
+# reads a plain "at 5pm" but not "around 5pm"; the date is what the question asks.
+_EN_TIME = re.compile(
+    r"(,?\s+(at|around|about|approx\.?|like|by)\s+\d{1,2}([:.]\d{2})?\s*(am|pm|ish)?"
+    r"|,?\s+\d{1,2}([:.]\d{2})?\s*(am|pm)|,?\s+\d{1,2}:\d{2})$"
+)
+# A day of this month in English ("the 5th", "on the 21st"): dateparser takes "5th" for May.
+_EN_DAY = re.compile(r"^(on\s+)?(the\s+)?(\d{1,2})(st|nd|rd|th)$")
+# Answers that say roughly when but name no day ("前几天", "a few days ago", "recently"):
+# taken as written, like "I don't remember", rather than asked again.
+_VAGUE = re.compile(
+    r"^(前几天|这几天|最近|近期|不久前|前阵子|前段时间|前些天|几天前|好几天前|有几天了|好几天了"
+    r"|一段时间前|很久以前|好久以前|a few days ago|few days ago|a couple of days ago"
+    r"|couple (of )?days ago|the other day|recently|lately|a while ago|some time ago"
+    r"|not long ago|a few weeks ago|few weeks ago|a couple of weeks ago)$"
+)
 _AGO = re.compile(rf"^{_NUM}\s*(天|日|周|星期|个?礼拜|个?月|年)(前|之前|以前)$")
 _WEEKDAY = re.compile(r"^(上上|上|这|本)?(?:个)?(周|星期|礼拜)([一二三四五六日天七1-7])$")
 _MONTH_DAY = re.compile(rf"^(去年|今年)?{_NUM}月{_NUM}[日号]?$")
@@ -96,7 +114,8 @@ def _weekday(today: date, prefix: str, day: str) -> date:
 
 def _chinese(text: str, today: date) -> date | None:
     """The Chinese relative and month-day forms, or None when the text is none of them."""
-    text = _TIME_OF_DAY.sub("", text) or text
+    if text not in _DAYS_BACK:  # "昨晚" is a day; "昨天晚上" is one with its time of day
+        text = _TIME_OF_DAY.sub("", text) or text
     if text in _DAYS_BACK:
         return today - timedelta(days=_DAYS_BACK[text])
     if text in ("半个月前", "半月前"):
@@ -171,7 +190,25 @@ def understand(text: str, today: date, lang: str = "") -> date | None:
         lang = "zh"
     elif re.search(r"[a-z]", norm):
         lang = "en"
+        norm = _EN_TIME.sub("", norm) or norm
+        if m := _EN_DAY.match(norm):
+            return _day_of_month(today, int(m.group(3)))
     return _dateparser(norm, today, lang or "en")
+
+
+def vague(text: str) -> bool:
+    """Whether `text` says roughly when without naming a day ("前几天", "recently")."""
+    norm = unicodedata.normalize("NFKC", text).strip().lower().rstrip("。.!！")
+    return bool(_VAGUE.match(_ROUGHLY.sub("", re.sub(r"\s+", " ", norm), count=1).strip()))
+
+
+def _day_of_month(today: date, day: int) -> date | None:
+    """That day of this month, or of last month when it is still to come."""
+    found = _make(today.year, today.month, day)
+    if found is None or found > today:
+        year, month = _months_back(today, 1)
+        found = _make(year, month, day)
+    return found
 
 
 def warm() -> None:

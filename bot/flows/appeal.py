@@ -102,6 +102,9 @@ def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
     if day is None and unsure(text):
         turn.text("date_unknown")  # they cannot say: kept as they wrote it, not asked again
         return as_typed(text).strip()
+    if day is None and dates.vague(text):  # "前几天", "a few days ago": as they wrote it
+        turn.text("date_vague", said=as_typed(text).strip())
+        return as_typed(text).strip()
     if day is None or day.year < MIN_YEAR:
         _refuse(turn, field, "err_date")
         return None

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import understand
+from bot.dates import understand, vague
 
 TODAY = date(2026, 1, 15)  # a Thursday
 
@@ -47,6 +47,9 @@ TODAY = date(2026, 1, 15)  # a Thursday
         ("昨天晚上8点半", date(2026, 1, 14)),
         ("大概一周前", date(2026, 1, 8)),  # how sure they are is not the date
         ("大约3天前", date(2026, 1, 12)),
+        ("昨晚", date(2026, 1, 14)),  # a day with its time of day in one word
+        ("刚才", TODAY),
+        ("上个礼拜", date(2026, 1, 8)),
         # English
         ("today", TODAY),
         ("Yesterday", date(2026, 1, 14)),
@@ -58,6 +61,11 @@ TODAY = date(2026, 1, 15)  # a Thursday
         ("about a week ago", date(2026, 1, 8)),
         ("maybe 3 days ago", date(2026, 1, 12)),
         ("March 14", date(2025, 3, 14)),
+        ("yesterday around 5pm", date(2026, 1, 14)),  # the time of day is not the date
+        ("Tuesday at 10:30", date(2026, 1, 13)),
+        ("Jan 3, 4pm", date(2026, 1, 3)),
+        ("the 5th", date(2026, 1, 5)),  # of this month, not May
+        ("on the 21st", date(2025, 12, 21)),  # still to come this month: last month's
         # not dates
         ("2025-02-30", None),
         ("13/13", None),
@@ -84,3 +92,17 @@ def test_a_chinese_date_in_an_english_conversation_is_read_as_chinese() -> None:
 def test_what_is_to_come_is_read_as_the_future_so_that_the_form_can_refuse_it() -> None:
     assert understand("tomorrow", TODAY) == date(2026, 1, 16)
     assert understand("明天", TODAY) == date(2026, 1, 16)
+
+
+@pytest.mark.parametrize(
+    "text", ["前几天", "大概前几天", "最近", "a few days ago", "Recently.", "the other day"]
+)
+def test_roughly_when_without_a_day_is_vague_not_a_date(text: str) -> None:
+    """Taken as written by the form (not asked again and again), never turned into a day."""
+    assert understand(text, TODAY) is None
+    assert vague(text)
+
+
+@pytest.mark.parametrize("text", ["昨天", "3 days ago", "soon", "my order", "2025-03-14"])
+def test_a_date_or_anything_else_is_not_vague(text: str) -> None:
+    assert not vague(text)

@@ -128,6 +128,17 @@ async def test_a_date_they_do_not_remember_is_taken_as_written(h: Harness, typed
     assert (await form_answers(h, user))["happened_on"] == typed
 
 
+@pytest.mark.parametrize("typed", ["前几天", "a few days ago"])
+async def test_a_date_said_roughly_is_taken_as_written(h: Harness, typed: str) -> None:
+    """ "前几天" names no day: it is kept as they wrote it and said back, not refused."""
+    user = h.user("alice", "en")
+    form = await past_the_first(h, user, BANNED)
+    said = await user.says(typed)
+    assert said.has(user.t("date_vague", said=typed))
+    assert said.items[-1].text.endswith(form.fields[2].prompt_in("en"))
+    assert (await form_answers(h, user))["happened_on"] == typed
+
+
 async def test_a_date_in_the_future_in_both_languages(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await past_the_first(h, user, BANNED)
