@@ -133,6 +133,7 @@ def _story(work: Path) -> dict[str, Done]:
     readers = {
         "export": ("tickets", "export"),
         "list": ("tickets", "list"),
+        "bare": ("tickets",),
         "show": ("tickets", "show", "1"),
         "show_missing": ("tickets", "show", "99"),
         "stats": ("stats",),
@@ -242,6 +243,7 @@ def test_tickets_export_is_json_with_messages_and_form_answers(runs: dict[str, D
 def test_tickets_list_and_show(runs: dict[str, Done]) -> None:
     assert runs["list"].code == 0, runs["list"].err
     assert "#1" in runs["list"].out and "claimed" in runs["list"].out
+    assert runs["bare"].code == 0 and runs["bare"].out == runs["list"].out  # the default
     assert runs["show"].code == 0 and "We restored your account." in runs["show"].out
     assert runs["show_missing"].code != 0 and "99" in runs["show_missing"].err
 

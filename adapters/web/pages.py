@@ -19,7 +19,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from adapters.web.parts import Parts, Upload
-from adapters.web.site import Ctx, read_form, signed_in
+from adapters.web.site import Ctx, body_size, read_form, signed_in
 from bot.queries import TicketQuery, TicketStatus
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -117,7 +117,7 @@ class Pages:
         if ticket_id is None or command is None:
             return PlainTextResponse("not found", 404)
         max_bytes = self.p.config.bot.max_image_bytes
-        if int(ctx.request.headers.get("content-length") or 0) > FILES_MAX * max_bytes + 65536:
+        if (body_size(ctx.request) or 0) > FILES_MAX * max_bytes + 65536:
             self.p.flashes.add(ctx.session.who, ctx.t("web_files_too_large", n=FILES_MAX))
             return RedirectResponse(f"/tickets/{ticket_id}", 303)
         form = await read_form(ctx.request)

@@ -111,7 +111,8 @@ class Guard:
         if request.method in SAFE_METHODS or request.headers.get("hx-request"):
             return PlainTextResponse(ctx.t(key), status)
         typed = ""
-        small = int(request.headers.get("content-length") or 0) <= TYPED_BODY_MAX
+        size = body_size(request)
+        small = size is not None and size <= TYPED_BODY_MAX
         if "form" in request.headers.get("content-type", "") and small:
             raw = (await read_form(request)).get("text", "")
             typed = raw.strip()[:TYPED_SHOWN] if isinstance(raw, str) else ""
@@ -142,6 +143,12 @@ class Guard:
         response.headers["x-frame-options"] = "DENY"
         response.headers["referrer-policy"] = "same-origin"
         return response
+
+
+def body_size(request: Request) -> int | None:
+    """The request body's declared length; None when not declared (chunked) or garbled."""
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
 
 
 async def read_form(request: Request) -> FormData:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -44,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     exsub.add_parser("export", parents=[common], help="every attached query as JSON lines")
     load = exsub.add_parser("import", parents=[common], help="attach queries from JSON lines")
     load.add_argument("file", help='a JSON-lines file of {"query", "article"} ("-" = stdin)')
-    tickets = sub.add_parser("tickets", parents=[common], help="list, show or export tickets")
-    tsub = tickets.add_subparsers(dest="tickets_command", required=True)
+    tickets = sub.add_parser(
+        "tickets", parents=[common], help="list (the default), show or export tickets"
+    )
+    tickets.set_defaults(status=None, limit=50)  # `kefu tickets` alone lists them
+    tsub = tickets.add_subparsers(dest="tickets_command")
     tlist = tsub.add_parser("list", parents=[common], help="tickets, newest first")
     tlist.add_argument("--status", choices=["open", "claimed", "closed"], action="append")
     tlist.add_argument("--limit", type=int, default=50)
@@ -121,3 +125,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `kefu tickets export | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141

@@ -72,7 +72,7 @@ async def tickets(config: Config, args: argparse.Namespace) -> int:
     """List, show or export tickets."""
     store = await _open(config)
     try:
-        if args.tickets_command == "list":
+        if args.tickets_command in ("list", None):
             statuses = [TicketStatus(s) for s in args.status or []]
             for t in await store.list_tickets(statuses, args.limit):
                 print(_row(t))
