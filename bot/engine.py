@@ -229,6 +229,9 @@ class Engine:
         if event.name in commands.HANDLERS:
             await commands.HANDLERS[event.name](turn, clean(event.args))
             return
+        if event.name in moderator_events.NAMES:  # "/claim 3" from a user: said, not searched
+            turn.text("mod_only_command", turn.human_row())
+            return
         text = f"/{event.name} {event.args}".strip()
         fallback = TextReceived(event.user, event.chat, event.event_id, text, event.attachments)
         await self._text(turn, fallback)

@@ -29,6 +29,7 @@ USER_COMMANDS = (
     ("lang", "cmd_lang"),
     ("forget", "cmd_forget"),
     ("close", "cmd_close"),
+    ("reopen", "cmd_reopen_mine"),
 )
 MODERATOR_COMMANDS = (
     ("queue", "cmd_queue"),

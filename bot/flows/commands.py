@@ -1,4 +1,5 @@
-"""The user's slash commands: /start /help /menu /human /status /cancel /lang /forget /close."""
+"""The user's slash commands: /start /help /menu /human /status /cancel /lang /forget /close
+/reopen."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from bot.flows import handoff, lifecycle, menu
 from bot.flows.turn import Turn
 from bot.state import Step
+from bot.storage.records import TicketStatus
 from bot.texts import normalize_lang
 
 Command = Callable[[Turn, str], Awaitable[None]]
@@ -56,6 +58,18 @@ async def _close(turn: Turn, _args: str) -> None:
         await handoff.show_status(turn)
 
 
+async def _reopen(turn: Turn, _args: str) -> None:
+    """Their latest ticket, if it is closed (within the window, as its Reopen button)."""
+    if turn.ticket is not None:
+        await handoff.show_status(turn)
+        return
+    ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
+    if ticket is None or ticket.status != TicketStatus.CLOSED:
+        turn.text("nothing_to_reopen", turn.human_row())
+        return
+    await lifecycle.reopen_by_user(turn, str(ticket.id))
+
+
 HANDLERS: dict[str, Command] = {
     "start": _start,
     "help": _menu,
@@ -66,4 +80,5 @@ HANDLERS: dict[str, Command] = {
     "lang": _lang,
     "forget": _forget,
     "close": _close,
+    "reopen": _reopen,
 }

@@ -281,3 +281,4 @@ TICKET_COMMANDS: dict[str, TicketCommand] = {
     "snippet": _snippet,
     "move": _move_to,
 }
+NAMES = frozenset(COMMANDS) | frozenset(TICKET_COMMANDS)  # what only moderators may type

@@ -89,6 +89,18 @@ async def test_reopen_typed_under_the_moderators_closing_message(h: Harness, lan
     assert said.has(w.reopen_expired) and (await h.ticket(1)).status == "closed"
 
 
+async def test_the_reopen_command(h: Harness, lang: str) -> None:
+    """/reopen reopens their latest ticket when it is closed; with nothing closed it says so."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    said = await user.command("reopen")
+    assert said.has(user.t("nothing_to_reopen")) and w.human in said.labels
+    await closed_ticket(h, user)
+    said = await user.command("reopen")
+    assert said.has(w.reopened) and (await h.ticket(1)).status == "open"
+    said = await user.command("reopen")  # open already: its status
+    assert said.has("#1") and (await h.ticket(1)).status == "open"
+
+
 async def test_no_reopen_after_the_window(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await closed_ticket(h, user)
