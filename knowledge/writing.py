@@ -44,6 +44,8 @@ def simplified(text: str) -> str:
     if text.isascii():
         return text
     t2s = _t2s()
+    if _KEPT_RE.search(text) is None:
+        return str(t2s.convert(text)).replace("帐", "账")
     pieces = _KEPT_RE.split(text)
     kept = [*_KEPT_RE.findall(text), ""]
     converted = "".join(str(t2s.convert(p)) + k for p, k in zip(pieces, kept, strict=True))
