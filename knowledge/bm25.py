@@ -42,7 +42,8 @@ class Tuning:
     rank_section: float = 0.5  # and this times the share of the query one section explains
     rank_heading: float = 0.5  # and this times the share one section's heading explains
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
-    min_score: float = 0.25  # confident: the best hit scores this much,
+    w_bare: float = 0.5  # coverage of a query word with concepts by the bare word alone
+    min_score: float = 0.2  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,
     min_head: float = 0.05  # and its title or keywords explain this share, or else
     body_coverage: float = 0.5  # it explains this share with its body alone

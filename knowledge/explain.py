@@ -63,7 +63,8 @@ class Explainer:
         learned: bool = True,
     ) -> float:
         """The weighted share of a query's content words that an article (head) explains;
-        `learned`: also through the words its examples taught it."""
+        `learned`: also through the words its examples taught it. A word whose concepts no
+        article holds, explained by the bare word, counts `w_bare` of its weight."""
         post = self._postings
         heads = self._heads[doc]
         taught = self._examples
@@ -78,8 +79,14 @@ class Explainer:
             if unit.complaint:
                 continue
             by_parts = bool(unit.parts) and all(map(has, unit.parts))
-            if by_parts or has(unit.token) or any(map(has, unit.concepts)):
+            if any(map(has, unit.concepts)):
                 explained += weight
+            elif by_parts or has(unit.token):
+                # A word that the query uses in a lexicon term of a topic no article holds
+                # ("cancel" in "cancel my subscription") is only half explained by an article
+                # that holds the bare word ("cancel deletion").
+                unheld = unit.concepts and not any(c in post for c in unit.concepts)
+                explained += weight * (self._tuning.w_bare if unheld else 1.0)
         return explained / total if total else 0.0
 
     def section(self, doc: int, units: Sequence[Unit], weights: Sequence[float]) -> float:

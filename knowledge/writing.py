@@ -23,6 +23,12 @@ _MAX_READINGS = 8  # spellings of one word kept when its characters have several
 _SINGLE = 0.1  # a syllable read as a lone character counts this much against a word
 
 
+# Taiwan words that OpenCC turns into mainland words of another meaning in an app: 登出 is
+# "log out" but 注销 "delete the account"; 停用 is "deactivated" (a phone number) but 禁用
+# "banned". They are kept as they are, in Traditional and Simplified text alike.
+_KEPT_RE = re.compile("登出|停用")
+
+
 @functools.cache
 def _t2s() -> opencc.OpenCC:
     # Taiwan's characters and words to the mainland's: 帳號 → 账号, 軟體 → 软件, 影片 → 视频.
@@ -37,7 +43,13 @@ def simplified(text: str) -> str:
     """
     if text.isascii():
         return text
-    return str(_t2s().convert(text)).replace("帐", "账")
+    t2s = _t2s()
+    if _KEPT_RE.search(text) is None:
+        return str(t2s.convert(text)).replace("帐", "账")
+    pieces = _KEPT_RE.split(text)
+    kept = [*_KEPT_RE.findall(text), ""]
+    converted = "".join(str(t2s.convert(p)) + k for p, k in zip(pieces, kept, strict=True))
+    return converted.replace("帐", "账")
 
 
 def _plain(reading: str) -> str:

@@ -181,3 +181,16 @@ def test_a_word_common_in_chinese_at_large_weighs_less() -> None:
     button = Article("button", "zh-CN", "按钮点了没反应", "game/button", (), "更新游戏后再试。")
     index = SearchIndex.build([party, button])
     assert index.search("我们一起点按钮").hits[0].id == "button"
+
+
+def test_a_bare_word_half_explains_a_word_the_query_uses_in_a_term(
+    index: SearchIndex, articles: list[Article]
+) -> None:
+    # "cancel" in "cancel my subscription" is the lexicon's cancelling a subscription, which no
+    # article of the bundled help center is about; delete-account only says "cancel deletion".
+    for query in ("cancel my subscription", "how do i cancel my membership"):
+        result = index.search(query)
+        assert not result.confident, query
+    # A word the query uses alone is explained in full by an article that holds it.
+    assert index.search("how do i delete my account").hits[0].id == "delete-account"
+    assert index.search("how do i delete my account").confident

@@ -116,6 +116,21 @@ def test_a_feature_explained_only_by_common_words_is_not_answered(
     assert not index.search(query).confident
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # Colloquial Chinese with words no article holds (某个人, 衣服, 材料): the one article
+        # that explains the rest scores a little above a fifth, enough with a clear lead.
+        ("不想让某个人再看到我的东西 怎么弄", "block-user"),
+        ("想开个shop卖鞋 需要什么材料", "open-shop"),
+    ],
+)
+def test_words_no_article_holds_do_not_silence_a_clear_answer(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    _answers(index, query, expected)
+
+
 def test_a_rambling_story_with_one_clear_answer_is_answered(index: SearchIndex) -> None:
     story = (
         "我儿子今年上初中，放学回家就一直拿着我的手机刷你们这个app，有时候半夜还在刷，"

@@ -44,6 +44,23 @@ def test_traditional_chinese_finds_what_simplified_finds(
 
 
 @pytest.mark.parametrize(
+    ("typed", "read"),
+    [("登出", "登出"), ("帳號登出", "账号登出"), ("已經停用了", "已经停用了"), ("停用", "停用")],
+)
+def test_taiwan_words_that_mean_something_else_on_the_mainland_are_kept(
+    typed: str, read: str
+) -> None:
+    # OpenCC's Taiwan phrases read 登出 (log out) as 注销 (delete the account).
+    assert simplified(typed) == read
+
+
+@pytest.mark.parametrize("query", ["怎么登出账号", "怎麼登出帳號"])
+def test_logging_out_is_not_deleting_the_account(index: SearchIndex, query: str) -> None:
+    result = index.search(query)
+    assert not (result.confident and result.hits[0].id == "delete-account")
+
+
+@pytest.mark.parametrize(
     ("pinyin", "expected"),
     [
         ("zhanghao bei feng", "account-banned"),
