@@ -33,7 +33,8 @@ class Intent(StrEnum):
     """What a message is, besides a question for the help center."""
 
     NONE = "none"  # a question (or anything else): search it
-    GREETING = "greeting"  # hello, thanks, bye: greet and show the menu
+    GREETING = "greeting"  # hello: greet and show the menu
+    CLOSING = "closing"  # thanks, ok, bye: "anything else?" (or the article's question again)
     ASK = "ask"  # asks for help without saying what about yet: ask, with the menu
     SMALL_TALK = "small_talk"  # chatter or an off-topic request: no article answers it
     COMPLAINT = "complaint"  # about the service itself: offer a person
@@ -74,6 +75,7 @@ class Intents:
     bare: frozenset[str]
     filler: re.Pattern[str] | None
     greeting: re.Pattern[str] | None
+    closing: re.Pattern[str] | None
     asks: re.Pattern[str] | None
     chatter: re.Pattern[str] | None
     small_talk: re.Pattern[str] | None
@@ -98,6 +100,7 @@ class Intents:
             bare=frozenset(" ".join(w.lower().split()) for w in words("person", "bare")),
             filler=_pattern(words("person", "filler")),
             greeting=_pattern(words("greeting", "whole")),
+            closing=_pattern(words("greeting", "closing")),
             asks=_pattern(words("ask", "whole")),
             chatter=_pattern(words("small_talk", "whole")),
             small_talk=_pattern(words("small_talk", "phrases")),
@@ -176,7 +179,8 @@ class Intents:
         rest = _strip(self.filler, _REPEATS.sub(r"\1\1", low))  # "哈哈哈哈" is "哈哈"
         greeted = _strip(self.greeting, rest)
         if not greeted:
-            return Intent.GREETING
+            closing = not _strip(self.closing, _REPEATS.sub(r"\1\1", low))
+            return Intent.CLOSING if closing else Intent.GREETING
         if not _strip(self.asks, greeted):
             return Intent.ASK
         if not _strip(self.chatter, greeted) or _found(self.small_talk, low):

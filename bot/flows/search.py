@@ -21,6 +21,7 @@ MAX_QUERY = 500  # characters of a message that are searched
 RECENT = 3  # questions remembered to notice a repeat
 _INTENT_REPLIES = {
     Intent.GREETING: "greeting_again",
+    Intent.CLOSING: "anything_else",
     Intent.ASK: "ask_what",
     Intent.SMALL_TALK: "small_talk",
 }
@@ -63,6 +64,16 @@ def show_article(turn: Turn, article_id: str, others: list[str] | None = None) -
     turn.say(article_reply(turn, article))
 
 
+def _ask_again(turn: Turn) -> None:
+    """The open article's question again, with its buttons (only "yes" makes it solved)."""
+    article = turn.svc.kb.article(str(turn.data.get("article", "")), turn.lang)
+    if article is None:
+        menu.show_menu(turn, "", turn.t("anything_else"))
+        return
+    rows = article_reply(turn, article).buttons
+    turn.say(Reply(turn.t("did_it_help_again", title=article.title), buttons=rows))
+
+
 def _candidate_buttons(turn: Turn, ids: list[str]) -> list[tuple[Button, ...]]:
     rows: list[tuple[Button, ...]] = []
     for article_id in ids[:3]:
@@ -93,7 +104,9 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
         await handoff.offer_person(turn, "frustrated")
         if turn.ticket is None:
             _article_too(turn, query, asked)
-    elif said in (Intent.GREETING, Intent.ASK, Intent.SMALL_TALK):
+    elif said in (Intent.GREETING, Intent.CLOSING) and turn.conv.step == Step.ARTICLE:
+        _ask_again(turn)  # "thanks" or "ok" under an article: did it solve it, then?
+    elif said in _INTENT_REPLIES:
         if not quiet:  # a first message was greeted already
             menu.show_menu(turn, "", turn.t(_INTENT_REPLIES[said]))
     elif _remember(turn, query):

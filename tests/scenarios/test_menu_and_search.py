@@ -371,6 +371,24 @@ async def test_an_angry_question_gets_a_person_at_once_and_its_answer(
     assert (await user.open_ticket()) is not None
 
 
+@pytest.mark.parametrize("typed", ["thanks", "ok", "谢谢", "好的"])
+async def test_thanks_or_ok_under_an_article_asks_whether_it_solved_it(
+    h: Harness, typed: str
+) -> None:
+    """Only "yes" makes it solved: a "thanks" under an article is not taken for one, nor met
+    with "hello again"; the question comes back with its buttons."""
+    lang = "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in typed) else "en"
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(w.question)
+    title = said.items[-1].title
+    said = await user.says(typed)
+    assert said.has(user.t("did_it_help_again", title=title))
+    assert {w.solved, w.not_solved, w.human} <= set(said.labels)
+    assert not said.has(user.t("greeting_again"))
+    assert (await h.store.load_conversation(user.key)).step == Step.ARTICLE  # type: ignore[union-attr]
+
+
 async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
     async with make_harness(angry_words_en=("bananas",)) as h:
         user = h.user("alice", "en")
@@ -388,7 +406,8 @@ async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
         ("recommend me a good laptop", "small_talk"),
         ("哈哈哈哈", "small_talk"),
         ("hello", "greeting_again"),
-        ("谢谢", "greeting_again"),
+        ("谢谢", "anything_else"),
+        ("ok thanks", "anything_else"),
     ],
 )
 async def test_small_talk_and_greetings_get_no_article(
