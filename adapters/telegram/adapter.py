@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import Bot, Update
+from telegram import Bot, Chat, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
@@ -29,6 +29,7 @@ from bot.texts import Texts
 from bot.types import Attachment, Capabilities, ChatKind, ChatRef, Delivered, Outgoing
 
 log = logging.getLogger(__name__)
+GROUPS_NOTED = 100  # other groups named in the log, at most (a bot may be added anywhere)
 
 ADMIN_TTL = 60.0  # seconds getChatAdministrators is trusted
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Bot API: setWebhook secret_token
@@ -122,6 +123,7 @@ class TelegramAdapter:
         self._tg = config.telegram
         groups = [c.id for c in config.route_table().all_chats() if c.platform == PLATFORM]
         self._mod_chats = tuple(int(g) for g in groups)  # every route's groups, in order
+        self._groups_noted: set[int] = set()  # other groups whose id the log has named
         self._album_delay, self._poll_timeout, self._admin_ttl = (
             album_delay,
             poll_timeout,
@@ -246,6 +248,8 @@ class TelegramAdapter:
         except Exception:  # a shape we cannot read must not block the updates behind it
             log.exception("update %d could not be read; skipped", update.update_id)
             return None
+        if event is None:
+            self._note_unknown_group(update)
         if event is None or self._sink is None or self._albums is None:
             return None
         chat = f"{event.chat.id}:{event.chat.thread_id}"
@@ -255,6 +259,21 @@ class TelegramAdapter:
         await self._albums.flush_chat(chat)
         await self._sink(event)
         return None
+
+    def _note_unknown_group(self, update: Update) -> None:
+        """Say once, in the log, the id of a group the bot is in that is not the moderator
+        group: setting up, that is how to learn `moderator_chat_id`."""
+        chat = update.effective_chat
+        if chat is None or chat.type == Chat.PRIVATE or chat.id in self._mod_chats:
+            return
+        if chat.id in self._groups_noted or len(self._groups_noted) >= GROUPS_NOTED:
+            return
+        self._groups_noted.add(chat.id)
+        log.warning(
+            "a message in the group %r (id %d), which is not a moderator group: Kefu ignores "
+            "it. To make it the moderators' forum group, set [telegram] moderator_chat_id = %d",
+            chat.title or "", chat.id, chat.id,
+        )  # fmt: skip
 
     async def _answer(self, query_id: str) -> None:
         # "CallbackQueries need to be answered, even if no notification to the user is

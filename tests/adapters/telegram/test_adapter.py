@@ -232,6 +232,27 @@ async def test_service_and_general_topic_chatter_are_ignored(
     assert event.attachments[0].error == "err_not_image"
 
 
+async def test_a_group_that_is_not_the_moderator_group_is_ignored_and_its_id_logged_once(
+    fake: FakeTelegram, sink: RecordingSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Setting up, the bot is added to the moderators' new group before the config names it:
+    the log says which id to put in `moderator_chat_id` (once), and nothing else happens."""
+    other = fake.group(-1009876543210, "Our support team")
+    user = fake.user()
+    caplog.set_level(logging.WARNING, logger="adapters.telegram.adapter")
+    async with running(adapter_for(fake), sink):
+        fake.user_says(user, "hello bot", chat_id=other)
+        fake.user_says(user, "/start", chat_id=other)
+        fake.user_says(user, "hi")  # a private message: handled
+        (event,) = await sink.wait(1)
+        await fake.wait_for(lambda: not fake.pending_updates())
+    assert isinstance(event, TextReceived) and event.chat.kind is ChatKind.PRIVATE
+    named = [r.getMessage() for r in caplog.records if "-1009876543210" in r.getMessage()]
+    assert len(named) == 1
+    assert "'Our support team'" in named[0]
+    assert "moderator_chat_id = -1009876543210" in named[0]
+
+
 async def test_commands_are_registered_in_zh_and_en(fake: FakeTelegram) -> None:
     async with adapter_for(fake):
         pass
