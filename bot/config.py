@@ -269,7 +269,9 @@ def _validate(cfg: Config) -> None:
     routed = {p: any(dict(Route.of(r, (p,)).chats) for r in cfg.routes) for p in PLATFORMS}
     if cfg.telegram.enabled and not (cfg.telegram.moderator_chat_id or routed["telegram"]):
         raise ConfigError(
-            "[telegram] moderator_chat_id (or a [[route]] with telegram groups) is required"
+            "[telegram] moderator_chat_id (or a [[route]] with telegram groups) is required: "
+            "the id of the moderators' forum group, like -1001234567890 (README, 'Prepare the "
+            "moderator group', says how to find it)"
         )
     if cfg.discord.enabled and not (cfg.discord.moderator_channel_id or routed["discord"]):
         raise ConfigError(
