@@ -102,6 +102,21 @@ async def test_an_unsure_first_question_gets_the_greeting_and_the_candidates(
     assert tracking is not None and tracking.title in user.labels()
 
 
+@pytest.mark.parametrize("typed", ["no", "none of these", "都不是"])
+async def test_no_under_the_articles_that_may_fit_offers_the_next_step(
+    h: Harness, typed: str
+) -> None:
+    """ "No" typed under the candidates is an answer (none fits), not a question to search:
+    a person is offered, as after Not solved."""
+    user = h.user("alice", "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in typed) else "en")
+    h.index.pin("refund?", [("refund-not-received", 0.6), ("refund-return", 0.5)], confident=False)
+    await user.command("start")
+    assert (await user.says("refund?")).has(user.t("candidates"))
+    said = await user.says(typed)
+    assert user.t("btn_handoff_now") in said.labels
+    assert not said.has(user.t("candidates")) and not said.has(user.t("no_match"))
+
+
 async def test_a_first_question_gets_the_greeting_and_the_article(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     said = await user.says(w.question)
