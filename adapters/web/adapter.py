@@ -32,7 +32,7 @@ from adapters.web.metrics import CONTENT_TYPE, PrometheusMetrics
 from adapters.web.parts import PLATFORM, Flashes, Parts
 from adapters.web.sessions import Sessions, Throttle
 from adapters.web.signin import CachedRights, DiscordOAuth, Rights, TelegramApi, now
-from adapters.web.site import HERE, Guard, Templates
+from adapters.web.site import HERE, Guard
 from bot.config import Config
 from bot.ports import AccountStore, EventSink
 from bot.queries import DeskQueries
@@ -145,7 +145,7 @@ class WebDesk:
         )  # fmt: skip
         self.watch = ChangeWatch(self._queries.change_mark)
         parts = Parts(
-            cfg, guard, Templates(), self._queries, sink, self._settle, self.flashes,
+            cfg, guard, guard.templates, self._queries, sink, self._settle, self.flashes,
             self.watch, self.metrics, cfg.token(cfg.web.metrics_token_env)
             if cfg.web.metrics_token_env else "", self.issued, self.uploads,
         )  # fmt: skip
