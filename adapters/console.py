@@ -174,11 +174,12 @@ def chat_adapter(name: str, locale: str, chosen: bool = False) -> ConsoleAdapter
     )
 
 
-def desk_adapter(name: str) -> ConsoleAdapter:
-    """`kefu desk`: a moderator working the queue."""
+def desk_adapter(name: str, locale: str = "") -> ConsoleAdapter:
+    """`kefu desk`: a moderator working the queue (answered in `locale` where what is said is
+    theirs alone)."""
     return ConsoleAdapter(
         "desk",
-        console_user(name, "", "desk"),
+        console_user(name, locale, "desk"),
         ChatRef("desk", name, ChatKind.MODERATION),
         capabilities=DESK,
     )

@@ -165,6 +165,8 @@ def _independent(work: Path) -> dict[str, Callable[[], Done]]:
         "kb_search": lambda: kefu("kb", "search", "--kb", str(CONTENT), "--json", "--limit", "3",
                                   "--stdin", cwd=work, stdin="\n".join(KB_QUERIES) + "\n"),
         "run": lambda: kefu("run", config=config, cwd=work),
+        "desk_en": lambda: kefu("desk", "--name", "amy", "--lang", "en", config=config,
+                                cwd=work, stdin="/queue\n/claim 9\n"),
         "bad_config": lambda: kefu("stats", config=bad, cwd=work),
     }  # fmt: skip
 
@@ -246,6 +248,13 @@ def test_tickets_list_and_show(runs: dict[str, Done]) -> None:
     assert runs["bare"].code == 0 and runs["bare"].out == runs["list"].out  # the default
     assert runs["show"].code == 0 and "We restored your account." in runs["show"].out
     assert runs["show_missing"].code != 0 and "99" in runs["show_missing"].err
+
+
+def test_the_desk_speaks_the_language_asked_for(runs: dict[str, Done]) -> None:
+    done = runs["desk_en"]
+    assert done.code == 0, done.err
+    assert "The queue is empty." in done.out
+    assert "There is no ticket #9." in done.out
 
 
 def test_stats(runs: dict[str, Done]) -> None:

@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="", help="your user name (default: login name)")
     desk = sub.add_parser("desk", parents=[common], help="answer tickets in this terminal")
     desk.add_argument("--name", default="", help="moderator name (default: login name)")
+    desk.add_argument(
+        "--lang",
+        default="",
+        help="zh or en: the desk's own language (default: $LANG's, else "
+        "[bot] default_lang); shared ticket history stays in the moderators' language",
+    )
     sub.add_parser("run", parents=[common], help="serve the enabled platforms (Telegram, Discord)")
     kb = sub.add_parser("kb", parents=[common], help="help-center content")
     kbsub = kb.add_subparsers(dest="kb_command", required=True)
@@ -88,7 +94,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "chat":
         return asyncio.run(terminal.chat(config, args.lang, args.name))
     if args.command == "desk":
-        return asyncio.run(terminal.desk(config, args.name))
+        return asyncio.run(terminal.desk(config, args.name, args.lang))
     if args.command == "run":
         return asyncio.run(terminal.run(config))
     if args.command == "kb" and args.kb_command == "examples":

@@ -50,7 +50,7 @@ async def _session(config: Config, adapter: ConsoleAdapter, feed: bool) -> int:
         async with asyncio.TaskGroup() as tg:
             background = [tg.create_task(rt.outbox.run())]
             if feed:
-                lang = config.bot.default_lang
+                lang = normalize_lang(adapter.user.locale) or config.bot.default_lang
                 desk_feed = DeskFeed(
                     rt.store, adapter.show, adapter.user.id, rt.services.texts, lang
                 )
@@ -85,11 +85,12 @@ async def chat(config: Config, lang: str, name: str) -> int:
     return 0
 
 
-async def desk(config: Config, name: str) -> int:
+async def desk(config: Config, name: str, lang: str = "") -> int:
     """Work the queue as a moderator in this terminal."""
     from adapters import console
 
-    adapter = console.desk_adapter(_who(name))
+    locale = normalize_lang(lang or os.environ.get("LANG", ""))
+    adapter = console.desk_adapter(_who(name), locale)
     if sys.stdin.isatty():
         sys.stdout.write(DESK_BANNER)
     return await _session(config, adapter, feed=True)
