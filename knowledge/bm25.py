@@ -63,6 +63,13 @@ class Tuning:
     example_min: float = 0.3  # an article with an example this like the query is a candidate,
     example_sure: float = 0.6  # and one this like it (a near copy) is confident and comes
     w_example: float = 1.0  # first: ranking adds this times the likeness
+    # Articles whose own scores are within this share of the best one's are tied (siblings:
+    # "change the bound phone", "lost the bound phone"); when the articles' own words leave
+    # the query unconfident, the tied article with an example this like the query, more like
+    # it by example_lead than any other tied article's, goes first and may be confident.
+    example_tie: float = 0.2
+    example_close: float = 0.45
+    example_lead: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
