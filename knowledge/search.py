@@ -341,14 +341,21 @@ class SearchIndex:
     ) -> bool:
         """Whether the best article is a confident answer (see Tuning for each condition).
 
-        An example very like the query makes its article confident. Otherwise the articles'
-        own words decide, as if nothing were attached: examples that put first an article
-        that its own words do not leave it a suggestion, unless its own words tie it with the
-        best (`tied`, when an example settled the tie: see _settle) and it leads the others.
+        A copy of the query attached to an article makes it confident, and so does a near copy
+        when the article's own words score at least half as well as the best article's (a
+        query like one attached to an unrelated article is not that article's). Otherwise the
+        articles' own words decide, as if nothing were attached: examples that put first an
+        article that its own words do not leave it a suggestion, unless its own words tie it
+        with the best (`tied`, when an example settled the tie: see _settle) and it leads the
+        others.
         """
         t, explain = self._tuning, self._explain
         top = found[0]
-        if alike.get(top.doc, 0.0) >= t.example_sure:
+        like = alike.get(top.doc, 0.0)
+        best_own = max(f.own_score for f in found)
+        if like >= t.example_copy or (
+            like >= t.example_sure and top.own_score >= t.example_own * best_own
+        ):
             return True
         if tied:  # an example settled a tie: the lead is over the untied articles
             others = [f.own_score for f in found if f.doc not in tied]

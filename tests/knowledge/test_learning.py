@@ -200,3 +200,17 @@ def test_an_example_is_kept_as_typed_and_matched_normalised(articles: list[Artic
     result = index.search(_TIED)
     assert result.hits[0].id == "harassment-privacy-leak"
     assert result.confident
+
+
+def test_a_near_copy_attached_to_an_unrelated_article_leaves_it_unconfident(
+    articles: list[Article],
+) -> None:
+    # Attached to the notifications article (wrongly, or for another reason), a query much
+    # like this one puts it first but does not make it the answer; the very query does.
+    near = "评论区有人骂我 能封他吗"
+    index = SearchIndex.build(articles, examples=[Example(near, "notification-settings")])
+    result = index.search(_TIED)
+    assert result.hits[0].id == "notification-settings"
+    assert not result.confident
+    index.add_example(_TIED, "notification-settings")
+    assert index.search(_TIED).confident
