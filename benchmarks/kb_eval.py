@@ -267,13 +267,23 @@ def replay(center: HelpCenter, limit: int) -> list[str]:
     half = len(center.queries) // 2
     first, second = center.queries[:half], center.queries[half:]
     before = run_engine("before", fn, second)
-    taught = 0
+    taught: set[str] = set()  # the articles that got an example
+    attached = 0
     for q, answer in zip(first, run_engine("first", fn, first).answers, strict=True):
         if q.expect and verdict(q, answer, None) != "CR":
             index.add_example(q.q, sorted(q.expect)[0])
-            taught += 1
+            taught.add(sorted(q.expect)[0])
+            attached += 1
     after = run_engine("after", fn, second)
-    out = [f"replay: {taught} misses of the first {half} queries attached; second half:"]
+    # What the examples can help at most: the misses that ask for an article that got one.
+    reach = sum(
+        bool(q.expect & taught) and not handled(q, answer, None)
+        for q, answer in zip(second, before.answers, strict=True)
+    )
+    out = [
+        f"replay: {attached} misses of the first {half} queries attached; second half "
+        f"({reach} of its misses ask for an article that got an example):"
+    ]
     for run in (before, after):
         m = metrics(run, second, lambda i: True)
         out.append(
