@@ -1,7 +1,7 @@
 """Evaluate Kefu's help-center search on several help centers side by side.
 
 Usage: python benchmarks/kb_eval.py [--kb DIR --queries FILE [--synonyms FILE|none]]... [--limit K]
-                                   [--misses]
+                                   [--misses] [--folds K]
 
 With no --kb, the two shared fixtures beside the repository: ../shared/kb-fixture (the bundled
 help center's twin, searched with the bundled knowledge/content/synonyms.toml) and
@@ -20,7 +20,10 @@ not confident, unanswerable answered confidently), and the replay of learning fr
 expected article of every query of the first half that was not handled is attached as an
 example, and the second half is run again. With --misses, every query Kefu does not handle is
 listed with its class, half, the rank of the expected article and the two best hits (a
-confusion list: which articles take which queries).
+confusion list: which articles take which queries). With --folds K, a K-fold check of
+learning from use: the queries are dealt into K folds (query i to fold i mod K); each fold is
+searched with every answerable query of the other folds attached to its expected article, and
+the folds' classes are summed (against the same folds searched with nothing attached).
 """
 
 from __future__ import annotations
@@ -264,18 +267,54 @@ def replay(center: HelpCenter, limit: int) -> list[str]:
     half = len(center.queries) // 2
     first, second = center.queries[:half], center.queries[half:]
     before = run_engine("before", fn, second)
-    taught = 0
+    taught: set[str] = set()  # the articles that got an example
+    attached = 0
     for q, answer in zip(first, run_engine("first", fn, first).answers, strict=True):
         if q.expect and verdict(q, answer, None) != "CR":
             index.add_example(q.q, sorted(q.expect)[0])
-            taught += 1
+            taught.add(sorted(q.expect)[0])
+            attached += 1
     after = run_engine("after", fn, second)
-    out = [f"replay: {taught} misses of the first {half} queries attached; second half:"]
+    # What the examples can help at most: the misses that ask for an article that got one.
+    reach = sum(
+        bool(q.expect & taught) and not handled(q, answer, None)
+        for q, answer in zip(second, before.answers, strict=True)
+    )
+    out = [
+        f"replay: {attached} misses of the first {half} queries attached; second half "
+        f"({reach} of its misses ask for an article that got an example):"
+    ]
     for run in (before, after):
         m = metrics(run, second, lambda i: True)
         out.append(
             f"  {run.name:<7} handled {m['handled']:.3f}  top1 {m['top1']:.3f}  "
             f"confW {m['cw']:.3f}  unansC {m['uc']:.3f}  ({classes_line(m)})"
+        )
+    return out
+
+
+def folds(center: HelpCenter, limit: int, k: int) -> list[str]:
+    """Each fold searched with the other folds' answerable queries attached, summed."""
+    none = metrics(
+        run_engine("none", kefu_engine(center, limit)[1], center.queries),
+        center.queries,
+        lambda i: True,
+    )
+    answers: list[Ranked] = [([], 0.0, None)] * len(center.queries)
+    for fold in range(k):
+        index, fn = kefu_engine(center, limit)
+        for i, q in enumerate(center.queries):
+            if i % k != fold and q.expect:
+                index.add_example(q.q, sorted(q.expect)[0])
+        for i, q in enumerate(center.queries):
+            if i % k == fold:
+                answers[i] = fn(q.q)
+    taught = metrics(Run("taught", answers, [0.0] * len(answers)), center.queries, lambda i: True)
+    out = [f"{k}-fold (each fold with the other folds' answerable queries attached):"]
+    for name, m in (("none", none), ("taught", taught)):
+        out.append(
+            f"  {name:<7} handled {m['handled']:.3f}  top1 {m['top1']:.3f}  "
+            f"confW {m['CW']:.0f}  unansC {m['UC']:.0f}  ({classes_line(m)})"
         )
     return out
 
@@ -295,7 +334,7 @@ def misses(center: HelpCenter, run: Run) -> list[str]:
 
 
 def evaluate(
-    center: HelpCenter, limit: int, show_misses: bool = False
+    center: HelpCenter, limit: int, show_misses: bool = False, k: int = 0
 ) -> tuple[list[str], list[dict[str, float]]]:
     """Every figure of one help center, and Kefu's and the baseline's overall figures."""
     _, fn = kefu_engine(center, limit)
@@ -310,7 +349,8 @@ def evaluate(
         for pick in (SCOPES["all"], SCOPES["tune"], SCOPES["check"])
     ]
     shown = misses(center, kefu) if show_misses else []
-    return [*table(center, [kefu, base]), *replay(center, limit), *shown], overall
+    checked = folds(center, limit, k) if k > 1 else []
+    return [*table(center, [kefu, base]), *replay(center, limit), *checked, *shown], overall
 
 
 SUMMARY = (
@@ -343,6 +383,7 @@ def centers(argv: Sequence[str] | None) -> tuple[list[HelpCenter], argparse.Name
     parser.add_argument("--synonyms", action="append", default=[])
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--misses", action="store_true", help="list the queries not handled")
+    parser.add_argument("--folds", type=int, default=0, help="k-fold check of learning")
     args = parser.parse_args(argv)
     given = [(kb, None) for kb in args.kb] if args.kb else list(DEFAULTS)
     out = []
@@ -370,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     found, args = centers(argv)
     overall = []
     for center in found:
-        lines, figures = evaluate(center, args.limit, args.misses)
+        lines, figures = evaluate(center, args.limit, args.misses, args.folds)
         print("\n".join(lines))
         print()
         overall.append(figures)

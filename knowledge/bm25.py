@@ -61,8 +61,17 @@ class Tuning:
     w_examples: float = 0.25
     w_taught: float = 3.0
     example_min: float = 0.3  # an article with an example this like the query is a candidate,
-    example_sure: float = 0.6  # and one this like it (a near copy) is confident and comes
-    w_example: float = 1.0  # first: ranking adds this times the likeness
+    example_sure: float = 0.6  # and one this like it (a near copy) comes first (ranking adds
+    w_example: float = 1.0  # this times the likeness) and is confident if its own words
+    example_own: float = 0.5  # score this share of the best article's, or if the example is
+    example_copy: float = 0.9  # this like the query (a copy: the moderator's own answer to it)
+    # Articles whose own scores are within this share of the best one's are tied (siblings:
+    # "change the bound phone", "lost the bound phone"); when the articles' own words leave
+    # the query unconfident, the tied article with an example this like the query, more like
+    # it by example_lead than any other tied article's, goes first and may be confident.
+    example_tie: float = 0.2
+    example_close: float = 0.45
+    example_lead: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,19 +244,48 @@ class SearchIndex:
         weights = self._reader.weights(analysis)
         heard: dict[int, float] = {}  # what the articles' examples fields add to their scores
         scores = self._accumulate(weights, heard) if weights and limit > 0 else {}
-        alike: dict[int, float] = {}  # the articles with an example like the query
+        likeness: dict[int, float] = {}  # each article's best example's likeness to the query
         if self._examples.examples and limit > 0:
-            alike = self._examples.similar(self._example_words(analysis), self._tuning.example_min)
+            likeness = self._examples.similar(self._example_words(analysis))
+        # The articles with an example like enough the query are candidates.
+        alike = {d: v for d, v in likeness.items() if v >= self._tuning.example_min}
         if not scores and not alike:
             return SearchResult(query, confident=False, hits=())
         found = self._rank(analysis, weights, scores, heard, alike, limit)
+        confident = intent not in _SILENT and self._confident(analysis, found, alike)
+        if intent not in _SILENT and not confident and likeness:
+            found, tied = self._settle(found, likeness)
+            confident = bool(tied) and self._confident(analysis, found, alike, tied)
         hits: list[Hit] = []
         for f in found[:limit]:
             # Scores never rise down the list, whatever the blend says.
             score = min(f.score, hits[-1].score) if hits else f.score
             hits.append(self._hit(f.doc, score, lang))
-        confident = intent not in _SILENT and self._confident(analysis, found, alike)
         return SearchResult(query, confident, tuple(hits))
+
+    def _settle(
+        self, found: list[_Found], likeness: Mapping[int, float]
+    ) -> tuple[list[_Found], frozenset[int]]:
+        """Break a tie on the articles' own words with the queries attached to them.
+
+        Sibling articles ("change the bound phone", "lost the bound phone") often score alike
+        on their own words, and which one a user means is not in those words; users' own
+        phrasings, attached by a moderator, tell them apart. Among the articles whose own
+        scores are within `example_tie` of the best one, the one with an example close to the
+        query (`example_close`) and closer than any other tied article's goes first. The
+        articles found, and the tied ones when an example settled the tie (else none).
+        """
+        t = self._tuning
+        best = max(f.own_score for f in found)
+        tied = [f for f in found if f.own_score >= (1 - t.example_tie) * best]
+        if len(tied) < 2:
+            return found, frozenset()
+        tied.sort(key=lambda f: (-likeness.get(f.doc, 0.0), -f.key, self._docs[f.doc].id))
+        first, second = (likeness.get(f.doc, 0.0) for f in tied[:2])
+        if first < t.example_close or first - second < t.example_lead:
+            return found, frozenset()
+        pick = tied[0]
+        return [pick, *(f for f in found if f is not pick)], frozenset(f.doc for f in tied)
 
     def _rank(
         self,
@@ -304,22 +333,38 @@ class SearchIndex:
         return found
 
     def _confident(
-        self, analysis: Analysis, found: Sequence[_Found], alike: Mapping[int, float]
+        self,
+        analysis: Analysis,
+        found: Sequence[_Found],
+        alike: Mapping[int, float],
+        tied: frozenset[int] = frozenset(),
     ) -> bool:
         """Whether the best article is a confident answer (see Tuning for each condition).
 
-        An example very like the query makes its article confident. Otherwise the articles'
-        own words decide, as if nothing were attached: examples that put first an article
-        that its own words do not leave it a suggestion.
+        A copy of the query attached to an article makes it confident, and so does a near copy
+        when the article's own words score at least half as well as the best article's (a
+        query like one attached to an unrelated article is not that article's). Otherwise the
+        articles' own words decide, as if nothing were attached: examples that put first an
+        article that its own words do not leave it a suggestion, unless its own words tie it
+        with the best (`tied`, when an example settled the tie: see _settle) and it leads the
+        others.
         """
         t, explain = self._tuning, self._explain
         top = found[0]
-        if alike.get(top.doc, 0.0) >= t.example_sure:
+        like = alike.get(top.doc, 0.0)
+        best_own = max(f.own_score for f in found)
+        if like >= t.example_copy or (
+            like >= t.example_sure and top.own_score >= t.example_own * best_own
+        ):
             return True
-        if top is not min(found, key=lambda f: (-f.own_key, self._docs[f.doc].id)):
+        if tied:  # an example settled a tie: the lead is over the untied articles
+            others = [f.own_score for f in found if f.doc not in tied]
+        elif top is not min(found, key=lambda f: (-f.own_key, self._docs[f.doc].id)):
             return False
+        else:
+            others = [f.own_score for f in found if f is not top]
         top_score, top_cov, doc = top.own_score, top.own_cov, top.doc
-        runner_up = min(max((f.own_score for f in found if f is not top), default=0.0), top_score)
+        runner_up = min(max(others, default=0.0), top_score)
         if top_score - runner_up < t.min_margin * top_score:
             return False
         units = analysis.units

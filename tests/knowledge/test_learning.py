@@ -160,3 +160,57 @@ def test_examples_that_alone_put_an_article_first_leave_it_unconfident(
     assert not result.confident
     index.add_example(query, "refund-return")
     assert index.search(query).confident
+
+
+# Two sibling articles tie on their own words for this query: the one about being muted
+# (insults in comments) and the one about harassment (a crowd insulting someone).
+_TIED = "一群人在评论区骂我 私信也在骂 怎么办"
+_CLOSE = "一群人私信骂我 拉黑了换个号继续"  # like it, but no near copy
+
+
+def test_an_example_close_to_the_query_settles_a_tie_between_siblings(
+    articles: list[Article],
+) -> None:
+    index = SearchIndex.build(articles)
+    before = index.search(_TIED)
+    assert not before.confident
+    tied = {h.id for h in before.hits[:2]}
+    assert tied == {"account-muted", "harassment-privacy-leak"}
+    for article in sorted(tied):
+        index = SearchIndex.build(articles, examples=[Example(_CLOSE, article)])
+        result = index.search(_TIED)
+        assert result.hits[0].id == article
+        assert result.confident
+
+
+def test_a_close_example_of_an_article_the_query_does_not_tie_leaves_it_unconfident(
+    articles: list[Article],
+) -> None:
+    index = SearchIndex.build(articles, examples=[Example(_CLOSE, "notification-settings")])
+    result = index.search(_TIED)
+    assert result.hits[0].id != "notification-settings"
+    assert not result.confident
+
+
+def test_an_example_is_kept_as_typed_and_matched_normalised(articles: list[Article]) -> None:
+    # Traditional characters in the attached query, Simplified ones in the user's.
+    typed = "一群人私信罵我 拉黑了換個號繼續"
+    index = SearchIndex.build(articles, examples=[Example(typed, "harassment-privacy-leak")])
+    assert index.examples() == (Example(typed, "harassment-privacy-leak"),)
+    result = index.search(_TIED)
+    assert result.hits[0].id == "harassment-privacy-leak"
+    assert result.confident
+
+
+def test_a_near_copy_attached_to_an_unrelated_article_leaves_it_unconfident(
+    articles: list[Article],
+) -> None:
+    # Attached to the notifications article (wrongly, or for another reason), a query much
+    # like this one puts it first but does not make it the answer; the very query does.
+    near = "评论区有人骂我 能封他吗"
+    index = SearchIndex.build(articles, examples=[Example(near, "notification-settings")])
+    result = index.search(_TIED)
+    assert result.hits[0].id == "notification-settings"
+    assert not result.confident
+    index.add_example(_TIED, "notification-settings")
+    assert index.search(_TIED).confident
