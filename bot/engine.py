@@ -203,7 +203,7 @@ class Engine:
     async def _typed_press(self, turn: Turn, said: str, event: TextReceived) -> bool:
         """Whether the message was a button typed rather than pressed, and was pressed: "没有解决"
         or "yes, thanks" under "did this solve it?", "完成", "skip" or "提交" in a form, and
-        outside a form what any button of the last message says ("填写申诉表单", "Account")."""
+        outside a form what any button of the last message says ("填写表单", "Account")."""
         if event.attachments or not said:
             return False
         if turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:

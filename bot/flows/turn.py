@@ -174,7 +174,7 @@ class Turn:
 
     def offered(self, said: str) -> str | None:
         """The data of the button of the last message with buttons whose label the user
-        typed ("填写申诉表单", "Account", an article's title), if any."""
+        typed ("填写表单", "Account", an article's title), if any."""
         found = self.data.get(OFFERED, {}).get(typed_label(said))
         return str(found) if found else None
 
