@@ -117,6 +117,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._card_owed: set[tuple[int, str]] = set()
         self._running: dict[int, asyncio.Task[None]] = {}  # item id → its delivery under way
+        self._full = False  # the last claim took all it had room for
         self.sent = 0
         self.maybe_doubled = 0
 
@@ -131,16 +132,20 @@ class Outbox:
         timeout (or waits out a 429) holds up only its own destination: the loop goes on
         starting the others' deliveries as they come due.
         """
+        self._store.deliver_here(list(self._adapters) if self._accept_all else [])
         try:
             while True:
                 self._wake.clear()
-                if not await self._launch():
+                # Again at once only when the claim was full: else there is nothing due that
+                # a wake (the hub's, a NOTIFY, a delivery ending) or the next poll would miss.
+                if not await self._launch() or not self._full:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
                     # that lands as the wake does, and the outbox would never stop.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._poll):
                             await self._wake.wait()
         finally:
+            self._store.deliver_here([])
             running = list(self._running.values())
             for task in running:
                 task.cancel()
@@ -159,6 +164,7 @@ class Outbox:
         if room <= 0:
             return []
         items = await self._claim(room)
+        self._full = len(items) >= room
         tasks = []
         for item in items:
             task = asyncio.create_task(self._deliver_one(item))

@@ -112,6 +112,7 @@ class PostgresConnection:
         self._beat: asyncio.Task[None] | None = None
         self._sent: list[Any] = []  # the outbox's sends to record together (outbox.py)
         self._writing: set[asyncio.Task[None]] = set()
+        self._here: list[str] = []  # the platforms this process's outbox sends (outbox.py)
 
     @classmethod
     async def open(cls, url: str, *, password: str = "", pool_size: int = POOL_SIZE) -> Self:

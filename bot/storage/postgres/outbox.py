@@ -26,6 +26,12 @@ class PostgresOutboxStore(PostgresConnection):
 
     _sent: list[_Sent]  # sends to record at the next turn of the event loop
     _writing: set[asyncio.Task[None]]
+    _here: list[str]
+
+    def deliver_here(self, platforms: Collection[str]) -> None:
+        """A turn's commit NOTIFYs the other processes only of deliveries to other platforms
+        (kefu_commit_turn): the outbox here claims its own after the hub wakes it."""
+        self._here = sorted(platforms)
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""

@@ -76,6 +76,8 @@ class PostgresTurnStore(PostgresTicketStore):
     async def commit_turn(self, writes: TurnWrites) -> Committed:
         """Everything the turn decided, atomically; AlreadyHandled or Conflict write nothing."""
         turn = _turn(writes)
+        if self._here:  # deliveries to these need no NOTIFY: the outbox here claims them
+            turn["here"] = self._here
         held = self._held() if not writes.forget else None
         unlock = held.take_unlock() if held is not None else ""
         if unlock:  # released by the same statement, once the writes are in

@@ -62,6 +62,9 @@ class SqliteOutboxStore(SqliteConnection):
             item.inflight_at = now
         return [i for i in due if i.id in claimed]
 
+    def deliver_here(self, platforms: Collection[str]) -> None:
+        """SQLite tells no other process about commits: nothing to change."""
+
     async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
         """The pending deliveries behind `head` in its lane, oldest first."""
         params = (head.platform, head.chat_id, head.lane, head.id, limit)
