@@ -4,11 +4,11 @@ conflict or a redelivery raises and undoes every write)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from bot.storage import codec
 from bot.storage.postgres import rows, sql
 from bot.storage.postgres.tickets import PostgresTicketStore
 from bot.storage.records import Loaded, OutboxItem
@@ -99,8 +99,7 @@ class PostgresTurnStore(PostgresTicketStore):
         return Committed(orphans)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_dumps = codec.dump_json
 
 
 def _plain(params: rows.Named) -> rows.Named:
