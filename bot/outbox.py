@@ -48,6 +48,12 @@ log = logging.getLogger(__name__)
 
 LATE_AFTER = 3  # failed tries of a page or relay after which the ticket's user is told
 MAX_IN_FLIGHT = 100  # deliveries under way at once (each to a different destination)
+# Where a claim is a round trip to a shared server (PostgreSQL), a wake waits this long for
+# others before it, so that one claim takes the deliveries of several turns: 0.65 claims a
+# message became 0.21 (benchmarks/engine.py --store postgresql --processes 2), for at most
+# 5 ms more before a send. (On SQLite a claim is a read in the process, and waiting only
+# lets the pending rows each claim walks grow: 992 messages/s became 838.)
+GATHER_SECONDS = 0.005
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -95,6 +101,7 @@ class Outbox:
         reports: DeliveryReports,
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
+        gather_seconds: float = 0.0,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
         gate: FloodGate | None = None,
@@ -109,6 +116,7 @@ class Outbox:
         self._metrics = metrics or NoMetrics()
         self._max_attempts = max_attempts
         self._poll = poll_seconds
+        self._gather = gather_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
         self._accept = accept or (lambda _item: True)
         self._accept_all = accept is None
@@ -144,6 +152,8 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._poll):
                             await self._wake.wait()
+                            if self._gather:  # the wakes of the turns ending meanwhile:
+                                await asyncio.sleep(self._gather)  # one claim for them all
         finally:
             self._store.deliver_here([])
             running = list(self._running.values())
