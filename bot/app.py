@@ -38,7 +38,7 @@ from bot.hub import Hub
 from bot.leases import while_held
 from bot.media import FileStore
 from bot.memory import Allocator
-from bot.outbox import Outbox
+from bot.outbox import GATHER_SECONDS, Outbox
 from bot.ports import Adapter, Metrics
 from bot.queries import StoreQueries
 from bot.redact import Redactor
@@ -171,6 +171,7 @@ async def open_runtime(
             gate=gate,
             rules=rules,
             metrics=metrics,
+            gather_seconds=GATHER_SECONDS if config.store.postgres else 0.0,
         )
         hub = Hub(
             engine,

@@ -48,6 +48,12 @@ log = logging.getLogger(__name__)
 
 LATE_AFTER = 3  # failed tries of a page or relay after which the ticket's user is told
 MAX_IN_FLIGHT = 100  # deliveries under way at once (each to a different destination)
+# Where a claim is a round trip to a shared server (PostgreSQL), a wake waits this long for
+# others before it, so that one claim takes the deliveries of several turns: 0.65 claims a
+# message became 0.21 (benchmarks/engine.py --store postgresql --processes 2), for at most
+# 5 ms more before a send. (On SQLite a claim is a read in the process, and waiting only
+# lets the pending rows each claim walks grow: 992 messages/s became 838.)
+GATHER_SECONDS = 0.005
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -95,6 +101,7 @@ class Outbox:
         reports: DeliveryReports,
         max_attempts: int = 10,
         poll_seconds: float = 0.25,
+        gather_seconds: float = 0.0,
         accept: Callable[[OutboxItem], bool] | None = None,
         redact: Callable[[str], str] | None = None,
         gate: FloodGate | None = None,
@@ -109,6 +116,7 @@ class Outbox:
         self._metrics = metrics or NoMetrics()
         self._max_attempts = max_attempts
         self._poll = poll_seconds
+        self._gather = gather_seconds
         # A terminal session serves one person: it must leave other people's deliveries alone.
         self._accept = accept or (lambda _item: True)
         self._accept_all = accept is None
@@ -117,6 +125,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._card_owed: set[tuple[int, str]] = set()
         self._running: dict[int, asyncio.Task[None]] = {}  # item id → its delivery under way
+        self._full = False  # the last claim took all it had room for
         self.sent = 0
         self.maybe_doubled = 0
 
@@ -131,16 +140,22 @@ class Outbox:
         timeout (or waits out a 429) holds up only its own destination: the loop goes on
         starting the others' deliveries as they come due.
         """
+        self._store.deliver_here(list(self._adapters) if self._accept_all else [])
         try:
             while True:
                 self._wake.clear()
-                if not await self._launch():
+                # Again at once only when the claim was full: else there is nothing due that
+                # a wake (the hub's, a NOTIFY, a delivery ending) or the next poll would miss.
+                if not await self._launch() or not self._full:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
                     # that lands as the wake does, and the outbox would never stop.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._poll):
                             await self._wake.wait()
+                            if self._gather:  # the wakes of the turns ending meanwhile:
+                                await asyncio.sleep(self._gather)  # one claim for them all
         finally:
+            self._store.deliver_here([])
             running = list(self._running.values())
             for task in running:
                 task.cancel()
@@ -159,6 +174,7 @@ class Outbox:
         if room <= 0:
             return []
         items = await self._claim(room)
+        self._full = len(items) >= room
         tasks = []
         for item in items:
             task = asyncio.create_task(self._deliver_one(item))

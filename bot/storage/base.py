@@ -269,6 +269,13 @@ class OutboxStore(Protocol):
         process, oldest first (flagged `maybe_doubled` as `due()` flags them)."""
         ...
 
+    def deliver_here(self, platforms: Collection[str]) -> None:
+        """This process's outbox now sends every delivery to these platforms (none: it
+        stopped). A commit whose deliveries all go to them wakes no other process (where the
+        store tells them, PostgreSQL's NOTIFY): the hub wakes the outbox here after each
+        event, and its claim finds them."""
+        ...
+
     async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
         """The pending deliveries queued behind `head` in its lane (a head this process is
         sending), oldest first, at most `limit` (flagged `maybe_doubled` as `due()` flags

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from typing import Any
+
+import orjson
 
 _SCHEMA_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -31,8 +34,24 @@ def schema_functions(kind: str) -> str:
 
 
 def dump_json(value: object) -> str:
-    """Compact JSON that keeps CJK readable in the database."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON that keeps CJK readable in the database.
+
+    orjson writes what the standard library writes (compact, UTF-8 kept) several times faster;
+    what it refuses (keys that are not strings, integers beyond 64 bits, a lone surrogate, a
+    str subclass) the standard library writes as before.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_json(text: str | bytes) -> Any:
+    """A value from JSON text (orjson; the standard library for what only it reads, NaN)."""
+    try:
+        return orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError
+        return json.loads(text)
 
 
 def fold_query(query: str) -> str:

@@ -158,6 +158,39 @@ async def test_another_process_is_woken_by_what_one_enqueues(pg_url: str) -> Non
             await asyncio.gather(watcher, return_exceptions=True)
 
 
+async def test_a_commit_wakes_no_process_for_deliveries_its_own_outbox_sends(
+    pg_url: str,
+) -> None:
+    async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
+        a.deliver_here(["telegram"])  # a's outbox sends Telegram's deliveries: none for b
+        wakes: list[int] = []
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            wakes.append(1)
+            woken.set()
+
+        async def next_wake() -> None:
+            await asyncio.wait_for(woken.wait(), 5)
+            woken.clear()
+
+        watcher = asyncio.create_task(b.watch_outbox(wake))
+        try:
+            await next_wake()  # once when it starts listening
+            await a.commit_turn(TurnWrites(seen=("telegram", "e1"), outbox=[delivery("x")]))
+            other = OutboxItem("discord", "9", {"text": "y"}, "y")
+            await a.commit_turn(TurnWrites(seen=("telegram", "e2"), outbox=[other]))
+            await next_wake()  # Discord's (NOTIFYs arrive in commit order: Telegram's first)
+            assert len(wakes) == 2
+            a.deliver_here([])  # a's outbox stopped: every commit wakes the others
+            await a.commit_turn(TurnWrites(seen=("telegram", "e3"), outbox=[delivery("z")]))
+            await next_wake()
+            assert len(wakes) == 3
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+
 async def test_processes_claiming_at_once_share_the_deliveries_out(pg_url: str) -> None:
     async with await PostgresStore.open(pg_url) as a, await PostgresStore.open(pg_url) as b:
         for n in range(40):

@@ -19,13 +19,23 @@ RELISTEN_AFTER = 1.0  # seconds before LISTEN is tried again after its connectio
 
 
 _Sent = tuple[int, float, bool, "asyncio.Future[None]"]
+# Sends recorded together: those that end within this many seconds of the first (a send is
+# recorded only after the platform took it; a process killed meanwhile sends it again,
+# counted as maybe doubled, as it would be if killed just before the mark).
+SENT_GATHER = 0.005
 
 
 class PostgresOutboxStore(PostgresConnection):
     """The outbox role of the PostgreSQL store (see bot.storage.base.OutboxStore)."""
 
-    _sent: list[_Sent]  # sends to record at the next turn of the event loop
+    _sent: list[_Sent]  # sends to record together
     _writing: set[asyncio.Task[None]]
+    _here: list[str]
+
+    def deliver_here(self, platforms: Collection[str]) -> None:
+        """A turn's commit NOTIFYs the other processes only of deliveries to other platforms
+        (kefu_commit_turn): the outbox here claims its own after the hub wakes it."""
+        self._here = sorted(platforms)
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
@@ -114,12 +124,12 @@ class PostgresOutboxStore(PostgresConnection):
         return sorted(int(row["id"]) for row in await self._rows(sql.CLAIM_RUN, params))
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded; the in-flight mark is cleared. Sends that end in the same
-        turn of the event loop are recorded in one statement."""
+        """The delivery succeeded; the in-flight mark is cleared. Sends that end within
+        SENT_GATHER seconds of each other are recorded in one statement."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         if not self._sent:
-            loop.call_soon(self._record_sent)
+            loop.call_later(SENT_GATHER, self._record_sent)
         self._sent.append((item_id, now, maybe_doubled, done))
         await done
 

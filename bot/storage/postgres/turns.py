@@ -4,11 +4,11 @@ conflict or a redelivery raises and undoes every write)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from bot.storage import codec
 from bot.storage.postgres import rows, sql
 from bot.storage.postgres.tickets import PostgresTicketStore
 from bot.storage.records import Loaded, OutboxItem
@@ -76,6 +76,8 @@ class PostgresTurnStore(PostgresTicketStore):
     async def commit_turn(self, writes: TurnWrites) -> Committed:
         """Everything the turn decided, atomically; AlreadyHandled or Conflict write nothing."""
         turn = _turn(writes)
+        if self._here:  # deliveries to these need no NOTIFY: the outbox here claims them
+            turn["here"] = self._here
         held = self._held() if not writes.forget else None
         unlock = held.take_unlock() if held is not None else ""
         if unlock:  # released by the same statement, once the writes are in
@@ -97,8 +99,7 @@ class PostgresTurnStore(PostgresTicketStore):
         return Committed(orphans)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_dumps = codec.dump_json
 
 
 def _plain(params: rows.Named) -> rows.Named:

@@ -10,9 +10,14 @@ from bot.storage.sqlite import rows, sql
 from bot.storage.sqlite.conn import SqliteConnection
 from bot.storage.sqlite.tickets import new_id
 
+_Sent = tuple[int, float, bool, "asyncio.Future[None]"]
+
 
 class SqliteOutboxStore(SqliteConnection):
     """The outbox role of the SQLite store (see bot.storage.base.OutboxStore)."""
+
+    _sent: list[_Sent]  # sends to record at the next turn of the event loop
+    _writing: set[asyncio.Task[None]]
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
@@ -62,6 +67,9 @@ class SqliteOutboxStore(SqliteConnection):
             item.inflight_at = now
         return [i for i in due if i.id in claimed]
 
+    def deliver_here(self, platforms: Collection[str]) -> None:
+        """SQLite tells no other process about commits: nothing to change."""
+
     async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
         """The pending deliveries behind `head` in its lane, oldest first."""
         params = (head.platform, head.chat_id, head.lane, head.id, limit)
@@ -78,8 +86,39 @@ class SqliteOutboxStore(SqliteConnection):
         return sorted(int(row[0]) for row in done.rows)
 
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
-        """The delivery succeeded; the in-flight mark is cleared."""
-        await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))
+        """The delivery succeeded; the in-flight mark is cleared. Sends that end in the same
+        turn of the event loop are recorded in one statement (inside a transaction: at once,
+        in it)."""
+        if self._joined():
+            await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        if not self._sent:
+            loop.call_soon(self._record_sent)
+        self._sent.append((item_id, now, maybe_doubled, done))
+        await done
+
+    def _record_sent(self) -> None:
+        batch, self._sent = self._sent, []
+        task = asyncio.create_task(self._write_sent(batch))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write_sent(self, batch: list[_Sent]) -> None:
+        marks = rows.dump_json([[ident, at, int(doubled)] for ident, at, doubled, _ in batch])
+        try:
+            await self._defer(sql.MARK_SENT_MANY, (marks,))
+        except BaseException as exc:
+            for *_, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def mark_retry(
         self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import fields
@@ -130,6 +129,7 @@ def rollback_if_open(conn: sqlite3.Connection) -> None:
 
 
 dump_json = codec.dump_json
+load_json = codec.load_json
 fold_query = codec.fold_query
 
 
@@ -177,15 +177,15 @@ def conversation_from_row(row: Row) -> Conversation:
     """A conversations row as a Conversation."""
     values = _columns(row)
     values["step"] = Step(values["step"])
-    values["data"] = json.loads(values["data"])
+    values["data"] = load_json(values["data"])
     return Conversation(**values)
 
 
 def ticket_from_row(row: Row) -> Ticket:
     """A tickets row as a Ticket."""
     values = _columns(row)
-    values["answers"] = [(str(a), str(b)) for a, b in json.loads(values["answers"])]
-    values["surfaces"] = [(str(a), str(b)) for a, b in json.loads(values["surfaces"])]
+    values["answers"] = [(str(a), str(b)) for a, b in load_json(values["answers"])]
+    values["surfaces"] = [(str(a), str(b)) for a, b in load_json(values["surfaces"])]
     values["images"] = json_list(values["images"])
     values["status"] = TicketStatus(values["status"])
     values["user_unreachable"] = bool(values["user_unreachable"])
@@ -270,7 +270,7 @@ def outbox_from_row(row: Row) -> OutboxItem:
     """An outbox row as an OutboxItem."""
     values = _columns(row)
     del values["lane"]
-    values["payload"] = json.loads(values["payload"])
+    values["payload"] = load_json(values["payload"])
     values["status"] = OutboxStatus(values["status"])
     values["chat_kind"] = ChatKind(values["chat_kind"])
     values["maybe_doubled"] = bool(values["maybe_doubled"])
@@ -290,7 +290,7 @@ def due_from_row(row: Row) -> OutboxItem:
 
 def json_list(text: str) -> list[str]:
     """A JSON array column as a list of strings."""
-    return [str(value) for value in json.loads(text)]
+    return [str(value) for value in load_json(text)]
 
 
 def with_attachments(found: list[Row], attached: list[Row]) -> list[TicketMessage]:

@@ -238,6 +238,14 @@ UPDATE outbox SET status = 'sent', sent_at = ?, maybe_doubled = ?, inflight_at =
 WHERE id = ?
 """
 
+# Sends recorded together: [[id, sent_at, maybe_doubled], …] as JSON.
+MARK_SENT_MANY = """
+UPDATE outbox SET status = 'sent', sent_at = s.at, maybe_doubled = s.doubled, inflight_at = NULL
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS at, value ->> 2 AS doubled
+      FROM json_each(?)) AS s
+WHERE outbox.id = s.id
+"""
+
 MARK_RETRY = """
 UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,
     maybe_doubled = maybe_doubled OR ?, inflight_at = NULL

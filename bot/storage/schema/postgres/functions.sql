@@ -147,7 +147,13 @@ BEGIN
             maybe_doubled, inflight_at
         FROM jsonb_populate_recordset(NULL::outbox, w->'outbox')
         ON CONFLICT (key) DO NOTHING;
-        PERFORM pg_notify('kefu_outbox', '');  -- delivered at COMMIT: a hint, never needed
+        -- Other processes are woken (at COMMIT: a hint, never needed) only for deliveries to a
+        -- platform the committing process does not send itself (`here`): its own outbox,
+        -- woken after the turn, claims the rest; a NOTIFY would wake every process to look.
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(w->'outbox') AS o
+                   WHERE NOT coalesce(w->'here', '[]') ? (o->>'platform')) THEN
+            PERFORM pg_notify('kefu_outbox', '');
+        END IF;
     END IF;
     -- (each kind of write only when the turn has some: a statement costs even when empty)
     IF jsonb_array_length(w->'feedback') > 0 THEN
