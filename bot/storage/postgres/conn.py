@@ -119,8 +119,6 @@ class PostgresConnection:
         self._conninfo = conninfo  # for connections of their own (LISTEN)
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beat: asyncio.Task[None] | None = None
-        self._sent: list[Any] = []  # the outbox's sends to record together (outbox.py)
-        self._writing: set[asyncio.Task[None]] = set()
         self._here: list[str] = []  # the platforms this process's outbox sends (outbox.py)
 
     @classmethod

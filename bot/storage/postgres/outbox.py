@@ -4,11 +4,13 @@ across every process of the deployment."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Collection, Sequence
 
 import psycopg
 
+from bot.storage.gathered import Gathered
 from bot.storage.postgres import rows, sql
 from bot.storage.postgres.conn import NODE_TTL, PostgresConnection
 from bot.storage.records import OutboxItem, OutboxStatus
@@ -18,7 +20,7 @@ log = logging.getLogger(__name__)
 RELISTEN_AFTER = 1.0  # seconds before LISTEN is tried again after its connection broke
 
 
-_Sent = tuple[int, float, bool, "asyncio.Future[None]"]
+_Sent = tuple[int, float, bool]  # a delivery's id, when it was sent, maybe doubled
 # Sends recorded together: those that end within this many seconds of the first (a send is
 # recorded only after the platform took it; a process killed meanwhile sends it again,
 # counted as maybe doubled, as it would be if killed just before the mark).
@@ -28,8 +30,11 @@ SENT_GATHER = 0.005
 class PostgresOutboxStore(PostgresConnection):
     """The outbox role of the PostgreSQL store (see bot.storage.base.OutboxStore)."""
 
-    _sent: list[_Sent]  # sends to record together
-    _writing: set[asyncio.Task[None]]
+    @functools.cached_property
+    def _sent(self) -> Gathered[_Sent]:
+        """Sends to record together, in one statement."""
+        return Gathered(self._write_sent, SENT_GATHER)
+
     _here: list[str]
 
     def deliver_here(self, platforms: Collection[str]) -> None:
@@ -126,33 +131,11 @@ class PostgresOutboxStore(PostgresConnection):
     async def mark_sent(self, item_id: int, now: float, maybe_doubled: bool = False) -> None:
         """The delivery succeeded; the in-flight mark is cleared. Sends that end within
         SENT_GATHER seconds of each other are recorded in one statement."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        if not self._sent:
-            loop.call_later(SENT_GATHER, self._record_sent)
-        self._sent.append((item_id, now, maybe_doubled, done))
-        await done
-
-    def _record_sent(self) -> None:
-        batch, self._sent = self._sent, []
-        task = asyncio.create_task(self._write_sent(batch))
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+        await self._sent.add((item_id, now, maybe_doubled))
 
     async def _write_sent(self, batch: list[_Sent]) -> None:
         ids, times, doubled = ([b[n] for b in batch] for n in range(3))
-        try:
-            await self._one(sql.MARK_SENT_MANY, (ids, times, doubled))
-        except BaseException as exc:
-            for *_, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            for *_, done in batch:
-                if not done.done():
-                    done.set_result(None)
+        await self._one(sql.MARK_SENT_MANY, (ids, times, doubled))
 
     async def mark_retry(
         self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False

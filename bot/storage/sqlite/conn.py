@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import aiosqlite
 
@@ -62,8 +62,6 @@ class SqliteConnection:
         self._writes = 0  # commits so far, so the checkpointer knows when there is work
         self.failed_groups = 0  # COMMITs that failed: reads made before one may be stale
         self._checkpointer: asyncio.Task[None] | None = None
-        self._sent: list[Any] = []  # the outbox's sends to record together (outbox.py)
-        self._writing: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, path: Path) -> Self:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Collection, Sequence
 
+from bot.storage.gathered import Gathered
 from bot.storage.records import OutboxItem, OutboxStatus
 from bot.storage.sqlite import rows, sql
 from bot.storage.sqlite.conn import SqliteConnection
 from bot.storage.sqlite.tickets import new_id
 
-_Sent = tuple[int, float, bool, "asyncio.Future[None]"]
+_Sent = tuple[int, float, bool]  # a delivery's id, when it was sent, maybe doubled
 
 
 class SqliteOutboxStore(SqliteConnection):
     """The outbox role of the SQLite store (see bot.storage.base.OutboxStore)."""
 
-    _sent: list[_Sent]  # sends to record at the next turn of the event loop
-    _writing: set[asyncio.Task[None]]
+    @functools.cached_property
+    def _sent(self) -> Gathered[_Sent]:
+        """Sends to record at the next turn of the event loop, in one statement."""
+        return Gathered(self._write_sent)
 
     async def enqueue(self, item: OutboxItem) -> int:
         """Add a delivery; returns its id (the existing one, unchanged, when the key was seen)."""
@@ -92,33 +96,11 @@ class SqliteOutboxStore(SqliteConnection):
         if self._joined():
             await self._defer(sql.MARK_SENT, (now, int(maybe_doubled), item_id))
             return
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        if not self._sent:
-            loop.call_soon(self._record_sent)
-        self._sent.append((item_id, now, maybe_doubled, done))
-        await done
-
-    def _record_sent(self) -> None:
-        batch, self._sent = self._sent, []
-        task = asyncio.create_task(self._write_sent(batch))
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+        await self._sent.add((item_id, now, maybe_doubled))
 
     async def _write_sent(self, batch: list[_Sent]) -> None:
-        marks = rows.dump_json([[ident, at, int(doubled)] for ident, at, doubled, _ in batch])
-        try:
-            await self._defer(sql.MARK_SENT_MANY, (marks,))
-        except BaseException as exc:
-            for *_, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            for *_, done in batch:
-                if not done.done():
-                    done.set_result(None)
+        marks = rows.dump_json([[ident, at, int(doubled)] for ident, at, doubled in batch])
+        await self._defer(sql.MARK_SENT_MANY, (marks,))
 
     async def mark_retry(
         self, item_id: int, next_at: float, error: str, maybe_delivered: bool = False
