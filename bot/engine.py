@@ -209,9 +209,11 @@ class Engine:
         if turn.conv.step == Step.ARTICLE and (solved := verdict(said)) is not None:
             await search.feedback(turn, str(turn.data.get("article", "")), solved)
             return True
-        if turn.conv.step == Step.CANDIDATES and verdict(said) is False:
-            # "no" / "都不是" under the articles that may fit: none did, so the next step
-            await handoff.offer_person(turn, "not_solved_form")
+        if turn.conv.step == Step.CANDIDATES and (fits := verdict(said)) is not None:
+            if fits:  # "yes" under the articles that may fit: which one, then?
+                search.ask_which(turn)
+            else:  # "no" / "都不是": none did, so the next step
+                await handoff.offer_person(turn, "not_solved_form")
             return True
         if turn.conv.step == Step.FORGET and (yes := verdict(said)) is not None:
             await lifecycle.forget(turn, yes)  # "yes" / "否" to "delete your data?"

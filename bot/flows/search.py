@@ -74,6 +74,13 @@ def _ask_again(turn: Turn) -> None:
     turn.say(Reply(turn.t("did_it_help_again", title=article.title), buttons=rows))
 
 
+def ask_which(turn: Turn) -> None:
+    """The articles that may fit again, asking which one ("yes" typed under them)."""
+    ids = [str(c) for c in turn.data.get("candidates", [])]
+    rows = _candidate_buttons(turn, ids)
+    turn.say(Reply(turn.t("candidates_which"), buttons=(*rows, turn.human_row())))
+
+
 def _candidate_buttons(turn: Turn, ids: list[str]) -> list[tuple[Button, ...]]:
     rows: list[tuple[Button, ...]] = []
     for article_id in ids[:3]:

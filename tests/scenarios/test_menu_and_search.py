@@ -117,6 +117,17 @@ async def test_no_under_the_articles_that_may_fit_offers_the_next_step(
     assert not said.has(user.t("candidates")) and not said.has(user.t("no_match"))
 
 
+async def test_yes_under_the_articles_that_may_fit_asks_which_one(h: Harness) -> None:
+    user = h.user("alice", "en")
+    h.index.pin("refund?", [("refund-not-received", 0.6), ("refund-return", 0.5)], confident=False)
+    await user.command("start")
+    await user.says("refund?")
+    said = await user.says("yes")
+    assert said.has(user.t("candidates_which"))
+    assert title_of(h, "refund-return", "en") in said.labels
+    assert user.t("btn_human") in said.labels and not said.has(user.t("no_match"))
+
+
 async def test_a_first_question_gets_the_greeting_and_the_article(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     said = await user.says(w.question)
