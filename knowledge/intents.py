@@ -176,10 +176,12 @@ class Intents:
             return Intent.COMPLAINT
         if not _strip(None, low):
             return Intent.SMALL_TALK  # only punctuation or emoji ("???", "🙏")
-        rest = _strip(self.filler, _REPEATS.sub(r"\1\1", low))  # "哈哈哈哈" is "哈哈"
+        repeated = _REPEATS.sub(r"\1\1", low)  # "哈哈哈哈" is "哈哈"
+        # greetings first too: the filler "谢谢" would leave the "你" of "谢谢你"
+        rest = _strip(self.filler, _strip(self.greeting, repeated))
         greeted = _strip(self.greeting, rest)
         if not greeted:
-            closing = not _strip(self.closing, _REPEATS.sub(r"\1\1", low))
+            closing = not _strip(self.closing, repeated)
             return Intent.CLOSING if closing else Intent.GREETING
         if not _strip(self.asks, greeted):
             return Intent.ASK

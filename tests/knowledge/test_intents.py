@@ -106,7 +106,17 @@ def test_greetings(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["谢谢！", "thx 🙏", "ok cool thanks", "拜拜", "好的好的", "嗯嗯嗯"]
+    "text",
+    [
+        "谢谢！",
+        "thx 🙏",
+        "ok cool thanks",
+        "拜拜",
+        "好的好的",
+        "嗯嗯嗯",
+        "谢谢你",
+        "thanks a lot!",
+    ],
 )
 def test_thanks_ok_and_bye_close_rather_than_greet(text: str) -> None:
     assert classify(text) is Intent.CLOSING
