@@ -100,26 +100,20 @@ def test_complaints_about_others_are_questions(text: str) -> None:
     assert classify(text) is Intent.NONE
 
 
-@pytest.mark.parametrize("text", ["hi", "Hello!", "你好", "您好，在吗", "hi, thanks"])
-def test_greetings(text: str) -> None:
-    assert classify(text) is Intent.GREETING
+GREETING, CLOSING = Intent.GREETING, Intent.CLOSING
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "谢谢！",
-        "thx 🙏",
-        "ok cool thanks",
-        "拜拜",
-        "好的好的",
-        "嗯嗯嗯",
-        "谢谢你",
-        "thanks a lot!",
-    ],
-)
-def test_thanks_ok_and_bye_close_rather_than_greet(text: str) -> None:
-    assert classify(text) is Intent.CLOSING
+    ("text", "intent"),
+    [("hi", GREETING), ("Hello!", GREETING), ("你好", GREETING), ("您好，在吗", GREETING),
+     ("hi, thanks", GREETING), ("谢谢！", CLOSING), ("thx 🙏", CLOSING),
+     ("ok cool thanks", CLOSING), ("拜拜", CLOSING), ("好的好的", CLOSING), ("嗯嗯嗯", CLOSING),
+     ("谢谢你", CLOSING), ("thanks a lot!", CLOSING)],
+)  # fmt: skip
+def test_greetings_and_thanks_ok_and_bye_which_close_rather_than_greet(
+    text: str, intent: Intent
+) -> None:
+    assert classify(text) is intent
 
 
 ASK, NONE = Intent.ASK, Intent.NONE
