@@ -193,8 +193,7 @@ class Engine:
         status"), presses it instead (checked like any press)."""
         pressed = None if event.attachments else turn.offered(said)
         if pressed is not None:
-            press = ButtonPressed(event.user, event.chat, event.event_id, pressed)
-            await self._button(turn, press)
+            await self._press_typed(turn, event, pressed)
             return
         await handoff.relay_from_user(turn, text, event.attachments)
         if wants_human(said):
@@ -227,9 +226,13 @@ class Engine:
         data = turn.offered(said) or await lifecycle.typed_reopen(turn, said)
         if data is None:
             return False
-        # what a button of their last message says: that button (checked like any press)
-        await self._button(turn, ButtonPressed(event.user, event.chat, event.event_id, data))
+        await self._press_typed(turn, event, data)
         return True
+
+    async def _press_typed(self, turn: Turn, event: TextReceived, data: str) -> None:
+        """What a button of their last message says, typed: that button (checked like any
+        press)."""
+        await self._button(turn, ButtonPressed(event.user, event.chat, event.event_id, data))
 
     async def _command(self, turn: Turn, event: CommandReceived) -> None:
         if event.name in commands.HANDLERS:

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from bot.flows import handoff, lifecycle, menu
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.storage.records import TicketStatus
 from bot.texts import normalize_lang
 
 Command = Callable[[Turn, str], Awaitable[None]]
@@ -63,8 +62,8 @@ async def _reopen(turn: Turn, _args: str) -> None:
     if turn.ticket is not None:
         await handoff.show_status(turn)
         return
-    ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
-    if ticket is None or ticket.status != TicketStatus.CLOSED:
+    ticket = await lifecycle.latest_closed(turn)
+    if ticket is None:
         turn.text("nothing_to_reopen", turn.human_row())
         return
     await lifecycle.reopen_by_user(turn, str(ticket.id))

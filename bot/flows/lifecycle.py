@@ -50,10 +50,14 @@ async def typed_reopen(turn: Turn, said: str) -> str | None:
     labels = {typed_label(turn.svc.texts(lang, "btn_reopen")) for lang in LANGS}
     if typed_label(said) not in labels:
         return None
+    ticket = await latest_closed(turn)
+    return act(Verb.REOPEN, ticket.id, owner=owner_tag(ticket.user_key)) if ticket else None
+
+
+async def latest_closed(turn: Turn) -> Ticket | None:
+    """The user's latest ticket, if it is closed (what a typed "Reopen" or rating is for)."""
     ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
-    if ticket is None or ticket.status != TicketStatus.CLOSED:
-        return None
-    return act(Verb.REOPEN, ticket.id, owner=owner_tag(ticket.user_key))
+    return ticket if ticket is not None and ticket.status == TicketStatus.CLOSED else None
 
 
 async def rate(turn: Turn, ticket_id: str, stars: str) -> None:

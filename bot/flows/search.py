@@ -10,7 +10,7 @@ from bot.flows.intent import clean, is_angry, is_repeat
 from bot.flows.learning import missed
 from bot.flows.turn import Turn
 from bot.state import Step
-from bot.storage.records import MissKind, TicketStatus
+from bot.storage.records import MissKind
 from bot.storage.writes import Feedback
 from bot.types import Button, Look, Reply
 from knowledge.intents import Intent, classify
@@ -144,8 +144,8 @@ async def _typed_rating(turn: Turn, digits: str) -> bool:
     ticket, when it is closed and not rated yet."""
     if len(digits) != 1 or digits not in "12345":
         return False
-    ticket = await turn.svc.store.latest_ticket_for(turn.user.key)
-    if ticket is None or ticket.status != TicketStatus.CLOSED or ticket.rating is not None:
+    ticket = await lifecycle.latest_closed(turn)
+    if ticket is None or ticket.rating is not None:
         return False
     await lifecycle.rate(turn, str(ticket.id), digits)
     return True
