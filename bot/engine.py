@@ -177,6 +177,8 @@ class Engine:
             pass
         elif turn.conv.step == Step.FORM:
             appeal.on_message(turn, text, event.attachments)
+        elif turn.conv.step == Step.OFFER:
+            await search.at_offer(turn, text, event.attachments)
         elif not said:
             turn.text("bad_input", turn.human_row())
         elif first:

@@ -12,7 +12,7 @@ from bot.flows.turn import Turn
 from bot.state import Step
 from bot.storage.records import MissKind
 from bot.storage.writes import Feedback
-from bot.types import Button, Look, Reply
+from bot.types import Attachment, Button, Look, Reply
 from knowledge.intents import Intent, classify
 from knowledge.models import Article
 
@@ -127,6 +127,25 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
     else:
         return False
     return True
+
+
+async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
+    """Typed while "the form, or a person now?" is asked. A question the help center answers
+    with confidence gets its article, and "hi", "ok" or an angry word their usual answer; what
+    else they wrote (an order number, what happened, a screenshot) opens the ticket they asked
+    for with it as the first message, instead of "no article found" and their words lost."""
+    asked = text.strip()[:MAX_QUERY]
+    query = clean(asked)
+    if query and not attachments:
+        words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
+        confident = turn.svc.index.search(query, lang=turn.lang, limit=1).confident
+        if confident or classify(query) is not Intent.NONE or is_angry(query, words):
+            await answer_text(turn, text)
+            return
+    turn.data["query"] = asked
+    await handoff.create_ticket(turn)
+    if turn.ticket is not None:
+        await handoff.relay_from_user(turn, text, attachments)
 
 
 def _article_too(turn: Turn, query: str, asked: str) -> None:

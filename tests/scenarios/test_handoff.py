@@ -93,6 +93,51 @@ async def test_talk_to_a_person_from_a_category_with_a_form(h: Harness, lang: st
     assert ticket.priority == h.kb.priority_of(BANNED)
 
 
+async def test_details_typed_instead_of_choosing_open_the_ticket_with_them(
+    h: Harness, lang: str
+) -> None:
+    """Asked "the form, or a person now?", the user types what happened instead: that is the
+    ticket they asked for, with their words as its first message (they were searched before,
+    answered "no article found" and lost)."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    await user.presses(w.human)
+    said = await user.says("订单号 88812345，昨天晚上 8 点")
+    assert said.has("#1") and said.has(w.relay_ack)
+    assert (await h.ticket(1)).category == BANNED
+    assert (await h.moderators.in_ticket(1)).has("88812345")
+    history = await h.store.messages(1)
+    assert [m.text for m in history] == ["订单号 88812345，昨天晚上 8 点"]
+
+
+async def test_a_screenshot_sent_at_the_offer_opens_the_ticket_with_it(h: Harness) -> None:
+    w, user = WORDS["en"], h.user("alice", "en")
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    await user.presses(w.human)
+    said = await user.sends_image(png(color=(9, 9, 9)))
+    assert said.has("#1") and not said.has(user.t("bad_input"))
+    assert any(r.files for r in await h.moderators.in_ticket(1))
+
+
+async def test_a_question_or_thanks_at_the_offer_is_answered_not_a_ticket(
+    h: Harness, lang: str
+) -> None:
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    await user.presses(w.human)
+    said = await user.says(w.question)
+    assert said.has(w.did_it_help) and await user.open_ticket() is None
+    await user.presses(w.human)
+    said = await user.says("thanks" if lang == "en" else "谢谢")
+    assert said.has(user.t("anything_else")) and await user.open_ticket() is None
+
+
 @pytest.mark.parametrize(
     "text", ["转人工", "我要人工", "人工客服", "客服", "人工", "talk to a human", "real person",
              "agent", "请帮我转人工", "I want to talk to a person"],
