@@ -149,10 +149,12 @@ class Engine:
         if turn.user.blocked_bot:
             turn.user.blocked_bot = False  # they wrote to us: deliveries work again
             turn.writes.reachable = turn.user.key
-        if not turn.conv.lang:
+        if not turn.user.lang:  # neither the platform nor their words said it yet
             text = event.text if isinstance(event, TextReceived) else ""
-            turn.conv.lang = turn.user.lang or guess_lang(text) or self.svc.config.bot.default_lang
-            turn.user.lang = turn.conv.lang
+            turn.user.lang = guess_lang(text)  # "" for a screenshot or a number: asked again
+            turn.conv.lang = turn.user.lang or turn.conv.lang or self.svc.config.bot.default_lang
+        elif not turn.conv.lang:
+            turn.conv.lang = turn.user.lang
         if isinstance(event, ButtonPressed):
             await self._button(turn, event)
         elif isinstance(event, CommandReceived):
@@ -165,22 +167,34 @@ class Engine:
     async def _text(self, turn: Turn, event: TextReceived) -> None:
         text = as_typed(event.text)
         said = clean(text)  # for matching only: what is kept and relayed is `text`
-        first = turn.conv.step == Step.START
         if turn.ticket is not None:
             await self._to_ticket(turn, text, said, event)
-        elif wants_human(said) and not appeal.is_answer(turn, said):
+            return
+        first = turn.conv.step == Step.START
+        if event.attachments and turn.conv.step not in (Step.FORM, Step.OFFER):
+            if first and not said:
+                menu.greet(turn)
+            handoff.hold(turn, event.attachments, quiet=bool(said))  # for the ticket
+        if wants_human(said) and not appeal.is_answer(turn, said):
             if first:
                 menu.greet(turn)
             turn.data["query"] = text[:MAX_QUERY]
             await handoff.request_human(turn)
-        elif await self._typed_press(turn, said, event):
-            pass
-        elif turn.conv.step == Step.FORM:
+        elif not await self._typed_press(turn, said, event):
+            await self._at_step(turn, text, said, event, first=first)
+
+    async def _at_step(
+        self, turn: Turn, text: str, said: str, event: TextReceived, *, first: bool
+    ) -> None:
+        """A message that neither asks for a person nor presses a button: what the step makes
+        of it (a form's answer, the details for the ticket asked for, a question)."""
+        if turn.conv.step == Step.FORM:
             appeal.on_message(turn, text, event.attachments)
         elif turn.conv.step == Step.OFFER:
             await search.at_offer(turn, text, event.attachments)
         elif not said:
-            turn.text("bad_input", turn.human_row())
+            if not event.attachments:  # screenshots were held and said so
+                turn.text("bad_input", turn.human_row())
         elif first:
             menu.greet(turn)
             await search.answer_text(turn, text, quiet=True)
@@ -225,7 +239,7 @@ class Engine:
             return True
         if turn.conv.step in (Step.FORM, Step.REVIEW):
             return False
-        data = turn.offered(said) or await lifecycle.typed_reopen(turn, said)
+        data = turn.offered(said, loose=True) or await lifecycle.typed_reopen(turn, said)
         if data is None:
             return False
         await self._press_typed(turn, event, data)

@@ -87,6 +87,7 @@ class Intents:
     not_solved: frozenset[str] = frozenset()
     aside: re.Pattern[str] | None = None
     unsure: frozenset[str] = frozenset()
+    press: re.Pattern[str] | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -112,6 +113,7 @@ class Intents:
             not_solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "not_solved")),
             aside=_pattern(words("verdict", "aside")),
             unsure=frozenset(_strip(None, clean(w)) for w in words("unsure", "whole")),
+            press=_pattern(words("person", "filler") + words("press", "filler")),
         )
 
     @classmethod
@@ -164,6 +166,11 @@ class Intents:
         low = clean(text)
         return _strip(self.filler, low) in self.unsure or _strip(None, low) in self.unsure
 
+    def gist(self, text: str) -> str:
+        """A short message or a button's label without filler and punctuation, to compare
+        them loosely: "yeah fill the form" and "Fill in the form" have one gist."""
+        return _strip(self.press, clean(text))
+
     def classify(self, text: str) -> Intent:
         """The intent of a message: a person, a complaint, a greeting, a request for help
         that says nothing yet, small talk, or none."""
@@ -209,6 +216,11 @@ def verdict(text: str) -> bool | None:
 def unsure(text: str) -> bool:
     """Whether a message says the user does not know or remember (Intents.is_unsure)."""
     return builtin().is_unsure(text)
+
+
+def gist(text: str) -> str:
+    """A message's or a label's gist, by the built-in phrase lists (Intents.gist)."""
+    return builtin().gist(text)
 
 
 def wants_human(text: str) -> bool:

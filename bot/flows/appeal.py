@@ -9,7 +9,7 @@ from bot import dates
 from bot.actions import Verb
 from bot.flows import handoff, menu
 from bot.flows.intent import as_typed, clean
-from bot.flows.turn import Turn, typed_label
+from bot.flows.turn import HELD, Turn, typed_label
 from bot.state import Step
 from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
@@ -36,9 +36,14 @@ def start_form(turn: Turn, category_id: str) -> None:
         return
     turn.conv.step = Step.FORM
     query = turn.data.get("query", "")
-    turn.data.clear()
+    held = turn.held()
+    turn.clear_data()
     turn.data.update(category=category_id, query=query)
     turn.data["form"] = {"id": form.id, "field": 0, "answers": {}, "images": {}, "editing": False}
+    shots = next((f for f in form.fields if f.type == FieldType.IMAGES), None)
+    if shots is not None and held:  # sent before the form: its screenshot question has them
+        turn.data["form"]["images"][shots.id] = held[: shots.max_images]
+        turn.data[HELD] = held[shots.max_images :]  # the rest still go with the ticket
     turn.say(Reply(turn.t("form_intro", form=form.title_in(turn.lang), count=len(form.fields))))
     ask_field(turn)
 

@@ -11,7 +11,7 @@ from bot.actions import Verb
 from bot.flows.formbutton import form_button
 from bot.flows.learning import missed
 from bot.flows.ticket_moves import mod_buttons
-from bot.flows.turn import Services, Turn
+from bot.flows.turn import HELD, MAX_HELD, Services, Turn
 from bot.routes import Route, Routes
 from bot.state import Step
 from bot.storage.records import Author, MissKind, Ticket, TicketStatus
@@ -88,6 +88,7 @@ async def create_ticket(turn: Turn) -> None:
         turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
         return
     form_id, pairs, shas = _answers(turn)
+    shas = list(dict.fromkeys([*shas, *turn.held()]))
     category = str(turn.data.get("category", ""))
     route = turn.svc.routes.route_for(category)
     surfaces = await least_busy(turn, route) if route is not None else ()
@@ -116,6 +117,25 @@ async def create_ticket(turn: Turn) -> None:
     held = await _held_back(turn, surfaces)
     turn.to_moderators(ticket, await card(turn.svc, ticket, held), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))
+
+
+def hold(turn: Turn, attachments: tuple[Attachment, ...], *, quiet: bool = False) -> None:
+    """Screenshots sent outside a form or a ticket: held for the ticket (a form's screenshot
+    question gets them, or the ticket itself), each refused one explained. `quiet`: their
+    words are answered too, so the screenshots are not the subject of the reply."""
+    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    for a in attachments:
+        if a.error:
+            turn.text(a.error, max=max_mb)
+    held = turn.held()
+    fresh = [a.sha256 for a in attachments if a.sha256 and a.sha256 not in held]
+    room = max(0, MAX_HELD - len(held))
+    if fresh:
+        turn.data[HELD] = [*held, *fresh[:room]]
+    if len(fresh) > room:
+        turn.text("held_full", max=MAX_HELD)
+    elif fresh and not quiet:
+        turn.text("screenshot_held", turn.human_row())
 
 
 async def least_busy(turn: Turn, route: Route) -> tuple[ChatRef, ...]:

@@ -58,7 +58,7 @@ def show_menu(turn: Turn, category_id: str = "", intro: str = "") -> None:
     if category_id and category_id not in turn.svc.kb.categories:
         category_id = ""
     turn.conv.step = Step.MENU
-    turn.data.clear()
+    turn.clear_data()
     turn.data["category"] = category_id
     turn.say(menu_reply(turn, category_id, intro))
 

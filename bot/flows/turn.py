@@ -18,6 +18,7 @@ from bot.storage.records import Author, Ticket, TicketMessage, UserRecord
 from bot.storage.writes import TurnWrites
 from bot.texts import Texts, normalize_lang
 from bot.types import Button, Capabilities, ChatKind, ChatRef, IncomingEvent, Look, Reply
+from knowledge.intents import gist
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex
 
@@ -25,6 +26,9 @@ NO_CAPABILITIES = Capabilities()
 
 
 OFFERED = "offered"  # in a conversation's data: its last buttons, by typed label
+HELD = "held"  # in a conversation's data: screenshots sent outside a form or a ticket
+MAX_HELD = 5  # of them, kept for the next ticket
+LOOSE_LENGTH = 40  # characters of a message that may be a button's label said loosely
 
 
 def typed_label(text: str) -> str:
@@ -172,10 +176,27 @@ class Turn:
                 typed_label(b.label): b.data for row in reply.buttons for b in row
             }
 
-    def offered(self, said: str) -> str | None:
+    def clear_data(self) -> None:
+        """Forget the step's data; screenshots sent outside a form or a ticket stay held for
+        the next ticket (see bot.flows.handoff.hold)."""
+        held = self.data.get(HELD)
+        self.data.clear()
+        if held:
+            self.data[HELD] = held
+
+    def held(self) -> list[str]:
+        """The screenshots held for the next ticket (their hashes)."""
+        return [str(sha) for sha in self.data.get(HELD, [])]
+
+    def offered(self, said: str, *, loose: bool = False) -> str | None:
         """The data of the button of the last message with buttons whose label the user
-        typed ("填写表单", "Account", an article's title), if any."""
-        found = self.data.get(OFFERED, {}).get(typed_label(said))
+        typed ("填写表单", "Account", an article's title), if any. `loose`: a short message
+        whose gist is one label's also presses it ("yeah fill the form", "好的，填写表单吧")."""
+        offered: dict[str, str] = self.data.get(OFFERED, {})
+        found = offered.get(typed_label(said))
+        if not found and loose and len(said) <= LOOSE_LENGTH and (wanted := gist(said)):
+            fits = {data for label, data in offered.items() if gist(label) == wanted}
+            found = fits.pop() if len(fits) == 1 else None
         return str(found) if found else None
 
     def text(self, key: str, *rows: tuple[Button, ...], **values: Any) -> None:

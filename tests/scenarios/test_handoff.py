@@ -123,6 +123,48 @@ async def test_a_screenshot_sent_at_the_offer_opens_the_ticket_with_it(h: Harnes
     assert any(r.files for r in await h.moderators.in_ticket(1))
 
 
+async def test_a_screenshot_sent_before_asking_goes_with_the_ticket(h: Harness, lang: str) -> None:
+    """People send the error's screenshot first: it is held (and said so), not answered "I
+    couldn't read that" and dropped, and the ticket they open carries it."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    said = await user.sends_image(png(color=(1, 2, 3)))
+    assert said.has(user.t("screenshot_held")) and not said.has(user.t("bad_input"))
+    assert w.human in said.labels
+    said = await user.sends_file(b"MZ not an image", name="a.exe")
+    assert said.has(user.t("err_not_image"))
+    await user.says(w.question)  # browsing on keeps it
+    await user.command("human")
+    await user.presses(w.human_now)  # the article's category has a form: offered first
+    ticket = await user.open_ticket()
+    assert ticket is not None and len(ticket.images) == 1
+    assert any(r.files for r in await h.moderators.in_ticket(ticket.id))
+
+
+async def test_a_screenshot_sent_before_a_form_answers_its_screenshot_question(
+    h: Harness,
+) -> None:
+    user = h.user("alice", "en")
+    await user.command("start")
+    await user.sends_image(png(color=(4, 5, 6)))
+    form = await open_form(h, user, BANNED)
+    for field in form.fields[:-1]:
+        await answer(h, user, form, field.id, 0)
+    assert user.t("btn_done_images") in user.labels()  # it has the screenshot already
+    await user.presses(user.t("btn_done_images"))
+    await user.presses(WORDS["en"].submit)
+    assert len((await h.ticket(1)).images) == 1
+
+
+async def test_at_most_five_screenshots_are_held_before_a_ticket(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("start")
+    said = await user.sends_images(png(color=(n, n, n)) for n in range(7))
+    assert said.has(user.t("held_full", max=5))
+    await user.command("human")
+    assert len((await h.ticket(1)).images) == 5
+
+
 async def test_a_question_or_thanks_at_the_offer_is_answered_not_a_ticket(
     h: Harness, lang: str
 ) -> None:

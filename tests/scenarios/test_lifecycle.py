@@ -244,6 +244,20 @@ async def test_the_language_comes_from_the_platform_locale(h: Harness) -> None:
         assert WORDS[expect].menu_title in greeting, (locale, greeting)
 
 
+async def test_without_a_locale_the_language_is_guessed_from_the_first_words(h: Harness) -> None:
+    """A screenshot or "123" says no language: the default answers it, and the first words
+    decide (before, the default stuck, and English was answered in Chinese)."""
+    ref, chat = UserRef(USERS, "d", "d", ""), ChatRef(USERS, "d")
+    await h.deliver(TextReceived(ref, chat, h.next_id(), "123"))
+    assert WORDS["zh-CN"].menu_title in h.users_adapter.sent[0].reply.text
+    await h.deliver(TextReceived(ref, chat, h.next_id(), "forgot my password"))
+    assert WORDS["en"].did_it_help in h.users_adapter.sent[-1].reply.text
+    record = await h.store.get_user(ref.key)
+    assert record is not None and record.lang == "en"
+    await h.deliver(TextReceived(ref, chat, h.next_id(), "忘记密码"))  # settled: no flip-flop
+    assert WORDS["en"].did_it_help in h.users_adapter.sent[-1].reply.text
+
+
 async def test_a_language_chosen_for_the_session_replaces_the_stored_one(h: Harness) -> None:
     """`kefu chat --lang en` after a Chinese conversation answers in English; the platform's
     own locale (the app's language) does not override a language the user had."""

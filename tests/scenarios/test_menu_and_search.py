@@ -494,6 +494,36 @@ async def test_typing_what_a_button_says_presses_it(h: Harness, lang: str) -> No
     assert said.has(user.t("no_match"))
 
 
+@pytest.mark.parametrize(
+    ("lang", "typed"),
+    [("en", "yeah fill the form"), ("en", "ok, let's fill in the form please"),
+     ("zh-CN", "好的，填写表单吧"), ("zh-CN", "那就填写表单")],
+)  # fmt: skip
+async def test_a_buttons_label_said_loosely_presses_it(h: Harness, lang: str, typed: str) -> None:
+    """ "yeah fill the form" under "Fill in the form" is that button (it was searched and found
+    unrelated articles); filler and punctuation aside, the message must be the label."""
+    user = h.user("alice", lang)
+    await user.command("start")
+    h.index.pin("banned", [("account-banned", 0.9), ("delete-account", 0.5)], confident=True)
+    await user.says("banned")
+    await user.presses(WORDS[lang].not_solved)
+    await user.says(typed)
+    form = h.kb.form_for("account/banned")
+    assert form is not None and user.last_text().endswith(form.fields[0].prompt_in(lang))
+
+
+async def test_a_message_that_says_more_than_a_label_is_not_a_press(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("start")
+    h.index.pin("banned", [("account-banned", 0.9), ("delete-account", 0.5)], confident=True)
+    await user.says("banned")
+    await user.presses(WORDS["en"].not_solved)
+    said = await user.says("I don't want to fill in the form")
+    assert not said.has("questions. You can /cancel")
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.step != Step.FORM
+
+
 async def test_asking_for_help_without_saying_what_gets_asked_what_about(
     h: Harness, lang: str
 ) -> None:
