@@ -42,7 +42,7 @@ from bot.types import (
     IncomingEvent,
     TextReceived,
 )
-from knowledge.intents import verdict, wants_human
+from knowledge.intents import asks_status, verdict, wants_human
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class Engine:
             await self._press_typed(turn, event, pressed)
             return
         await handoff.relay_from_user(turn, text, event.attachments)
-        if wants_human(said):
+        if wants_human(said) or asks_status(said):  # "人工！", "还要等多久？": where they stand
             await handoff.show_status(turn)
 
     async def _typed_press(self, turn: Turn, said: str, event: TextReceived) -> bool:

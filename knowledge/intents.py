@@ -88,6 +88,7 @@ class Intents:
     aside: re.Pattern[str] | None = None
     unsure: frozenset[str] = frozenset()
     press: re.Pattern[str] | None = None
+    status: re.Pattern[str] | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -114,6 +115,7 @@ class Intents:
             aside=_pattern(words("verdict", "aside")),
             unsure=frozenset(_strip(None, clean(w)) for w in words("unsure", "whole")),
             press=_pattern(words("person", "filler") + words("press", "filler")),
+            status=_pattern(words("status", "phrases")),
         )
 
     @classmethod
@@ -166,6 +168,11 @@ class Intents:
         low = clean(text)
         return _strip(self.filler, low) in self.unsure or _strip(None, low) in self.unsure
 
+    def asks_status(self, text: str) -> bool:
+        """Whether a message asks how long it takes or whether anyone is there ("还要等多久",
+        "any update?")."""
+        return _found(self.status, clean(text))
+
     def gist(self, text: str) -> str:
         """A short message or a button's label without filler and punctuation, to compare
         them loosely: "yeah fill the form" and "Fill in the form" have one gist."""
@@ -216,6 +223,11 @@ def verdict(text: str) -> bool | None:
 def unsure(text: str) -> bool:
     """Whether a message says the user does not know or remember (Intents.is_unsure)."""
     return builtin().is_unsure(text)
+
+
+def asks_status(text: str) -> bool:
+    """Whether a message asks after the wait, by the built-in phrase lists."""
+    return builtin().asks_status(text)
 
 
 def gist(text: str) -> str:

@@ -295,6 +295,22 @@ async def test_status_at_any_time(h: Harness, lang: str) -> None:
     assert said.has(user.t("state_claimed"))
 
 
+@pytest.mark.parametrize(
+    ("lang", "typed"), [("zh-CN", "还要等多久？"), ("zh-CN", "有人在吗"), ("en", "any update??")]
+)
+async def test_asking_after_the_wait_in_a_ticket_relays_it_and_shows_where_they_stand(
+    h: Harness, lang: str, typed: str
+) -> None:
+    user = h.user("alice", lang)
+    await h.user("bob", lang).command("human")
+    await user.command("human")
+    said = await user.says(typed)
+    assert said.has(user.t("queue_position", pos=2))
+    assert (await h.moderators.in_ticket(2)).has(typed)  # the moderators see it all the same
+    said = await user.says("it says error 1003")
+    assert not said.has(user.t("queue_position", pos=2))  # other lines are only relayed
+
+
 async def test_form_answers_appear_once_in_the_card_and_never_as_chat(
     h: Harness, lang: str
 ) -> None:
