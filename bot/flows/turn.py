@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,28 @@ NO_CAPABILITIES = Capabilities()
 OFFERED = "offered"  # in a conversation's data: its last buttons, by typed label
 HELD = "held"  # in a conversation's data: screenshots sent outside a form or a ticket
 MAX_HELD = 5  # of them, kept for the next ticket
-LOOSE_LENGTH = 40  # characters of a message that may be a button's label said loosely
+LOOSE_LENGTH = 40
+SHORT_LABEL_WORDS = 4  # a label this short may be pressed by typing one of its parts
+SHORT_LABEL_CHARS = 24
+_CJK = re.compile(
+    r"[\u3400-\u9fff]"
+)  # characters of a message that may be a button's label said loosely
 
 
 def typed_label(text: str) -> str:
     """A button's label, or a message, as compared when typed: case, spaces and a closing
     full stop or exclamation mark aside."""
     return " ".join(text.strip(" .!。！").split()).lower()
+
+
+def _part_of(part: str, label: str) -> bool:
+    """Whether a message's gist is a whole part of a short label's gist (whole words, or two
+    Chinese characters or more); article titles are too long to be pressed by a part."""
+    if len(label.split()) > SHORT_LABEL_WORDS or len(label) > SHORT_LABEL_CHARS:
+        return False
+    if _CJK.search(part):
+        return len(part) >= 2 and part in label
+    return f" {part} " in f" {label} "
 
 
 @dataclass(slots=True)
@@ -195,7 +211,10 @@ class Turn:
         offered: dict[str, str] = self.data.get(OFFERED, {})
         found = offered.get(typed_label(said))
         if not found and loose and len(said) <= LOOSE_LENGTH and (wanted := gist(said)):
-            fits = {data for label, data in offered.items() if gist(label) == wanted}
+            gists = {label: gist(label) for label in offered}
+            fits = {offered[label] for label, g in gists.items() if g == wanted}
+            if not fits:  # "form" for "Fill in the form", "表单" for "填写表单"
+                fits = {offered[label] for label, g in gists.items() if _part_of(wanted, g)}
             found = fits.pop() if len(fits) == 1 else None
         return str(found) if found else None
 

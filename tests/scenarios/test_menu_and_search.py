@@ -496,12 +496,13 @@ async def test_typing_what_a_button_says_presses_it(h: Harness, lang: str) -> No
 
 @pytest.mark.parametrize(
     ("lang", "typed"),
-    [("en", "yeah fill the form"), ("en", "ok, let's fill in the form please"),
-     ("zh-CN", "好的，填写表单吧"), ("zh-CN", "那就填写表单")],
+    [("en", "yeah fill the form"), ("en", "ok, let's fill in the form please"), ("en", "form"),
+     ("zh-CN", "好的，填写表单吧"), ("zh-CN", "那就填写表单"), ("zh-CN", "表单")],
 )  # fmt: skip
 async def test_a_buttons_label_said_loosely_presses_it(h: Harness, lang: str, typed: str) -> None:
-    """ "yeah fill the form" under "Fill in the form" is that button (it was searched and found
-    unrelated articles); filler and punctuation aside, the message must be the label."""
+    """ "yeah fill the form" or "form" under "Fill in the form" is that button (it was searched
+    and found unrelated articles): filler and punctuation aside, the message is the label, or
+    a whole part of one short label alone."""
     user = h.user("alice", lang)
     await user.command("start")
     h.index.pin("banned", [("account-banned", 0.9), ("delete-account", 0.5)], confident=True)
