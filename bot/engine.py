@@ -42,7 +42,7 @@ from bot.types import (
     IncomingEvent,
     TextReceived,
 )
-from knowledge.intents import asks_status, verdict, wants_human
+from knowledge.intents import asks_status, only_person, verdict, wants_human
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,8 @@ class Engine:
         if wants_human(said) and not appeal.is_answer(turn, said):
             if first:
                 menu.greet(turn)
-            turn.data["query"] = text[:MAX_QUERY]
+            if not (only_person(said) and turn.data.get("query")):  # keep what they asked
+                turn.data["query"] = text[:MAX_QUERY]
             await handoff.request_human(turn)
         elif not await self._typed_press(turn, said, event):
             await self._at_step(turn, text, said, event, first=first)

@@ -136,6 +136,12 @@ class Intents:
             return True
         return _strip(self.filler, low) in self.bare
 
+    def only_person(self, text: str) -> bool:
+        """Whether a message asks for a person and says nothing else ("转人工", "I want to talk
+        to a person please"), so it is no question for the ticket's summary."""
+        rest = _strip(self.filler, _strip(self.explicit, clean(text)))
+        return not rest or rest in self.bare
+
     def is_angry(self, text: str, extra: Iterable[str] = ()) -> bool:
         """Whether a message is angry: an angry word (built-in or `extra`), or shouting."""
         low = clean(text)
@@ -233,6 +239,11 @@ def asks_status(text: str) -> bool:
 def gist(text: str) -> str:
     """A message's or a label's gist, by the built-in phrase lists (Intents.gist)."""
     return builtin().gist(text)
+
+
+def only_person(text: str) -> bool:
+    """Whether a message asks for a person and nothing else (Intents.only_person)."""
+    return builtin().only_person(text)
 
 
 def wants_human(text: str) -> bool:

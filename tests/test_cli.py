@@ -129,6 +129,8 @@ def _story(work: Path) -> dict[str, Done]:
                      stdin="/open 1\n/claim\nWe restored your account.\n/note checked the logs\n"),
         "second_chat": kefu("chat", "--name", "alice", "--lang", "en", config=config, cwd=work,
                             stdin="/status\n"),
+        "desk_en_ticket": kefu("desk", "--name", "amy", "--lang", "en", config=config, cwd=work,
+                               stdin="/open 1\n/claim\n"),
     }  # fmt: skip
     readers = {
         "export": ("tickets", "export"),
@@ -255,6 +257,19 @@ def test_the_desk_speaks_the_language_asked_for(runs: dict[str, Done]) -> None:
     assert done.code == 0, done.err
     assert "The queue is empty." in done.out
     assert "There is no ticket #9." in done.out
+
+
+def test_the_desk_in_another_language_than_the_deployments_reads_all_of_it(
+    runs: dict[str, Done],
+) -> None:
+    """The deployment's moderators read Chinese (the default); amy's desk is English: the
+    queue, a ticket's card, its buttons and what is said of her moves are English (the queue
+    and the buttons were Chinese)."""
+    done = runs["desk_en_ticket"]
+    assert done.code == 0, done.err
+    assert "Queue (1):" in done.out and "队列" not in done.out
+    assert "[1] Unclaim" in done.out and "取消认领" not in done.out
+    assert "#1 claimed by amy." in done.out
 
 
 def test_stats(runs: dict[str, Done]) -> None:

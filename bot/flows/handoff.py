@@ -159,13 +159,14 @@ async def _held_back(turn: Turn, surfaces: Sequence[ChatRef]) -> int:
     return held
 
 
-async def card(svc: Services, ticket: Ticket, held: int = 0) -> Reply:
+async def card(svc: Services, ticket: Ticket, held: int = 0, lang: str = "") -> Reply:
     """The moderators' card: who, what, the form answers (once) and the screenshots.
 
     `held`: messages for the ticket's moderator chats that were waiting to be sent when it
     came in (a group's send budget spent): said plainly, so nobody wonders why it is late.
+    `lang`: by default the moderators' (a card shown to one moderator alone is in theirs).
     """
-    lang = svc.mod_lang
+    lang = lang or svc.mod_lang
     cat = svc.kb.categories.get(ticket.category)
     cat_label = cat.label(lang) if cat else (ticket.category or "—")
     user = ticket.user_name or ticket.user_key
@@ -201,7 +202,10 @@ async def card(svc: Services, ticket: Ticket, held: int = 0) -> Reply:
             )
     title = svc.texts(lang, "mod_card_title", id=ticket.id, category=cat_label, user=user)
     return Reply(
-        "\n".join(lines), buttons=mod_buttons(svc, ticket), files=tuple(files), title=title[:120]
+        "\n".join(lines),
+        buttons=mod_buttons(svc, ticket, lang),
+        files=tuple(files),
+        title=title[:120],
     )
 
 

@@ -29,10 +29,10 @@ async def show_misses(turn: Turn) -> None:
     if not misses:
         turn.say(Reply(turn.mine("mod_misses_none")))
         return
-    lines = [turn.mt("mod_misses_title", n=len(misses))]
+    lines = [turn.mine("mod_misses_title", n=len(misses))]
     for miss in misses:
         shown = f" → {miss.article_id}" if miss.article_id else ""
-        kind = turn.mt(f"miss_{miss.kind.value}")
+        kind = turn.mine(f"miss_{miss.kind.value}")
         lines.append(f"{miss.id}: [{kind}] {miss.query[:QUERY_SHOWN]}{shown}")
     turn.say(Reply("\n".join(lines)))
 

@@ -18,7 +18,7 @@ QUEUE_SHOWN = 20  # tickets listed by /queue
 
 def say(turn: Turn, key: str, ticket: Ticket | None = None, **values: object) -> None:
     """Answer the moderator in their language, with the ticket's buttons when given."""
-    buttons = mod_buttons(turn.svc, ticket) if ticket is not None else ()
+    buttons = mod_buttons(turn.svc, ticket, turn.actor_lang) if ticket is not None else ()
     turn.say(Reply(turn.mine(key, **values), buttons=buttons))
 
 
@@ -55,22 +55,28 @@ def block(turn: Turn, ticket: Ticket, banned: bool) -> None:
     say(turn, "mod_blocked" if banned else "mod_unblocked", user=who)
 
 
+def _category(turn: Turn, category_id: str) -> str:
+    """A category's label in the acting moderator's language (its id if it is gone)."""
+    cat = turn.svc.kb.categories.get(category_id)
+    return cat.label(turn.actor_lang) if cat else (category_id or "-")
+
+
 async def show_queue(turn: Turn) -> None:
     """The queue by priority and waiting time."""
     tickets = await turn.svc.store.queue()
     if not tickets:
         say(turn, "mod_queue_empty")
         return
-    lines = [turn.mt("mod_queue_title", n=len(tickets))]
+    lines = [turn.mine("mod_queue_title", n=len(tickets))]
     for t in tickets[:QUEUE_SHOWN]:
         lines.append(
-            turn.mt(
+            turn.mine(
                 "mod_queue_line",
                 id=t.id,
-                state=turn.mt(f"state_{t.status.value}"),
+                state=turn.mine(f"state_{t.status.value}"),
                 priority=t.priority,
                 minutes=int((turn.now - t.created_at) // 60),
-                category=t.category or "-",
+                category=_category(turn, t.category),
                 user=t.user_name or t.user_key,
                 summary=t.summary[:40],
             ).removesuffix(" · ")  # a form's ticket has no question to show
@@ -80,15 +86,15 @@ async def show_queue(turn: Turn) -> None:
 
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     """A ticket in full: card, attachments and history."""
-    card = await handoff.card(turn.svc, ticket)
+    card = await handoff.card(turn.svc, ticket, lang=turn.actor_lang)
     lines = [card.text]
     if card.files:
-        lines.append(turn.mt("mod_attachments"))
+        lines.append(turn.mine("mod_attachments"))
         lines += [f"  {f.path}" for f in card.files]
     for m in await turn.svc.store.messages(ticket.id):
-        files = "".join(turn.mt("mod_file_ref", sha=sha[:12]) for sha in m.attachments)
+        files = "".join(turn.mine("mod_file_ref", sha=sha[:12]) for sha in m.attachments)
         who = m.author_name or m.author_id
-        author = turn.mt(f"author_{m.author.value}")
+        author = turn.mine(f"author_{m.author.value}")
         lines.append(f"  {author} {who}: {m.text}{files}")
     turn.say(Reply("\n".join(lines), title=card.title, buttons=card.buttons))
 

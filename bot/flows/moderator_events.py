@@ -210,10 +210,10 @@ async def _dead_letters(turn: Turn, _args: str) -> None:
     if not dead:
         turn.say(Reply(turn.mine("mod_dead_none")))
         return
-    lines = [turn.mt("mod_dead_title", n=len(dead))]
+    lines = [turn.mine("mod_dead_title", n=len(dead))]
     for item in dead:
         lines.append(
-            turn.mt(
+            turn.mine(
                 "mod_dead_line",
                 id=item.id,
                 platform=item.platform,
@@ -233,18 +233,18 @@ async def _backlog(turn: Turn, _args: str) -> None:
         turn.say(Reply(turn.mine("mod_backlog_none")))
         return
     told = turn.svc.routes.backlog(waiting)
-    lines = [turn.mt("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
+    lines = [turn.mine("mod_backlog_title", n=sum(n for _, _, n, _ in waiting))]
     for chat, n, oldest in told.surfaces:
         where = {"platform": chat.platform, "chat": chat.id}
         if oldest is None:
-            lines.append(turn.mt("mod_backlog_clear", **where))
+            lines.append(turn.mine("mod_backlog_clear", **where))
         else:
             age = int(turn.now - oldest)
-            lines.append(turn.mt("mod_backlog_line", **where, n=n, age=age))
+            lines.append(turn.mine("mod_backlog_line", **where, n=n, age=age))
     if told.others_oldest is not None:
         age = int(turn.now - told.others_oldest)
         users = {"n": told.others, "chats": told.other_chats, "age": age}
-        lines.append(turn.mt("mod_backlog_users", **users))
+        lines.append(turn.mine("mod_backlog_users", **users))
     turn.say(Reply("\n".join(lines)))
 
 

@@ -11,9 +11,10 @@ from bot.tickets import Move, Notice, Role
 from bot.types import Button, Look, Reply
 
 
-def mod_buttons(svc: Services, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    """Claim / Close, or Unclaim / Close, or Reopen, by the ticket's state."""
-    lang = svc.mod_lang
+def mod_buttons(svc: Services, ticket: Ticket, lang: str = "") -> tuple[tuple[Button, ...], ...]:
+    """Claim / Close, or Unclaim / Close, or Reopen, by the ticket's state (in `lang`, by
+    default the moderators')."""
+    lang = lang or svc.mod_lang
     close = Button(svc.texts(lang, "btn_close"), act(Verb.MOD_CLOSE, ticket.id), look=Look.DANGER)
     if ticket.status == TicketStatus.CLOSED:
         return ((Button(svc.texts(lang, "btn_reopen"), act(Verb.MOD_REOPEN, ticket.id)),),)
@@ -36,7 +37,7 @@ def _refuse(turn: Turn, role: Role, why: str, ticket: Ticket) -> None:
     if role is Role.OWNER:
         turn.text(why, turn.human_row(), id=ticket.id)
         return
-    buttons = mod_buttons(turn.svc, ticket) if why != "ticket_exists" else ()
+    buttons = mod_buttons(turn.svc, ticket, turn.actor_lang) if why != "ticket_exists" else ()
     turn.say(Reply(turn.mine(why, id=ticket.id), buttons=buttons))
 
 
@@ -79,7 +80,8 @@ async def make(
         shared = Reply(turn.mt(told.to_moderators, **values), buttons=buttons)
         mine = None  # the acting moderator's copy, when they read another language
         if turn.actor_lang != turn.svc.mod_lang:
-            mine = Reply(turn.mine(told.to_moderators, **values), buttons=buttons)
+            mine_buttons = mod_buttons(turn.svc, ticket, turn.actor_lang)
+            mine = Reply(turn.mine(told.to_moderators, **values), buttons=mine_buttons)
         turn.to_moderators(ticket, shared, mine=mine)
     if told.to_user:
         _tell_user(turn, ticket, move, role, told.to_user)

@@ -415,6 +415,20 @@ async def test_an_unclaimed_ticket_pages_the_moderators_again_after_the_sla(h: H
     assert await h.tick() == 0  # not again at once
 
 
+async def test_the_ticket_keeps_the_question_asked_before_talk_to_a_person(
+    h: Harness, lang: str
+) -> None:
+    """ "人工客服" alone says nothing about the problem: the card keeps the question asked
+    before it (it showed "人工客服" as what the user asked)."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await user.command("start")
+    await user.says(w.question)
+    await user.says("人工客服")
+    if await user.open_ticket() is None:
+        await user.presses(w.human_now)
+    assert (await h.ticket(1)).summary == w.question
+
+
 async def test_a_request_for_a_person_that_says_more_is_not_lost(h: Harness, lang: str) -> None:
     """The words around "转人工" reach the moderators: in the card, or relayed to the ticket."""
     user = h.user("alice", lang)
