@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.app import MissingExtra, open_store, run_web
@@ -19,7 +20,15 @@ if TYPE_CHECKING:
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     """`kefu web [add-user NAME [--password-stdin] | remove-user NAME | users]`."""
-    web = sub.add_parser("web", parents=[common], help="the web desk, reports and /metrics")
+    web = sub.add_parser(
+        "web",
+        parents=[common],
+        help="the web desk, reports and /metrics",
+        description="Serve the web desk on [web] listen:port of the config (default "
+        "http://127.0.0.1:8080), or manage its local accounts.",
+    )
+    web.add_argument("--listen", help="the address to serve on (default: [web] listen)")
+    web.add_argument("--port", type=int, help="the port to serve on (default: [web] port)")
     wsub = web.add_subparsers(dest="web_command")
     add = wsub.add_parser("add-user", parents=[common], help="create or reset a local account")
     add.add_argument("name")
@@ -29,6 +38,16 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     remove = wsub.add_parser("remove-user", parents=[common], help="delete a local account")
     remove.add_argument("name")
     wsub.add_parser("users", parents=[common], help="list the local accounts")
+
+
+def _served_at(config: Config, listen: str | None, port: int | None) -> Config:
+    """The config with the address given on the command line, if one was."""
+    web = config.web
+    if listen:
+        web = replace(web, listen=listen)
+    if port is not None:
+        web = replace(web, port=port)
+    return replace(config, web=web)
 
 
 def _password(from_stdin: bool) -> str:
@@ -44,7 +63,7 @@ def main(config: Config, args: argparse.Namespace) -> int:
     """Run the `kefu web` command asked for."""
     try:
         if args.web_command is None:
-            asyncio.run(run_web(config))
+            asyncio.run(run_web(_served_at(config, args.listen, args.port)))
             return 0
         return asyncio.run(_accounts(config, args))
     except MissingExtra as exc:

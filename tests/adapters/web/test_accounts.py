@@ -8,8 +8,14 @@ import asyncio
 import io
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 
@@ -27,7 +33,7 @@ from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 from tests.adapters.web.conftest import PASSWORD, MakeWeb, sign_in
 from tests.helpers.builders import toml_config
-from tests.test_cli import kefu
+from tests.test_cli import code_under_test, kefu
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # the files' hashes
 
@@ -191,3 +197,31 @@ async def test_accounts_and_sessions_are_shared_by_hosts_on_one_postgresql_datab
         assert (await on_c.get("/queue")).status_code == 303
     listed = await asyncio.to_thread(kefu, "web", "users", config=host_a, cwd=tmp_path)
     assert listed.code == 0 and "amy" not in listed.out
+
+
+def test_kefu_web_serves_on_the_port_given_on_the_command_line(tmp_path: Path) -> None:
+    """`kefu web --port N` (what people try first) serves there instead of [web] port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = toml_config(tmp_path / "kefu.toml", tmp_path / "data")
+    env = code_under_test({k: v for k, v in os.environ.items() if k != "KEFU_CONFIG"})
+    command = [sys.executable, "-m", "bot", "web", "--listen", "127.0.0.1", "--port", str(port)]
+    log = tmp_path / "web.log"
+    with log.open("wb") as err:
+        server = subprocess.Popen([*command, "--config", str(config)], cwd=tmp_path, env=env,
+                                  stderr=err)  # fmt: skip
+    try:
+        status = 0
+        for _ in range(200):  # the process starts within seconds; polled, never timed
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1).status_code
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.1)
+        assert status == 200, log.read_text(encoding="utf-8")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
