@@ -133,7 +133,7 @@ def hold(turn: Turn, attachments: tuple[Attachment, ...], *, quiet: bool = False
     if fresh:
         turn.data[HELD] = [*held, *fresh[:room]]
     if len(fresh) > room:
-        turn.text("held_full", max=MAX_HELD)
+        turn.text("held_full", turn.human_row(), max=MAX_HELD)
     elif fresh and not quiet:
         turn.text("screenshot_held", turn.human_row())
 
