@@ -29,12 +29,10 @@ NO_CAPABILITIES = Capabilities()
 OFFERED = "offered"  # in a conversation's data: its last buttons, by typed label
 HELD = "held"  # in a conversation's data: screenshots sent outside a form or a ticket
 MAX_HELD = 5  # of them, kept for the next ticket
-LOOSE_LENGTH = 40
+LOOSE_LENGTH = 40  # characters of a message that may be a button's label said loosely
 SHORT_LABEL_WORDS = 4  # a label this short may be pressed by typing one of its parts
 SHORT_LABEL_CHARS = 24
-_CJK = re.compile(
-    r"[\u3400-\u9fff]"
-)  # characters of a message that may be a button's label said loosely
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def typed_label(text: str) -> str:
