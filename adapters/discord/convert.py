@@ -77,7 +77,9 @@ def attachment(item: discord.Attachment, max_bytes: int) -> Attachment:
     """An inbound file: images up to `max_bytes` are accepted, the rest marked with an error."""
     mime = (item.content_type or "").split(";")[0].strip().lower()
     error = ""
-    if not mime.startswith("image/"):
+    if mime.startswith(("audio/", "video/")):
+        error = "err_not_text"  # a voice message or a clip: type it, please
+    elif not mime.startswith("image/"):
         error = "err_not_image"
     elif item.size > max_bytes:
         error = "err_too_large"

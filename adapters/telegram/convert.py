@@ -23,6 +23,7 @@ from bot.types import (
 
 PLATFORM = "telegram"
 NOT_IMAGE = "err_not_image"  # Attachment.error for a file that is no image (an i18n key)
+NOT_TEXT = "err_not_text"  # for a voice or video message or a sticker: type it, please
 # Telegram: a command is "/" + 1-32 letters, digits or underscores, optionally "@botname".
 # Hyphens are accepted too: Kefu's desk has /snippet-add (clients just do not highlight it).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_-]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
@@ -81,7 +82,8 @@ def parse_command(text: str, bot_username: str) -> tuple[str, str] | None:
 
 
 def attachments(message: Message) -> tuple[Attachment, ...]:
-    """Photos (the largest size) and image documents; other files marked err_not_image."""
+    """Photos (the largest size) and image documents; other files marked err_not_image, voice,
+    audio, video messages and stickers err_not_text."""
     if message.photo:
         best = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         name = f"photo_{best.file_unique_id}.jpg"
@@ -98,7 +100,7 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
         if media is not None:
             name = getattr(media, "file_name", None) or kind
             mime = getattr(media, "mime_type", None) or ""
-            return (Attachment(media.file_id, name, mime, media.file_size, "", NOT_IMAGE),)
+            return (Attachment(media.file_id, name, mime, media.file_size, "", NOT_TEXT),)
     return ()
 
 

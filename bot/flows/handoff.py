@@ -124,11 +124,12 @@ def hold(turn: Turn, attachments: tuple[Attachment, ...], *, quiet: bool = False
     question gets them, or the ticket itself), each refused one explained. `quiet`: their
     words are answered too, so the screenshots are not the subject of the reply."""
     max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
-    for a in attachments:
-        if a.error:
-            turn.text(a.error, max=max_mb)
     held = turn.held()
     fresh = [a.sha256 for a in attachments if a.sha256 and a.sha256 not in held]
+    refused = [a.error for a in attachments if a.error]
+    for n, error in enumerate(refused, 1):
+        last = n == len(refused) and not fresh and not quiet  # the step's last word
+        turn.text(error, *([turn.human_row()] if last else []), max=max_mb)
     room = max(0, MAX_HELD - len(held))
     if fresh:
         turn.data[HELD] = [*held, *fresh[:room]]

@@ -132,7 +132,7 @@ async def test_a_screenshot_sent_before_asking_goes_with_the_ticket(h: Harness, 
     assert said.has(user.t("screenshot_held")) and not said.has(user.t("bad_input"))
     assert w.human in said.labels
     said = await user.sends_file(b"MZ not an image", name="a.exe")
-    assert said.has(user.t("err_not_image"))
+    assert said.has(user.t("err_not_image")) and w.human in said.labels
     await user.says(w.question)  # browsing on keeps it
     await user.command("human")
     await user.presses(w.human_now)  # the article's category has a form: offered first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -200,3 +201,14 @@ def test_parse_command(text: str, expected: tuple[str, str] | None) -> None:
 def test_help_slash_command_is_the_menu() -> None:
     user = UserRef("discord", "1")
     assert convert.command_event(user, convert.dm_chat(DM), 1, "help").name == "menu"
+
+
+def test_a_voice_message_or_clip_is_asked_to_be_typed() -> None:
+    """Discord's voice messages are audio/ogg attachments: not "isn't an image", but "type it,
+    please" (screenshots still welcome)."""
+    voice = discord.Attachment(
+        data={"id": 1, "filename": "voice-message.ogg", "size": 9000, "content_type": "audio/ogg",
+              "url": "https://cdn.discordapp.com/v.ogg", "proxy_url": "https://media/v.ogg"},
+        state=SimpleNamespace(http=None),  # type: ignore[arg-type]  # nothing is fetched
+    )  # fmt: skip
+    assert convert.attachment(voice, MAX).error == "err_not_text"

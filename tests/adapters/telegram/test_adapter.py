@@ -229,7 +229,7 @@ async def test_service_and_general_topic_chatter_are_ignored(
         (event,) = await sink.wait(1)
         await fake.wait_for(lambda: not fake.pending_updates())
     assert isinstance(event, TextReceived)
-    assert event.attachments[0].error == "err_not_image"
+    assert event.attachments[0].error == "err_not_text"
 
 
 async def test_a_group_that_is_not_the_moderator_group_is_ignored_and_its_id_logged_once(

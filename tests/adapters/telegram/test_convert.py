@@ -83,12 +83,12 @@ def test_image_document_is_an_attachment() -> None:
         ),
         (
             "private_sticker",
-            Attachment("CAACAgIAAxkBAAMVStick", "sticker", "", 23012, "", "err_not_image"),
+            Attachment("CAACAgIAAxkBAAMVStick", "sticker", "", 23012, "", "err_not_text"),
             "",
         ),
         (
             "private_voice",
-            Attachment("AwACAgUAAxkBAAMWVoice", "voice", "audio/ogg", 11873, "", "err_not_image"),
+            Attachment("AwACAgUAAxkBAAMWVoice", "voice", "audio/ogg", 11873, "", "err_not_text"),
             "",
         ),
     ],
