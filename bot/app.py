@@ -261,7 +261,7 @@ async def learn_examples(runtime: Runtime) -> int:
     """Teach the index the queries attached since it last looked (in any process)."""
     fresh = await runtime.store.examples(runtime.services.kb_key, runtime.examples_seen)
     for example in fresh:
-        runtime.services.index.add_example(example.query, example.article_id)
+        runtime.services.teach(example.query, example.article_id)
         runtime.examples_seen = example.id
     return len(fresh)
 
