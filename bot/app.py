@@ -234,9 +234,19 @@ async def reload_content(runtime: Runtime) -> bool:
     return True
 
 
+# Tracked objects allocated (net) between two collections of the youngest generation; Python's
+# default is 700. A turn allocates a few thousand, nearly all freed by reference counting (the
+# collections found ~1 cyclic object in 10,000), so at 700 the collector ran several times a
+# turn, and every tenth of those a middle one, every tenth of those a full one over everything
+# the process keeps: GC was ~40% of the CPU in benchmarks/engine.py (gc.callbacks: 8.5 s of a
+# 35 s run; 1.3 s at 20,000). Cycles are still collected, a few times a second under load.
+YOUNG_OBJECTS = 20_000
+
+
 def settle_heap() -> None:
     """Put what is alive now (modules, the help center and its index, jieba's dictionary) out
-    of the garbage collector's reach, once loading is done.
+    of the garbage collector's reach, once loading is done, and collect young objects less
+    often (YOUNG_OBJECTS).
 
     A full collection otherwise walks all of it again and again: pauses of up to ~300 ms on
     the event loop under load, the p99 of benchmarks/engine.py. Objects freed by reference
@@ -244,13 +254,14 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 async def learn_examples(runtime: Runtime) -> int:
     """Teach the index the queries attached since it last looked (in any process)."""
     fresh = await runtime.store.examples(runtime.services.kb_key, runtime.examples_seen)
     for example in fresh:
-        runtime.services.index.add_example(example.query, example.article_id)
+        runtime.services.teach(example.query, example.article_id)
         runtime.examples_seen = example.id
     return len(fresh)
 

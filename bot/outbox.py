@@ -233,7 +233,8 @@ class Outbox:
     async def _record_sent(self, pack: Sequence[OutboxItem]) -> None:
         now = self._clock()
         head, *run = pack
-        await asyncio.gather(*(self._store.mark_sent(i.id, now, i.maybe_doubled) for i in run))
+        if run:
+            await asyncio.gather(*(self._store.mark_sent(i.id, now, i.maybe_doubled) for i in run))
         await self._store.mark_sent(head.id, now, head.maybe_doubled)
 
     async def drain(self, platform: str, seconds: float = 10.0) -> None:

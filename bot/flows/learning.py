@@ -52,6 +52,6 @@ async def teach(turn: Turn, args: str) -> None:
         return
     example = TaughtExample(query, article.id, turn.svc.kb_key, turn.actor, turn.now)
     added = await turn.svc.store.add_example(example)
-    turn.svc.index.add_example(query, article.id)
+    turn.svc.teach(query, article.id)
     key = "mod_taught" if added else "mod_taught_already"
     turn.say(Reply(turn.mine(key, query=query[:QUERY_SHOWN], title=article.title)))

@@ -151,7 +151,7 @@ async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -
 def _article_too(turn: Turn, query: str, asked: str) -> None:
     """Show the article the help center is confident of (one not marked unhelpful)."""
     rejected = [str(a) for a in turn.data.get("rejected", [])]
-    result = turn.svc.index.search(query, lang=turn.lang, limit=5)
+    result = turn.svc.search(query, turn.lang)
     ids = [h.id for h in result.hits if h.id not in rejected]
     if result.confident and result.hits and ids and ids[0] == result.hits[0].id:
         turn.data["query"] = asked
@@ -180,7 +180,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     query = clean(asked)
     if await _answered_unsearched(turn, query, asked, quiet):
         return
-    result = turn.svc.index.search(query, lang=turn.lang, limit=5)
+    result = turn.svc.search(query, turn.lang)
     turn.data["query"] = asked
     rejected = [str(a) for a in turn.data.get("rejected", [])]
     hits = [h for h in result.hits if h.score >= MIN_CANDIDATE_SCORE and h.id not in rejected]

@@ -10,6 +10,7 @@ from typing import Any
 from bot.actions import Verb, act, owner_tag
 from bot.config import Config
 from bot.deliveries import to_chat, to_ticket_topic
+from bot.flows.searches import SearchCache
 from bot.flows.staffing import Staffing
 from bot.hours import Hours
 from bot.routes import Routes
@@ -21,7 +22,7 @@ from bot.texts import Texts, normalize_lang
 from bot.types import Button, Capabilities, ChatKind, ChatRef, IncomingEvent, Look, Reply
 from knowledge.intents import gist
 from knowledge.models import KnowledgeBase
-from knowledge.search import SearchIndex
+from knowledge.search import SearchIndex, SearchResult
 
 NO_CAPABILITIES = Capabilities()
 
@@ -67,6 +68,17 @@ class Services:
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
     kb_key: str = ""  # which knowledge base misses and examples belong to
     staffing: Staffing = field(default_factory=Staffing)  # moderators at work, for estimates
+    searches: SearchCache = field(default_factory=SearchCache)  # results of `index`, kept
+
+    def search(self, query: str, lang: str, limit: int = 5) -> SearchResult:
+        """The help center's ranking for a query (remembered until the index changes)."""
+        return self.searches.search(self.index, query, lang, limit)
+
+    def teach(self, query: str, article_id: str) -> bool:
+        """Attach a query to an article in the index (see SearchIndex.add_example)."""
+        added = self.index.add_example(query, article_id)
+        self.searches.forget()
+        return added
 
     @property
     def mod_lang(self) -> str:
