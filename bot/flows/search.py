@@ -138,7 +138,7 @@ async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -
     query = clean(asked)
     if query and not attachments:
         words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-        confident = turn.svc.index.search(query, lang=turn.lang, limit=1).confident
+        confident = turn.svc.search(query, turn.lang).confident
         if confident or classify(query) is not Intent.NONE or is_angry(query, words):
             await answer_text(turn, text)
             return
