@@ -14,6 +14,15 @@ from tests.scenarios.words import WORDS
 BANNED = "account/banned"
 
 
+async def at_the_offer(user: FakeUser) -> None:
+    """From /start to "the form, or a person now?" (a banned account has a form)."""
+    w = WORDS[user.lang]
+    await user.command("start")
+    await user.presses(w.account)
+    await user.presses(w.banned)
+    await user.presses(w.human)
+
+
 def person_offered(user: FakeUser) -> bool:
     """The latest message with buttons offers a person, or a ticket is already open."""
     w = WORDS[user.lang]
@@ -100,10 +109,7 @@ async def test_details_typed_instead_of_choosing_open_the_ticket_with_them(
     ticket they asked for, with their words as its first message (they were searched before,
     answered "no article found" and lost)."""
     w, user = WORDS[lang], h.user("alice", lang)
-    await user.command("start")
-    await user.presses(w.account)
-    await user.presses(w.banned)
-    await user.presses(w.human)
+    await at_the_offer(user)
     said = await user.says("订单号 88812345，昨天晚上 8 点")
     assert said.has("#1") and said.has(w.relay_ack)
     assert (await h.ticket(1)).category == BANNED
@@ -113,11 +119,8 @@ async def test_details_typed_instead_of_choosing_open_the_ticket_with_them(
 
 
 async def test_a_screenshot_sent_at_the_offer_opens_the_ticket_with_it(h: Harness) -> None:
-    w, user = WORDS["en"], h.user("alice", "en")
-    await user.command("start")
-    await user.presses(w.account)
-    await user.presses(w.banned)
-    await user.presses(w.human)
+    user = h.user("alice", "en")
+    await at_the_offer(user)
     said = await user.sends_image(png(color=(9, 9, 9)))
     assert said.has("#1") and not said.has(user.t("bad_input"))
     assert any(r.files for r in await h.moderators.in_ticket(1))
@@ -169,10 +172,7 @@ async def test_a_question_or_thanks_at_the_offer_is_answered_not_a_ticket(
     h: Harness, lang: str
 ) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
-    await user.command("start")
-    await user.presses(w.account)
-    await user.presses(w.banned)
-    await user.presses(w.human)
+    await at_the_offer(user)
     said = await user.says(w.question)
     assert said.has(w.did_it_help) and await user.open_ticket() is None
     await user.presses(w.human)
