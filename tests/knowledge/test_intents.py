@@ -223,6 +223,8 @@ def test_a_problem_with_the_product_is_a_question(text: str) -> None:
         ("我试了，但是还是不行", False),
         ("i tried that but it didn't work", False),
         ("not quite", False),
+        ("that didn't help", False),
+        ("这个没用", False),
         ("好像可以了", True),
         ("works now, thanks", True),
         ("怎么改密码", None),
