@@ -39,6 +39,7 @@ class Intent(StrEnum):
     SMALL_TALK = "small_talk"  # chatter or an off-topic request: no article answers it
     COMPLAINT = "complaint"  # about the service itself: offer a person
     PERSON = "person"  # asks for a person: start the handoff
+    IDENTITY = "identity"  # "are you a bot?": say so, with a person one tap away
 
 
 def clean(text: str) -> str:
@@ -89,6 +90,7 @@ class Intents:
     unsure: frozenset[str] = frozenset()
     press: re.Pattern[str] | None = None
     status: re.Pattern[str] | None = None
+    identity: re.Pattern[str] | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -116,6 +118,7 @@ class Intents:
             unsure=frozenset(_strip(None, clean(w)) for w in words("unsure", "whole")),
             press=_pattern(words("person", "filler") + words("press", "filler")),
             status=_pattern(words("status", "phrases")),
+            identity=_pattern(words("identity", "whole")),
         )
 
     @classmethod
@@ -174,6 +177,11 @@ class Intents:
         low = clean(text)
         return _strip(self.filler, low) in self.unsure or _strip(None, low) in self.unsure
 
+    def asks_identity(self, text: str) -> bool:
+        """Whether a message asks who they are talking to ("你是真人吗", "are you a bot?")."""
+        low = clean(text)
+        return _found(self.identity, low) and not _strip(self.identity, low)
+
     def asks_status(self, text: str) -> bool:
         """Whether a message asks how long it takes or whether anyone is there ("还要等多久",
         "any update?")."""
@@ -190,6 +198,8 @@ class Intents:
         low = clean(text)
         if not low:
             return Intent.NONE
+        if self.asks_identity(low):
+            return Intent.IDENTITY
         if self.wants_person(low):
             return Intent.PERSON
         if self.is_complaint(low):
@@ -247,5 +257,7 @@ def only_person(text: str) -> bool:
 
 
 def wants_human(text: str) -> bool:
-    """Whether a message asks for a person, by the built-in phrase lists."""
-    return builtin().wants_person(text)
+    """Whether a message asks for a person, by the built-in phrase lists ("你是真人吗" asks
+    who they talk to, not for one)."""
+    found = builtin()
+    return found.wants_person(text) and not found.asks_identity(text)

@@ -48,10 +48,17 @@ __all__ = [
 
 # No article is a confident answer to these, whatever it holds.
 _SILENT = frozenset(
-    {Intent.GREETING, Intent.CLOSING, Intent.ASK, Intent.SMALL_TALK, Intent.COMPLAINT}
+    {
+        Intent.GREETING,
+        Intent.CLOSING,
+        Intent.ASK,
+        Intent.SMALL_TALK,
+        Intent.COMPLAINT,
+        Intent.IDENTITY,
+    }
 )
 _NOTHING = frozenset(  # and no article is offered
-    {Intent.GREETING, Intent.CLOSING, Intent.ASK, Intent.SMALL_TALK}
+    {Intent.GREETING, Intent.CLOSING, Intent.ASK, Intent.SMALL_TALK, Intent.IDENTITY}
 )
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.

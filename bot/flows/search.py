@@ -24,6 +24,7 @@ _INTENT_REPLIES = {
     Intent.CLOSING: "anything_else",
     Intent.ASK: "ask_what",
     Intent.SMALL_TALK: "small_talk",
+    Intent.IDENTITY: "identity",
 }
 BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation

@@ -49,6 +49,16 @@ def test_requests_for_a_person(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["你是真人吗？", "是不是机器人", "are you a real person?", "Is this a bot", "你是ai吗"]
+)
+def test_asking_who_answers_is_no_request_for_a_person(text: str) -> None:
+    """ "你是真人吗" holds "真人" and "are you a real person" holds "real person": they ask
+    who they are talking to (answered: a bot, a person one tap away), they open no ticket."""
+    assert not wants_human(text)
+    assert classify(text) is Intent.IDENTITY
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "客服态度太差",
@@ -141,7 +151,7 @@ def test_a_request_for_help_is_asked_about_only_when_it_says_nothing_yet(
         "哈哈哈哈",
         "tell me a joke",
         "今天天气怎么样",
-        "are you a bot?",
+        "are you a bot lol, tell me a joke",
         "？？？",
         "😂😂",
     ],

@@ -434,6 +434,8 @@ async def test_angry_words_are_configurable(make_harness: MakeHarness) -> None:
         ("hello", "greeting_again"),
         ("谢谢", "anything_else"),
         ("ok thanks", "anything_else"),
+        ("你是真人吗？", "identity"),
+        ("are you a real person?", "identity"),
     ],
 )
 async def test_small_talk_and_greetings_get_no_article(
@@ -445,6 +447,7 @@ async def test_small_talk_and_greetings_get_no_article(
     assert said.has(user.t(answer))
     assert not said.has(user.t("did_it_help"))  # no article pushed
     assert user.t("btn_human") in said.labels  # a person is one tap away
+    assert await user.open_ticket() is None  # "真人" in "你是真人吗" asks, it opens nothing
 
 
 @pytest.mark.parametrize(
