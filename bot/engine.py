@@ -208,6 +208,9 @@ class Engine:
         """An open ticket takes everything the user sends; asking again shows its status.
         Only the label of one of the last message's buttons, typed ("关闭工单", "Ticket
         status"), presses it instead (checked like any press)."""
+        if turn.conv.step == Step.FORGET and (yes := verdict(said)) is not None:
+            await lifecycle.forget(turn, yes)  # "yes" to "delete your data?" asked in a ticket
+            return
         pressed = None if event.attachments else turn.offered(said)
         if pressed is not None:
             await self._press_typed(turn, event, pressed)

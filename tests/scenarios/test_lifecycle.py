@@ -184,6 +184,22 @@ async def test_forget_answered_in_words(h: Harness, lang: str) -> None:
     assert await h.store.get_user(user.key) is None
 
 
+async def test_forget_answered_in_words_with_a_ticket_open(h: Harness, lang: str) -> None:
+    """With a ticket open, "yes" under "delete your data?" was relayed to the moderators as a
+    message and nothing was deleted; "no" keeps it, and neither is relayed."""
+    user = h.user("alice", lang)
+    await user.command("human")
+    await user.command("forget")
+    said = await user.says({"zh-CN": "否", "en": "no"}[lang])
+    assert said.has(user.t("forget_kept"))
+    await user.command("forget")
+    said = await user.says({"zh-CN": "是的", "en": "yes"}[lang])
+    assert said.has(user.t("forget_done"))
+    assert await h.store.get_user(user.key) is None
+    assert (await h.ticket(1)).status == "closed"
+    assert not [m for m in await h.store.messages(1) if m.author.value == "user"]
+
+
 async def test_an_old_forget_button_deletes_nothing(h: Harness) -> None:
     w, user = WORDS["en"], h.user("alice", "en")
     await user.command("forget")
