@@ -91,6 +91,8 @@ class Intents:
     press: re.Pattern[str] | None = None
     status: re.Pattern[str] | None = None
     identity: re.Pattern[str] | None = None
+    negation: re.Pattern[str] | None = None
+    form: re.Pattern[str] | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -119,6 +121,8 @@ class Intents:
             press=_pattern(words("person", "filler") + words("press", "filler")),
             status=_pattern(words("status", "phrases")),
             identity=_pattern(words("identity", "whole")),
+            negation=_pattern(words("press", "negation")),
+            form=_pattern(words("press", "form")),
         )
 
     @classmethod
@@ -187,6 +191,12 @@ class Intents:
         "any update?")."""
         return _found(self.status, clean(text))
 
+    def chooses_form(self, text: str) -> bool:
+        """Whether a message names the form and does not say no to it ("I'd rather fill in
+        the form", "那我填表吧"; not "I don't want a form")."""
+        low = clean(text)
+        return _found(self.form, low) and not _found(self.negation, low)
+
     def gist(self, text: str) -> str:
         """A short message or a button's label without filler and punctuation, to compare
         them loosely: "yeah fill the form" and "Fill in the form" have one gist."""
@@ -244,6 +254,11 @@ def unsure(text: str) -> bool:
 def asks_status(text: str) -> bool:
     """Whether a message asks after the wait, by the built-in phrase lists."""
     return builtin().asks_status(text)
+
+
+def chooses_form(text: str) -> bool:
+    """Whether a message chooses the form, by the built-in phrase lists (Intents.chooses_form)."""
+    return builtin().chooses_form(text)
 
 
 def gist(text: str) -> str:

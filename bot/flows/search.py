@@ -131,18 +131,16 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
 
 
 async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
-    """Typed while "the form, or a person now?" is asked. A question the help center answers
-    with confidence gets its article, and "hi", "ok" or an angry word their usual answer; what
-    else they wrote (an order number, what happened, a screenshot) opens the ticket they asked
-    for with it as the first message, instead of "no article found" and their words lost."""
+    """Typed while "the form, or a person now?" is asked, after they asked for a person: what
+    they wrote (an order number, what happened, a screenshot, even a question or a complaint)
+    opens the ticket with it as the first message, instead of being searched ("no article
+    found", or an article they did not ask for) and lost. Only "hi", "ok", "are you a bot?"
+    and the like get their usual answer."""
     asked = text.strip()[:MAX_QUERY]
     query = clean(asked)
-    if query and not attachments:
-        words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-        confident = turn.svc.search(query, turn.lang).confident
-        if confident or classify(query) is not Intent.NONE or is_angry(query, words):
-            await answer_text(turn, text)
-            return
+    if query and not attachments and classify(query) in _INTENT_REPLIES:
+        await answer_text(turn, text)
+        return
     turn.data["query"] = asked
     await handoff.create_ticket(turn)
     if turn.ticket is not None:

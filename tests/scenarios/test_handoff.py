@@ -118,6 +118,26 @@ async def test_details_typed_instead_of_choosing_open_the_ticket_with_them(
     assert [m.text for m in history] == ["订单号 88812345，昨天晚上 8 点"]
 
 
+@pytest.mark.parametrize(
+    ("lang", "typed", "form"),
+    [("en", "I'd rather fill in the form", True), ("en", "form please", True),
+     ("zh-CN", "那我填表单吧", True), ("en", "I don't want a form, my ID is L123", False),
+     ("en", "how do I change my password?", False),
+     ("zh-CN", "不填表了", False)],
+)  # fmt: skip
+async def test_a_message_that_names_the_form_at_the_offer_chooses_it(
+    h: Harness, lang: str, typed: str, form: bool
+) -> None:
+    """Naming the form chooses it; saying no to it is the details for the ticket."""
+    user = h.user("alice", lang)
+    await at_the_offer(user)
+    await user.says(typed)
+    banned = h.kb.form_for(BANNED)
+    assert banned is not None
+    assert user.last_text().endswith(banned.fields[0].prompt_in(lang)) is form
+    assert (await user.open_ticket() is not None) is not form
+
+
 async def test_a_screenshot_sent_at_the_offer_opens_the_ticket_with_it(h: Harness) -> None:
     user = h.user("alice", "en")
     await at_the_offer(user)
@@ -168,14 +188,9 @@ async def test_at_most_five_screenshots_are_held_before_a_ticket(h: Harness) -> 
     assert len((await h.ticket(1)).images) == 5
 
 
-async def test_a_question_or_thanks_at_the_offer_is_answered_not_a_ticket(
-    h: Harness, lang: str
-) -> None:
-    w, user = WORDS[lang], h.user("alice", lang)
+async def test_thanks_at_the_offer_is_answered_not_a_ticket(h: Harness, lang: str) -> None:
+    user = h.user("alice", lang)
     await at_the_offer(user)
-    said = await user.says(w.question)
-    assert said.has(w.did_it_help) and await user.open_ticket() is None
-    await user.presses(w.human)
     said = await user.says("thanks" if lang == "en" else "谢谢")
     assert said.has(user.t("anything_else")) and await user.open_ticket() is None
 
