@@ -123,6 +123,7 @@ class Outbox:
         # Flood limits held across processes: each send waits for its slot (bot.flood).
         self._gate, self._rules = gate, rules
         self._wake = asyncio.Event()
+        self._recording: set[asyncio.Future[None]] = set()  # sent marks being written
         self._card_owed: set[tuple[int, str]] = set()
         self._running: dict[int, asyncio.Task[None]] = {}  # item id → its delivery under way
         self._full = False  # the last claim took all it had room for
@@ -160,6 +161,8 @@ class Outbox:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            # the sent marks their cancel left running: written before the store may close
+            await asyncio.gather(*self._recording, return_exceptions=True)
 
     async def step(self) -> bool:
         """Deliver one batch of due items (one per destination) and wait for it; False when
@@ -228,7 +231,10 @@ class Outbox:
         Shielded from cancellation: a stop (Ctrl-C) right after a send must not leave an item
         pending, or the next start would send it again.
         """
-        await asyncio.shield(self._record_sent(pack))
+        recording = asyncio.ensure_future(self._record_sent(pack))
+        self._recording.add(recording)
+        recording.add_done_callback(self._recording.discard)
+        await asyncio.shield(recording)
 
     async def _record_sent(self, pack: Sequence[OutboxItem]) -> None:
         now = self._clock()

@@ -199,3 +199,27 @@ async def test_a_send_that_may_have_acted_stays_counted_across_retries(stores: S
     assert await box.step()
     assert (box.sent, box.maybe_doubled) == (1, 1)
     assert (await stored(store, item_id)).maybe_doubled
+
+
+async def test_a_stop_waits_for_the_sent_mark_under_way(stores: Stores) -> None:
+    """Stopping the outbox while a send's "sent" mark is being written waits for the mark:
+    it was left running past the stop, and the store closed under it (on PostgreSQL a
+    PoolClosed "Task exception was never retrieved"), or the item was sent again later."""
+    store, clock = stores.store, Clock()
+    item_id = await enqueue(store, "1", "hello")
+    writing, may_finish = asyncio.Event(), asyncio.Event()
+    mark_sent = store.mark_sent
+
+    async def slow_mark(ident: int, at: float, doubled: bool = False) -> None:
+        writing.set()
+        await may_finish.wait()
+        await mark_sent(ident, at, doubled)
+
+    store.mark_sent = slow_mark  # type: ignore[method-assign]
+    delivering = asyncio.create_task(outbox(store, FakeAdapter(USERS), clock).run())
+    await asyncio.wait_for(writing.wait(), 5)
+    delivering.cancel()
+    asyncio.get_running_loop().call_soon(may_finish.set)  # the write ends after the cancel
+    with pytest.raises(asyncio.CancelledError):
+        await delivering
+    assert (await stored(store, item_id)).status == OutboxStatus.SENT
