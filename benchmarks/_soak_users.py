@@ -27,7 +27,7 @@ from _soak_sim import CARD, SAMPLES, Ledger, SimUser, Step, Test
 
 from bot.config import BotConfig
 from bot.flows.intent import is_angry
-from knowledge.intents import wants_human
+from knowledge.intents import asks_status, wants_human
 from tests.helpers.fake_telegram import FakeTelegram, Sent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -403,6 +403,15 @@ class Crowd:
             text = f"L{user.tg.id:08d}"
         return await self.say(user, text, owed)
 
+    def relay_owed(self, lang: str, ticket: int, text: str) -> list[Spec]:
+        """What a line typed in a ticket is owed: the relay into the topic, and the ticket's
+        status when it asks after the wait ("Any news on this?")."""
+        owed: list[Spec] = [("relay", "topic", has(f"User: {text}"), "relay")]
+        if asks_status(text):
+            status = self.texts[lang].head("ticket_status", "state").format(id=ticket)
+            owed.append(("reply", "user", has(status), "ticket status"))
+        return owed
+
     async def relays(self, user: SimUser, rng: random.Random) -> None:
         """A relayed message, the moderator's reply in the topic, maybe more, then /close."""
         tx, ticket = self.texts[user.lang], user.ticket
@@ -410,7 +419,7 @@ class Crowd:
             self.ledger.script_errors += 1
             return
         text = f"{rng.choice(RELAYS[user.lang])} k{user.tg.id}r{user.actions}"
-        owed: list[Spec] = [("relay", "topic", has(f"User: {text}"), "relay")]
+        owed = self.relay_owed(user.lang, ticket, text)
         if user.acked != ticket:
             owed.append(("reply", "user", has(tx.f("relay_ack", id=ticket)), "relay ack"))
         if not await self.say(user, text, owed):
@@ -424,7 +433,7 @@ class Crowd:
             return
         if rng.random() < 0.5:
             text = f"{rng.choice(RELAYS[user.lang])} k{user.tg.id}r{user.actions}"
-            if not await self.say(user, text, [("relay", "topic", has(f"User: {text}"), "relay")]):
+            if not await self.say(user, text, self.relay_owed(user.lang, ticket, text)):
                 return
         closed = tx.head("ticket_closed_by_user", "days").format(id=ticket)
         owed = [("reply", "user", has(closed), "ticket closed")]
