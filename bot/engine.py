@@ -246,7 +246,8 @@ class Engine:
             return True
         if turn.conv.step in (Step.FORM, Step.REVIEW):
             return False
-        data = turn.offered(said, loose=True) or await lifecycle.typed_reopen(turn, said)
+        data = turn.offered(said, loose=True) or turn.form_offered(said)
+        data = data or await lifecycle.typed_reopen(turn, said)
         if data is None:
             return False
         await self._press_typed(turn, event, data)

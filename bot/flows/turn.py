@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.actions import Verb, act, owner_tag
+from bot.actions import ActionError, Verb, act, owner_tag, unpack
 from bot.config import Config
 from bot.deliveries import to_chat, to_ticket_topic
 from bot.flows.searches import SearchCache
@@ -20,7 +20,7 @@ from bot.storage.records import Author, Ticket, TicketMessage, UserRecord
 from bot.storage.writes import TurnWrites
 from bot.texts import Texts, normalize_lang
 from bot.types import Button, Capabilities, ChatKind, ChatRef, IncomingEvent, Look, Reply
-from knowledge.intents import gist
+from knowledge.intents import chooses_form, gist
 from knowledge.models import KnowledgeBase
 from knowledge.search import SearchIndex, SearchResult
 
@@ -50,6 +50,14 @@ def _part_of(part: str, label: str) -> bool:
     if _CJK.search(part):
         return len(part) >= 2 and part in label
     return f" {part} " in f" {label} "
+
+
+def _verb(data: str) -> Verb | None:
+    """A button's verb (None for data that is no action)."""
+    try:
+        return unpack(data).verb
+    except ActionError:
+        return None
 
 
 @dataclass(slots=True)
@@ -213,6 +221,14 @@ class Turn:
     def held(self) -> list[str]:
         """The screenshots held for the next ticket (their hashes)."""
         return [str(sha) for sha in self.data.get(HELD, [])]
+
+    def form_offered(self, said: str) -> str | None:
+        """The data of the last message's "Fill in the form" button when a message names the
+        form and does not say no to it ("那我填表单", "ok the form then")."""
+        if not chooses_form(said):
+            return None
+        found = [d for d in self.data.get(OFFERED, {}).values() if _verb(str(d)) is Verb.FORM]
+        return str(found[0]) if len(found) == 1 else None
 
     def offered(self, said: str, *, loose: bool = False) -> str | None:
         """The data of the button of the last message with buttons whose label the user

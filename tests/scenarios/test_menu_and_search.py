@@ -500,7 +500,8 @@ async def test_typing_what_a_button_says_presses_it(h: Harness, lang: str) -> No
 @pytest.mark.parametrize(
     ("lang", "typed"),
     [("en", "yeah fill the form"), ("en", "ok, let's fill in the form please"), ("en", "form"),
-     ("zh-CN", "好的，填写表单吧"), ("zh-CN", "那就填写表单"), ("zh-CN", "表单")],
+     ("zh-CN", "好的，填写表单吧"), ("zh-CN", "那就填写表单"), ("zh-CN", "表单"),
+     ("zh-CN", "那我填表单"), ("en", "ok the form then")],
 )  # fmt: skip
 async def test_a_buttons_label_said_loosely_presses_it(h: Harness, lang: str, typed: str) -> None:
     """ "yeah fill the form" or "form" under "Fill in the form" is that button (it was searched
