@@ -42,7 +42,7 @@ from bot.types import (
     IncomingEvent,
     TextReceived,
 )
-from knowledge.intents import asks_status, chooses_form, only_person, verdict, wants_human
+from knowledge.intents import asks_status, only_person, verdict, wants_human
 
 log = logging.getLogger(__name__)
 
@@ -191,11 +191,8 @@ class Engine:
         of it (a form's answer, the details for the ticket asked for, a question)."""
         if turn.conv.step == Step.FORM:
             appeal.on_message(turn, text, event.attachments)
-        elif turn.conv.step == Step.OFFER:
-            if not event.attachments and chooses_form(said):  # "I'd rather fill in the form"
-                appeal.start_form(turn, str(turn.data.get("category", "")))
-            else:
-                await search.at_offer(turn, text, event.attachments)
+        elif turn.conv.step == Step.OFFER:  # the form, when named, was pressed (form_offered)
+            await search.at_offer(turn, text, event.attachments)
         elif not said:
             if not event.attachments:  # screenshots were held and said so
                 turn.text("bad_input", turn.human_row())
