@@ -214,7 +214,7 @@ def _keep_images(
 ) -> bool:
     """Keep the good screenshots for `field`, up to `cap` (sent at a typed question they go
     with the ticket all the same); False after saying why one was refused."""
-    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    max_mb = turn.max_image_mb
     refused = [a for a in attachments if a.error]
     for a in refused:
         _refuse(turn, field, a.error, max=max_mb)
@@ -229,7 +229,7 @@ def _keep_images(
 def _on_images(
     turn: Turn, field: FormField, text: str, attachments: tuple[Attachment, ...]
 ) -> None:
-    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    max_mb = turn.max_image_mb
     for a in attachments:
         if a.error:
             _refuse(turn, field, a.error, max=max_mb)

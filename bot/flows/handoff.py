@@ -123,7 +123,7 @@ def hold(turn: Turn, attachments: tuple[Attachment, ...], *, quiet: bool = False
     """Screenshots sent outside a form or a ticket: held for the ticket (a form's screenshot
     question gets them, or the ticket itself), each refused one explained. `quiet`: their
     words are answered too, so the screenshots are not the subject of the reply."""
-    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    max_mb = turn.max_image_mb
     held = turn.held()
     fresh = [a.sha256 for a in attachments if a.sha256 and a.sha256 not in held]
     refused = [a.error for a in attachments if a.error]
@@ -276,7 +276,7 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
     shas = [a.sha256 for a in attachments if a.sha256]
     for a in attachments:
         if a.error:
-            turn.text(a.error, max=max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024)))
+            turn.text(a.error, max=turn.max_image_mb)
     if shas:
         shas = await _within_limit(turn, ticket, shas)
     if not text and not shas:

@@ -101,7 +101,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
 
 def attachments_refused(turn: Turn, attachments: tuple[Attachment, ...]) -> None:
     """Tell the moderator which of their files were not accepted."""
-    max_mb = max(1, turn.svc.config.bot.max_image_bytes // (1024 * 1024))
+    max_mb = turn.max_image_mb
     for a in attachments:
         if a.error:
             reason = turn.mine(a.error, max=max_mb)

@@ -210,6 +210,11 @@ class Turn:
                 typed_label(b.label): b.data for row in reply.buttons for b in row
             }
 
+    @property
+    def max_image_mb(self) -> int:
+        """The image size limit in whole megabytes, as the refusals say it (at least 1)."""
+        return max(1, self.svc.config.bot.max_image_bytes // (1024 * 1024))
+
     def clear_data(self) -> None:
         """Forget the step's data; screenshots sent outside a form or a ticket stay held for
         the next ticket (see bot.flows.handoff.hold)."""
