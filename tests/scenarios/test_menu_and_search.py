@@ -230,6 +230,20 @@ async def test_not_solved_offers_the_next_candidates(h: Harness, lang: str) -> N
     assert ("forgot-password", 0, 1) in await h.store.article_stats(10)
 
 
+async def test_not_solved_offers_only_alternatives_near_the_article(h: Harness, lang: str) -> None:
+    """A top-up question, the refund article, Not solved: "forgot password" found far below it
+    is noise, not an alternative worth a button (it was offered beside the near one)."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    h.index.pin("topup", [("refund-not-received", 0.45), ("coupon-problems", 0.28),
+                          ("forgot-password", 0.2)], confident=True)  # fmt: skip
+    await user.says("topup")
+    said = await user.presses(w.not_solved)
+    near, far = title_of(h, "coupon-problems", lang), title_of(h, "forgot-password", lang)
+    articles = said.labels[:-3]  # then the form, a person, the menu
+    assert len(articles) == 1 and near.startswith(articles[0].rstrip("…")), articles
+    assert far not in said.labels
+
+
 async def test_not_solved_with_candidates_keeps_the_form_one_tap_away(
     h: Harness, lang: str
 ) -> None:
