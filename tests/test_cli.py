@@ -270,6 +270,11 @@ def test_the_desk_in_another_language_than_the_deployments_reads_all_of_it(
     assert "Queue (1):" in done.out and "队列" not in done.out
     assert "[1] Unclaim" in done.out and "取消认领" not in done.out
     assert "#1 claimed by amy." in done.out
+    form = shared_knowledge()[0].form_for(CATEGORY)
+    assert form is not None
+    typed = [f for f in form.fields if f.type != FieldType.IMAGES]
+    for f in typed:  # the form's answers under English labels (they were the stored Chinese)
+        assert f"• {f.label_in('en')}: " in done.out and f.label_in("zh-CN") not in done.out
 
 
 def test_stats(runs: dict[str, Done]) -> None:

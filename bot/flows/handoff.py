@@ -160,6 +160,25 @@ async def _held_back(turn: Turn, surfaces: Sequence[ChatRef]) -> int:
     return held
 
 
+def _answers_in(svc: Services, ticket: Ticket, lang: str) -> list[tuple[str, str]]:
+    """The form's answers with their labels (and chosen options) in `lang`: they are stored in
+    the moderators' language, and a moderator reading in another (`kefu desk --lang en` on a
+    Chinese deployment) read Chinese labels under an English card."""
+    form = svc.kb.forms.get(ticket.form_id)
+    if form is None or lang == svc.mod_lang:
+        return list(ticket.answers)
+    fields = {f.label_in(svc.mod_lang): f for f in form.fields}
+    out = []
+    for label, answer in ticket.answers:
+        f = fields.get(label)
+        if f is None:  # the form changed since: as stored
+            out.append((label, answer))
+            continue
+        chosen = {c.label(svc.mod_lang): c.label(lang) for c in f.choices}
+        out.append((f.label_in(lang), chosen.get(answer, answer)))
+    return out
+
+
 async def card(svc: Services, ticket: Ticket, held: int = 0, lang: str = "") -> Reply:
     """The moderators' card: who, what, the form answers (once) and the screenshots.
 
@@ -184,7 +203,7 @@ async def card(svc: Services, ticket: Ticket, held: int = 0, lang: str = "") -> 
     ]
     if ticket.summary:
         lines.append(svc.texts(lang, "mod_card_asked", summary=ticket.summary))
-    lines += [f"• {label}: {answer}" for label, answer in ticket.answers]
+    lines += [f"• {label}: {answer}" for label, answer in _answers_in(svc, ticket, lang)]
     if ticket.user_unreachable:
         lines.append(svc.texts(lang, "mod_card_unreachable", platform=ticket.platform))
     if held:
