@@ -23,13 +23,17 @@ ANGRY = (*BotConfig().angry_words_zh, *BotConfig().angry_words_en)  # a deployme
         "WHY IS MY ACCOUNT STILL LOCKED",
         "where is my refund!!!",
         "退款呢！！！",
+        "😡😡😡",
+        "还没到账 🤬",
     ],
 )
 def test_angry_words_and_shouting(text: str) -> None:
     assert is_angry(text, ANGRY)
 
 
-@pytest.mark.parametrize("text", ["忘记密码了怎么办", "How do I change my phone number?", "OK"])
+@pytest.mark.parametrize(
+    "text", ["忘记密码了怎么办", "How do I change my phone number?", "OK", "谢谢😊"]
+)
 def test_calm_messages(text: str) -> None:
     assert not is_angry(text, ANGRY)
 
