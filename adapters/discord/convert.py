@@ -102,12 +102,22 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return ALIASES.get(name, name), args.strip()
 
 
+def _not_files(message: discord.Message) -> tuple[Attachment, ...]:
+    """A sticker ("type it, please") or a poll ("text and screenshots only"): answered, where
+    they arrived as an empty message (answered with nothing in a ticket)."""
+    if message.stickers:
+        return (Attachment("", "sticker", error="err_not_text"),)
+    if message.poll is not None:
+        return (Attachment("", "poll", error="err_not_readable"),)
+    return ()
+
+
 def message_event(
     message: discord.Message, chat: ChatRef, role_id: int | None, max_bytes: int
 ) -> IncomingEvent:
     """A message in a DM or a ticket thread → TextReceived, or CommandReceived for `/name`."""
     user = user_ref(message.author, role_id)
-    files = attachments(message.attachments, max_bytes)
+    files = attachments(message.attachments, max_bytes) + _not_files(message)
     event_id = f"m:{message.id}"
     command = parse_command(message.content)
     if command is not None:

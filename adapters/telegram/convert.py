@@ -28,6 +28,8 @@ NOT_TEXT = "err_not_text"  # for a voice or video message or a sticker: type it,
 # Hyphens are accepted too: Kefu's desk has /snippet-add (clients just do not highlight it).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_-]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 _OTHER_FILES = ("sticker", "voice", "audio", "video", "video_note", "animation")
+NOT_READABLE = "err_not_readable"  # a location, a contact, a poll, a dice: text, please
+_NOT_MESSAGES = ("location", "venue", "contact", "poll", "dice", "game", "story")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,8 @@ def parse_command(text: str, bot_username: str) -> tuple[str, str] | None:
 
 def attachments(message: Message) -> tuple[Attachment, ...]:
     """Photos (the largest size) and image documents; other files marked err_not_image, voice,
-    audio, video messages and stickers err_not_text."""
+    audio, video messages and stickers err_not_text, locations, contacts, polls and the like
+    err_not_readable."""
     if message.photo:
         best = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         name = f"photo_{best.file_unique_id}.jpg"
@@ -101,6 +104,9 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
             name = getattr(media, "file_name", None) or kind
             mime = getattr(media, "mime_type", None) or ""
             return (Attachment(media.file_id, name, mime, media.file_size, "", NOT_TEXT),)
+    for kind in _NOT_MESSAGES:  # nothing to fetch: answered, instead of ignored in silence
+        if getattr(message, kind, None) is not None:
+            return (Attachment("", kind, "", None, "", NOT_READABLE),)
     return ()
 
 

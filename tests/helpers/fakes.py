@@ -435,6 +435,13 @@ class FakeUser:
             TextReceived(self.ref, self.chat, self.h.next_id(), text, (attachment,))
         )
 
+    async def sends_refused(self, kind: str, error: str) -> Replies:
+        """Send what the adapter refused before any download (a voice message, a location)."""
+        attachment = Attachment("", kind, error=error)
+        return await self._send(
+            TextReceived(self.ref, self.chat, self.h.next_id(), "", (attachment,))
+        )
+
     async def sends_image(self, data: bytes, name: str = "screenshot.png") -> Replies:
         """Send a picture."""
         return await self.sends_file(data, name, mime="image/png")

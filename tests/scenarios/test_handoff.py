@@ -373,6 +373,22 @@ async def test_a_refused_file_during_a_ticket_is_explained_not_relayed(h: Harnes
     assert not any(r.files for r in thread)
 
 
+@pytest.mark.parametrize(
+    ("kind", "error"), [("voice", "err_not_text"), ("location", "err_not_readable")]
+)
+async def test_a_voice_message_or_a_location_is_answered_before_and_in_a_ticket(
+    h: Harness, lang: str, kind: str, error: str
+) -> None:
+    user = h.user("alice", lang)
+    said = await user.sends_refused(kind, error)
+    assert said.has(user.t(error))
+    await user.command("human")
+    said = await user.sends_refused(kind, error)
+    assert [r.text for r in said] == [user.t(error)]  # said, and nothing relayed
+    thread = await h.moderators.in_ticket(1)
+    assert not any(user.t(error) in r.text for r in thread)
+
+
 async def test_the_user_closes_the_ticket(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await user.command("human")

@@ -212,3 +212,18 @@ def test_a_voice_message_or_clip_is_asked_to_be_typed() -> None:
         state=SimpleNamespace(http=None),  # type: ignore[arg-type]  # nothing is fetched
     )  # fmt: skip
     assert convert.attachment(voice, MAX).error == "err_not_text"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("message_dm_sticker.json", "err_not_text"), ("message_dm_poll.json", "err_not_readable")],
+)
+async def test_a_sticker_or_a_poll_is_answered_not_dropped(
+    sdk: Recorder, name: str, error: str
+) -> None:
+    """They arrive with no text and no file: an empty message, answered with nothing in a
+    ticket. Now marked like a voice message, so the user is told what can be read."""
+    message = await sdk.feed("MESSAGE_CREATE", name)
+    event = convert.message_event(message, convert.dm_chat(DM), ROLE, MAX)
+    assert isinstance(event, TextReceived) and event.text == ""
+    assert [a.error for a in event.attachments] == [error]

@@ -100,6 +100,15 @@ def test_other_files_arrive_marked_not_image(name: str, attachment: Attachment, 
     assert event.text == text
 
 
+@pytest.mark.parametrize("name", ["private_location", "private_contact", "private_poll"])
+def test_a_location_contact_or_poll_is_answered_not_ignored(name: str) -> None:
+    """No text and no file: ignored in silence before; now a refusal the user reads."""
+    event = convert(load(name), CTX)
+    assert isinstance(event, TextReceived) and event.text == ""
+    (refused,) = event.attachments
+    assert (refused.ref, refused.error) == ("", "err_not_readable")
+
+
 def test_album_parts_share_a_key_and_merge_into_one_event() -> None:
     first, second = load("private_album_part1"), load("private_album_part2")
     assert album_key(first) == album_key(second) == "5012345678:13905818471192713"
