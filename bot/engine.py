@@ -167,6 +167,12 @@ class Engine:
     async def _text(self, turn: Turn, event: TextReceived) -> None:
         text = as_typed(event.text)
         said = clean(text)  # for matching only: what is kept and relayed is `text`
+        if event.edited:
+            # a correction (an order number fixed) reaches the ticket's moderators; outside a
+            # ticket the bot has answered the message already, and a form has its Edit buttons
+            if turn.ticket is not None and said:
+                await handoff.relay_from_user(turn, text, (), edited=True)
+            return
         if turn.ticket is not None:
             await self._to_ticket(turn, text, said, event)
             return

@@ -72,13 +72,14 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class TextReceived:
-    """A message with text and/or attachments."""
+    """A message with text and/or attachments; `edited`: the new text of one sent before."""
 
     user: UserRef
     chat: ChatRef
     event_id: str
     text: str = ""
     attachments: tuple[Attachment, ...] = ()
+    edited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,11 @@ class KefuClient(discord.Client):
         if self.kefu_buttons is not None:
             await self.kefu_buttons.on_message(message)
 
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        """An edit of a message this process saw (discord.py keeps recent ones)."""
+        if self.kefu_buttons is not None:
+            await self.kefu_buttons.on_message_edit(before, after)
+
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Modal submissions (buttons and commands are dispatched by discord.py)."""
         if interaction.type is discord.InteractionType.modal_submit and self.kefu_buttons:

@@ -140,6 +140,15 @@ class Router:
         event = convert.message_event(message, chat, s.role_for(chat), s.max_image_bytes)
         await self._submit(message.author.id, event)
 
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        """A user's edited DM: its new text for their ticket's moderators. Link previews and
+        pins are edits too: only a changed text counts; moderators' edits are not passed."""
+        if after.author.bot or after.guild is not None or before.content == after.content:
+            return
+        event = convert.edit_event(after, convert.dm_chat(after.channel.id))
+        if event is not None:
+            await self._submit(after.author.id, event)
+
     # -- buttons -------------------------------------------------------------------------
 
     async def on_button(self, interaction: discord.Interaction, data: str, modal: bool) -> None:

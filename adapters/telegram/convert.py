@@ -170,7 +170,19 @@ def convert(update: Update, ctx: Context) -> IncomingEvent | None:
         return convert_callback(update.callback_query, event_id, ctx)
     if update.message is not None:
         return convert_message(update.message, event_id, ctx)
+    if update.edited_message is not None:
+        return _edit(convert_message(update.edited_message, event_id, ctx))
     return None
+
+
+def _edit(event: IncomingEvent | None) -> TextReceived | None:
+    """A user's edited message: its new text (its files came with the message); None for a
+    moderator's edit (their reply has reached the user as it was) and for a command."""
+    if not isinstance(event, TextReceived) or event.chat.kind is not ChatKind.PRIVATE:
+        return None
+    if not event.text:
+        return None
+    return TextReceived(event.user, event.chat, event.event_id, event.text, (), edited=True)
 
 
 def album_key(update: Update) -> str | None:

@@ -20,7 +20,7 @@ from adapters.telegram.intake import OffsetTracker
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 Handler = Callable[[Update], Awaitable["asyncio.Future[None] | None"]]
 
 

@@ -288,8 +288,11 @@ async def stored_files(svc: Services, shas: list[str]) -> tuple[OutFile, ...]:
     return tuple(files)
 
 
-async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
-    """What the user sends while a ticket is open joins it and reaches the moderators."""
+async def relay_from_user(
+    turn: Turn, text: str, attachments: tuple[Attachment, ...], *, edited: bool = False
+) -> None:
+    """What the user sends while a ticket is open joins it and reaches the moderators;
+    `edited`: the new text of a message they sent before, said to be so."""
     ticket = turn.ticket
     assert ticket is not None
     shas = [a.sha256 for a in attachments if a.sha256]
@@ -302,7 +305,7 @@ async def relay_from_user(turn: Turn, text: str, attachments: tuple[Attachment, 
         return
     turn.log(ticket, Author.USER, text, shas)
     files = await stored_files(turn.svc, shas)
-    body = turn.mt("mod_user_says", text=text) if text else ""
+    body = turn.mt("mod_user_edited" if edited else "mod_user_says", text=text) if text else ""
     # Text alone may be packed with the user's next lines into one message per send slot of
     # the group (Telegram: 20 a minute); photos still go as photos.
     turn.to_moderators(ticket, Reply(body or "📎", files=files), pack=True)

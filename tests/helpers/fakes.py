@@ -435,6 +435,11 @@ class FakeUser:
             TextReceived(self.ref, self.chat, self.h.next_id(), text, (attachment,))
         )
 
+    async def edits(self, text: str) -> Replies:
+        """Edit a message sent before so that it says `text`."""
+        event = TextReceived(self.ref, self.chat, self.h.next_id(), text, edited=True)
+        return await self._send(event)
+
     async def sends_refused(self, kind: str, error: str) -> Replies:
         """Send what the adapter refused before any download (a voice message, a location)."""
         attachment = Attachment("", kind, error=error)

@@ -389,6 +389,24 @@ async def test_a_voice_message_or_a_location_is_answered_before_and_in_a_ticket(
     assert not any(user.t(error) in r.text for r in thread)
 
 
+async def test_an_edit_reaches_the_tickets_moderators_and_nothing_else(
+    h: Harness, lang: str
+) -> None:
+    user = h.user("alice", lang)
+    said = await user.edits("忘记密码")  # outside a ticket: the bot answered that message
+    assert len(said) == 0
+    await user.command("human")
+    await user.says("order 12345")
+    said = await user.edits("order 12346")
+    assert len(said) == 0
+    edited = h.t(h.services.mod_lang, "mod_user_edited", text="order 12346")
+    assert h.moderators.received(edited)
+    assert [m.text for m in (await h.store.messages(1))[-2:]] == [
+        "order 12345",
+        "order 12346",
+    ]
+
+
 async def test_the_user_closes_the_ticket(h: Harness, lang: str) -> None:
     w, user = WORDS[lang], h.user("alice", lang)
     await user.command("human")

@@ -38,6 +38,9 @@ class Recorder(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         self.seen.append(interaction)
 
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        self.seen.append((before, after))
+
     async def feed(self, event: str, name: str) -> Any:
         """Parse one DISPATCH the way the gateway does; the object discord.py made of it."""
         before = len(self.seen)
@@ -227,3 +230,26 @@ async def test_a_sticker_or_a_poll_is_answered_not_dropped(
     event = convert.message_event(message, convert.dm_chat(DM), ROLE, MAX)
     assert isinstance(event, TextReceived) and event.text == ""
     assert [a.error for a in event.attachments] == [error]
+
+
+async def test_an_edited_dm_is_its_new_text_marked_as_an_edit(sdk: Recorder) -> None:
+    """discord.py passes the edit of a message it saw; the event has the new text, no files
+    (they came with the message) and an id of its own per edit."""
+    await sdk.feed("MESSAGE_CREATE", "message_dm.json")
+    update = {**payload("message_dm.json"), "content": "我的账号被封了，订单 12346",
+              "edited_timestamp": "2025-01-01T00:05:00.000000+00:00"}  # fmt: skip
+    before = len(sdk.seen)
+    sdk._connection.parsers["MESSAGE_UPDATE"](update)
+    await eventually(lambda: len(sdk.seen) > before)
+    old, new = sdk.seen[-1]
+    assert old.content != new.content
+    event = convert.edit_event(new, convert.dm_chat(DM))
+    assert event is not None and event.edited and event.attachments == ()
+    assert event.text == "我的账号被封了，订单 12346"
+    assert event.event_id.startswith("e:940000000000000001:")
+    assert (
+        convert.edit_event(
+            await sdk.feed("MESSAGE_CREATE", "message_dm_command.json"), convert.dm_chat(DM)
+        )
+        is None
+    )  # a command edited in: not an edit

@@ -94,6 +94,10 @@ class Person:
         """Send a text message; returns its update id."""
         return self.fake.user_says(self.user, text)
 
+    async def edits(self, update_id: int, text: str) -> int:
+        """Edit the message sent in update `update_id` to say `text`."""
+        return self.fake.user_edits(self.user, update_id, text)
+
     async def sends_photo(self, data: bytes) -> int:
         """Send a photo."""
         return self.fake.user_sends_photo(self.user, data)

@@ -156,11 +156,16 @@ def test_anonymous_admin_counts_as_a_moderator() -> None:
         "group_topic_created_service",
         "group_bot_own_message",
         "other_group_text",
-        "edited_message",
     ],
 )
 def test_ignored_updates(name: str) -> None:
     assert convert(load(name), CTX) is None
+
+
+def test_an_edited_message_is_its_new_text_marked_as_an_edit() -> None:
+    event = convert(load("edited_message"), CTX)
+    lin = UserRef("telegram", "5012345678", "小林", "zh-CN")
+    assert event == TextReceived(lin, LIN_CHAT, "851793040", "edited", (), edited=True)
 
 
 def test_callback_in_private_chat() -> None:

@@ -86,6 +86,28 @@ async def test_moderator_reply_reaches_the_user_and_back(
     assert user.count("Mei") == 0  # no moderator names unless configured
 
 
+async def test_a_users_edit_in_a_ticket_reaches_the_moderators(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """The user fixes the order number they sent: the moderators see the new text, said to be
+    an edit (it was lost: edited messages were not even asked of Telegram). An edit outside a
+    ticket changes nothing: the bot has answered that message."""
+    user = Person(fake, fake.user(1001, "Lin", "en"))
+    mod = Moderator(fake, fake.moderator(2001, "Mei"))
+    async with kefu(fake, tmp_path):
+        asked = await user.says("/start")
+        await user.sees("How can we help?")
+        await user.edits(asked, "/start again")
+        await user.says("/human")
+        await user.sees("Ticket #1 created")
+        sent = await user.says("my order is 12345")
+        await mod.opens(1)
+        await mod.sees("User: my order is 12345")
+        await user.edits(sent, "my order is 12346")
+        await mod.sees("User (edited a message): my order is 12346")
+    assert user.count("How can we help?") == 1
+
+
 async def test_close_and_rating(fake: FakeTelegram, tmp_path: Path) -> None:
     user = Person(fake, fake.user(1001, "Lin", "en"))
     mod = Moderator(fake, fake.moderator(2001, "Mei"))

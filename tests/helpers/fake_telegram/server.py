@@ -61,6 +61,7 @@ class FakeTelegram(BotApiMethods, PeopleAndUpdates, FaultInjection):
         self.errors: list[str] = []  # exceptions inside the fake itself (answered 500)
         self.url_uploads: list[str] = []
         self.updates: list[dict[str, Any]] = []
+        self.pushed: dict[int, dict[str, Any]] = {}  # every update by id, also once confirmed
         self.confirmed_offset = 0
         self.callbacks: dict[str, dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -27,6 +27,7 @@ class PeopleAndUpdates:
     sent: list[Sent]
     calls: list[Call]
     updates: list[dict[str, Any]]
+    pushed: dict[int, dict[str, Any]]
     callbacks: dict[str, dict[str, Any]]
     files: dict[str, tuple[str, bytes]]
     moderator_chat_id: int
@@ -91,6 +92,7 @@ class PeopleAndUpdates:
     def _push(self, kind: str, obj: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         self.updates.append({"update_id": update_id, kind: obj})
+        self.pushed[update_id] = self.updates[-1]
         self._notify()
         return update_id
 
@@ -139,6 +141,13 @@ class PeopleAndUpdates:
             entities = [{"offset": 0, "length": utf16_len(m.group(0)), "type": "bot_command"}]
         msg = self._message(user, chat_id, thread_id, text=text, entities=entities)
         return self._push("message", msg)
+
+    def user_edits(self, user: FakeUser, update_id: int, text: str) -> int:
+        """The user edits the text of the message an earlier update carried (edited_message,
+        with its message id and edit_date); returns the new update's id."""
+        msg = {**self.pushed[update_id]["message"], "text": text, "edit_date": int(time.time())}
+        assert msg["from"]["id"] == user.id, "only its author edits a message"
+        return self._push("edited_message", msg)
 
     def mod_says(
         self, user: FakeUser, thread_id: int | str | None, text: str, chat_id: int | None = None
