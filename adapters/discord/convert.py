@@ -126,13 +126,15 @@ def message_event(
     return TextReceived(user, chat, event_id, message.content, files)
 
 
-def edit_event(message: discord.Message, chat: ChatRef) -> TextReceived | None:
-    """A DM's new text after an edit (its files came with it), unless it is now a command or
-    empty; one event id per edit."""
+def edit_event(
+    message: discord.Message, chat: ChatRef, role_id: int | None = None
+) -> TextReceived | None:
+    """A message's new text after an edit (its files came with it), unless it is now a
+    command or empty; one event id per edit."""
     if not message.content.strip() or parse_command(message.content) is not None:
         return None
     stamp = int(message.edited_at.timestamp() * 1000) if message.edited_at else 0
-    user = user_ref(message.author, None)
+    user = user_ref(message.author, role_id)
     return TextReceived(user, chat, f"e:{message.id}:{stamp}", message.content, (), edited=True)
 
 

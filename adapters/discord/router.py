@@ -141,11 +141,15 @@ class Router:
         await self._submit(message.author.id, event)
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
-        """A user's edited DM: its new text for their ticket's moderators. Link previews and
-        pins are edits too: only a changed text counts; moderators' edits are not passed."""
-        if after.author.bot or after.guild is not None or before.content == after.content:
+        """An edited DM, or a moderator's edited message in a ticket thread: its new text for
+        the other side. Link previews and pins are edits too: only a changed text counts."""
+        if after.author.bot or before.content == after.content:
             return
-        event = convert.edit_event(after, convert.dm_chat(after.channel.id))
+        guild_id = after.guild.id if after.guild is not None else None
+        chat = await self._where(after.channel.id, guild_id, after.channel)
+        if chat is None:
+            return
+        event = convert.edit_event(after, chat, self.settings.role_for(chat))
         if event is not None:
             await self._submit(after.author.id, event)
 

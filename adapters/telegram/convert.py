@@ -176,11 +176,9 @@ def convert(update: Update, ctx: Context) -> IncomingEvent | None:
 
 
 def _edit(event: IncomingEvent | None) -> TextReceived | None:
-    """A user's edited message: its new text (its files came with the message); None for a
-    moderator's edit (their reply has reached the user as it was) and for a command."""
-    if not isinstance(event, TextReceived) or event.chat.kind is not ChatKind.PRIVATE:
-        return None
-    if not event.text:
+    """An edited message, a user's or a moderator's in a ticket's topic: its new text (its
+    files came with the message); None for a command and for what Kefu ignores anyway."""
+    if not isinstance(event, TextReceived) or not event.text:
         return None
     return TextReceived(event.user, event.chat, event.event_id, event.text, (), edited=True)
 

@@ -22,19 +22,27 @@ def say(turn: Turn, key: str, ticket: Ticket | None = None, **values: object) ->
     turn.say(Reply(turn.mine(key, **values), buttons=buttons))
 
 
-async def reply(turn: Turn, ticket: Ticket, text: str, files: list[str]) -> None:
-    """A moderator's message: relayed to the user, logged, mirrored to other surfaces."""
+async def reply(
+    turn: Turn, ticket: Ticket, text: str, files: list[str], *, edited: bool = False
+) -> None:
+    """A moderator's message: relayed to the user, logged, mirrored to other surfaces;
+    `edited`: the new text of one they sent before, said to be a correction."""
     if not await make(turn, ticket, Move.REPLY, Role.MODERATOR):
         return
     turn.log(ticket, Author.MODERATOR, text, files)
     out_files = await handoff.stored_files(turn.svc, files)
     svc, lang = turn.svc, ticket.lang
+    named, plain = (
+        ("mod_reply_named_edited", "mod_reply_edited")
+        if edited
+        else ("mod_reply_named", "mod_reply")
+    )
     if svc.config.handoff.moderator_names:
-        body = svc.texts(lang, "mod_reply_named", name=turn.actor_name, text=text)
+        body = svc.texts(lang, named, name=turn.actor_name, text=text)
     else:
-        body = svc.texts(lang, "mod_reply", text=text)
+        body = svc.texts(lang, plain, text=text)
     turn.to_user(ticket, Reply(body if text else "📎", files=out_files))
-    mirror = turn.mt("mod_reply_named", name=turn.actor_name, text=text)
+    mirror = turn.mt(named, name=turn.actor_name, text=text)
     turn.to_moderators(ticket, Reply(mirror, files=out_files), skip=turn.event.chat.platform)
     if not svc.can(turn.event.chat.platform).paged:
         say(turn, "mod_sent", id=ticket.id)

@@ -102,7 +102,7 @@ async def _text(turn: Turn, event: TextReceived) -> None:
     mod.attachments_refused(turn, event.attachments)
     shas = [a.sha256 for a in event.attachments if a.sha256]
     if event.text.strip() or shas:
-        await mod.reply(turn, ticket, event.text.strip(), shas)
+        await mod.reply(turn, ticket, event.text.strip(), shas, edited=event.edited)
 
 
 async def _button(turn: Turn, event: ButtonPressed) -> None:

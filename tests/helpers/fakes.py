@@ -480,10 +480,10 @@ class FakeModerator:
     async def _where(self, ticket_id: int | None) -> ChatRef:
         return MOD_CHAT if ticket_id is None else await self.h.thread_of(ticket_id)
 
-    async def says_in(self, ticket_id: int, text: str) -> None:
-        """Write in a ticket's thread (relayed to the user)."""
+    async def says_in(self, ticket_id: int, text: str, *, edited: bool = False) -> None:
+        """Write in a ticket's thread (relayed to the user); `edited`: a message corrected."""
         chat = await self._where(ticket_id)
-        await self.h.deliver(TextReceived(self.ref, chat, self.h.next_id(), text))
+        await self.h.deliver(TextReceived(self.ref, chat, self.h.next_id(), text, edited=edited))
 
     async def command(self, ticket_id: int | None, name: str, args: str = "") -> None:
         """A command in a ticket's thread (or in the moderator chat when `ticket_id` is None)."""

@@ -405,6 +405,8 @@ async def test_an_edit_reaches_the_tickets_moderators_and_nothing_else(
         "order 12345",
         "order 12346",
     ]
+    await h.moderator("bob").says_in(1, "Open Me > Orders", edited=True)
+    assert user.last_text() == user.t("mod_reply_edited", text="Open Me > Orders")
 
 
 async def test_the_user_closes_the_ticket(h: Harness, lang: str) -> None:

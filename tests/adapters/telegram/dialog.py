@@ -169,6 +169,10 @@ class Moderator(Person):
         """Post in the ticket's topic."""
         return self.fake.mod_says(self.user, self.thread, text, self.group)
 
+    async def edits(self, update_id: int, text: str) -> int:
+        """Edit the message posted in update `update_id` to say `text`."""
+        return self.fake.user_edits(self.user, update_id, text)
+
     async def presses(self, label: str) -> str:
         """Press a button in the ticket's topic."""
         await self.fake.wait_for(lambda: _has_button(self.inbox(), label), WITHIN)

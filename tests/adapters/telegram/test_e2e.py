@@ -86,12 +86,13 @@ async def test_moderator_reply_reaches_the_user_and_back(
     assert user.count("Mei") == 0  # no moderator names unless configured
 
 
-async def test_a_users_edit_in_a_ticket_reaches_the_moderators(
+async def test_an_edit_in_a_ticket_reaches_the_other_side(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
-    """The user fixes the order number they sent: the moderators see the new text, said to be
-    an edit (it was lost: edited messages were not even asked of Telegram). An edit outside a
-    ticket changes nothing: the bot has answered that message."""
+    """The user fixes the order number they sent, the moderator a wrong step in their answer:
+    the other side sees the new text, said to be an edit (edits were lost: edited messages
+    were not even asked of Telegram). An edit outside a ticket changes nothing: the bot has
+    answered that message."""
     user = Person(fake, fake.user(1001, "Lin", "en"))
     mod = Moderator(fake, fake.moderator(2001, "Mei"))
     async with kefu(fake, tmp_path):
@@ -105,6 +106,10 @@ async def test_a_users_edit_in_a_ticket_reaches_the_moderators(
         await mod.sees("User: my order is 12345")
         await user.edits(sent, "my order is 12346")
         await mod.sees("User (edited a message): my order is 12346")
+        answer = await mod.says("Open Settings > Orders")
+        await user.sees("Moderator: Open Settings > Orders")
+        await mod.edits(answer, "Open Me > Orders")
+        await user.sees("Moderator (corrected a message): Open Me > Orders")
     assert user.count("How can we help?") == 1
 
 
