@@ -95,7 +95,8 @@ async def show_queue(turn: Turn) -> None:
 async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     """A ticket in full: card, attachments and history."""
     card = await handoff.card(turn.svc, ticket, lang=turn.actor_lang)
-    lines = [card.text]
+    now = turn.mine("mod_ticket_now", state=turn.mine(f"state_{ticket.status.value}"))
+    lines = [card.text, now]  # the card says how it began; a closed one looked waiting
     if card.files:
         lines.append(turn.mine("mod_attachments"))
         lines += [f"  {f.path}" for f in card.files]
