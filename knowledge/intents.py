@@ -40,6 +40,8 @@ class Intent(StrEnum):
     COMPLAINT = "complaint"  # about the service itself: offer a person
     PERSON = "person"  # asks for a person: start the handoff
     IDENTITY = "identity"  # "are you a bot?": say so, with a person one tap away
+    MENU = "menu"  # "菜单", "back to the menu": the main menu, as /menu
+    CANCEL = "cancel"  # "取消", "cancel": what is under way cancelled, as /cancel
 
 
 def clean(text: str) -> str:
@@ -93,6 +95,8 @@ class Intents:
     identity: re.Pattern[str] | None = None
     negation: re.Pattern[str] | None = None
     form: re.Pattern[str] | None = None
+    to_menu: frozenset[str] = frozenset()
+    cancel: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -123,6 +127,8 @@ class Intents:
             identity=_pattern(words("identity", "whole")),
             negation=_pattern(words("press", "negation")),
             form=_pattern(words("press", "form")),
+            to_menu=frozenset(_strip(None, clean(w)) for w in words("navigate", "menu")),
+            cancel=frozenset(_strip(None, clean(w)) for w in words("navigate", "cancel")),
         )
 
     @classmethod
@@ -202,6 +208,13 @@ class Intents:
         them loosely: "yeah fill the form" and "Fill in the form" have one gist."""
         return _strip(self.press, clean(text))
 
+    def _navigation(self, low: str) -> Intent | None:
+        """MENU for "菜单" or "back to the menu", CANCEL for "取消": the whole message."""
+        bare = _strip(self.filler, low)
+        if bare in self.to_menu:
+            return Intent.MENU
+        return Intent.CANCEL if bare in self.cancel else None
+
     def classify(self, text: str) -> Intent:
         """The intent of a message: a person, a complaint, a greeting, a request for help
         that says nothing yet, small talk, or none."""
@@ -216,6 +229,8 @@ class Intents:
             return Intent.COMPLAINT
         if not _strip(None, low):
             return Intent.SMALL_TALK  # only punctuation or emoji ("???", "🙏")
+        if (moving := self._navigation(low)) is not None:
+            return moving
         repeated = _REPEATS.sub(r"\1\1", low)  # "哈哈哈哈" is "哈哈"
         # greetings first too: the filler "谢谢" would leave the "你" of "谢谢你"
         rest = _strip(self.filler, _strip(self.greeting, repeated))

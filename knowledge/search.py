@@ -58,7 +58,15 @@ _SILENT = frozenset(
     }
 )
 _NOTHING = frozenset(  # and no article is offered
-    {Intent.GREETING, Intent.CLOSING, Intent.ASK, Intent.SMALL_TALK, Intent.IDENTITY}
+    {
+        Intent.GREETING,
+        Intent.CLOSING,
+        Intent.ASK,
+        Intent.SMALL_TALK,
+        Intent.IDENTITY,
+        Intent.MENU,
+        Intent.CANCEL,
+    }
 )
 # Work caps per query (see SearchIndex._accumulate): the most telling tokens only, and tokens
 # in more than max(_BROAD_MIN, a twentieth) of the articles only add to the best _CANDIDATES.

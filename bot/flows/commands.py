@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from bot.flows import handoff, lifecycle, menu
 from bot.flows.turn import Turn
-from bot.state import Step
 from bot.texts import normalize_lang
 
 Command = Callable[[Turn, str], Awaitable[None]]
@@ -32,10 +31,7 @@ async def _status(turn: Turn, _args: str) -> None:
 
 
 async def _cancel(turn: Turn, _args: str) -> None:
-    if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER, Step.FORGET):
-        menu.show_menu(turn, str(turn.data.get("category", "")), turn.t("form_cancelled"))
-    else:
-        turn.text("nothing_to_cancel", turn.human_row())
+    menu.cancel(turn)
 
 
 async def _lang(turn: Turn, args: str) -> None:

@@ -63,6 +63,14 @@ def show_menu(turn: Turn, category_id: str = "", intro: str = "") -> None:
     turn.say(menu_reply(turn, category_id, intro))
 
 
+def cancel(turn: Turn) -> None:
+    """/cancel, or "取消" typed: a form, or the offer of one, cancelled; else nothing to."""
+    if turn.conv.step in (Step.FORM, Step.REVIEW, Step.OFFER, Step.FORGET):
+        show_menu(turn, str(turn.data.get("category", "")), turn.t("form_cancelled"))
+    else:
+        turn.text("nothing_to_cancel", turn.human_row())
+
+
 def go_back(turn: Turn, category_id: str) -> None:
     """Back from a category to its parent."""
     cat = turn.svc.kb.categories.get(category_id)

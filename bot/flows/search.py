@@ -29,6 +29,7 @@ _INTENT_REPLIES = {
     Intent.SMALL_TALK: "small_talk",
     Intent.IDENTITY: "identity",
 }
+_NOT_DETAILS = {*_INTENT_REPLIES, Intent.MENU, Intent.CANCEL}  # at the offer: not for the ticket
 BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
@@ -115,11 +116,8 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
         await handoff.offer_person(turn, "frustrated")
         if turn.ticket is None:
             _article_too(turn, query, asked)
-    elif said in (Intent.GREETING, Intent.CLOSING) and turn.conv.step == Step.ARTICLE:
-        _ask_again(turn)  # "thanks" or "ok" under an article: did it solve it, then?
-    elif said in _INTENT_REPLIES:
-        if not quiet:  # a first message was greeted already
-            menu.show_menu(turn, "", turn.t(_INTENT_REPLIES[said]))
+    elif said is not Intent.NONE and said is not Intent.PERSON:
+        _intent_reply(turn, said, quiet)
     elif _remember(turn, query):
         await handoff.offer_person(turn, "repeated")
     elif query.isdigit() and len(query) <= BARE_NUMBER:
@@ -133,6 +131,21 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
     return True
 
 
+def _intent_reply(turn: Turn, said: Intent, quiet: bool) -> None:
+    """The answer to hello, thanks, "are you a bot?", "菜单" or "取消" (`quiet`: a first
+    message, greeted with the menu already)."""
+    if said is Intent.CANCEL:  # as /cancel
+        menu.cancel(turn)
+    elif said in (Intent.GREETING, Intent.CLOSING) and turn.conv.step == Step.ARTICLE:
+        _ask_again(turn)  # "thanks" or "ok" under an article: did it solve it, then?
+    elif quiet:
+        return
+    elif said is Intent.MENU:  # as /menu
+        menu.show_menu(turn)
+    elif said in _INTENT_REPLIES:
+        menu.show_menu(turn, "", turn.t(_INTENT_REPLIES[said]))
+
+
 async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
     """Typed while "the form, or a person now?" is asked, after they asked for a person: what
     they wrote (an order number, what happened, a screenshot, even a question or a complaint)
@@ -141,7 +154,7 @@ async def at_offer(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -
     and the like get their usual answer."""
     asked = text.strip()[:MAX_QUERY]
     query = clean(asked)
-    if query and not attachments and classify(query) in _INTENT_REPLIES:
+    if query and not attachments and classify(query) in _NOT_DETAILS:
         await answer_text(turn, text)
         return
     turn.data["query"] = asked

@@ -123,7 +123,9 @@ GREETING, CLOSING, ASK, NONE = Intent.GREETING, Intent.CLOSING, Intent.ASK, Inte
      ("帮帮我", ASK), ("你好，我有个问题", ASK), ("请问", ASK), ("I need help", ASK),
      ("hi, can you help me?", ASK), ("Quick question", ASK),
      ("I need help with my refund", NONE), ("请问怎么退款", NONE),
-     ("我有个问题：账号被封了", NONE), ("help center", NONE)],
+     ("我有个问题：账号被封了", NONE), ("help center", NONE),
+     # never mind: closed like thanks, not searched ("算了" found articles on cancelling)
+     ("算了", CLOSING), ("不用了", CLOSING), ("never mind", CLOSING), ("没事了，谢谢", CLOSING)],
 )  # fmt: skip
 def test_greetings_thanks_and_requests_for_help_that_say_nothing_yet(
     text: str, intent: Intent
@@ -247,3 +249,18 @@ def test_a_typed_answer_to_did_it_help(text: str, solved: bool | None) -> None:
 )  # fmt: skip
 def test_not_remembering(text: str, expected: bool) -> None:
     assert unsure(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("菜单", Intent.MENU), ("返回主菜单", Intent.MENU), ("back to the menu", Intent.MENU),
+     ("Menu please", Intent.MENU), ("取消", Intent.CANCEL), ("我要取消", Intent.CANCEL),
+     ("cancel", Intent.CANCEL),
+     # questions that name them are questions
+     ("菜单在哪里", NONE), ("取消订单", NONE), ("cancel my subscription", NONE),
+     ("how do i go back to the old version", NONE)],
+)  # fmt: skip
+def test_menu_and_cancel_said_alone_move_like_their_commands(text: str, intent: Intent) -> None:
+    """ "菜单" was searched (an article on notes came back) and "取消" found how to block
+    someone: alone, they are /menu and /cancel."""
+    assert classify(text) is intent

@@ -553,3 +553,28 @@ async def test_asking_for_help_without_saying_what_gets_asked_what_about(
     said = await user.says({"zh-CN": "帮帮我", "en": "I need help"}[lang])
     assert said.has(user.t("ask_what")) and said.has(w.menu_title)
     assert not said.has(user.t("no_match"))
+
+
+@pytest.mark.parametrize(
+    ("menu_word", "cancel_word", "never_mind"),
+    [("菜单", "取消", "算了"), ("back to the menu", "cancel", "never mind")],
+)
+async def test_menu_cancel_and_never_mind_typed_alone(
+    h: Harness, menu_word: str, cancel_word: str, never_mind: str
+) -> None:
+    """Typed alone where no button says them, "菜单" shows the menu and "取消" cancels what
+    is under way, as /menu and /cancel; "算了" at "the form, or a person now?" is not the
+    ticket's first message. They were searched: "取消" found how to block someone."""
+    lang = "zh-CN" if menu_word == "菜单" else "en"
+    w, user = WORDS[lang], h.user("alice", lang)
+    await to_banned(h, user)
+    said = await user.says(menu_word)
+    assert said.has(w.menu_title) and user.labels()[-1] == w.human
+    said = await user.says(cancel_word)
+    assert said.text == user.t("nothing_to_cancel")
+    for then, answer in ((never_mind, "anything_else"), (cancel_word, "form_cancelled")):
+        await to_banned(h, user)
+        await user.presses(w.human)  # the form, or a person now?
+        said = await user.says(then)
+        assert await user.open_ticket() is None
+        assert said.has(user.t(answer)), said.text
