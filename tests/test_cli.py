@@ -269,7 +269,7 @@ def test_the_desk_in_another_language_than_the_deployments_reads_all_of_it(
     assert done.code == 0, done.err
     assert "Queue (1):" in done.out and "队列" not in done.out
     assert "[1] Unclaim" in done.out and "取消认领" not in done.out
-    assert "#1 claimed by amy." in done.out
+    assert "#1 taken over by amy (it was bob's)." in done.out
     assert "Now: a moderator is on it." in done.out  # bob claimed it before: where it stands
     form = shared_knowledge()[0].form_for(CATEGORY)
     assert form is not None

@@ -15,6 +15,9 @@ from bot.types import ButtonPressed, CommandReceived, IncomingEvent, Reply, Text
 
 DEAD_SHOWN = 50  # failed deliveries listed by /dead
 NAMES_TICKET = frozenset({"open", "claim", "reopen"})  # commands that take a ticket number
+# ... and commands that take a reason, when it starts with "#N" or is only a number ("/close
+# 99" closed the ticket open at the desk with the reason "99")
+NAMES_TICKET_TOO = frozenset({"close", "unclaim"})
 VERB_COMMAND = {
     Verb.CLAIM: "claim",
     Verb.UNCLAIM: "unclaim",
@@ -38,6 +41,10 @@ def named(svc: Services, event: IncomingEvent) -> int | None:
             return None
     elif isinstance(event, CommandReceived) and event.name in NAMES_TICKET:
         number = event.args.split(maxsplit=1)[0].lstrip("#") if event.args.strip() else ""
+    elif isinstance(event, CommandReceived) and event.name in NAMES_TICKET_TOO:
+        words = event.args.split()
+        if words and (words[0].startswith("#") or len(words) == 1):
+            number = words[0].lstrip("#")
     if not number.isdigit() and svc.can(event.chat.platform).names_tickets:
         number = event.chat.thread_id
     return int(number) if number.isdigit() else None
@@ -162,6 +169,9 @@ async def _reopen(turn: Turn, ticket: Ticket, _args: str) -> None:
 
 
 async def _note(turn: Turn, ticket: Ticket, args: str) -> None:
+    if not args.strip():  # an empty note was kept
+        turn.say(Reply(turn.mine("mod_note_usage")))
+        return
     mod.note(turn, ticket, args)
 
 

@@ -68,14 +68,15 @@ async def make(
     if why:
         _refuse(turn, role, why, ticket)
         return False
+    was = await _taken_from(turn, ticket, move)
     tickets.apply(ticket, move, role, turn.actor, turn.now, reason, rating)
     turn.save(ticket)
-    told = notice or tickets.NOTICES[(move, role)]
+    told = notice or (TAKEOVER if was else tickets.NOTICES[(move, role)])
     if told.history:
-        line = turn.mt(told.history, reason=ticket.close_reason).strip()
+        line = turn.mt(told.history, reason=ticket.close_reason, was=was).strip()
         turn.log(ticket, Author.SYSTEM, line)
     if told.to_moderators:
-        values = {"id": ticket.id, "name": turn.actor_name, "rating": rating}
+        values = {"id": ticket.id, "name": turn.actor_name, "rating": rating, "was": was}
         buttons = mod_buttons(turn.svc, ticket)
         shared = Reply(turn.mt(told.to_moderators, **values), buttons=buttons)
         mine = None  # the acting moderator's copy, when they read another language
@@ -86,6 +87,21 @@ async def make(
     if told.to_user:
         _tell_user(turn, ticket, move, role, told.to_user)
     return True
+
+
+# A claim of a ticket another moderator has: said so, to both (the user was told already
+# that a moderator has it).
+TAKEOVER = Notice("", "mod_taken_over", "log_taken_over")
+
+
+async def _taken_from(turn: Turn, ticket: Ticket, move: Move) -> str:
+    """The name of the moderator a claim takes the ticket from ("" when it is nobody's)."""
+    if move is not Move.CLAIM or ticket.status is not TicketStatus.CLAIMED:
+        return ""
+    if not ticket.claimed_by or ticket.claimed_by == turn.actor:
+        return ""
+    names = await turn.svc.store.moderator_names({ticket.claimed_by})
+    return names.get(ticket.claimed_by) or ticket.claimed_by.rpartition(":")[2]
 
 
 def _tell_user(turn: Turn, ticket: Ticket, move: Move, role: Role, key: str) -> None:

@@ -56,6 +56,43 @@ async def test_claim_and_unclaim_tell_the_user(h: Harness, lang: str) -> None:
     assert said.has(w.queue)
 
 
+async def test_a_claim_of_another_moderators_ticket_says_whose_it_was(h: Harness) -> None:
+    """It was "#1 claimed by amy.", as if nobody had it."""
+    user = await ticket_for(h, "alice")
+    await h.moderator("bob").presses("Claim", 1)
+    told = len(user.inbox)
+    await h.moderator("amy").command(1, "claim")
+    assert (await h.moderators.in_ticket(1)).has("#1 taken over by amy (it was bob's).")
+    assert (await h.ticket(1)).claimed_by == "fakemod:amy"
+    assert len(user.inbox) == told  # the user knows a moderator has it already
+    history = [m.text for m in await h.store.messages(1) if m.author is Author.SYSTEM]
+    assert history[-1] == "took over from bob"
+
+
+async def test_close_with_a_number_names_the_ticket_not_a_reason(h: Harness) -> None:
+    """ "/close 99" in #1's thread closed #1 with the reason "99"; "/close #1 duplicate" is
+    #1 with a reason, "/close 3 days given" a reason."""
+    await ticket_for(h, "alice")
+    mod = h.moderator("bob")
+    await mod.command(1, "close", "99")
+    assert (await h.ticket(1)).status == TicketStatus.OPEN
+    assert h.moderators.received("There is no ticket #99.")
+    await mod.command(1, "close", "3 days given")
+    assert (await h.ticket(1)).close_reason == "3 days given"
+    await mod.command(1, "reopen")
+    await mod.command(None, "close", "#1 duplicate")
+    assert (await h.ticket(1)).status == TicketStatus.CLOSED
+    assert (await h.ticket(1)).close_reason == "duplicate"
+
+
+async def test_an_empty_note_is_not_kept(h: Harness) -> None:
+    await ticket_for(h, "alice")
+    before = len(await h.store.messages(1))
+    await h.moderator("bob").command(1, "note", "  ")
+    assert h.moderators.received(h.t("en", "mod_note_usage"))
+    assert len(await h.store.messages(1)) == before
+
+
 async def test_a_reply_is_relayed_to_the_user_in_their_language(h: Harness, lang: str) -> None:
     user = await ticket_for(h, "alice", lang)
     await h.moderator("bob").says_in(1, "Please send your order number")
