@@ -71,7 +71,8 @@ class DeskFeed:
                 continue
             files = "".join(self._t("mod_file_ref", sha=sha[:12]) for sha in m.attachments)
             if m.author == Author.SYSTEM:
-                self._show(self._t("desk_event", id=m.ticket_id, text=m.text))
+                line = self._texts.reread(m.text, self._lang)
+                self._show(self._t("desk_event", id=m.ticket_id, text=line))
             else:
                 author = self._t(f"author_{m.author.value}")
                 name = m.author_name or m.author_id

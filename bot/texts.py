@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import re
+import string
 import tomllib
 from importlib import resources
 from typing import Any
 
 LANGS = ("zh-CN", "en")  # the languages Kefu speaks: its catalogs (bot/locales/<lang>.toml)
 LANG_NAMES = {"zh-CN": "中文", "en": "English"}  # how each is offered, in itself
+LOG_PREFIX = "log_"  # the keys of the lines Kefu writes into a ticket's history ("claimed")
 
 
 class Texts:
@@ -32,11 +36,41 @@ class Texts:
         """Every key of the catalogs."""
         return set(self._catalogs["en"])
 
+    def reread(self, line: str, lang: str) -> str:
+        """A history line Kefu wrote ("已认领", "closed. duplicate"), in `lang` whichever
+        language it was kept in (the moderators' at the time); any other text as it is."""
+        for key, pattern in self._log_patterns():
+            found = pattern.match(line)
+            if found is not None:
+                return self(lang, key, **found.groupdict()).strip()
+        return line
+
+    @functools.cache  # noqa: B019  # one Texts a process, never freed before exit
+    def _log_patterns(self) -> list[tuple[str, re.Pattern[str]]]:
+        """Each language's history lines as patterns, the most specific first."""
+        found = []
+        for catalog in self._catalogs.values():
+            for key, template in catalog.items():
+                if key.startswith(LOG_PREFIX):
+                    found.append((key, _pattern(template)))
+        return sorted(found, key=lambda kp: -len(kp[1].pattern))
+
     def both(self, key: str, /, sep: str = " · ", **values: Any) -> str:
         """The string in every language, English first, joined: for a reader whose language is
         not known ("Talk to a person / 人工客服")."""
         order = sorted(LANGS, key=lambda lang: lang != "en")
         return sep.join(self(lang, key, **values) for lang in order)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A str.format template as an anchored pattern: its fields captured, its spaces optional
+    (an empty last field was stripped off with the space before it)."""
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        parts.append(r"\s*".join(re.escape(word) for word in literal.split(" ")))
+        if name:
+            parts.append(f"(?P<{name}>.*?)")
+    return re.compile(r"\A" + "".join(parts) + r"\Z", re.DOTALL)
 
 
 def normalize_lang(locale: str) -> str:

@@ -271,6 +271,7 @@ def test_the_desk_in_another_language_than_the_deployments_reads_all_of_it(
     assert "[1] Unclaim" in done.out and "取消认领" not in done.out
     assert "#1 taken over by amy (it was bob's)." in done.out
     assert "Now: a moderator is on it." in done.out  # bob claimed it before: where it stands
+    assert "system bob: claimed" in done.out and "已认领" not in done.out  # kept in Chinese
     form = shared_knowledge()[0].form_for(CATEGORY)
     assert form is not None
     typed = [f for f in form.fields if f.type != FieldType.IMAGES]

@@ -8,6 +8,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.responses import HTMLResponse
@@ -29,6 +30,7 @@ from bot.types import (
 )
 
 PLATFORM = "web"
+SYSTEM_AUTHOR = "system"  # the author of the lines Kefu writes into a ticket's history
 FLASHES_KEPT = 20  # outcome messages kept per moderator until their next page
 
 
@@ -124,12 +126,21 @@ class Parts:
             ago=lambda seconds: ago(ctx, seconds),
             when=lambda at: when(at, self.queries.timezone),
             category=lambda cid: self.queries.category_label(cid, ctx.lang) if cid else "-",
+            said=lambda m: _said(ctx, m),
             **values,
         )
 
     def today(self) -> date:
         """Today in the reports' time zone."""
         return datetime.fromtimestamp(self.queries.now(), ZoneInfo(self.queries.timezone)).date()
+
+
+def _said(ctx: Ctx, message: Any) -> str:
+    """A history line's text (a TicketMessage of DeskQueries): Kefu's own lines ("claimed",
+    author "system") in the page's language."""
+    if message.author == SYSTEM_AUTHOR:
+        return str(ctx.texts.reread(message.text, ctx.lang))
+    return str(message.text)
 
 
 def ago(ctx: Ctx, seconds: float | None) -> str:

@@ -104,7 +104,9 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         files = "".join(turn.mine("mod_file_ref", sha=sha[:12]) for sha in m.attachments)
         who = m.author_name or m.author_id
         author = turn.mine(f"author_{m.author.value}")
-        lines.append(f"  {author} {who}: {m.text}{files}")
+        system = m.author is Author.SYSTEM
+        text = turn.svc.texts.reread(m.text, turn.actor_lang) if system else m.text
+        lines.append(f"  {author} {who}: {text}{files}")
     turn.say(Reply("\n".join(lines), title=card.title, buttons=card.buttons))
 
 

@@ -324,9 +324,14 @@ async def test_the_core_answers_a_moderator_in_their_pages_language(web: WebHarn
         await browser.post(f"/tickets/{ticket}/close", data={"csrf": token, "text": "done"})
         await browser.post(f"/tickets/{ticket}/claim", data={"csrf": token})
         again = await browser.get(f"/tickets/{ticket}")
+        shown = (await browser.get(f"/tickets/{ticket}/history")).text
     assert web.t("zh-CN", "mod_already_closed", id=ticket) in again.text
     history = await web.store.messages(ticket)
     assert any(m.text == web.t("en", "log_claimed") for m in history)  # the record: English
+    # ... and read in her language on her page ("claimed" showed under Chinese labels)
+    assert web.t("zh-CN", "log_claimed") in shown
+    assert web.t("zh-CN", "log_closed", reason="done") in shown
+    assert ">claimed<" not in shown and "closed. done" not in shown
 
 
 async def test_a_refused_form_says_why_that_nothing_was_done_and_the_way_back(
