@@ -15,6 +15,7 @@ from telegram import Bot, Chat, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from adapters.telegram import groups
 from adapters.telegram.commands import register_commands
 from adapters.telegram.convert import PLATFORM, Context, album_key, convert
 from adapters.telegram.errors import delivery_error
@@ -167,6 +168,7 @@ class TelegramAdapter:
             self._sender = Sender(bot)
             self._admins = {g: AdminCache(bot, g, self._admin_ttl) for g in self._mod_chats}
             await register_commands(bot, self._mod_chats, self._texts)
+            await groups.check(bot, self._mod_chats)
             if self._tg.mode == "polling":
                 await bot.delete_webhook(drop_pending_updates=False)
         except BaseException:

@@ -253,6 +253,26 @@ async def test_a_group_that_is_not_the_moderator_group_is_ignored_and_its_id_log
     assert "moderator_chat_id = -1009876543210" in named[0]
 
 
+async def test_a_moderator_group_set_up_wrong_is_said_at_start(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Topics off and the bot a plain member: every page would fail ("the chat is not a
+    forum") while users hear a person will answer. The log says what to change, once at
+    start; a group set up right says nothing."""
+    caplog.set_level(logging.ERROR, logger="adapters.telegram.groups")
+    async with adapter_for(fake):
+        pass
+    assert not caplog.records
+    group = fake.chats[fake.moderator_chat_id]
+    group.forum = False
+    group.members[fake.bot_id] = "member"
+    async with adapter_for(fake):
+        pass
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "turn on Topics" in said and "'Manage topics'" in said
+    assert str(fake.moderator_chat_id) in said
+
+
 async def test_commands_are_registered_in_zh_and_en(fake: FakeTelegram) -> None:
     async with adapter_for(fake):
         pass

@@ -346,6 +346,18 @@ class BotApiMethods:
         rights.update(can_promote_members=False, can_change_info=False, can_be_edited=False)
         return {"status": status, "user": user, "is_anonymous": False, **rights}
 
+    async def _m_getChat(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
+        chat = self._chat(p)
+        if chat.type != "private" and self.bot_id not in chat.members:
+            raise bad("chat not found")
+        full = chat.wire() | {"accent_color_id": 0, "max_reaction_count": 11}
+        gifts = dict.fromkeys(
+            ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
+             "gifts_from_channels"),
+            False,
+        )  # fmt: skip
+        return full | {"accepted_gift_types": gifts}
+
     async def _m_getChatAdministrators(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
         chat = self._chat(p)
         if chat.type == "private":

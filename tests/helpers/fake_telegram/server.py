@@ -35,7 +35,8 @@ METHODS = (
     "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo", "setMyCommands",
     "sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
     "answerCallbackQuery", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage",
-    "getFile", "createForumTopic", "getChatAdministrators", "getChatMember", "deleteMessage",
+    "getFile", "createForumTopic", "getChat", "getChatAdministrators", "getChatMember",
+    "deleteMessage",
     "sendChatAction", "closeForumTopic",
 )  # fmt: skip
 
