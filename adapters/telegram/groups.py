@@ -43,7 +43,12 @@ async def check(bot: Bot, groups: Iterable[int]) -> None:
     """Log, for each moderator group, what keeps tickets from reaching it; never raises (the
     bot still serves its users, and the tickets wait in the queue and at the desk)."""
     for group in groups:
-        for problem in await problems(bot, group):
+        try:
+            found = await problems(bot, group)
+        except Exception as exc:  # an answer PTB cannot read: the check is advice, not a gate
+            log.warning("telegram: could not check moderator group %d: %s", group, exc)
+            continue
+        for problem in found:
             log.error(
                 "telegram: moderator group %d: %s. Tickets cannot reach it until then "
                 "(they wait in the queue: kefu desk, kefu web)",

@@ -516,3 +516,20 @@ async def test_a_note_that_closes_its_topic_closes_it_once(fake: FakeTelegram) -
     group = fake.chats[fake.moderator_chat_id]
     assert int(thread) in group.closed_topics
     assert fake.texts(fake.moderator_chat_id, thread) == [note.text, note.text]
+
+
+async def test_a_check_that_cannot_be_read_does_not_stop_the_adapter(
+    fake: FakeTelegram, sink: RecordingSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API (or a proxy) whose getChat answer PTB cannot parse: the start-up check is
+    advice, so the adapter still starts and serves."""
+
+    async def unreadable(p: dict[str, object], f: dict[str, bytes]) -> object:
+        return {"id": fake.moderator_chat_id}  # no type, no accent_color_id: PTB raises
+
+    monkeypatch.setitem(fake._handlers, "getchat", unreadable)
+    user = fake.user()
+    async with running(adapter_for(fake), sink):
+        fake.user_says(user, "hi")
+        (event,) = await sink.wait(1)
+    assert isinstance(event, TextReceived)
