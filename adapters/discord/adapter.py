@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import discord
 
+from adapters.discord import channels
 from adapters.discord.commands import build_tree, sync_if_changed
 from adapters.discord.delivery import SEND_ERRORS, Delivery, translate
 from adapters.discord.pending import SETTLE_AFTER, PendingInteractions
@@ -137,6 +138,8 @@ class KefuClient(discord.Client):
     async def on_ready(self) -> None:
         """The gateway session is up and the guild is cached."""
         log.info("connected to Discord as %s", self.user)
+        if not self.kefu_ready.is_set() and self.kefu_buttons is not None:
+            channels.check(self, self.kefu_buttons.settings.roles)
         self.kefu_ready.set()
 
     async def on_message(self, message: discord.Message) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,6 +84,33 @@ async def test_missing_message_content_intent_fails_clearly(
     async with adapter:
         with pytest.raises(DiscordStartError, match="Message Content Intent"):
             await adapter.run(sink)
+
+
+async def test_a_moderator_channel_set_up_wrong_is_said_once_connected(
+    config: Config,
+    sink: RecordingSink,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A channel id the bot cannot see: every page would fail while users hear a person will
+    answer. The log says what to check; the right channel says nothing."""
+    caplog.set_level(logging.ERROR, logger="adapters.discord.channels")
+    async with running(DiscordAdapter(config, guild_ready_timeout=0.05), sink):
+        pass
+    assert not caplog.records
+    wrong = dataclasses.replace(config.discord, moderator_channel_id="900000000000000999")
+    moved = dataclasses.replace(config, discord=wrong)
+    async with running(DiscordAdapter(moved, guild_ready_timeout=0.05), sink):
+        pass
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert "900000000000000999" in said and "cannot see it" in said
+    caplog.clear()
+    only_talk = discord.Permissions(view_channel=True, send_messages=True)
+    monkeypatch.setattr(discord.TextChannel, "permissions_for", lambda _c, _m: only_talk)
+    async with running(DiscordAdapter(config, guild_ready_timeout=0.05), sink):
+        pass
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert "may not create private threads, send messages in threads, manage threads" in said
 
 
 async def test_missing_token_fails_clearly(
