@@ -321,6 +321,7 @@ def _build_field(entry: dict[str, Any]) -> FormField:
         max_length=_whole(entry.get("max_length"), DEFAULT_MAX_LENGTH.get(ftype, 200)),
         min_length=_whole(entry.get("min_length"), 1),
         max_images=_whole(entry.get("max_images"), DEFAULT_MAX_IMAGES),
+        pattern=_text(entry.get("pattern")),
         choices=tuple(
             Choice(id=_text(choice.get("id")), labels=_lang_map(choice.get("label")))
             for choice in _dicts(entry.get("choices"))

@@ -78,6 +78,7 @@ class FormField:
     min_length: int = 1
     max_images: int = 5
     choices: tuple[Choice, ...] = ()
+    pattern: str = ""  # text only: what an answer looks like (a regular expression), or ""
 
     def prompt_in(self, lang: str) -> str:
         """The prompt in `lang`, falling back to English."""

@@ -32,7 +32,7 @@ CATEGORY_KEYS = frozenset({"id", "parent", "label", "form", "queue", "priority"}
 FORM_KEYS = frozenset({"id", "title", "field"})
 FIELD_KEYS = frozenset(
     {"id", "type", "prompt", "label", "required", "choices"}
-    | {"max_length", "min_length", "max_images"}
+    | {"max_length", "min_length", "max_images", "pattern"}
 )
 CHOICE_KEYS = frozenset({"id", "label"})
 GROUP_KEYS = frozenset({"terms"})
@@ -204,11 +204,27 @@ def _limit_problems(entry: Mapping[str, object], ftype: FieldType) -> list[str]:
             problems.append(
                 f"{key} must be a whole number from {low} to {limit} for {ftype.value}"
             )
+    problems += _pattern_problems(entry, ftype)
     if "max_images" in entry and ftype is not FieldType.IMAGES:
         problems.append("max_images applies to images fields only")
     elif "max_images" in entry and not _whole(entry["max_images"], 1, MAX_IMAGES):
         problems.append(f"max_images must be a whole number from 1 to {MAX_IMAGES}")
     return problems
+
+
+def _pattern_problems(entry: Mapping[str, object], ftype: FieldType) -> list[str]:
+    if "pattern" not in entry:
+        return []
+    pattern = entry["pattern"]
+    if ftype is not FieldType.TEXT:
+        return ["pattern applies to text fields only"]
+    if not isinstance(pattern, str) or not pattern.strip():
+        return ["pattern must be a regular expression (a string)"]
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return [f"pattern is not a regular expression: {exc}"]
+    return []
 
 
 def _choice_field_problems(entry: Mapping[str, object], ftype: FieldType) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,7 +157,26 @@ def _validate(turn: Turn, field: FormField, text: str) -> str | None:
     if len(value) < field.min_length:
         _refuse(turn, field, "err_too_short", min=field.min_length)
         return None
+    if not _looks_right(turn, field, value):
+        _refuse(turn, field, "err_pattern", label=field.label_in(turn.lang))
+        return None
     return value
+
+
+def _looks_right(turn: Turn, field: FormField, value: str) -> bool:
+    """Whether an answer looks like what the field's `pattern` describes ("L12345678"). Only
+    asked once: the same question answered again is taken as written (they know their id
+    better than a pattern does), and so is "不记得了"."""
+    if not field.pattern or unsure(value):
+        return True
+    state = _state(turn)
+    again = state.get("doubted") == field.id
+    if again or re.fullmatch(field.pattern, value.strip(), re.IGNORECASE):
+        if again:
+            del state["doubted"]
+        return True
+    state["doubted"] = field.id
+    return False
 
 
 ANSWER_LENGTH = 40  # a longer text at a typed question is an answer, even if it says "agent"

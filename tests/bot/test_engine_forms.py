@@ -79,6 +79,30 @@ async def test_a_bad_modal_answer_is_asked_again_alone(h: Harness) -> None:
     assert conv.data["form"]["answers"]["account_id"] == "L12345678"
 
 
+async def test_an_id_that_does_not_look_like_one_is_questioned_once(h: Harness) -> None:
+    """The Lumen ID field has a pattern (L and digits): "alice_88" is questioned with the
+    field's name, and taken as written when sent again; "不记得了" is taken at once. In a
+    modal too: the doubtful answer is asked for again alone, then taken."""
+    await go_to_banned(h)
+    user = h.user("alice")
+    await user.presses("Fill in the form")
+    said = await user.says("alice_88")
+    assert said.has("That doesn't look right for “Lumen ID”")
+    assert user.last_text().startswith("That doesn't")  # the same question, not the next
+    said = await user.says("alice_88")
+    assert said.has("(2/")
+    await user.presses("Cancel")
+    await go_to_banned(h)
+    values = tuple((k, "l 1234 5678" if k == "account_id" else v) for k, v in VALID)
+    await h.deliver(FormSubmitted(user.ref, user.chat, h.next_id(), "ban-appeal", values))
+    texts = [o.reply.text for o in user.inbox[-3:]]
+    assert any(t.startswith("That doesn't look right") for t in texts)
+    assert texts[-1].startswith("(1/")  # asked again alone
+    said = await user.says("l 1234 5678")
+    conv = await h.store.load_conversation(user.key)
+    assert conv is not None and conv.data["form"]["answers"]["account_id"] == "l 1234 5678"
+
+
 async def test_a_modal_for_an_unknown_form_changes_nothing(h: Harness) -> None:
     await go_to_banned(h)
     user = h.user("alice")

@@ -178,6 +178,19 @@ def _one_problem(root: Path, *words: str) -> str:
 
 def test_the_minimal_folder_is_valid(content: Path) -> None:
     assert check_content(content) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [('pattern = "L[0-9"', "pattern is not a regular expression"),
+     ("pattern = 7", "pattern must be a regular expression")],
+)  # fmt: skip
+def test_a_field_pattern_must_compile(content: Path, line: str, problem: str) -> None:
+    forms = content / "forms.toml"
+    forms.write_text(FORMS.replace("max_length = 40", f"max_length = 40\n{line}"), "utf-8")
+    assert problem in _one_problem(content, "pattern")
+    forms.write_text(FORMS.replace("max_length = 40", 'max_length = 40\npattern = "L\\\\d+"'))
+    assert check_content(content) == []
     kb = load_knowledge(content)
     assert kb.categories["account"].children == ("account/banned",)
     kind = kb.forms["ban-appeal"].field("kind")

@@ -255,7 +255,7 @@ async def test_an_album_in_a_form_counts_as_one_message(
         await user.presses("Account")
         await user.presses("Suspended or restricted")
         await user.presses("Fill in the form")
-        for answer in ["L1", "2026-01-02", "notice", "before", "reason"]:
+        for answer in ["L12345678", "2026-01-02", "notice", "before", "reason"]:
             await user.says(answer)
         await user.sees("Please send screenshots")
         fake.user_sends_album(user.user, [png_bytes(3, 3, (i, 0, 0)) for i in range(3)])
