@@ -7,6 +7,7 @@ gives way to one that explains every word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from knowledge.bm25 import Tuning
@@ -16,6 +17,7 @@ from knowledge.query import topical
 from knowledge.text import Unit
 
 MAX_UNITS = 64  # the content words of a query looked at (a pasted essay is cut there)
+_NUMBER_RE = re.compile(r"[0-9]")
 
 
 class Explainer:
@@ -41,16 +43,32 @@ class Explainer:
 
     def weights(self, units: Sequence[Unit]) -> list[float]:
         """Each content word's weight: the idf of the word (less for a Chinese word common in
-        the language at large: `topical`) or of its rarest concept (a word no article holds
-        weighs the most); a complaint word weighs several unknown words."""
+        the language at large: `topical`) or of its rarest concept; a complaint word weighs
+        several unknown words.
+
+        A word no article holds weighs the most, unless a concept says what it means (then the
+        concept weighs it), it is a long word whose parts articles hold ("验证码": the idf of
+        its rarest part), or it is a number (an amount, a date or an id no article names:
+        nothing).
+        """
         out: list[float] = []
+        idf = self._idf
         for unit in units[:MAX_UNITS]:
             if unit.complaint:
                 out.append(self._tuning.w_complaint * self._unseen)
                 continue
-            weight = self._idf.get(unit.token, self._unseen) * topical(unit.token)
+            own = idf.get(unit.token)
+            if own is None:
+                parts = [idf[p] for p in unit.parts if p in idf]
+                if unit.concepts or _NUMBER_RE.search(unit.token):
+                    own = 0.0
+                elif parts and len(parts) == len(unit.parts):
+                    own = max(parts)
+                else:
+                    own = self._unseen
+            weight = own * topical(unit.token)
             for c in unit.concepts:
-                weight = max(weight, self._idf.get(c, 0.0))
+                weight = max(weight, idf.get(c, 0.0))
             out.append(weight)
         return out
 
