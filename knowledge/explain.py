@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from knowledge.bm25 import Tuning
 from knowledge.examples import ExampleField
 from knowledge.passages import Passages
-from knowledge.query import topical
+from knowledge.query import made_up, topical
 from knowledge.text import Unit
 
 MAX_UNITS = 64  # the content words of a query looked at (a pasted essay is cut there)
@@ -48,8 +48,9 @@ class Explainer:
 
         A word no article holds weighs the most, unless a concept says what it means (then the
         concept weighs it), it is a long word whose parts articles hold ("验证码": the idf of
-        its rarest part), or it is a number (an amount, a date or an id no article names:
-        nothing).
+        its rarest part), it is a number (an amount, a date or an id no article names:
+        nothing), or it is a Chinese word in no dictionary, which jieba made up from characters
+        it did not know (`w_made_up` of it: a guess at a word says less than a word).
         """
         out: list[float] = []
         idf = self._idf
@@ -64,6 +65,8 @@ class Explainer:
                     own = 0.0
                 elif parts and len(parts) == len(unit.parts):
                     own = max(parts)
+                elif made_up(unit.token):
+                    own = self._unseen * self._tuning.w_made_up
                 else:
                     own = self._unseen
             weight = own * topical(unit.token)

@@ -53,6 +53,17 @@ def topical(word: str) -> float:
     return min(1.0, max(_COMMON_WEIGHT, share))
 
 
+def made_up(word: str) -> bool:
+    """Whether a Chinese word of two characters or more is in no jieba dictionary: one that
+    jieba's HMM glued together from characters it did not know ("卡成" of 卡成ppt, "哪输")."""
+    if len(word) < 2 or not is_cjk(word):
+        return False
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return not jieba.dt.FREQ.get(word)
+
+
 class QueryReader:
     """Reads queries with one help center's vocabulary, lexicon and idf."""
 
