@@ -43,6 +43,7 @@ class Tuning:
     rank_heading: float = 0.5  # and this times the share one section's heading explains
     w_complaint: float = 2.0  # a complaint word weighs this many unknown words
     w_bare: float = 0.5  # coverage of a query word with concepts by the bare word alone
+    w_made_up: float = 0.5  # share of an unknown word's weight for a word jieba made up
     min_score: float = 0.2  # confident: the best hit scores this much,
     min_coverage: float = 0.2  # explains this share of the query,
     min_head: float = 0.05  # and its title or keywords explain this share, or else

@@ -7,15 +7,17 @@ gives way to one that explains every word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from knowledge.bm25 import Tuning
 from knowledge.examples import ExampleField
 from knowledge.passages import Passages
-from knowledge.query import topical
+from knowledge.query import made_up, topical
 from knowledge.text import Unit
 
 MAX_UNITS = 64  # the content words of a query looked at (a pasted essay is cut there)
+_NUMBER_RE = re.compile(r"[0-9]")
 
 
 class Explainer:
@@ -41,16 +43,35 @@ class Explainer:
 
     def weights(self, units: Sequence[Unit]) -> list[float]:
         """Each content word's weight: the idf of the word (less for a Chinese word common in
-        the language at large: `topical`) or of its rarest concept (a word no article holds
-        weighs the most); a complaint word weighs several unknown words."""
+        the language at large: `topical`) or of its rarest concept; a complaint word weighs
+        several unknown words.
+
+        A word no article holds weighs the most, unless a concept says what it means (then the
+        concept weighs it), it is a long word whose parts articles hold ("验证码": the idf of
+        its rarest part), it is a number (an amount, a date or an id no article names:
+        nothing), or it is a Chinese word in no dictionary, which jieba made up from characters
+        it did not know (`w_made_up` of it: a guess at a word says less than a word).
+        """
         out: list[float] = []
+        idf = self._idf
         for unit in units[:MAX_UNITS]:
             if unit.complaint:
                 out.append(self._tuning.w_complaint * self._unseen)
                 continue
-            weight = self._idf.get(unit.token, self._unseen) * topical(unit.token)
+            own = idf.get(unit.token)
+            if own is None:
+                parts = [idf[p] for p in unit.parts if p in idf]
+                if unit.concepts or _NUMBER_RE.search(unit.token):
+                    own = 0.0
+                elif parts and len(parts) == len(unit.parts):
+                    own = max(parts)
+                elif made_up(unit.token):
+                    own = self._unseen * self._tuning.w_made_up
+                else:
+                    own = self._unseen
+            weight = own * topical(unit.token)
             for c in unit.concepts:
-                weight = max(weight, self._idf.get(c, 0.0))
+                weight = max(weight, idf.get(c, 0.0))
             out.append(weight)
         return out
 

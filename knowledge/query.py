@@ -27,6 +27,7 @@ from knowledge.text import (
 from knowledge.writing import PinyinReader, read_pinyin
 
 _MAX_FIXES = 8  # typo look-ups per query, so that gibberish stays cheap
+_COMPOUND_PART = 3  # the shortest part of a compound word ("speed" + "hack")
 
 
 # How telling a Chinese word is in the language at large, from jieba's corpus frequencies
@@ -52,6 +53,17 @@ def topical(word: str) -> float:
     return min(1.0, max(_COMMON_WEIGHT, share))
 
 
+def made_up(word: str) -> bool:
+    """Whether a Chinese word of two characters or more is in no jieba dictionary: one that
+    jieba's HMM glued together from characters it did not know ("卡成" of 卡成ppt, "哪输")."""
+    if len(word) < 2 or not is_cjk(word):
+        return False
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return not jieba.dt.FREQ.get(word)
+
+
 class QueryReader:
     """Reads queries with one help center's vocabulary, lexicon and idf."""
 
@@ -73,7 +85,8 @@ class QueryReader:
         self._tuning = tuning
 
     def read(self, query: str) -> Analysis:
-        """The tokens of a user's words: normalised, pinyin read, typos fixed, tokenised."""
+        """The tokens of a user's words: normalised, pinyin read, typos fixed, two words typed
+        as one split ("speedhacking"), tokenised."""
         text = normalize_query(query[: MAX_QUERY_CHARS * 2])[:MAX_QUERY_CHARS]
         text = read_pinyin(text, self._pinyin, self._english)
         budget = [_MAX_FIXES]  # typo look-ups per query, so that gibberish stays cheap
@@ -86,7 +99,8 @@ class QueryReader:
             found = process.extract(
                 word, self._vocab, scorer=OSA.distance, score_cutoff=1, limit=5
             )
-            return next((str(f[0]) for f in found if _typo_of(word, str(f[0]))), word)
+            typo = next((str(f[0]) for f in found if _typo_of(word, str(f[0]))), None)
+            return typo or self._compound(word) or word
 
         return analyze(text, self._lexicon, self._segmenter, fix)
 
@@ -130,6 +144,22 @@ class QueryReader:
             or word in self._vocab_set
             or self._lexicon.knows(english_token(word)[0])
         )
+
+    def _compound(self, word: str) -> str | None:
+        """Two known words written as one ("speedhacking", "passwordreset"), spaced (the most
+        even split first), or None."""
+        splits = [
+            (min(i, len(word) - i), word[:i], word[i:])
+            for i in range(_COMPOUND_PART, len(word) - _COMPOUND_PART + 1)
+        ]
+        for _, head, tail in sorted(splits, reverse=True):
+            if self._known(head) and self._known(tail):
+                return f"{head} {tail}"
+        return None
+
+    def _known(self, word: str) -> bool:
+        term, stop = english_token(word)
+        return not stop and (word in self._vocab_set or self._lexicon.knows(term))
 
     def _unknown(self, word: str) -> bool:
         """Whether an English word of 5 to 24 letters is in no article nor term (maybe a typo)."""

@@ -314,12 +314,13 @@ class Analysis:
 def analyze(
     text: str, lexicon: Lexicon, segmenter: Segmenter, fix: Callable[[str], str] | None = None
 ) -> Analysis:
-    """Tokenise a normalised query; `fix` corrects misspelt English words."""
+    """Tokenise a normalised query; `fix` corrects misspelt English words (its answer may be
+    two words)."""
     out = Analysis()
     english: list[str] = []
     for run in [*runs(text), ""]:
         if run and not is_cjk(run):
-            english.append(fix(run) if fix else run)
+            english.extend(fix(run).split() if fix else [run])
             continue
         if english:
             _english(english, lexicon, out)

@@ -8,7 +8,7 @@ import pytest
 
 from knowledge.loader import default_content_path, load_articles
 from knowledge.models import Article
-from knowledge.query import topical
+from knowledge.query import made_up, topical
 from knowledge.search import (
     SearchIndex,
     SearchResult,
@@ -16,6 +16,7 @@ from knowledge.search import (
     parse_synonyms,
     search_jsonl,
 )
+from knowledge.text import Unit
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +182,19 @@ def test_a_word_common_in_chinese_at_large_weighs_less() -> None:
     button = Article("button", "zh-CN", "按钮点了没反应", "game/button", (), "更新游戏后再试。")
     index = SearchIndex.build([party, button])
     assert index.search("我们一起点按钮").hits[0].id == "button"
+
+
+def test_words_no_article_holds_weigh_by_what_they_stand_for() -> None:
+    assert made_up("卡成") and made_up("哪输")  # jieba's HMM glued them from 卡成ppt, 在哪输
+    assert not made_up("账号") and not made_up("号") and not made_up("ppt")
+    login = Article("login", "zh-CN", "登录时收不到验证码", "account/login", (), "检查短信拦截。")
+    index = SearchIndex.build([login])
+    unknown, made, number, code = index._explain.weights(
+        [Unit("蔚蓝"), Unit("卡成"), Unit("1288"), Unit("验证码", ("验证",))]
+    )
+    assert made == unknown / 2  # a guess at a word says less than a word
+    assert number == 0.0  # an amount or an id that no article names
+    assert 0.0 < code < unknown  # weighed by its part, which articles hold
 
 
 def test_a_bare_word_half_explains_a_word_the_query_uses_in_a_term(

@@ -120,3 +120,15 @@ def test_english_words_that_parse_as_pinyin_are_not_read_as_chinese(
 ) -> None:
     # Each cuts into syllables ("chi na", "ba na na"), but they do not read as words.
     assert not any("\u4e00" <= c <= "\u9fff" for u in index._reader.read(english).words for c in u)
+
+
+@pytest.mark.parametrize(
+    ("joined", "spaced"),
+    [("my accountlocked", "my account locked"), ("forgot passwordreset", "forgot password reset")],
+)
+def test_two_words_typed_as_one_are_read_apart(
+    index: SearchIndex, joined: str, spaced: str
+) -> None:
+    read = index._reader.read
+    assert [u.token for u in read(joined).units] == [u.token for u in read(spaced).units]
+    assert _top(index, joined) == _top(index, spaced)
