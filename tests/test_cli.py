@@ -167,6 +167,7 @@ def _independent(work: Path) -> dict[str, Callable[[], Done]]:
         "kb_search": lambda: kefu("kb", "search", "--kb", str(CONTENT), "--json", "--limit", "3",
                                   "--stdin", cwd=work, stdin="\n".join(KB_QUERIES) + "\n"),
         "run": lambda: kefu("run", config=config, cwd=work),
+        "no_tickets": lambda: kefu("tickets", "list", "--status", "open", config=config, cwd=work),
         "desk_en": lambda: kefu("desk", "--name", "amy", "--lang", "en", config=config,
                                 cwd=work, stdin="/queue\n/claim 9\n"),
         "bad_config": lambda: kefu("stats", config=bad, cwd=work),
@@ -385,3 +386,10 @@ def test_kb_examples_import_then_export(tmp_path: Path) -> None:
     ]
     bad = kefu("kb", "examples", "import", "-", config=config, stdin="not json\n", cwd=tmp_path)
     assert bad.code == 2 and "Traceback" not in bad.err
+
+
+def test_an_empty_ticket_list_says_so_aside(runs: dict[str, Done]) -> None:
+    """It printed nothing at all; a script still reads an empty list."""
+    done = runs["no_tickets"]
+    assert done.code == 0 and done.out == ""
+    assert "no tickets (open)" in done.err

@@ -74,8 +74,12 @@ async def tickets(config: Config, args: argparse.Namespace) -> int:
     try:
         if args.tickets_command in ("list", None):
             statuses = [TicketStatus(s) for s in args.status or []]
-            for t in await store.list_tickets(statuses, args.limit):
+            listed = await store.list_tickets(statuses, args.limit)
+            for t in listed:
                 print(_row(t))
+            if not listed:  # said where a script does not read it: an empty list is no error
+                which = f" ({', '.join(s.value for s in statuses)})" if statuses else ""
+                print(f"no tickets{which}", file=sys.stderr)
             return 0
         if args.tickets_command == "show":
             ticket = await store.get_ticket(args.id)
