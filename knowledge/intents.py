@@ -88,6 +88,8 @@ class Intents:
     angry: tuple[str, ...] = ()
     solved: frozenset[str] = frozenset()
     not_solved: frozenset[str] = frozenset()
+    solved_emoji: frozenset[str] = frozenset()
+    not_solved_emoji: frozenset[str] = frozenset()
     aside: re.Pattern[str] | None = None
     unsure: frozenset[str] = frozenset()
     press: re.Pattern[str] | None = None
@@ -120,6 +122,8 @@ class Intents:
             angry=tuple(clean(w) for w in words("angry", "words")),
             solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "solved")),
             not_solved=frozenset(_strip(None, clean(w)) for w in words("verdict", "not_solved")),
+            solved_emoji=frozenset(words("verdict", "solved_emoji")),
+            not_solved_emoji=frozenset(words("verdict", "not_solved_emoji")),
             aside=_pattern(words("verdict", "aside")),
             unsure=frozenset(_strip(None, clean(w)) for w in words("unsure", "whole")),
             press=_pattern(words("person", "filler") + words("press", "filler")),
@@ -175,6 +179,10 @@ class Intents:
         """A typed answer to "did this solve it?": True (solved), False (not solved), or None
         when the message is anything else (a new question is searched as one)."""
         low = clean(text)
+        if not _strip(None, low):  # only emoji and punctuation: 👍 or 👎, else nothing
+            ups = sum(low.count(e) for e in self.solved_emoji)
+            downs = sum(low.count(e) for e in self.not_solved_emoji)
+            return (ups > 0) if ups != downs and (ups == 0 or downs == 0) else None
         for rest in (_strip(self.filler, low), _strip(self.aside, _strip(self.filler, low))):
             if rest in self.not_solved:
                 return False

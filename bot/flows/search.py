@@ -107,7 +107,9 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
     """Answer what is not a question for the help center; True when it was one of those."""
     said = classify(query)
     words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
-    if said is Intent.COMPLAINT:
+    if (stars := rating_in(query)) and await _typed_rating(turn, stars):
+        pass  # "⭐⭐⭐⭐⭐" or "5 stars" under "How did we do?"
+    elif said is Intent.COMPLAINT:
         # about the service itself: a person, not an article on reporting users
         await handoff.offer_person(turn, "frustrated")
     elif is_angry(query, words):
@@ -173,9 +175,23 @@ def _article_too(turn: Turn, query: str, asked: str) -> None:
         show_article(turn, ids[0], ids[1:])
 
 
+_STARS = re.compile(r"[⭐★🌟]+")
+_RATING = re.compile(r"([1-5一二三四五])\s*(?:/\s*5|stars?|颗星|星|分)?")
+_CN_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+def rating_in(query: str) -> str:
+    """The 1-5 rating a whole message gives ("5", "⭐⭐⭐⭐", "4/5", "5 stars", "五星"), or ""."""
+    text = query.strip().rstrip("!！.。~～")
+    if _STARS.fullmatch(text):
+        return str(len(text)) if len(text) <= 5 else ""
+    found = _RATING.fullmatch(text)
+    return _CN_DIGITS.get(found.group(1), found.group(1)) if found else ""
+
+
 async def _typed_rating(turn: Turn, digits: str) -> bool:
-    """ "5" typed under "How did we do? Rate 1 (bad) to 5 (great)": the rating of their latest
-    ticket, when it is closed and not rated yet."""
+    """ "5" (or "⭐⭐⭐⭐⭐", "4/5") typed under "How did we do? Rate 1 (bad) to 5 (great)": the
+    rating of their latest ticket, when it is closed and not rated yet."""
     if len(digits) != 1 or digits not in "12345":
         return False
     ticket = await lifecycle.latest_closed(turn)

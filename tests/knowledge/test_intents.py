@@ -236,6 +236,12 @@ def test_a_problem_with_the_product_is_a_question(text: str) -> None:
         ("谢谢", None),
         ("ok", None),
         ("是不是要重新登录", None),
+        ("nope didnt work", False),  # typed without the apostrophe
+        ("didnt help", False),
+        ("👍", True),
+        ("👎👎", False),
+        ("😂", None),
+        ("👍👎", None),
     ],
 )
 def test_a_typed_answer_to_did_it_help(text: str, solved: bool | None) -> None:
@@ -256,6 +262,7 @@ def test_not_remembering(text: str, expected: bool) -> None:
     [("菜单", Intent.MENU), ("返回主菜单", Intent.MENU), ("back to the menu", Intent.MENU),
      ("Menu please", Intent.MENU), ("取消", Intent.CANCEL), ("我要取消", Intent.CANCEL),
      ("cancel", Intent.CANCEL),
+
      # questions that name them are questions
      ("菜单在哪里", NONE), ("取消订单", NONE), ("cancel my subscription", NONE),
      ("how do i go back to the old version", NONE)],
@@ -264,3 +271,11 @@ def test_menu_and_cancel_said_alone_move_like_their_commands(text: str, intent: 
     """ "菜单" was searched (an article on notes came back) and "取消" found how to block
     someone: alone, they are /menu and /cancel."""
     assert classify(text) is intent
+
+
+@pytest.mark.parametrize(
+    "text", ["人呢？？", "有没有人", "hello? anyone?", "客服呢", "just get me a human"]
+)
+def test_where_is_everybody_asks_for_a_person(text: str) -> None:
+    """ "人呢？？" searched (articles on minors came back), "hello? anyone?" found nothing."""
+    assert classify(text) is Intent.PERSON

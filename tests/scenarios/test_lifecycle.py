@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.state import Step
 from bot.types import ChatRef, CommandReceived, TextReceived, UserRef
 from tests.helpers.builders import DAY, png
@@ -51,6 +53,17 @@ async def test_a_rating_typed_instead_of_pressed_counts(h: Harness, lang: str) -
     assert said.has(user.t("rated")) and (await h.ticket(1)).rating == 4
     said = await user.says("5")
     assert said.has(user.t("no_match")) and (await h.ticket(1)).rating == 4
+
+
+@pytest.mark.parametrize(
+    ("typed", "stars"), [("⭐⭐⭐⭐⭐", 5), ("4/5", 4), ("3 stars", 3), ("五星", 5)]
+)
+async def test_a_rating_written_the_usual_ways_counts(h: Harness, typed: str, stars: int) -> None:
+    """Stars, "4/5", "3 stars", "五星": they showed the menu or searched articles."""
+    user = h.user("alice", "en")
+    await closed_ticket(h, user)
+    said = await user.says(typed)
+    assert said.has(user.t("rated")) and (await h.ticket(1)).rating == stars
 
 
 async def test_a_rating_outside_one_to_five_changes_nothing(h: Harness) -> None:
