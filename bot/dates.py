@@ -16,6 +16,8 @@ from typing import Any
 
 import dateparser
 
+from knowledge.writing import simplified
+
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 _DIGITS |= {"七": 7, "八": 8, "九": 9}
 _NUM = r"(\d{1,4}|[零〇一二两三四五六七八九十]{1,3})"
@@ -33,7 +35,8 @@ _ROUGHLY = re.compile(
 )
 _DAYS_BACK = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "前天": 2, "大前天": 3}
 _DAYS_BACK |= {"刚才": 0, "刚刚": 0, "今早": 0, "今晚": 0, "昨夜": 1, "前晚": 2}
-_DAYS_BACK |= {w: 7 for w in ("上周", "上星期", "上个星期", "上礼拜", "上个礼拜")}
+# "上周", "last week", "上个月" name a stretch of days, not one: taken as written (_VAGUE), so
+# that the moderator reads what the user said rather than a day nobody gave.
 # English times of day after a date ("yesterday around 5pm", "Tuesday at 10:30"): dateparser
 # reads a plain "at 5pm" but not "around 5pm"; the date is what the question asks.
 _EN_TIME = re.compile(
@@ -48,8 +51,21 @@ _VAGUE = re.compile(
     r"^(前几天|这几天|最近|近期|不久前|前阵子|前段时间|前些天|几天前|好几天前|有几天了|好几天了"
     r"|一段时间前|很久以前|好久以前|a few days ago|few days ago|a couple of days ago"
     r"|couple (of )?days ago|the other day|recently|lately|a while ago|some time ago"
-    r"|not long ago|a few weeks ago|few weeks ago|a couple of weeks ago)$"
+    r"|not long ago|a few weeks ago|few weeks ago|a couple of weeks ago|a couple weeks ago"
+    r"|couple weeks ago|上上?周|上上?个?星期|上上?个?礼拜|这周|本周|这个?星期|这个?礼拜"
+    r"|上上?个?月|这个?月|本月"
+    r"|(上个?|这个?|本)?月[初中底末]|\d{1,2}月[初中底末]|[一二三四五六七八九十]{1,2}月[初中底末]"
+    r"|今年|去年|前年|年初|年底|last week|this week|the week before|last month|this month"
+    r"|earlier this month|early this month|last year|this year|a while back"
+    r"|(early|mid|late|the end of|end of|the beginning of|beginning of|start of) ?"
+    r"(this month|last month|january|february|march|april|may|june|july|august|september"
+    r"|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec))$"
 )
+# What people add around a date that says nothing of it ("昨天吧", "就今天", "yesterday i
+# think"): read past, like "大概" and "about" before it.
+_TAIL = re.compile(r"(\s*(吧|啊|呀|呢|的样子|左右|i think|i guess|maybe|probably|or so|ish))+$")
+_HEAD = re.compile(r"^(就是|就|应该|好像|可能)(?=\S)")
+_ALIASES = {"yday": "yesterday", "ytd": "yesterday", "tmr": "tomorrow"}
 _AGO = re.compile(rf"^{_NUM}\s*(天|日|周|星期|个?礼拜|个?月|年)(前|之前|以前)$")
 _WEEKDAY = re.compile(r"^(上上|上|这|本)?(?:个)?(周|星期|礼拜)([一二三四五六日天七1-7])$")
 _MONTH_DAY = re.compile(rf"^(去年|今年)?{_NUM}月{_NUM}[日号]?$")
@@ -170,11 +186,22 @@ def _dateparser(text: str, today: date, lang: str) -> date | None:
     return found.date() if found is not None else None
 
 
-def understand(text: str, today: date, lang: str = "") -> date | None:
-    """The date `text` names, reading it as about the past; None when it names none."""
-    norm = unicodedata.normalize("NFKC", text).strip().lower()
-    norm = re.sub(r"\s+", " ", norm).rstrip("。.!！")
+def _bare(text: str) -> str:
+    """The words that say when: folded, without "大概", "吧", "i think" and end punctuation."""
+    norm = simplified(unicodedata.normalize("NFKC", text)).strip().lower()  # 上週二 = 上周二
+    norm = re.sub(r"\s+", " ", norm).rstrip("。.!！?？~～")
     norm = _ROUGHLY.sub("", norm, count=1).strip() or norm
+    norm = _TAIL.sub("", norm).strip() or norm
+    norm = _HEAD.sub("", norm).strip() or norm
+    return _ALIASES.get(norm, norm)
+
+
+def understand(text: str, today: date, lang: str = "") -> date | None:
+    """The date `text` names, reading it as about the past; None when it names none (and for
+    a stretch of days: "上周", "last month" are `vague`)."""
+    norm = _bare(text)
+    if _VAGUE.match(norm):
+        return None
     if not norm or len(norm) > 40:
         return None
     if _NUMERIC.match(norm):
@@ -198,8 +225,7 @@ def understand(text: str, today: date, lang: str = "") -> date | None:
 
 def vague(text: str) -> bool:
     """Whether `text` says roughly when without naming a day ("前几天", "recently")."""
-    norm = unicodedata.normalize("NFKC", text).strip().lower().rstrip("。.!！")
-    return bool(_VAGUE.match(_ROUGHLY.sub("", re.sub(r"\s+", " ", norm), count=1).strip()))
+    return bool(_VAGUE.match(_bare(text)))
 
 
 def _day_of_month(today: date, day: int) -> date | None:

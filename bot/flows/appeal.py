@@ -111,8 +111,14 @@ def _date_answer(turn: Turn, field: FormField, text: str) -> str | None:
     if day is None and dates.vague(text):  # "前几天", "a few days ago": as they wrote it
         turn.text("date_vague", said=as_typed(text).strip())
         return as_typed(text).strip()
+    if (day is None or day.year < MIN_YEAR) and _asked_again(turn, field):
+        # the second answer no date could be read from: theirs, as written ("我不记得了 大概
+        # 上周吧"), not a third request while everything they type after it is lost
+        turn.text("date_vague", said=as_typed(text).strip())
+        return as_typed(text).strip()
     if day is None or day.year < MIN_YEAR:
         _refuse(turn, field, "err_date")
+        _doubt(turn, field)
         return None
     if day > today:
         _refuse(turn, field, "err_date_future")
@@ -169,14 +175,24 @@ def _looks_right(turn: Turn, field: FormField, value: str) -> bool:
     better than a pattern does), and so is "不记得了"."""
     if not field.pattern or unsure(value):
         return True
-    state = _state(turn)
-    again = state.get("doubted") == field.id
-    if again or re.fullmatch(field.pattern, value.strip(), re.IGNORECASE):
-        if again:
-            del state["doubted"]
+    if _asked_again(turn, field) or re.fullmatch(field.pattern, value.strip(), re.IGNORECASE):
         return True
-    state["doubted"] = field.id
+    _doubt(turn, field)
     return False
+
+
+def _doubt(turn: Turn, field: FormField) -> None:
+    """Remember that the field's answer was questioned: the next one is taken as written."""
+    _state(turn)["doubted"] = field.id
+
+
+def _asked_again(turn: Turn, field: FormField) -> bool:
+    """Whether this answer follows one of the same field that was questioned (and forget it)."""
+    state = _state(turn)
+    if state.get("doubted") != field.id:
+        return False
+    del state["doubted"]
+    return True
 
 
 ANSWER_LENGTH = 40  # a longer text at a typed question is an answer, even if it says "agent"

@@ -49,7 +49,11 @@ TODAY = date(2026, 1, 15)  # a Thursday
         ("大约3天前", date(2026, 1, 12)),
         ("昨晚", date(2026, 1, 14)),  # a day with its time of day in one word
         ("刚才", TODAY),
-        ("上个礼拜", date(2026, 1, 8)),
+        ("上週二", date(2026, 1, 6)),  # Traditional characters
+        ("昨天吧", date(2026, 1, 14)),  # what people add around a date
+        ("就今天", TODAY),
+        ("yesterday i think", date(2026, 1, 14)),
+        ("yday", date(2026, 1, 14)),
         # English
         ("today", TODAY),
         ("Yesterday", date(2026, 1, 14)),
@@ -95,8 +99,13 @@ def test_what_is_to_come_is_read_as_the_future_so_that_the_form_can_refuse_it() 
 
 
 @pytest.mark.parametrize(
-    "text", ["前几天", "大概前几天", "最近", "a few days ago", "Recently.", "the other day"]
-)
+    "text",
+    ["前几天", "大概前几天", "最近", "a few days ago", "Recently.", "the other day",
+     # a stretch of days names no day: "上周" became a date seven days back, which the
+     # moderator read as the day it happened
+     "上周", "上个礼拜", "上周吧", "last week", "上个月", "last month", "今年", "this week",
+     "去年", "月初", "12月初", "earlier this month", "end of November", "a couple weeks ago"],
+)  # fmt: skip
 def test_roughly_when_without_a_day_is_vague_not_a_date(text: str) -> None:
     """Taken as written by the form (not asked again and again), never turned into a day."""
     assert understand(text, TODAY) is None
