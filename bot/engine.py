@@ -177,7 +177,7 @@ class Engine:
             await self._to_ticket(turn, text, said, event)
             return
         first = turn.conv.step == Step.START
-        if event.attachments and turn.conv.step not in (Step.FORM, Step.OFFER):
+        if event.attachments and turn.conv.step not in (Step.FORM, Step.OFFER, Step.REVIEW):
             if first and not said:
                 menu.greet(turn)
             handoff.hold(turn, event.attachments, quiet=bool(said))  # for the ticket
@@ -199,14 +199,14 @@ class Engine:
             appeal.on_message(turn, text, event.attachments)
         elif turn.conv.step == Step.OFFER:  # the form, when named, was pressed (form_offered)
             await search.at_offer(turn, text, event.attachments)
+        elif turn.conv.step == Step.REVIEW:  # kept with the form, said back in the summary
+            appeal.at_review(turn, text, event.attachments)
         elif not said:
             if not event.attachments:  # screenshots were held and said so
                 turn.text("bad_input", turn.human_row())
         elif first:
             menu.greet(turn)
             await search.answer_text(turn, text, quiet=True)
-        elif turn.conv.step == Step.REVIEW:
-            appeal.review(turn)
         else:
             await search.answer_text(turn, text)
 

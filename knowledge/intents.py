@@ -99,6 +99,7 @@ class Intents:
     form: re.Pattern[str] | None = None
     to_menu: frozenset[str] = frozenset()
     cancel: frozenset[str] = frozenset()
+    quit: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Intents:
@@ -133,6 +134,7 @@ class Intents:
             form=_pattern(words("press", "form")),
             to_menu=frozenset(_strip(None, clean(w)) for w in words("navigate", "menu")),
             cancel=frozenset(_strip(None, clean(w)) for w in words("navigate", "cancel")),
+            quit=frozenset(_strip(None, clean(w)) for w in words("navigate", "quit")),
         )
 
     @classmethod
@@ -216,6 +218,12 @@ class Intents:
         them loosely: "yeah fill the form" and "Fill in the form" have one gist."""
         return _strip(self.press, clean(text))
 
+    def quits(self, text: str) -> bool:
+        """Whether a message at a form's question gives up on the form ("算了", "never mind")
+        rather than answers it."""
+        bare = _strip(self.filler, clean(text))
+        return bare in self.quit or bare in self.cancel
+
     def _navigation(self, low: str) -> Intent | None:
         """MENU for "菜单" or "back to the menu", CANCEL for "取消": the whole message."""
         bare = _strip(self.filler, low)
@@ -257,6 +265,11 @@ class Intents:
 def builtin() -> Intents:
     """The built-in intents (knowledge/lexicon/intents.toml), compiled once."""
     return Intents.load()
+
+
+def quits(text: str) -> bool:
+    """Whether a message at a form's question gives up on the form, by the built-in lists."""
+    return builtin().quits(text)
 
 
 def classify(text: str) -> Intent:

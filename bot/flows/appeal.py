@@ -14,7 +14,7 @@ from bot.flows.turn import HELD, Turn, typed_label
 from bot.state import Step
 from bot.texts import LANGS
 from bot.types import Attachment, Button, Look, Reply
-from knowledge.intents import unsure
+from knowledge.intents import quits, unsure
 from knowledge.models import Choice, FieldType, Form, FormField
 
 MIN_YEAR = 2000  # an earlier date is a typo, not something that happened in the app
@@ -163,7 +163,12 @@ def _validate(turn: Turn, field: FormField, text: str) -> str | None:
     if len(value) < field.min_length:
         _refuse(turn, field, "err_too_short", min=field.min_length)
         return None
-    if not _looks_right(turn, field, value):
+    if field.type == FieldType.TEXT and value.rstrip().endswith(("?", "？")):
+        if not _asked_again(turn, field):  # "where is the order number??" is no order number
+            _doubt(turn, field)
+            _refuse(turn, field, "err_question", prompt=field.prompt_in(turn.lang))
+            return None
+    elif not _looks_right(turn, field, value):
         _refuse(turn, field, "err_pattern", label=field.label_in(turn.lang))
         return None
     return value
@@ -219,6 +224,9 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
         return
     if field.type == FieldType.IMAGES:
         _on_images(turn, field, text, attachments)
+        return
+    if not attachments and quits(text):  # "算了", "never mind": no answer, a question to them
+        _refuse(turn, field, "form_quit_check")
         return
     if attachments and not text:
         if _keep_images(turn, _images_home(turn, field), attachments):
@@ -342,6 +350,40 @@ def on_button(turn: Turn, verb: Verb, field_id: str, choice_id: str = "") -> Non
     _advance(turn)
 
 
+def _shown(turn: Turn, field: FormField, value: str | None) -> str:
+    """An answer as the user reads it: a choice (kept in the moderators' language) in theirs."""
+    if not value or field.type != FieldType.CHOICE:
+        return value or ""
+    chosen = next((c for c in field.choices if c.label(turn.svc.mod_lang) == value), None)
+    return chosen.label(turn.lang) if chosen else value
+
+
+ADDED_MAX = 5  # messages typed at the review that go with the ticket
+ADDED_LENGTH = 2000  # characters of each (a long_text answer's most)
+
+
+def at_review(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> None:
+    """Typed (or sent) while the answers are shown for checking: kept with the form ("oh, the
+    order number is 2406…", a screenshot) and the summary shown again with it. They were
+    dropped: the summary came back as it was, and the ticket went without them."""
+    form, state = _form(turn), _state(turn)
+    if form is None:
+        review(turn)
+        return
+    if attachments:
+        home = next((f for f in form.fields if f.type == FieldType.IMAGES), form.fields[-1])
+        _keep_images(turn, home, attachments, home.max_images or EXTRA_IMAGES)
+    said = as_typed(text).strip()
+    if clean(said):
+        added: list[str] = state.setdefault("added", [])
+        if len(added) < ADDED_MAX:
+            added.append(said[:ADDED_LENGTH])
+            turn.text("review_added")
+        else:
+            turn.text("review_added_full", n=ADDED_MAX)
+    review(turn)
+
+
 def review(turn: Turn) -> None:
     """The summary with Edit per field, Submit and Cancel."""
     form, state = _form(turn), _state(turn)
@@ -355,10 +397,11 @@ def review(turn: Turn) -> None:
             n = len(state["images"].get(f.id, []))
             value = turn.t("review_images", n=n) if n else turn.t("review_empty")
         else:
-            value = state["answers"].get(f.id) or turn.t("review_empty")
+            value = _shown(turn, f, state["answers"].get(f.id)) or turn.t("review_empty")
             if extra := len(state["images"].get(f.id, [])):
                 value = f"{value} (+{turn.t('review_images', n=extra)})"
         lines.append(f"• {f.label_in(turn.lang)}: {value}")
+    lines += [f"• {turn.t('review_added_label')}: {said}" for said in state.get("added", [])]
     rows: list[tuple[Button, ...]] = [
         (turn.button("btn_edit", Verb.EDIT, f.id, field=f.label_in(turn.lang)),)
         for f in form.fields

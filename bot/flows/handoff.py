@@ -78,6 +78,8 @@ def _answers(turn: Turn) -> tuple[str, list[tuple[str, str]], list[str]]:
     pairs = [
         (f.label_in(turn.svc.mod_lang), answers[f.id]) for f in form.fields if answers.get(f.id)
     ]
+    added = turn.svc.texts(turn.svc.mod_lang, "review_added_label")
+    pairs += [(added, said) for said in state.get("added", [])]  # typed at the review
     shas = list(dict.fromkeys(sha for f in form.fields for sha in images.get(f.id, [])))
     return form.id, pairs, shas
 

@@ -525,3 +525,56 @@ async def test_skip_typed_at_a_required_question_says_it_is_required(
     assert said.items[-1].text.startswith(first.prompt_in(lang)) or said.has(first.prompt_in(lang))
     conv = await h.store.load_conversation(user.key)
     assert conv is not None and first.id not in conv.data["form"]["answers"]
+
+
+async def test_what_is_typed_at_the_review_goes_with_the_ticket(h: Harness, lang: str) -> None:
+    """ "Oh, the order number is …" and a screenshot sent while the answers are shown for
+    checking: kept and shown in the summary, then on the ticket. They were dropped."""
+    w, user = WORDS[lang], h.user("alice", lang)
+    await fill_form(h, user, ORDERS, images=0, submit=False)
+    said = await user.says("oh sorry, the order number is 240601123456")
+    assert said.has(user.t("review_added")) and said.has("240601123456")
+    said = await user.sends_image(png(color=(9, 9, 9)))
+    assert said.has(w.review) and said.has(user.t("review_images", n=1))
+    await user.presses(w.submit)
+    ticket = await h.ticket(1)
+    added = h.t(h.services.mod_lang, "review_added_label")
+    assert (added, "oh sorry, the order number is 240601123456") in ticket.answers
+    assert len(ticket.images) == 1
+
+
+async def test_a_choice_is_shown_in_the_users_language_at_the_review(h: Harness) -> None:
+    """It is kept in the moderators' language (Chinese by default): an English user read
+    "Problem: 商家不发货" in their summary."""
+    user = h.user("alice", "en")
+    said = await fill_form(h, user, ORDERS, images=0, submit=False)
+    field = h.kb.forms["order-problem"].field("problem")
+    assert field is not None
+    chosen = next(c for c in field.choices if c.id == ANSWERS["problem"])
+    assert said.has(f"{field.label_in('en')}: {chosen.label('en')}")
+    assert chosen.label("zh-CN") not in said.text
+
+
+async def test_a_question_typed_at_a_short_question_is_asked_back(h: Harness) -> None:
+    """ "where is the order number??" became the ticket's order number."""
+    user = h.user("alice", "en")
+    form = await open_form(h, user, ORDERS)
+    said = await user.says("where is the order number??")
+    assert said.text.startswith("That looks like a question.")
+    assert form.fields[0].prompt_in("en") in said.text
+    assert "order_no" not in await form_answers(h, user)
+    await user.says("2406 01123456?")
+    await user.says("2406 01123456?")  # sent again: theirs, as written
+    assert (await form_answers(h, user))["order_no"] == "2406 01123456?"
+
+
+@pytest.mark.parametrize("typed", ["算了", "never mind", "我不想填了"])
+async def test_giving_up_at_a_question_is_asked_about_not_kept(h: Harness, typed: str) -> None:
+    """ "算了" was kept as the order number and the form went on."""
+    w, user = WORDS["zh-CN"], h.user("alice", "zh-CN")
+    await open_form(h, user, ORDERS)
+    said = await user.says(typed)
+    assert said.text == user.t("form_quit_check") and w.cancel in said.labels
+    assert "order_no" not in await form_answers(h, user)
+    said = await user.presses(w.cancel)
+    assert said.has(user.t("form_cancelled"))
