@@ -39,6 +39,9 @@ async def reopen_by_user(turn: Turn, ticket_id: str) -> None:
     if turn.ticket is not None and turn.ticket.id == ticket.id:
         await handoff.show_status(turn)
         return
+    if turn.user.banned:  # blocked from opening tickets: reopening one is opening one
+        turn.text("banned", (turn.button("btn_menu", Verb.MENU),))
+        return
     if await make(turn, ticket, Move.REOPEN, Role.OWNER):
         turn.ticket = ticket
         await handoff.show_status(turn, turn.t("reopened", id=ticket.id))

@@ -161,6 +161,13 @@ async def _unclaim(turn: Turn, ticket: Ticket, _args: str) -> None:
 
 
 async def _close(turn: Turn, ticket: Ticket, args: str) -> None:
+    first = args.split(maxsplit=1)[0] if args.strip() else ""
+    named = isinstance(turn.event, CommandReceived) and turn.event.args != args  # "#2 …" said
+    if first.isdigit() and first != str(ticket.id) and not named:
+        # "/close 1 已解决" with #2 open: ticket 1 and a reason, or #2 with "1 已解决"? Asked,
+        # not guessed: #2 was closed and its user told "Reason: 1 已解决"
+        turn.say(Reply(turn.mine("mod_close_which", n=first, id=ticket.id, rest=args)))
+        return
     await _move(turn, ticket, "close", args)
 
 

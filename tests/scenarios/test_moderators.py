@@ -71,13 +71,16 @@ async def test_a_claim_of_another_moderators_ticket_says_whose_it_was(h: Harness
 
 async def test_close_with_a_number_names_the_ticket_not_a_reason(h: Harness) -> None:
     """ "/close 99" in #1's thread closed #1 with the reason "99"; "/close #1 duplicate" is
-    #1 with a reason, "/close 3 days given" a reason."""
+    #1 with a reason; "/close 3 days given" asks which is meant (#3, or #1 with a reason)."""
     await ticket_for(h, "alice")
     mod = h.moderator("bob")
     await mod.command(1, "close", "99")
     assert (await h.ticket(1)).status == TicketStatus.OPEN
     assert h.moderators.received("There is no ticket #99.")
-    await mod.command(1, "close", "3 days given")
+    await mod.command(1, "close", "3 days given")  # #3, or #1 with that reason? asked
+    assert h.moderators.received("Which ticket? Write /close #3 REASON to close #3")
+    assert (await h.ticket(1)).status == TicketStatus.OPEN
+    await mod.command(1, "close", "#1 3 days given")
     assert (await h.ticket(1)).close_reason == "3 days given"
     await mod.command(1, "reopen")
     await mod.command(None, "close", "#1 duplicate")
@@ -205,6 +208,9 @@ async def test_block_stops_new_tickets_and_unblock_allows_them(h: Harness, lang:
     await user.command("menu")
     said = await user.presses(w.human)
     assert said.has(w.banned_notice)
+    for reopen in ("command", "typed"):  # reopening the closed one opened it again
+        said = await (user.command("reopen") if reopen == "command" else user.says(w.reopen))
+        assert said.has(w.banned_notice), reopen
     assert await user.open_ticket() is None
     said = await user.says(w.question)  # the help center is still open to them
     assert said.has(w.did_it_help)
