@@ -7,6 +7,7 @@ in range presses that button of the latest message that has buttons; anything el
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -77,6 +78,9 @@ class ConsoleAdapter:
             event = self.parse(line.rstrip("\r\n"))
             if event is None:
                 continue
+            if self.user.locale_chosen:  # `--lang` sets the session's language once: a later
+                # /lang is theirs (it was undone at the next message)
+                self.user = dataclasses.replace(self.user, locale_chosen=False)
             await sink(event)
             if self._settle is not None:
                 await self._settle()

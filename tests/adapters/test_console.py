@@ -31,3 +31,22 @@ def test_claiming_or_opening_a_ticket_by_number_makes_it_the_one_typing_answers(
     assert desk.chat.thread_id == "6"
     desk.parse("/claim")  # no number: the current one
     assert desk.chat.thread_id == "6"
+
+
+async def test_the_language_named_on_the_command_line_is_chosen_once() -> None:
+    """`kefu chat --lang en`, then `/lang zh`: the next message is answered in Chinese (the
+    command line's choice came with every line and undid it)."""
+    chat = ConsoleAdapter(
+        "console",
+        console_user("lin", "en", chosen=True),
+        ChatRef("console", "lin", ChatKind.PRIVATE),
+        stdin=io.StringIO("/start\n/lang zh\n3\n"),
+        stdout=io.StringIO(),
+    )
+    seen: list[bool] = []
+
+    async def sink(event: object) -> None:
+        seen.append(event.user.locale_chosen)  # type: ignore[attr-defined]
+
+    await chat.run(sink)
+    assert seen == [True, False, False]
