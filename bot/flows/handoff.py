@@ -19,6 +19,7 @@ from bot.types import Attachment, Button, ChatRef, Look, OutFile, Reply
 
 ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 5
+LAST_TICKET = "last_ticket"  # conversation data: the id of the ticket opened last
 
 
 def form_row(turn: Turn) -> tuple[Button, ...] | None:
@@ -116,6 +117,7 @@ async def create_ticket(turn: Turn) -> None:
     turn.conv.step = Step.MENU
     turn.data.clear()
     turn.data["category"] = category
+    turn.data[LAST_TICKET] = ticket.id  # a message after it is closed may be about it
     held = await _held_back(turn, surfaces)
     turn.to_moderators(ticket, await card(turn.svc, ticket, held), card=True)
     await show_status(turn, turn.t("ticket_created", id=ticket.id))

@@ -45,6 +45,10 @@ async def reopen_by_user(turn: Turn, ticket_id: str) -> None:
     if await make(turn, ticket, Move.REOPEN, Role.OWNER):
         turn.ticket = ticket
         await handoff.show_status(turn, turn.t("reopened", id=ticket.id))
+        follow = turn.data.pop("follow_up", None)
+        if isinstance(follow, dict) and follow.get("id") == ticket.id and follow.get("text"):
+            # what they wrote after it was closed, the reason they reopen it
+            await handoff.relay_from_user(turn, str(follow["text"]), ())
 
 
 async def typed_reopen(turn: Turn, said: str) -> str | None:

@@ -30,6 +30,7 @@ _INTENT_REPLIES = {
     Intent.IDENTITY: "identity",
 }
 _NOT_DETAILS = {*_INTENT_REPLIES, Intent.MENU, Intent.CANCEL}  # at the offer: not for the ticket
+DAY = 86400.0
 BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
@@ -211,6 +212,7 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     query = clean(asked)
     if await _answered_unsearched(turn, query, asked, quiet):
         return
+    follow = await _follow_up(turn, asked)
     result = turn.svc.search(query, turn.lang)
     turn.data["query"] = asked
     rejected = [str(a) for a in turn.data.get("rejected", [])]
@@ -223,6 +225,8 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         missed(turn, asked, MissKind.NOT_SOLVED, result.hits[0].id)
         await handoff.offer_person(turn, "not_solved_form")
         return
+    if follow is not None and (hits or result.confident):
+        turn.say(follow)  # before the articles: their buttons stay the last ones
     if result.confident and result.hits:
         show_article(turn, result.hits[0].id, [h.id for h in hits[1:]])
         return
@@ -235,6 +239,29 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
         return
     turn.conv.step = Step.MENU
     turn.text("no_match", turn.human_row())
+    if follow is not None:  # nothing found: reopening is the likeliest next step, so last
+        turn.say(follow)
+
+
+FOLLOW_UP = "follow_up"  # conversation data: what they wrote after a moderator closed it
+
+
+async def _follow_up(turn: Turn, asked: str) -> Reply | None:
+    """The first question after a moderator closed their ticket may answer the moderator (the
+    order number they asked for): it is searched as any, and one tap reopens the ticket with
+    it (this offer). It was searched only, and the moderator never saw it. Once a ticket."""
+    last = turn.data.get(handoff.LAST_TICKET)
+    if not last or turn.ticket is not None or turn.data.get(FOLLOW_UP, {}).get("id") == last:
+        return None
+    ticket = await lifecycle.latest_closed(turn)
+    window = turn.svc.config.bot.reopen_days * DAY
+    if ticket is None or ticket.id != last or not ticket.closed_by.strip():
+        return None
+    if ticket.closed_by.startswith("user:") or turn.now - (ticket.closed_at or 0) > window:
+        return None  # closed by themselves, or too long ago to reopen
+    turn.data[FOLLOW_UP] = {"id": ticket.id, "text": asked}
+    reopen = turn.button("btn_reopen_with", Verb.REOPEN, ticket.id, id=ticket.id)
+    return Reply(turn.t("follow_up_closed", id=ticket.id), buttons=((reopen,), turn.human_row()))
 
 
 async def feedback(turn: Turn, article_id: str, solved: bool) -> None:

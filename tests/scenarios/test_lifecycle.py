@@ -340,3 +340,32 @@ async def test_ticket_messages_follow_a_language_switch(h: Harness) -> None:
     assert user.last_text() == "Moderator: hello"
     await mod.command(1, "close", "done")
     assert "was closed by a moderator" in user.last_text()
+
+
+async def test_the_first_message_after_a_moderator_closed_offers_to_reopen_with_it(
+    h: Harness, lang: str
+) -> None:
+    """The moderator asked for the order number and closed the ticket; the user's answer was
+    searched ("no article found") and never reached anyone. Now one tap reopens the ticket
+    with it; offered once, and the message is still searched."""
+    user = h.user("alice", lang)
+    await closed_ticket(h, user, "waiting for the order number")
+    said = await user.says("240601123456")
+    offer = user.t("btn_reopen_with", id=1)
+    assert said.has(user.t("follow_up_closed", id=1)) and offer in said.labels
+    assert said.has(user.t("no_match"))  # searched all the same
+    (reopen,) = [b.data for b in said.items[-1].flat_buttons if b.label == offer]
+    said = await user.says("anything else about it")
+    assert offer not in said.labels  # once
+    said = await user.presses_data(reopen)
+    assert (await h.ticket(1)).status.value == "open"
+    assert h.moderators.received(h.t(h.services.mod_lang, "mod_user_says", text="240601123456"))
+    assert [m.text for m in await h.store.messages(1)][-1] == "240601123456"
+
+
+async def test_no_reopen_is_offered_after_the_user_closed_it_themselves(h: Harness) -> None:
+    user = h.user("alice", "en")
+    await user.command("human")
+    await user.command("close")
+    said = await user.says("240601123456")
+    assert not said.has(user.t("follow_up_closed", id=1))
