@@ -95,6 +95,21 @@ SELECT * FROM tickets WHERE user_key = ? AND status IN ('open', 'claimed')
 ORDER BY id DESC LIMIT 1
 """
 
+# A turn's load in one statement: the user, their conversation, their open or claimed ticket
+# (NULL columns where there is none) and whether the event was seen; one statement instead of
+# four is ~10 µs less per turn (the rows are split by bot.storage.sqlite.rows.split_turn).
+LOAD_TURN = """
+SELECT u.*, c.*, t.*,
+    EXISTS (SELECT 1 FROM seen_events WHERE platform = :platform AND event_id = :event) AS seen
+FROM (SELECT 1) AS one
+LEFT JOIN users AS u ON u.key = :key
+LEFT JOIN conversations AS c ON c.user_key = :conversation
+LEFT JOIN tickets AS t ON t.id = (
+    SELECT id FROM tickets WHERE user_key = :key AND status IN ('open', 'claimed')
+    ORDER BY id DESC LIMIT 1
+)
+"""
+
 LATEST_TICKET_FOR = "SELECT * FROM tickets WHERE user_key = ? ORDER BY id DESC LIMIT 1"
 
 LIST_TICKETS = "SELECT * FROM tickets ORDER BY id DESC LIMIT ?"

@@ -40,19 +40,16 @@ class SqliteTurnStore(SqliteTicketStore):
     ) -> Loaded:
         """The user, their conversation, their open ticket and the event's mark, in one batch."""
         _LOADED_AT.set(self.failed_groups)
-        ops: list[rows.Op] = [
-            (sql.GET_USER, (user_key,)),
-            (sql.OPEN_TICKET_FOR, (user_key,)),
-            (sql.LOAD_CONVERSATION, (user_key if conversation else "",)),
-            (sql.IS_SEEN, event or ("", "")),
-        ]
-        user, ticket, conv, seen = await self._reads(*ops)
-        return Loaded(
-            rows.user_from_row(user[0]) if user else None,
-            rows.conversation_from_row(conv[0]) if conv and conversation else None,
-            rows.ticket_from_row(ticket[0]) if ticket else None,
-            bool(seen) and event is not None,
-        )
+        platform, event_id = event or ("", "")
+        params = {
+            "key": user_key,
+            "conversation": user_key if conversation else "",
+            "platform": platform,
+            "event": event_id,
+        }
+        [found] = await self._reads((sql.LOAD_TURN, params))
+        user, conv, ticket, seen = rows.split_turn(found[0])
+        return Loaded(user, conv, ticket, seen and event is not None)
 
     async def next_ticket_id(self) -> int:
         """The next ticket number, committed before it is used."""
