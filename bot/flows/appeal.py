@@ -78,6 +78,7 @@ def ask_field(turn: Turn) -> None:
         review(turn)
         return
     field = form.fields[index]
+    state["asked_at"] = turn.now
     progress = turn.t("form_progress", n=index + 1, count=len(form.fields))
     optional = "" if field.required else turn.t("field_optional")
     text = f"{progress}{field.prompt_in(turn.lang)}{optional}"
@@ -210,6 +211,17 @@ def is_answer(turn: Turn, text: str) -> bool:
     return field is not None and field.type in typed and len(text) > ANSWER_LENGTH
 
 
+STALE_FORM = 6 * 3600.0  # seconds after which a question's answer is asked for again
+
+
+def _stale(turn: Turn) -> bool:
+    """Whether the current question was asked long ago (a form left and come back to): the
+    message is then not taken for its answer. "你好，我想问一下退款多久到账" a day later was kept
+    as the Lumen ID."""
+    asked = _state(turn).get("asked_at")
+    return isinstance(asked, int | float) and turn.now - asked > STALE_FORM
+
+
 def _current(turn: Turn) -> FormField | None:
     form, state = _form(turn), _state(turn)
     index = int(state.get("field", 0))
@@ -221,6 +233,12 @@ def on_message(turn: Turn, text: str, attachments: tuple[Attachment, ...]) -> No
     field = _current(turn)
     if field is None:
         review(turn)
+        return
+    if not attachments and _stale(turn):  # back after hours: a new question, not its answer
+        form = _form(turn)
+        title = form.title_in(turn.lang) if form else ""
+        turn.text("form_resume", title=title)
+        ask_field(turn)
         return
     if field.type == FieldType.IMAGES:
         _on_images(turn, field, text, attachments)

@@ -11,7 +11,7 @@ import pytest
 from bot.state import Step
 from bot.types import Capabilities
 from knowledge.models import FieldType
-from tests.helpers.builders import exe, jpeg, png, png_bomb
+from tests.helpers.builders import DAY, exe, jpeg, png, png_bomb
 from tests.helpers.fakes import Harness, MakeHarness
 from tests.scenarios.steps import (
     ANSWERS,
@@ -578,3 +578,18 @@ async def test_giving_up_at_a_question_is_asked_about_not_kept(h: Harness, typed
     assert "order_no" not in await form_answers(h, user)
     said = await user.presses(w.cancel)
     assert said.has(user.t("form_cancelled"))
+
+
+async def test_a_form_come_back_to_after_hours_asks_its_question_again(h: Harness) -> None:
+    """A day later "how long does a refund take?" was kept as the Lumen ID: the message is
+    not taken for the answer of a question asked hours ago; the question is asked again."""
+    user = h.user("alice", "en")
+    form = await open_form(h, user, BANNED)
+    await h.advance(DAY)
+    said = await user.says("hi, how long does a refund take")
+    title = form.title_in("en")
+    assert said.has(user.t("form_resume", title=title))
+    assert said.items[-1].text.endswith(form.fields[0].prompt_in("en"))
+    assert "account_id" not in await form_answers(h, user)
+    await user.says("L12345678")
+    assert (await form_answers(h, user))["account_id"] == "L12345678"
