@@ -71,7 +71,7 @@ async def make(
     was = await _taken_from(turn, ticket, move)
     tickets.apply(ticket, move, role, turn.actor, turn.now, reason, rating)
     turn.save(ticket)
-    told = notice or (TAKEOVER if was else tickets.NOTICES[(move, role)])
+    told = notice or (TAKEN[move] if was else tickets.NOTICES[(move, role)])
     if told.history:
         line = turn.mt(told.history, reason=ticket.close_reason, was=was).strip()
         turn.log(ticket, Author.SYSTEM, line)
@@ -89,14 +89,18 @@ async def make(
     return True
 
 
-# A claim of a ticket another moderator has: said so, to both (the user was told already
-# that a moderator has it).
-TAKEOVER = Notice("", "mod_taken_over", "log_taken_over")
+# A claim or an unclaim of a ticket another moderator has: said so, naming them (the user
+# is told of the unclaim as always; of a claim they know already, a moderator has it).
+TAKEN = {
+    Move.CLAIM: Notice("", "mod_taken_over", "log_taken_over"),
+    Move.UNCLAIM: Notice("ticket_unclaimed", "mod_unclaimed_other", "log_unclaimed_other"),
+}
 
 
 async def _taken_from(turn: Turn, ticket: Ticket, move: Move) -> str:
-    """The name of the moderator a claim takes the ticket from ("" when it is nobody's)."""
-    if move is not Move.CLAIM or ticket.status is not TicketStatus.CLAIMED:
+    """The name of the moderator a claim or unclaim takes the ticket from ("" when it is
+    nobody's or the actor's own)."""
+    if move not in TAKEN or ticket.status is not TicketStatus.CLAIMED:
         return ""
     if not ticket.claimed_by or ticket.claimed_by == turn.actor:
         return ""

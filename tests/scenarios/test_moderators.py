@@ -67,6 +67,9 @@ async def test_a_claim_of_another_moderators_ticket_says_whose_it_was(h: Harness
     assert len(user.inbox) == told  # the user knows a moderator has it already
     history = [m.text for m in await h.store.messages(1) if m.author is Author.SYSTEM]
     assert history[-1] == "took over from bob"
+    await h.moderator("bob").command(1, "unclaim")
+    assert (await h.moderators.in_ticket(1)).has("#1 unclaimed by bob (it was amy's)")
+    assert user.received(user.t("ticket_unclaimed", id=1))
 
 
 async def test_close_with_a_number_names_the_ticket_not_a_reason(h: Harness) -> None:
