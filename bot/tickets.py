@@ -89,7 +89,7 @@ NOTICES: dict[tuple[Move, Role], Notice] = {
 _WRONG_STATE: dict[tuple[Move, Role], str] = {
     (Move.CLAIM, Role.MODERATOR): "mod_already_closed",
     (Move.UNCLAIM, Role.MODERATOR): "mod_not_claimed",
-    (Move.REPLY, Role.MODERATOR): "mod_already_closed",
+    (Move.REPLY, Role.MODERATOR): "mod_reply_closed",
     (Move.CLOSE, Role.MODERATOR): "mod_already_closed",
     (Move.CLOSE, Role.OWNER): "no_ticket",
     (Move.REOPEN, Role.MODERATOR): "mod_not_closed",

@@ -157,7 +157,7 @@ async def test_the_close_button(h: Harness) -> None:
     assert WORDS["en"].rate in user.last_text()
     await h.moderator("bob").says_in(1, "one more thing")
     assert not user.received("one more thing")  # closed: nothing relayed
-    assert (await h.moderators.in_ticket(1)).has("#1 is already closed")
+    assert (await h.moderators.in_ticket(1)).has("#1 is closed: your message was not sent.")
 
 
 async def test_the_user_reopens_within_the_window_and_not_after(h: Harness) -> None:
