@@ -200,3 +200,25 @@ async def test_processes_claiming_at_once_share_the_deliveries_out(pg_url: str) 
         )
         ids = [i.id for i in mine] + [i.id for i in theirs]
         assert len(ids) == len(set(ids)) == 40  # each claimed once, by one of them
+
+
+async def test_a_claim_records_the_sends_waiting_and_claims_their_lanes_next(
+    pg_url: str,
+) -> None:
+    """A send recorded while a claim is made goes out in the claim's statement: the item is
+    sent, and its lane's next item is the head the same claim takes."""
+    async with await PostgresStore.open(pg_url) as store:
+        a1 = await store.enqueue(delivery("a1", "A"))
+        a2 = await store.enqueue(delivery("a2", "A"))
+        [head] = await store.claim(["telegram"], 1.0)
+        assert head.id == a1
+        recording = asyncio.create_task(store.mark_sent(a1, 2.0, maybe_doubled=True))
+        await asyncio.sleep(0)  # waiting for its write (SENT_GATHER)
+        [nxt] = await store.claim(["telegram"], 2.0, skip=[a1])
+        assert nxt.id == a2  # a1 was recorded sent in the claim's statement
+        await asyncio.sleep(0)
+        assert recording.done()  # by the claim, not by a write of its own
+        sent = await store.outbox_item(a1)
+        assert sent is not None
+        assert (sent.status, sent.sent_at, sent.maybe_doubled) == ("sent", 2.0, True)
+        assert sent.inflight_at is None

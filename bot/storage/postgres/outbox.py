@@ -12,7 +12,7 @@ import psycopg
 
 from bot.storage.gathered import Gathered
 from bot.storage.postgres import rows, sql
-from bot.storage.postgres.conn import NODE_TTL, PostgresConnection
+from bot.storage.postgres.conn import NODE_TTL, PostgresConnection, Row
 from bot.storage.records import OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -97,17 +97,27 @@ class PostgresOutboxStore(PostgresConnection):
         limit: int = 50,
         skip: Collection[int] = (),
     ) -> list[OutboxItem]:
-        """Due lane heads claimed for this process in one statement, oldest first."""
+        """Due lane heads claimed for this process in one statement, oldest first; the sends
+        waiting to be recorded are recorded by it (a statement less for them)."""
         if not platforms:
             return []
-        items = []
         params = self._due_params(platforms, now, limit, skip)
-        for row in await self._rows(sql.DUE_AND_CLAIM, params):
+        found = await self._sent.write_with(functools.partial(self._claim_rows, params))
+        items = []
+        for row in found:
             was = row.pop("was")
             item = rows.outbox_from_row(row)
             item.maybe_doubled = item.maybe_doubled or was is not None
             items.append(item)
         return sorted(items, key=lambda i: i.id)
+
+    async def _claim_rows(self, params: dict[str, object], sent: list[_Sent]) -> list[Row]:
+        """The claim's rows; with `sent`, the statement records those sends first."""
+        if not sent:
+            return await self._rows(sql.DUE_AND_CLAIM, params)
+        ids, times, doubled = ([b[n] for b in sent] for n in range(3))
+        marked = {**params, "sent": ids, "sent_at": times, "doubled": doubled}
+        return await self._rows(sql.SENT_AND_CLAIM, marked)
 
     async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
         """The pending deliveries behind `head` in its lane, oldest first."""
