@@ -13,7 +13,7 @@ from bot.storage import codec
 from bot.storage.postgres import PostgresStore
 from bot.storage.postgres.coordination import PostgresLocks
 from bot.storage.postgres.migrate import SchemaTooNew, latest
-from bot.storage.records import OutboxItem
+from bot.storage.records import OutboxItem, Ticket
 from bot.storage.writes import Conflict, TurnWrites
 from tests.helpers.pg import TestDatabases
 
@@ -222,3 +222,25 @@ async def test_a_claim_records_the_sends_waiting_and_claims_their_lanes_next(
         assert sent is not None
         assert (sent.status, sent.sent_at, sent.maybe_doubled) == ("sent", 2.0, True)
         assert sent.inflight_at is None
+
+
+async def test_a_claim_reads_the_topic_its_send_asks_for_next(pg_url: str) -> None:
+    """A delivery to a ticket's topic is claimed with the topic as it is (its send's thread_of
+    asks no more); a topic forgotten or moved since is read again."""
+    async with await PostgresStore.open(pg_url) as store:
+        t = await store.create_ticket(
+            Ticket(user_key="telegram:1", platform="telegram", chat_id="1")
+        )
+        await store.set_thread(t.id, "telegram", "-100", "77")
+        page = OutboxItem("telegram", "-100", {"text": "p"}, "p1", ticket_id=t.id, to_ticket=True)
+        await store.enqueue(page)
+        [claimed] = await store.claim(["telegram"], 1.0)
+        with psycopg.connect(pg_url, autocommit=True) as db:  # behind the store's back
+            db.execute("DELETE FROM ticket_threads")
+        assert await store.thread_of(t.id, "telegram") == ("-100", "77")  # as claimed
+        assert await store.thread_of(t.id, "telegram") is None  # read again
+        await store.set_thread(t.id, "telegram", "-100", "78")
+        await store.mark_retry(claimed.id, 1.0, "later")
+        await store.claim(["telegram"], 2.0)
+        await store.clear_thread(t.id, "telegram")  # the topic was deleted after the claim
+        assert await store.thread_of(t.id, "telegram") is None

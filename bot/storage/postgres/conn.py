@@ -120,6 +120,8 @@ class PostgresConnection:
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beat: asyncio.Task[None] | None = None
         self._here: list[str] = []  # the platforms this process's outbox sends (outbox.py)
+        # Tickets' topics as the outbox's claims read them, for their sends (tickets.py)
+        self._topics: dict[tuple[int, str], tuple[str, str]] = {}
 
     @classmethod
     async def open(cls, url: str, *, password: str = "", pool_size: int = POOL_SIZE) -> Self:

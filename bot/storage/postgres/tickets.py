@@ -178,10 +178,15 @@ class PostgresTicketStore(PostgresConnection):
 
     async def set_thread(self, ticket_id: int, platform: str, chat_id: str, thread: str) -> None:
         """Remember a ticket's topic/thread on a platform."""
+        self._topics.pop((ticket_id, platform), None)
         await self._one(sql.SET_THREAD, (ticket_id, platform, chat_id, thread))
 
     async def thread_of(self, ticket_id: int, platform: str) -> tuple[str, str] | None:
-        """(chat_id, thread) of a ticket's topic on a platform."""
+        """(chat_id, thread) of a ticket's topic on a platform: as a claim of a delivery to it
+        just read it (once), else read now."""
+        known = self._topics.pop((ticket_id, platform), None)
+        if known is not None:
+            return known
         row = await self._row(sql.THREAD_OF, (ticket_id, platform))
         return None if row is None else (row["chat_id"], row["thread"])
 
@@ -192,6 +197,7 @@ class PostgresTicketStore(PostgresConnection):
 
     async def clear_thread(self, ticket_id: int, platform: str) -> None:
         """Forget a ticket's topic on a platform (it was deleted)."""
+        self._topics.pop((ticket_id, platform), None)
         await self._one(sql.CLEAR_THREAD, (ticket_id, platform))
 
     # attachments
