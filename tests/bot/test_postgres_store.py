@@ -244,3 +244,25 @@ async def test_a_claim_reads_the_topic_its_send_asks_for_next(pg_url: str) -> No
         await store.claim(["telegram"], 2.0)
         await store.clear_thread(t.id, "telegram")  # the topic was deleted after the claim
         assert await store.thread_of(t.id, "telegram") is None
+
+
+async def test_a_ticket_read_before_a_turn_is_read_again_by_its_load(pg_url: str) -> None:
+    """The engine reads a moderator event's ticket to find the conversation to lock, then again
+    under the lock: the turn's load reads it (after the lock), and the turn's get_ticket takes
+    that copy once."""
+    async with await PostgresStore.open(pg_url) as store:
+        t = await store.create_ticket(
+            Ticket(user_key="telegram:1", platform="telegram", chat_id="1")
+        )
+        before = await store.get_ticket(t.id)
+        assert before is not None and before.summary == ""
+        with psycopg.connect(pg_url, autocommit=True) as db:  # another process, before the lock
+            db.execute("UPDATE tickets SET summary = 'claimed', version = version + 1")
+        async with PostgresLocks(store).hold("telegram:1"):
+            await store.load_turn("telegram:1", True, ("telegram", "e1"))
+            with psycopg.connect(pg_url, autocommit=True) as db:
+                db.execute("UPDATE tickets SET summary = 'after the load'")
+            read = await store.get_ticket(t.id)
+            assert read is not None and (read.summary, read.version) == ("claimed", 1)
+            again = await store.get_ticket(t.id)
+            assert again is not None and again.summary == "after the load"  # asked again: read

@@ -64,6 +64,7 @@ class Held:
     behind: list[Op] = field(default_factory=list)
     key: str = ""  # the conversation's lock key, for the load's and the commit's functions
     audit: bool = False  # test-only: the commit records the turn's time (PostgresLocks)
+    target: Row | None = None  # a ticket the load read under the lock (tickets.TICKET_AGAIN)
 
     def take_lock(self) -> str:
         """The lock key, when the lock is still to take (it is taken by the caller now)."""

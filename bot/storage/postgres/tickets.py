@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import replace
 
 from bot.state import Conversation
@@ -18,6 +19,10 @@ from bot.storage.records import (
     UserRecord,
 )
 from bot.storage.writes import Conflict
+
+# A ticket read outside a turn, which the task's next turn reads again under its lock (with its
+# load: kefu_lock_and_load's p_ticket). A hint: a turn that does not ask for it wastes one read.
+TICKET_AGAIN: ContextVar[int | None] = ContextVar("kefu_pg_ticket_again", default=None)
 
 
 class PostgresTicketStore(PostgresConnection):
@@ -110,7 +115,15 @@ class PostgresTicketStore(PostgresConnection):
         await self._one(sql.TOUCH_PAGED, (now, ticket_id))
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        """The ticket with that id."""
+        """The ticket with that id. Asked for before a turn (the engine finds the conversation
+        a moderator's event locks), the turn's load reads it again under the lock, and the
+        turn's own get_ticket of it takes that copy (a round trip less)."""
+        held = self._held()
+        if held is None:
+            TICKET_AGAIN.set(ticket_id)
+        elif held.target is not None and held.target["id"] == ticket_id:
+            read, held.target = held.target, None
+            return rows.ticket_from_row(read)
         row = await self._row(sql.GET_TICKET, (ticket_id,))
         return None if row is None else rows.ticket_from_row(row)
 
