@@ -41,7 +41,7 @@ Params = Sequence[Any] | dict[str, Any]
 Op = tuple[str, Params]
 Conn = psycopg.AsyncConnection[DictRow]
 
-POOL_SIZE = 32  # connections per process (turns take at most 24: coordination.TURNS)
+POOL_SIZE = 32  # connections per process (turns take at most 8: coordination.TURNS)
 NODE_BEAT = 2.0  # seconds between a node's heartbeats
 NODE_TTL = 8.0  # a node silent this long (4 beats) is gone: what it claimed may be taken over
 
