@@ -13,7 +13,7 @@ from bot.storage import codec
 from bot.storage.postgres import PostgresStore
 from bot.storage.postgres.coordination import PostgresLocks
 from bot.storage.postgres.migrate import SchemaTooNew, latest
-from bot.storage.records import OutboxItem
+from bot.storage.records import OutboxItem, Ticket
 from bot.storage.writes import Conflict, TurnWrites
 from tests.helpers.pg import TestDatabases
 
@@ -200,3 +200,69 @@ async def test_processes_claiming_at_once_share_the_deliveries_out(pg_url: str) 
         )
         ids = [i.id for i in mine] + [i.id for i in theirs]
         assert len(ids) == len(set(ids)) == 40  # each claimed once, by one of them
+
+
+async def test_a_claim_records_the_sends_waiting_and_claims_their_lanes_next(
+    pg_url: str,
+) -> None:
+    """A send recorded while a claim is made goes out in the claim's statement: the item is
+    sent, and its lane's next item is the head the same claim takes."""
+    async with await PostgresStore.open(pg_url) as store:
+        a1 = await store.enqueue(delivery("a1", "A"))
+        a2 = await store.enqueue(delivery("a2", "A"))
+        [head] = await store.claim(["telegram"], 1.0)
+        assert head.id == a1
+        recording = asyncio.create_task(store.mark_sent(a1, 2.0, maybe_doubled=True))
+        await asyncio.sleep(0)  # waiting for its write (SENT_GATHER)
+        [nxt] = await store.claim(["telegram"], 2.0, skip=[a1])
+        assert nxt.id == a2  # a1 was recorded sent in the claim's statement
+        await asyncio.sleep(0)
+        assert recording.done()  # by the claim, not by a write of its own
+        sent = await store.outbox_item(a1)
+        assert sent is not None
+        assert (sent.status, sent.sent_at, sent.maybe_doubled) == ("sent", 2.0, True)
+        assert sent.inflight_at is None
+
+
+async def test_a_claim_reads_the_topic_its_send_asks_for_next(pg_url: str) -> None:
+    """A delivery to a ticket's topic is claimed with the topic as it is (its send's thread_of
+    asks no more); a topic forgotten or moved since is read again."""
+    async with await PostgresStore.open(pg_url) as store:
+        t = await store.create_ticket(
+            Ticket(user_key="telegram:1", platform="telegram", chat_id="1")
+        )
+        await store.set_thread(t.id, "telegram", "-100", "77")
+        page = OutboxItem("telegram", "-100", {"text": "p"}, "p1", ticket_id=t.id, to_ticket=True)
+        await store.enqueue(page)
+        [claimed] = await store.claim(["telegram"], 1.0)
+        with psycopg.connect(pg_url, autocommit=True) as db:  # behind the store's back
+            db.execute("DELETE FROM ticket_threads")
+        assert await store.thread_of(t.id, "telegram") == ("-100", "77")  # as claimed
+        assert await store.thread_of(t.id, "telegram") is None  # read again
+        await store.set_thread(t.id, "telegram", "-100", "78")
+        await store.mark_retry(claimed.id, 1.0, "later")
+        await store.claim(["telegram"], 2.0)
+        await store.clear_thread(t.id, "telegram")  # the topic was deleted after the claim
+        assert await store.thread_of(t.id, "telegram") is None
+
+
+async def test_a_ticket_read_before_a_turn_is_read_again_by_its_load(pg_url: str) -> None:
+    """The engine reads a moderator event's ticket to find the conversation to lock, then again
+    under the lock: the turn's load reads it (after the lock), and the turn's get_ticket takes
+    that copy once."""
+    async with await PostgresStore.open(pg_url) as store:
+        t = await store.create_ticket(
+            Ticket(user_key="telegram:1", platform="telegram", chat_id="1")
+        )
+        before = await store.get_ticket(t.id)
+        assert before is not None and before.summary == ""
+        with psycopg.connect(pg_url, autocommit=True) as db:  # another process, before the lock
+            db.execute("UPDATE tickets SET summary = 'claimed', version = version + 1")
+        async with PostgresLocks(store).hold("telegram:1"):
+            await store.load_turn("telegram:1", True, ("telegram", "e1"))
+            with psycopg.connect(pg_url, autocommit=True) as db:
+                db.execute("UPDATE tickets SET summary = 'after the load'")
+            read = await store.get_ticket(t.id)
+            assert read is not None and (read.summary, read.version) == ("claimed", 1)
+            again = await store.get_ticket(t.id)
+            assert again is not None and again.summary == "after the load"  # asked again: read

@@ -41,7 +41,7 @@ Params = Sequence[Any] | dict[str, Any]
 Op = tuple[str, Params]
 Conn = psycopg.AsyncConnection[DictRow]
 
-POOL_SIZE = 32  # connections per process (turns take at most 24: coordination.TURNS)
+POOL_SIZE = 32  # connections per process (turns take at most 8: coordination.TURNS)
 NODE_BEAT = 2.0  # seconds between a node's heartbeats
 NODE_TTL = 8.0  # a node silent this long (4 beats) is gone: what it claimed may be taken over
 
@@ -64,6 +64,7 @@ class Held:
     behind: list[Op] = field(default_factory=list)
     key: str = ""  # the conversation's lock key, for the load's and the commit's functions
     audit: bool = False  # test-only: the commit records the turn's time (PostgresLocks)
+    target: Row | None = None  # a ticket the load read under the lock (tickets.TICKET_AGAIN)
 
     def take_lock(self) -> str:
         """The lock key, when the lock is still to take (it is taken by the caller now)."""
@@ -120,6 +121,8 @@ class PostgresConnection:
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beat: asyncio.Task[None] | None = None
         self._here: list[str] = []  # the platforms this process's outbox sends (outbox.py)
+        # Tickets' topics as the outbox's claims read them, for their sends (tickets.py)
+        self._topics: dict[tuple[int, str], tuple[str, str]] = {}
 
     @classmethod
     async def open(cls, url: str, *, password: str = "", pool_size: int = POOL_SIZE) -> Self:

@@ -12,7 +12,7 @@ import psycopg
 
 from bot.storage.gathered import Gathered
 from bot.storage.postgres import rows, sql
-from bot.storage.postgres.conn import NODE_TTL, PostgresConnection
+from bot.storage.postgres.conn import NODE_TTL, PostgresConnection, Row
 from bot.storage.records import OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ _Sent = tuple[int, float, bool]  # a delivery's id, when it was sent, maybe doub
 # recorded only after the platform took it; a process killed meanwhile sends it again,
 # counted as maybe doubled, as it would be if killed just before the mark).
 SENT_GATHER = 0.005
+TOPICS_KEPT = 1024  # tickets' topics read by claims, kept for their sends' thread_of
 
 
 class PostgresOutboxStore(PostgresConnection):
@@ -97,17 +98,37 @@ class PostgresOutboxStore(PostgresConnection):
         limit: int = 50,
         skip: Collection[int] = (),
     ) -> list[OutboxItem]:
-        """Due lane heads claimed for this process in one statement, oldest first."""
+        """Due lane heads claimed for this process in one statement, oldest first; the sends
+        waiting to be recorded are recorded by it (a statement less for them)."""
         if not platforms:
             return []
-        items = []
         params = self._due_params(platforms, now, limit, skip)
-        for row in await self._rows(sql.DUE_AND_CLAIM, params):
-            was = row.pop("was")
+        found = await self._sent.write_with(functools.partial(self._claim_rows, params))
+        items = []
+        for row in found:
+            was, chat, topic = row.pop("was"), row.pop("topic_chat"), row.pop("topic")
             item = rows.outbox_from_row(row)
+            if chat is not None and item.ticket_id is not None:
+                self._claimed_topic(item.ticket_id, item.platform, (chat, topic))
             item.maybe_doubled = item.maybe_doubled or was is not None
             items.append(item)
         return sorted(items, key=lambda i: i.id)
+
+    async def _claim_rows(self, params: dict[str, object], sent: list[_Sent]) -> list[Row]:
+        """The claim's rows; with `sent`, the statement records those sends first."""
+        if not sent:
+            return await self._rows(sql.DUE_AND_CLAIM, params)
+        ids, times, doubled = ([b[n] for b in sent] for n in range(3))
+        marked = {**params, "sent": ids, "sent_at": times, "doubled": doubled}
+        return await self._rows(sql.SENT_AND_CLAIM, marked)
+
+    def _claimed_topic(self, ticket_id: int, platform: str, topic: tuple[str, str]) -> None:
+        """A ticket's topic as the claim of a delivery to it read it, for the send's thread_of
+        (a few milliseconds later: a topic deleted meanwhile fails that send as it would
+        have failed a moment later, and is forgotten then: clear_thread)."""
+        if len(self._topics) >= TOPICS_KEPT:  # sends that never asked (they failed first)
+            self._topics.clear()
+        self._topics[(ticket_id, platform)] = topic
 
     async def queued_behind(self, head: OutboxItem, limit: int) -> list[OutboxItem]:
         """The pending deliveries behind `head` in its lane, oldest first."""

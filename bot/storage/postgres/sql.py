@@ -373,20 +373,49 @@ WHERE o.id = ANY(%(ids)s) AND o.status = 'pending' AND {_HEAD} AND {_CLAIMABLE}
 RETURNING o.id
 """
 
+# A claimed delivery to a ticket's topic comes with the topic as it is now (the send asks for
+# it next: PostgresTicketStore.thread_of), a round trip less.
+_TOPIC = "t.chat_id AS topic_chat, t.thread AS topic"
+_TOPIC_JOIN = """LEFT JOIN ticket_threads AS t
+    ON o.to_ticket AND t.ticket_id = o.ticket_id AND t.platform = o.platform"""
+
 # due() and the claim in one statement: rows another process is claiming right now are skipped
 # (their lanes are held: a later item's predecessor is still pending).
-DUE_AND_CLAIM = f"""
-WITH due AS (
-    SELECT o.id, o.inflight_at AS was FROM outbox AS o
+_DUE_FOR_CLAIM = f"""
+    SELECT o.id, o.inflight_at AS was, {_TOPIC} FROM outbox AS o {_TOPIC_JOIN}
     WHERE o.status = 'pending' AND o.platform = ANY(%(platforms)s) AND o.next_at <= %(now)s
       AND o.id <> ALL(%(skip)s) AND {_HEAD} AND {_CLAIMABLE}
     ORDER BY o.id LIMIT %(limit)s
     FOR UPDATE OF o SKIP LOCKED
-)
+"""
+_CLAIM_DUE = """
 UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
 FROM due WHERE o.id = due.id
-RETURNING o.*, due.was
+RETURNING o.*, due.was, due.topic_chat, due.topic
 """
+DUE_AND_CLAIM = f"WITH due AS ({_DUE_FOR_CLAIM}) {_CLAIM_DUE}"
+
+# The sends recorded since the last claim (MARK_SENT_MANY's arrays, named), written by the claim
+# itself: a statement less. The claim reads the snapshot from before they are marked, so an
+# item marked here does not count as pending (its lane's next item is the head now).
+SENT_AND_CLAIM = f"""
+WITH sent AS (
+    UPDATE outbox AS o SET status = 'sent', sent_at = s.at, maybe_doubled = s.doubled,
+        inflight_at = NULL, claimed_by = ''
+    FROM unnest(%(sent)s::bigint[], %(sent_at)s::float8[], %(doubled)s::boolean[])
+        AS s (id, at, doubled)
+    WHERE o.id = s.id
+), due AS (
+    SELECT o.id, o.inflight_at AS was, {_TOPIC} FROM outbox AS o {_TOPIC_JOIN}
+    WHERE o.status = 'pending' AND o.platform = ANY(%(platforms)s) AND o.next_at <= %(now)s
+      AND o.id <> ALL(%(skip)s) AND o.id <> ALL(%(sent)s) AND NOT EXISTS (
+        SELECT 1 FROM outbox AS p
+        WHERE p.status = 'pending' AND p.platform = o.platform AND p.chat_id = o.chat_id
+          AND p.lane = o.lane AND p.id < o.id AND p.id <> ALL(%(sent)s))
+      AND {_CLAIMABLE}
+    ORDER BY o.id LIMIT %(limit)s
+    FOR UPDATE OF o SKIP LOCKED
+) {_CLAIM_DUE}"""
 
 QUEUED_BEHIND = """
 SELECT * FROM outbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import replace
 
 from bot.state import Conversation
@@ -18,6 +19,10 @@ from bot.storage.records import (
     UserRecord,
 )
 from bot.storage.writes import Conflict
+
+# A ticket read outside a turn, which the task's next turn reads again under its lock (with its
+# load: kefu_lock_and_load's p_ticket). A hint: a turn that does not ask for it wastes one read.
+TICKET_AGAIN: ContextVar[int | None] = ContextVar("kefu_pg_ticket_again", default=None)
 
 
 class PostgresTicketStore(PostgresConnection):
@@ -110,7 +115,15 @@ class PostgresTicketStore(PostgresConnection):
         await self._one(sql.TOUCH_PAGED, (now, ticket_id))
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        """The ticket with that id."""
+        """The ticket with that id. Asked for before a turn (the engine finds the conversation
+        a moderator's event locks), the turn's load reads it again under the lock, and the
+        turn's own get_ticket of it takes that copy (a round trip less)."""
+        held = self._held()
+        if held is None:
+            TICKET_AGAIN.set(ticket_id)
+        elif held.target is not None and held.target["id"] == ticket_id:
+            read, held.target = held.target, None
+            return rows.ticket_from_row(read)
         row = await self._row(sql.GET_TICKET, (ticket_id,))
         return None if row is None else rows.ticket_from_row(row)
 
@@ -178,10 +191,15 @@ class PostgresTicketStore(PostgresConnection):
 
     async def set_thread(self, ticket_id: int, platform: str, chat_id: str, thread: str) -> None:
         """Remember a ticket's topic/thread on a platform."""
+        self._topics.pop((ticket_id, platform), None)
         await self._one(sql.SET_THREAD, (ticket_id, platform, chat_id, thread))
 
     async def thread_of(self, ticket_id: int, platform: str) -> tuple[str, str] | None:
-        """(chat_id, thread) of a ticket's topic on a platform."""
+        """(chat_id, thread) of a ticket's topic on a platform: as a claim of a delivery to it
+        just read it (once), else read now."""
+        known = self._topics.pop((ticket_id, platform), None)
+        if known is not None:
+            return known
         row = await self._row(sql.THREAD_OF, (ticket_id, platform))
         return None if row is None else (row["chat_id"], row["thread"])
 
@@ -192,6 +210,7 @@ class PostgresTicketStore(PostgresConnection):
 
     async def clear_thread(self, ticket_id: int, platform: str) -> None:
         """Forget a ticket's topic on a platform (it was deleted)."""
+        self._topics.pop((ticket_id, platform), None)
         await self._one(sql.CLEAR_THREAD, (ticket_id, platform))
 
     # attachments

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from bot.storage import codec
 from bot.storage.postgres import rows, sql
-from bot.storage.postgres.tickets import PostgresTicketStore
+from bot.storage.postgres.tickets import TICKET_AGAIN, PostgresTicketStore
 from bot.storage.records import Loaded, OutboxItem
 from bot.storage.writes import Committed, TurnWrites
 
@@ -27,8 +27,9 @@ SELECT
 """
 COMMIT_TURN = "SELECT kefu_commit_turn(%s)"
 LOCK_AND_LOAD = """
-SELECT kefu_lock_and_load(%(lock)s, %(audit)s, %(user)s, %(conv)s, %(platform)s, %(event)s)
-    AS turn
+SELECT kefu_lock_and_load(
+    %(lock)s, %(audit)s, %(user)s, %(conv)s, %(platform)s, %(event)s, %(ticket)s::bigint
+) AS turn
 """
 
 
@@ -57,10 +58,14 @@ class PostgresTurnStore(PostgresTicketStore):
         }
         held = self._held()
         lock = held.take_lock() if held is not None else ""
-        if lock:  # the conversation's lock, then the load, in one statement
-            params["lock"], params["audit"] = lock, held is not None and held.audit
+        again = TICKET_AGAIN.get()
+        TICKET_AGAIN.set(None)
+        if lock and held is not None:  # the conversation's lock, then the load, in one statement
+            params.update(lock=lock, audit=held.audit, ticket=again)
             found = await self._row(LOCK_AND_LOAD, params)
             row = found["turn"] if found is not None else None
+            if row is not None:
+                held.target = row["target"]
         else:
             row = await self._row(LOAD_TURN, params)
         if row is None:

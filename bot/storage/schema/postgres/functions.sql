@@ -200,9 +200,11 @@ $$;
 
 -- A turn's load (bot/storage/postgres/turns.py) under its conversation's session advisory lock,
 -- in one statement: the lock first, then the records, read after it is held (in a function,
--- each query takes its snapshot when it starts). `audit` (tests only) keeps the lock's time.
+-- each query takes its snapshot when it starts). `audit` (tests only) keeps the lock's time;
+-- `p_ticket`, when given, is a ticket the turn reads too (a moderator's event is about it).
 CREATE OR REPLACE FUNCTION kefu_lock_and_load(
-    p_lock text, p_audit boolean, p_user text, p_conv text, p_platform text, p_event text
+    p_lock text, p_audit boolean, p_user text, p_conv text, p_platform text, p_event text,
+    p_ticket bigint
 ) RETURNS jsonb LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_lock(hashtextextended(p_lock, 0));
@@ -216,6 +218,7 @@ BEGIN
                    ORDER BY t.id DESC LIMIT 1),
         'conversation', (SELECT to_jsonb(c) FROM conversations AS c WHERE c.user_key = p_conv),
         'seen', EXISTS (SELECT 1 FROM seen_events AS s
-                        WHERE s.platform = p_platform AND s.event_id = p_event));
+                        WHERE s.platform = p_platform AND s.event_id = p_event),
+        'target', (SELECT to_jsonb(t) FROM tickets AS t WHERE t.id = p_ticket));
 END
 $$;
