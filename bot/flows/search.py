@@ -215,6 +215,13 @@ async def answer_text(turn: Turn, text: str, *, quiet: bool = False) -> None:
     follow = await _follow_up(turn, asked)
     result = turn.svc.search(query, turn.lang)
     turn.data["query"] = asked
+    if (several := _several(turn, query)) and follow is None:
+        # "my order hasn't shipped … also, can I change my phone number?": one article each
+        turn.conv.step = Step.CANDIDATES
+        turn.data["candidates"] = several
+        rows = _candidate_buttons(turn, several)
+        turn.say(Reply(turn.t("candidates_several"), buttons=(*rows, turn.human_row())))
+        return
     rejected = [str(a) for a in turn.data.get("rejected", [])]
     floor = max(MIN_CANDIDATE_SCORE, CANDIDATE_SHARE * result.hits[0].score) if result.hits else 0
     hits = [h for h in result.hits if h.score >= floor and h.id not in rejected]
@@ -262,6 +269,29 @@ async def _follow_up(turn: Turn, asked: str) -> Reply | None:
     turn.data[FOLLOW_UP] = {"id": ticket.id, "text": asked}
     reopen = turn.button("btn_reopen_with", Verb.REOPEN, ticket.id, id=ticket.id)
     return Reply(turn.t("follow_up_closed", id=ticket.id), buttons=((reopen,), turn.human_row()))
+
+
+# Where a message passes from one question to the next ("…, also …", "还有", "？").
+_NEXT_QUESTION = re.compile(
+    r"[?？;；!！。]+|\b(?:also|and also|another thing|plus|btw|by the way)\b"
+    r"|还有|另外|顺便问一下|顺便问下|以及"
+)
+PART_MIN = 4  # characters of a part worth searching on its own
+
+
+def _several(turn: Turn, query: str) -> list[str]:
+    """The articles of a message that asks two or three things, each part confidently
+    answered by a different one ([] for one question: it was answered for one part only)."""
+    parts = [p.strip(" ,，、") for p in _NEXT_QUESTION.split(query)]
+    parts = [p for p in parts if len(p) >= PART_MIN]
+    if len(parts) < 2:
+        return []
+    found: list[str] = []
+    for part in parts[:3]:
+        result = turn.svc.search(part, turn.lang)
+        if result.confident and result.hits and result.hits[0].id not in found:
+            found.append(result.hits[0].id)
+    return found if len(found) >= 2 else []
 
 
 async def feedback(turn: Turn, article_id: str, solved: bool) -> None:

@@ -578,3 +578,22 @@ async def test_menu_cancel_and_never_mind_typed_alone(
         said = await user.says(then)
         assert await user.open_ticket() is None
         assert said.has(user.t(answer)), said.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "articles"),
+    [("en", "my order hasn't shipped, it's been 5 days!! also can i change my phone number?",
+      ["order-not-shipped", "change-phone-number"]),
+     ("zh-CN", "退款一直没到账 还有优惠券用不了", ["refund-not-received", "coupon-problems"])],
+)  # fmt: skip
+async def test_two_questions_in_one_message_get_an_article_each(
+    h: Harness, lang: str, typed: str, articles: list[str]
+) -> None:
+    """Only the last question's article was shown; the angry first one was ignored."""
+    user = h.user("alice", lang)
+    await user.command("start")
+    said = await user.says(typed)
+    assert said.has(user.t("candidates_several"))
+    titles = [title_of(h, a, lang) for a in articles]
+    shown = said.labels[:-2]
+    assert len(shown) == 2 and all(any(t.startswith(s.rstrip("…")) for t in titles) for s in shown)
