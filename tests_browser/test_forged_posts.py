@@ -113,7 +113,9 @@ async def test_a_reply_to_a_ticket_closed_meanwhile_says_so_and_is_not_sent(
 
         await expect(bob.locator("h1 small")).to_have_text("closed", timeout=WAIT_MS)
         await bob.get_by_role("button", name="Send reply").click()
-        await expect(bob.locator("p.flash")).to_have_text(f"#{number} is already closed.")
+        await expect(bob.locator("p.flash")).to_contain_text(
+            f"#{number} is closed: your message was not sent."
+        )
         assert len(user.inbox) == sent and not user.received("one more thing")
         assert (await h.ticket(number)).status is TicketStatus.CLOSED
         for page in pages:
