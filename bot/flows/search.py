@@ -12,6 +12,7 @@ from bot.flows.turn import Turn
 from bot.state import Step
 from bot.storage.records import MissKind
 from bot.storage.writes import Feedback
+from bot.tickets import DAY
 from bot.types import Attachment, Button, Look, Reply
 from knowledge.intents import Intent, classify
 from knowledge.models import Article
@@ -30,7 +31,6 @@ _INTENT_REPLIES = {
     Intent.IDENTITY: "identity",
 }
 _NOT_DETAILS = {*_INTENT_REPLIES, Intent.MENU, Intent.CANCEL}  # at the offer: not for the ticket
-DAY = 86400.0
 BARE_NUMBER = 2  # digits of a message that is only a number and searched for nothing
 REJECTED = 5  # articles remembered as "not solved", never pushed again in the conversation
 ARTICLE = Look.ARTICLE
@@ -109,8 +109,8 @@ async def _answered_unsearched(turn: Turn, query: str, asked: str, quiet: bool) 
     said = classify(query)
     words = (*turn.svc.config.bot.angry_words_zh, *turn.svc.config.bot.angry_words_en)
     if (stars := rating_in(query)) and await _typed_rating(turn, stars):
-        pass  # "⭐⭐⭐⭐⭐" or "5 stars" under "How did we do?"
-    elif said is Intent.COMPLAINT:
+        return True  # "⭐⭐⭐⭐⭐" or "5 stars" under "How did we do?"
+    if said is Intent.COMPLAINT:
         # about the service itself: a person, not an article on reporting users
         await handoff.offer_person(turn, "frustrated")
     elif is_angry(query, words):
