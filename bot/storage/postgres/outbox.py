@@ -72,7 +72,7 @@ class PostgresOutboxStore(PostgresConnection):
     def _due_params(
         self, platforms: Sequence[str], now: float, limit: int, skip: Collection[int]
     ) -> dict[str, object]:
-        """What DUE and DUE_AND_CLAIM read: lanes of these platforms due by `now`, not under
+        """What DUE and SENT_AND_CLAIM read: lanes of these platforms due by `now`, not under
         way here (`skip`) nor claimed by another live node."""
         return {
             "platforms": list(platforms),
@@ -115,9 +115,7 @@ class PostgresOutboxStore(PostgresConnection):
         return sorted(items, key=lambda i: i.id)
 
     async def _claim_rows(self, params: dict[str, object], sent: list[_Sent]) -> list[Row]:
-        """The claim's rows; with `sent`, the statement records those sends first."""
-        if not sent:
-            return await self._rows(sql.DUE_AND_CLAIM, params)
+        """The claim's rows; the statement records the `sent` (if any) first."""
         ids, times, doubled = ([b[n] for b in sent] for n in range(3))
         marked = {**params, "sent": ids, "sent_at": times, "doubled": doubled}
         return await self._rows(sql.SENT_AND_CLAIM, marked)

@@ -381,23 +381,10 @@ _TOPIC_JOIN = """LEFT JOIN ticket_threads AS t
 
 # due() and the claim in one statement: rows another process is claiming right now are skipped
 # (their lanes are held: a later item's predecessor is still pending).
-_DUE_FOR_CLAIM = f"""
-    SELECT o.id, o.inflight_at AS was, {_TOPIC} FROM outbox AS o {_TOPIC_JOIN}
-    WHERE o.status = 'pending' AND o.platform = ANY(%(platforms)s) AND o.next_at <= %(now)s
-      AND o.id <> ALL(%(skip)s) AND {_HEAD} AND {_CLAIMABLE}
-    ORDER BY o.id LIMIT %(limit)s
-    FOR UPDATE OF o SKIP LOCKED
-"""
-_CLAIM_DUE = """
-UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
-FROM due WHERE o.id = due.id
-RETURNING o.*, due.was, due.topic_chat, due.topic
-"""
-DUE_AND_CLAIM = f"WITH due AS ({_DUE_FOR_CLAIM}) {_CLAIM_DUE}"
-
-# The sends recorded since the last claim (MARK_SENT_MANY's arrays, named), written by the claim
-# itself: a statement less. The claim reads the snapshot from before they are marked, so an
-# item marked here does not count as pending (its lane's next item is the head now).
+# Due lane heads claimed for this process, with the sends recorded since the last claim (perhaps
+# none: MARK_SENT_MANY's arrays, named) written by the same statement, a statement less for
+# them. The claim reads the snapshot from before they are marked, so an item marked here does
+# not count as pending (its lane's next item is the head now).
 SENT_AND_CLAIM = f"""
 WITH sent AS (
     UPDATE outbox AS o SET status = 'sent', sent_at = s.at, maybe_doubled = s.doubled,
@@ -415,7 +402,10 @@ WITH sent AS (
       AND {_CLAIMABLE}
     ORDER BY o.id LIMIT %(limit)s
     FOR UPDATE OF o SKIP LOCKED
-) {_CLAIM_DUE}"""
+)
+UPDATE outbox AS o SET inflight_at = %(now)s, claimed_by = %(me)s
+FROM due WHERE o.id = due.id
+RETURNING o.*, due.was, due.topic_chat, due.topic"""
 
 QUEUED_BEHIND = """
 SELECT * FROM outbox

@@ -64,28 +64,9 @@ class SqliteOutboxStore(SqliteConnection):
         skip: Collection[int] = (),
     ) -> list[OutboxItem]:
         """Due lane heads, marked in flight (one process sends from a SQLite file: nobody
-        else claims between the two steps).
-
-        The heads are read with the finished units not yet committed, and the mark joins
-        their group: its COMMIT, awaited before this returns, makes both durable at once (a
-        forced COMMIT before the read cost one more a claim). Should a group fail between the
-        read and the mark, what was read may be gone (and its ids given to new rows): nothing
-        is claimed then, and the next claim reads again.
-        """
-        if not platforms:
-            return []
-        failed = self.failed_groups
-        wanted, skipped = rows.dump_json(list(platforms)), rows.dump_json(list(skip))
-        [found] = await self._reads((sql.DUE, (wanted, now, skipped, limit)))
-        if not found:
-            return []
-        due = [rows.due_from_row(row) for row in found]
-        params = (now, rows.dump_json([item.id for item in due]))
-        async with self.transaction():
-            if self.failed_groups != failed:
-                return []
-            [done] = await self._send([(sql.MARK_INFLIGHT, params)])
-        claimed = {int(row[0]) for row in done.rows}
+        else claims between the two steps)."""
+        due = await self.due(platforms, now, limit, skip)
+        claimed = set(await self.mark_inflight([i.id for i in due], now))
         for item in due:
             item.inflight_at = now
         return [i for i in due if i.id in claimed]
